@@ -1,0 +1,107 @@
+package v1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// GroupName is the API group of PoolBinding.
+const GroupName = "loadbalancer.networking.openvessel.io"
+
+// SchemeGroupVersion is the group and version this package defines.
+var SchemeGroupVersion = schema.GroupVersion{Group: GroupName, Version: "v1"}
+
+// Resource names as the server serves them.
+const (
+	Resource  = "poolbindings"
+	Kind      = "PoolBinding"
+	ShortName = "plb"
+)
+
+// PoolBinding binds the endpoints of a target object (a Service port, or a
+// Deployment's container port) to an ELB backend server group, so that the
+// target's pod endpoints become members of that group.
+//
+// +genclient
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+type PoolBinding struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   PoolBindingSpec   `json:"spec"`
+	Status PoolBindingStatus `json:"status,omitempty"`
+}
+
+// PoolBindingSpec is fixed at creation: the platform supports create, delete
+// and query of bindings, never update.
+type PoolBindingSpec struct {
+	// PoolRef names the ELB backend server group.
+	PoolRef PoolRef `json:"poolRef"`
+	// TargetRef names the object whose endpoints fill the pool.
+	TargetRef TargetRef `json:"targetRef"`
+}
+
+// PoolRef identifies an ELB backend server group by its ID.
+type PoolRef struct {
+	ID string `json:"id"`
+}
+
+// TargetRef identifies the backend object and the port whose endpoints are bound.
+type TargetRef struct {
+	// Kind is Service or Deployment.
+	Kind string `json:"kind"`
+	// Group is the group/version of the object, "cci/v2" on CCI 2.0.
+	Group string `json:"group"`
+	// Name of the object, in the binding's namespace.
+	Name string `json:"name"`
+	// Namespace, when set, must equal the binding's own namespace.
+	Namespace string `json:"namespace,omitempty"`
+	// Port is the Service's port (spec.ports[].port) for a Service, or the
+	// container port for a Deployment.
+	Port int32 `json:"port"`
+}
+
+// PoolBindingStatus is written by `ccictl sync` after each pass.
+type PoolBindingStatus struct {
+	// ObservedGeneration is the metadata.generation the last pass acted on.
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// Conditions: Synced, plus Degraded when something needs attention.
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// DesiredMembers is the number of ready endpoints the pool should hold.
+	DesiredMembers int32 `json:"desiredMembers,omitempty"`
+	// RegisteredMembers is the number of desired endpoints present in the pool.
+	RegisteredMembers int32 `json:"registeredMembers,omitempty"`
+	// ForeignMembers is the number of pool members this binding does not own.
+	ForeignMembers int32 `json:"foreignMembers,omitempty"`
+	// LastSyncTime is when the last pass finished.
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+}
+
+// Condition types and reasons written to PoolBindingStatus.Conditions.
+const (
+	ConditionSynced   = "Synced"
+	ConditionDegraded = "Degraded"
+)
+
+// PoolBindingList is a list of PoolBindings.
+//
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+type PoolBindingList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []PoolBinding `json:"items"`
+}
+
+var (
+	// SchemeBuilder registers the types of this package.
+	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes)
+	// AddToScheme adds the types of this package to a scheme.
+	AddToScheme = SchemeBuilder.AddToScheme
+)
+
+func addKnownTypes(s *runtime.Scheme) error {
+	s.AddKnownTypes(SchemeGroupVersion, &PoolBinding{}, &PoolBindingList{})
+	metav1.AddToGroupVersion(s, SchemeGroupVersion)
+	return nil
+}

@@ -1,0 +1,212 @@
+// Package client turns ccictl's global flags, the vendor-compatible "cliconfig"
+// (a kubeconfig-shaped file) and the environment into a client-go REST
+// configuration, discovery client and REST mapper. It does not import cobra.
+package client
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// Environment variables that choose the config file, as the vendor's ccictl
+// (CLICONFIG) and kubectl (KUBECONFIG) read them.
+const (
+	EnvCLIConfig  = "CLICONFIG"
+	EnvKubeconfig = "KUBECONFIG"
+)
+
+// ConnectionOptions are the global connection flags. Empty fields leave the
+// config file's values alone.
+type ConnectionOptions struct {
+	CLIConfig             string // --cliconfig
+	Kubeconfig            string // --kubeconfig
+	Context               string
+	Cluster               string
+	User                  string
+	Namespace             string
+	Server                string
+	Token                 string
+	Username, Password    string
+	CertificateAuthority  string
+	ClientCertificate     string
+	ClientKey             string
+	InsecureSkipTLSVerify bool
+	RequestTimeout        string
+	CacheDir              string
+
+	// WrapConfig, when set, adjusts every REST config built (user agent, auth).
+	WrapConfig func(*rest.Config) *rest.Config
+}
+
+// DefaultCLIConfigPath is where the vendor's ccictl keeps its config: $HOME/.kubev2/config.
+func DefaultCLIConfigPath() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".kubev2", "config")
+}
+
+// DefaultCacheDir is the vendor's default --cache-dir: $HOME/.kubev2/cache.
+func DefaultCacheDir() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, ".kubev2", "cache")
+}
+
+// LoadingRules says which config files are read: --cliconfig, then
+// --kubeconfig, then $CLICONFIG, then $KUBECONFIG (a path list, merged as
+// kubectl merges it), then $HOME/.kubev2/config. A missing default file is
+// fine; a missing explicit one is an error. ~/.kube/config is deliberately not
+// consulted, so ccictl never talks to a cluster nobody pointed it at.
+func (o *ConnectionOptions) LoadingRules() *clientcmd.ClientConfigLoadingRules {
+	rules := &clientcmd.ClientConfigLoadingRules{}
+	switch {
+	case o.CLIConfig != "":
+		rules.ExplicitPath = o.CLIConfig
+	case o.Kubeconfig != "":
+		rules.ExplicitPath = o.Kubeconfig
+	case os.Getenv(EnvCLIConfig) != "":
+		rules.ExplicitPath = os.Getenv(EnvCLIConfig)
+	case os.Getenv(EnvKubeconfig) != "":
+		rules.Precedence = filepath.SplitList(os.Getenv(EnvKubeconfig))
+	default:
+		if p := DefaultCLIConfigPath(); p != "" {
+			rules.Precedence = []string{p}
+		}
+	}
+	return rules
+}
+
+// ConfigFileForWrite is the file `config set-*` commands change: the explicit
+// file, else the first of the precedence list.
+func (o *ConnectionOptions) ConfigFileForWrite() string {
+	r := o.LoadingRules()
+	if r.ExplicitPath != "" {
+		return r.ExplicitPath
+	}
+	if len(r.Precedence) > 0 {
+		return r.Precedence[0]
+	}
+	return DefaultCLIConfigPath()
+}
+
+func (o *ConnectionOptions) overrides() *clientcmd.ConfigOverrides {
+	ov := &clientcmd.ConfigOverrides{
+		CurrentContext: o.Context,
+		Timeout:        o.RequestTimeout,
+	}
+	ov.Context.Cluster = o.Cluster
+	ov.Context.AuthInfo = o.User
+	ov.Context.Namespace = o.Namespace
+	ov.ClusterInfo.Server = o.Server
+	ov.ClusterInfo.CertificateAuthority = o.CertificateAuthority
+	ov.ClusterInfo.InsecureSkipTLSVerify = o.InsecureSkipTLSVerify
+	ov.AuthInfo.Token = o.Token
+	ov.AuthInfo.Username = o.Username
+	ov.AuthInfo.Password = o.Password
+	ov.AuthInfo.ClientCertificate = o.ClientCertificate
+	ov.AuthInfo.ClientKey = o.ClientKey
+	return ov
+}
+
+// Getter implements cli-runtime's RESTClientGetter over ConnectionOptions,
+// caching what it builds for the life of one command.
+type Getter struct {
+	Options *ConnectionOptions
+
+	loader    clientcmd.ClientConfig
+	config    *rest.Config
+	discovery discovery.CachedDiscoveryInterface
+	mapper    meta.RESTMapper
+}
+
+// NewGetter returns a RESTClientGetter for the options.
+func NewGetter(o *ConnectionOptions) *Getter { return &Getter{Options: o} }
+
+// ToRawKubeConfigLoader returns the merged config loader.
+func (g *Getter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
+	if g.loader == nil {
+		g.loader = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(g.Options.LoadingRules(), g.Options.overrides())
+	}
+	return g.loader
+}
+
+// ToRESTConfig returns the REST config for the current context.
+func (g *Getter) ToRESTConfig() (*rest.Config, error) {
+	if g.config != nil {
+		return rest.CopyConfig(g.config), nil
+	}
+	cfg, err := g.ToRawKubeConfigLoader().ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	// kubectl's defaults: enough headroom for discovery of many groups.
+	cfg.QPS, cfg.Burst = 50, 300
+	if g.Options.WrapConfig != nil {
+		cfg = g.Options.WrapConfig(cfg)
+	}
+	g.config = cfg
+	return rest.CopyConfig(cfg), nil
+}
+
+// ToDiscoveryClient returns an in-memory cached discovery client. Discovery
+// is not cached on disk: one aggregated discovery request per command is
+// cheap, and a disk cache goes stale when CRDs are installed.
+func (g *Getter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
+	if g.discovery != nil {
+		return g.discovery, nil
+	}
+	cfg, err := g.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	g.discovery = memory.NewMemCacheClient(dc)
+	return g.discovery, nil
+}
+
+// ToRESTMapper returns a discovery-backed mapper that also expands short
+// names such as "svc" and "plb".
+func (g *Getter) ToRESTMapper() (meta.RESTMapper, error) {
+	if g.mapper != nil {
+		return g.mapper, nil
+	}
+	dc, err := g.ToDiscoveryClient()
+	if err != nil {
+		return nil, err
+	}
+	m := restmapper.NewDeferredDiscoveryRESTMapper(dc)
+	g.mapper = restmapper.NewShortcutExpander(m, dc, nil)
+	return g.mapper, nil
+}
+
+// Namespace returns the namespace to use and whether the user chose it.
+func (g *Getter) Namespace() (string, bool, error) {
+	return g.ToRawKubeConfigLoader().Namespace()
+}
+
+// ParseTimeout reads a --request-timeout value ("0" or "" = none; a bare
+// integer is seconds, as kubectl reads it).
+func ParseTimeout(s string) (time.Duration, error) {
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	return time.ParseDuration(s + "s")
+}

@@ -1,0 +1,83 @@
+// Package cmdutil holds what every ccictl command shares: the Factory that
+// builds clients lazily from the global flags, error types that carry an exit
+// code, and small flag helpers.
+package cmdutil
+
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/openvessel/ccictl/pkg/client"
+)
+
+// Factory gives commands their dependencies. Everything is built on first use,
+// so a command that never talks to a server (completion, validate, config)
+// never reads credentials.
+type Factory struct {
+	IOStreams  genericiooptions.IOStreams
+	Connection *client.ConnectionOptions
+	// Settings are ccictl's own settings (viper), after flags, CCICTL_* env
+	// and the settings file are merged.
+	Settings *Settings
+
+	getter *client.Getter
+}
+
+// NewFactory returns a Factory over the given connection options.
+func NewFactory(streams genericiooptions.IOStreams, conn *client.ConnectionOptions) *Factory {
+	return &Factory{IOStreams: streams, Connection: conn, Settings: NewSettings()}
+}
+
+// Getter is the cli-runtime RESTClientGetter.
+func (f *Factory) Getter() *client.Getter {
+	if f.getter == nil {
+		f.getter = client.NewGetter(f.Connection)
+	}
+	return f.getter
+}
+
+// ToRESTConfig returns the REST config of the current context.
+func (f *Factory) ToRESTConfig() (*rest.Config, error) { return f.Getter().ToRESTConfig() }
+
+// ToRawKubeConfigLoader returns the config loader.
+func (f *Factory) ToRawKubeConfigLoader() clientcmd.ClientConfig {
+	return f.Getter().ToRawKubeConfigLoader()
+}
+
+// ToDiscoveryClient returns the cached discovery client.
+func (f *Factory) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
+	return f.Getter().ToDiscoveryClient()
+}
+
+// ToRESTMapper returns the REST mapper.
+func (f *Factory) ToRESTMapper() (meta.RESTMapper, error) { return f.Getter().ToRESTMapper() }
+
+// Namespace returns the namespace and whether it was chosen explicitly.
+func (f *Factory) Namespace() (string, bool, error) { return f.Getter().Namespace() }
+
+// NewBuilder returns a resource builder over this factory's clients.
+func (f *Factory) NewBuilder() *resource.Builder { return resource.NewBuilder(f.Getter()) }
+
+// DynamicClient returns a dynamic client.
+func (f *Factory) DynamicClient() (dynamic.Interface, error) {
+	cfg, err := f.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	return dynamic.NewForConfig(cfg)
+}
+
+// KubernetesClientSet returns a typed clientset.
+func (f *Factory) KubernetesClientSet() (kubernetes.Interface, error) {
+	cfg, err := f.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
+}

@@ -1,0 +1,64 @@
+package cmdutil
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+)
+
+// IsFilenameSliceEmpty reports whether no -f was given.
+func IsFilenameSliceEmpty(filenames []string) bool { return len(filenames) == 0 }
+
+// DryRunStrategy is what --dry-run asked for.
+type DryRunStrategy int
+
+const (
+	DryRunNone DryRunStrategy = iota
+	DryRunClient
+	DryRunServer
+)
+
+// AddDryRunFlag adds --dry-run=none|client|server.
+func AddDryRunFlag(cmd *cobra.Command) {
+	cmd.Flags().String("dry-run", "none", `Must be "none", "server", or "client". If client strategy, only print the object that would be sent, without sending it. If server strategy, submit server-side request without persisting the resource.`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = "unchanged"
+}
+
+// GetDryRunStrategy reads --dry-run. A bare --dry-run means client, as kubectl
+// still accepts it.
+func GetDryRunStrategy(cmd *cobra.Command) (DryRunStrategy, error) {
+	v, err := cmd.Flags().GetString("dry-run")
+	if err != nil {
+		return DryRunNone, err
+	}
+	switch v {
+	case "", "none", "false":
+		return DryRunNone, nil
+	case "client", "unchanged", "true":
+		return DryRunClient, nil
+	case "server":
+		return DryRunServer, nil
+	}
+	return DryRunNone, fmt.Errorf(`invalid dry-run value (%v). Must be "none", "server", or "client"`, v)
+}
+
+// PrintFlagsWithDryRun makes the success verb say "(dry run)" or "(server dry run)".
+func PrintFlagsWithDryRun(pf *genericclioptions.PrintFlags, s DryRunStrategy) *genericclioptions.PrintFlags {
+	switch s {
+	case DryRunClient:
+		pf.Complete("%s (dry run)")
+	case DryRunServer:
+		pf.Complete("%s (server dry run)")
+	}
+	return pf
+}
+
+// Kinds of source a -f value names, for messages.
+func SourceLabel(s string) string {
+	if s == "-" || s == "STDIN" {
+		return "STDIN"
+	}
+	return strings.TrimSpace(s)
+}

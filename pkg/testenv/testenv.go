@@ -1,0 +1,155 @@
+// Package testenv starts the local control plane (etcd, kube-apiserver,
+// kube-controller-manager: the real thing, built from the Kubernetes module
+// by the localcluster module) for end-to-end tests. It never skips: when the
+// control plane cannot start, the caller gets an error that says why.
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// EnvBinary names a prebuilt ccictl-localcluster to use instead of building one.
+const EnvBinary = "CCICTL_LOCALCLUSTER_BIN"
+
+// Cluster is a running local control plane.
+type Cluster struct {
+	Server     string `json:"server"`
+	Kubeconfig string `json:"kubeconfig"`
+	Token      string `json:"token"`
+	CAFile     string `json:"caFile"`
+	Dir        string `json:"-"`
+
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// RepoRoot is the directory holding go.mod of the ccictl module.
+func RepoRoot() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", errors.New("cannot locate the repository")
+	}
+	return filepath.Abs(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Binary returns the ccictl-localcluster binary, building it (cached by the
+// module's hash) unless $CCICTL_LOCALCLUSTER_BIN names one.
+func Binary() (string, error) {
+	if b := os.Getenv(EnvBinary); b != "" {
+		if _, err := os.Stat(b); err != nil {
+			return "", fmt.Errorf("%s=%s: %w", EnvBinary, b, err)
+		}
+		return b, nil
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command("bash", filepath.Join(root, "hack", "localcluster-bin.sh"))
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("building ccictl-localcluster: %v\n%s", err, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Start runs a control plane in dir with the CRD manifests of crdDir
+// installed, and returns once the API server is ready.
+func Start(ctx context.Context, dir, crdDir string) (*Cluster, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(dir, "localcluster.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"up", "--dir", dir}
+	if crdDir != "" {
+		args = append(args, "--crds", crdDir)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	c := &Cluster{Dir: dir, cmd: cmd, done: make(chan error, 1)}
+	go func() { c.done <- cmd.Wait(); logf.Close() }()
+
+	statePath := filepath.Join(dir, "state.json")
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if data, err := os.ReadFile(statePath); err == nil {
+			if err := json.Unmarshal(data, c); err != nil {
+				c.Stop()
+				return nil, fmt.Errorf("read %s: %w", statePath, err)
+			}
+			return c, nil
+		}
+		select {
+		case err := <-c.done:
+			return nil, fmt.Errorf("local control plane exited before it was ready (%v); its log:\n%s", err, tail(logPath, dir))
+		case <-ctx.Done():
+			c.Stop()
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			c.Stop()
+			return nil, fmt.Errorf("local control plane not ready after 3m; its log:\n%s", tail(logPath, dir))
+		}
+	}
+}
+
+// Stop ends the control plane and its children.
+func (c *Cluster) Stop() {
+	if c == nil || c.cmd == nil || c.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(20 * time.Second):
+		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+		<-c.done
+	}
+}
+
+// tail returns the last lines of the launcher log and of each component log.
+func tail(launcherLog, dir string) string {
+	var b strings.Builder
+	files := []string{launcherLog}
+	more, _ := filepath.Glob(filepath.Join(dir, "logs", "*.log"))
+	files = append(files, more...)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		if len(lines) > 25 {
+			lines = lines[len(lines)-25:]
+		}
+		fmt.Fprintf(&b, "==> %s <==\n%s\n", f, strings.Join(lines, "\n"))
+	}
+	return b.String()
+}
