@@ -1,0 +1,120 @@
+package elb
+
+import (
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// RetryPolicy bounds the retries of one call. Throttling (HTTP 429, e.g.
+// APIG.0308), 5xx answers and connection failures are retried with jittered
+// exponential backoff; other 4xx answers are not. The context deadline bounds
+// the whole call in addition to MaxAttempts. Retrying batch calls is safe: the
+// API is idempotent by address+port on add ("existed") and by id on delete
+// ("not found").
+type RetryPolicy struct {
+	// MaxAttempts is the total number of tries, first included (default 6; 1 = no retry).
+	MaxAttempts int
+	// Initial is the backoff before the second try (default 200ms); it doubles per try.
+	Initial time.Duration
+	// Max caps one backoff (default 5s). A larger Retry-After from the server is honoured.
+	Max time.Duration
+}
+
+// DefaultRetryPolicy is used for zero fields of Config.Retry.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxAttempts: 6, Initial: 200 * time.Millisecond, Max: 5 * time.Second}
+}
+
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	d := DefaultRetryPolicy()
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = d.MaxAttempts
+	}
+	if p.Initial <= 0 {
+		p.Initial = d.Initial
+	}
+	if p.Max <= 0 {
+		p.Max = d.Max
+	}
+	if p.Max < p.Initial {
+		p.Max = p.Initial
+	}
+	return p
+}
+
+// backoff is the wait after the given (1-based) failed attempt: the capped
+// exponential step, jittered uniformly into [step/2, step] so that many
+// clients throttled together do not come back in lock-step.
+func (p RetryPolicy) backoff(attempt int) time.Duration {
+	step := p.Initial
+	for i := 1; i < attempt && step < p.Max; i++ {
+		step *= 2
+	}
+	if step > p.Max {
+		step = p.Max
+	}
+	half := step / 2
+	if half <= 0 {
+		return step
+	}
+	return half + rand.N(step-half+1)
+}
+
+func retryableStatus(code int) bool {
+	return code == http.StatusTooManyRequests || code >= 500
+}
+
+// retryAfter reads a Retry-After header (seconds or HTTP date); 0 if absent.
+func retryAfter(h http.Header) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// retryableTransportError reports whether a failed exchange is a connection
+// problem worth another try (reset, refused, cut short, network timeout), as
+// opposed to e.g. a malformed request or an authentication failure raised by
+// the Transport.
+func retryableTransportError(err error) bool {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // *url.Error itself implements net.Error; look inside it
+	}
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE):
+		return true
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return dnsErr.IsTemporary || dnsErr.IsTimeout
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
