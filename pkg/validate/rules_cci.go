@@ -1,0 +1,396 @@
+package validate
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/openvessel/ccictl/pkg/manifest"
+)
+
+// PoolBinding's API group/version (pkg/apis/loadbalancer/v1).
+const poolBindingAPIVersion = "loadbalancer.networking.openvessel.io/v1"
+
+func init() {
+	plb := func(id, sev, field, desc, doc string, check func(in *input, o *object, e *emitter)) rule {
+		return rule{
+			RuleInfo: RuleInfo{ID: id, Platform: PlatformCCI, Severity: sev, Field: field, Description: desc, Doc: doc, Default: true},
+			check: func(in *input, o *object, e *emitter) {
+				if o.kind == "PoolBinding" {
+					check(in, o, e)
+				}
+			},
+		}
+	}
+	cross := func(id, sev, field, desc, doc string, cross func(in *input, e *emitter)) rule {
+		return rule{RuleInfo: RuleInfo{ID: id, Platform: PlatformCCI, Severity: sev, Field: field, Description: desc, Doc: doc, Default: true}, cross: cross}
+	}
+	register(
+		plb("PLB001", SeverityError, "metadata.name", "PoolBinding name is a DNS-1123 subdomain (lowercase letters, digits, '-', '.', at most 253 characters)", docSeed000, checkPLBName),
+		plb("PLB002", SeverityError, "spec.targetRef.namespace", "a PoolBinding lives in its Service's namespace: targetRef.namespace, when set, equals metadata.namespace", docSeed000, checkPLBNamespace),
+		plb("PLB003", SeverityError, "spec.targetRef.kind", "targetRef.kind is Service or Deployment", docRefPoolBind, checkPLBKind),
+		plb("PLB004", SeverityError, "spec.targetRef.group", "targetRef.group is a group/version such as cci/v2", docSeed000, checkPLBGroup),
+		plb("PLB005", SeverityWarning, "spec.targetRef.group", "targetRef.group is cci/v2, the group/version of every CCI 2.0 resource", docRefCCI, checkPLBGroupCCI),
+		plb("PLB006", SeverityError, "spec.targetRef.name", "targetRef.name names the Service (DNS label) or Deployment (DNS subdomain)", docSeed000, checkPLBTargetName),
+		plb("PLB007", SeverityError, "spec.targetRef.port", "targetRef.port is an integer in 1-65535 (the Service's port, or the Deployment's container port)", docSeed000, checkPLBPort),
+		plb("PLB008", SeverityError, "spec.poolRef.id", "poolRef.id is a backend server group ID (UUID); masked IDs copied from the docs are not IDs", docSeed000, checkPLBPoolID),
+		plb("PLB012", SeverityError, "apiVersion", "PoolBinding's apiVersion is "+poolBindingAPIVersion, docSeed000, checkPLBAPIVersion),
+		cross("PLB009", SeverityError, "spec.poolRef.id", "two PoolBindings in the input may not bind the same backend server group", docRefPoolBind, crossPLBSamePool),
+		cross("PLB010", SeverityError, "spec.poolRef.id", "the pool may not be the one of the target Service's own load balancer (where the input shows the link, e.g. the Service's kubernetes.io/elb.id annotation)", docSeed000, crossPLBOwnLB),
+		cross("PLB011", SeverityError, "spec.targetRef.port", "when the target is in the input, targetRef.port is one of the Service's spec.ports[].port (or a containerPort of the Deployment)", docSeed000, crossPLBTargetPort),
+		cross("PLB013", SeverityError, "metadata.namespace", "when the target Service is in the input only in another namespace, the binding is in the wrong namespace", docSeed000, crossPLBTargetNamespace),
+		rule{
+			RuleInfo: RuleInfo{ID: "CCI001", Platform: PlatformCCI, Severity: SeverityError, Field: "apiVersion",
+				Description: "CCI 2.0 objects (Service, Deployment, Pod…) use apiVersion cci/v2; v1 and apps/v1 fail (off by default: CCE uses v1)",
+				Doc:         docRefCCI, Default: false},
+			check: checkCCIAPIVersion,
+		},
+	)
+}
+
+// cciKinds are the kinds CCI 2.0 serves under cci/v2 (reference 1.5/1.6).
+var cciKinds = map[string]bool{
+	"Namespace": true, "Pod": true, "Deployment": true, "ReplicaSet": true, "Service": true, "ConfigMap": true,
+	"Secret": true, "PersistentVolumeClaim": true, "PersistentVolume": true, "HorizontalPodAutoscaler": true,
+}
+
+func checkCCIAPIVersion(_ *input, o *object, e *emitter) {
+	if cciKinds[o.kind] && o.apiVersion != "cci/v2" {
+		e.report(o, "apiVersion", "%s on CCI 2.0 uses apiVersion cci/v2, not %q (ccictl fails with v1 or apps/v1)", o.kind, o.apiVersion)
+	}
+}
+
+func targetRef(o *object) map[string]interface{} {
+	m, _ := get(o.m, "spec", "targetRef").(map[string]interface{})
+	return m
+}
+
+func checkPLBName(_ *input, o *object, e *emitter) {
+	md, _ := get(o.m, "metadata").(map[string]interface{})
+	raw, present := md["name"]
+	if !present || raw == nil {
+		return // K8S001
+	}
+	s, ok := raw.(string)
+	if !ok {
+		e.report(o, "metadata.name", "name must be a string, not %s", typeName(raw))
+		return
+	}
+	if msgs := validation.IsDNS1123Subdomain(s); len(msgs) > 0 {
+		e.report(o, "metadata.name", "name %q is not valid: %s", s, strings.Join(msgs, "; "))
+	}
+}
+
+func checkPLBNamespace(_ *input, o *object, e *emitter) {
+	if ns, _ := get(o.m, "metadata", "namespace").(string); ns != "" {
+		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+			e.report(o, "metadata.namespace", "namespace %q is not valid: %s", ns, strings.Join(msgs, "; "))
+		}
+	}
+	tns, _ := targetRef(o)["namespace"].(string)
+	if tns != "" && o.namespace != "" && tns != o.namespace {
+		e.report(o, "spec.targetRef.namespace", "targetRef.namespace %q differs from the PoolBinding's namespace %q; a PoolBinding must be created in the namespace of its Service", tns, o.namespace)
+	}
+}
+
+func checkPLBKind(_ *input, o *object, e *emitter) {
+	raw := get(o.m, "spec", "targetRef")
+	if raw == nil {
+		e.report(o, "spec.targetRef", "spec.targetRef is required: the Service (or Deployment) whose endpoints fill the pool")
+		return
+	}
+	tr, ok := raw.(map[string]interface{})
+	if !ok {
+		e.report(o, "spec.targetRef", "spec.targetRef must be an object, not %s", typeName(raw))
+		return
+	}
+	switch k := tr["kind"]; k {
+	case "Service", "Deployment":
+	case nil:
+		e.report(o, "spec.targetRef.kind", "targetRef.kind is required: Service or Deployment")
+	default:
+		e.report(o, "spec.targetRef.kind", "targetRef.kind %s is not supported; a PoolBinding targets a Service or a Deployment", show(k))
+	}
+}
+
+func checkPLBGroup(_ *input, o *object, e *emitter) {
+	tr := targetRef(o)
+	if tr == nil {
+		return
+	}
+	raw, present := tr["group"]
+	if !present || raw == nil {
+		e.report(o, "spec.targetRef.group", "targetRef.group is required: the group/version of the target, cci/v2 on CCI 2.0")
+		return
+	}
+	s, ok := raw.(string)
+	if !ok {
+		e.report(o, "spec.targetRef.group", "targetRef.group must be a string, not %s", typeName(raw))
+		return
+	}
+	if msg := groupVersionProblem(s); msg != "" {
+		e.report(o, "spec.targetRef.group", "targetRef.group %q %s; write group/version, such as cci/v2", s, msg)
+	}
+}
+
+// groupVersionProblem explains why s is not "group/version", or "".
+func groupVersionProblem(s string) string {
+	g, v, found := strings.Cut(s, "/")
+	switch {
+	case !found:
+		return "has no version"
+	case g == "":
+		return "has an empty group"
+	case len(validation.IsDNS1123Subdomain(g)) > 0:
+		return "has an invalid group"
+	case v == "" || len(validation.IsDNS1035Label(v)) > 0:
+		return "has an invalid version"
+	}
+	return ""
+}
+
+func checkPLBGroupCCI(_ *input, o *object, e *emitter) {
+	s, ok := targetRef(o)["group"].(string)
+	if ok && s != "cci/v2" && groupVersionProblem(s) == "" {
+		e.report(o, "spec.targetRef.group", "targetRef.group %q: CCI 2.0 serves Services and Deployments as cci/v2; other group/versions such as v1 or apps/v1 fail", s)
+	}
+}
+
+func checkPLBTargetName(_ *input, o *object, e *emitter) {
+	tr := targetRef(o)
+	if tr == nil {
+		return
+	}
+	raw, present := tr["name"]
+	s, ok := raw.(string)
+	switch {
+	case !present || raw == nil || (ok && s == ""):
+		e.report(o, "spec.targetRef.name", "targetRef.name is required: the name of the target %s", kindOr(tr, "Service"))
+	case !ok:
+		e.report(o, "spec.targetRef.name", "targetRef.name must be a string, not %s", typeName(raw))
+	case tr["kind"] == "Deployment":
+		if msgs := validation.IsDNS1123Subdomain(s); len(msgs) > 0 {
+			e.report(o, "spec.targetRef.name", "%q is not a Deployment name: %s", s, strings.Join(msgs, "; "))
+		}
+	default:
+		if msgs := validation.IsDNS1123Label(s); len(msgs) > 0 {
+			e.report(o, "spec.targetRef.name", "%q is not a Service name: %s", s, strings.Join(msgs, "; "))
+		}
+	}
+}
+
+func kindOr(tr map[string]interface{}, def string) string {
+	if k, _ := tr["kind"].(string); k != "" {
+		return k
+	}
+	return def
+}
+
+func checkPLBPort(_ *input, o *object, e *emitter) {
+	tr := targetRef(o)
+	if tr == nil {
+		return
+	}
+	raw, present := tr["port"]
+	n, ok := asInt(raw)
+	switch {
+	case !present || raw == nil:
+		e.report(o, "spec.targetRef.port", "targetRef.port is required: the Service's access port (or the Deployment's container port)")
+	case !ok:
+		e.report(o, "spec.targetRef.port", "targetRef.port must be an integer, not %s %s", typeName(raw), show(raw))
+	case n < 1 || n > 65535:
+		e.report(o, "spec.targetRef.port", "targetRef.port %d is out of range 1-65535", n)
+	}
+}
+
+func checkPLBPoolID(_ *input, o *object, e *emitter) {
+	raw := get(o.m, "spec", "poolRef", "id")
+	if raw == nil {
+		e.report(o, "spec.poolRef.id", "spec.poolRef.id is required: the ID of the ELB backend server group to fill")
+		return
+	}
+	s, ok := raw.(string)
+	if !ok {
+		e.report(o, "spec.poolRef.id", "poolRef.id must be a string, not %s", typeName(raw))
+		return
+	}
+	if msg := checkUUID(s, "a backend server group ID"); msg != "" {
+		e.report(o, "spec.poolRef.id", "%s", msg)
+	}
+}
+
+func checkPLBAPIVersion(_ *input, o *object, e *emitter) {
+	if o.apiVersion != poolBindingAPIVersion {
+		e.report(o, "apiVersion", "PoolBinding is served as %s, not %q", poolBindingAPIVersion, o.apiVersion)
+	}
+}
+
+// bindings returns the PoolBindings of the input.
+func bindings(in *input) []*object {
+	var out []*object
+	for _, o := range in.objects {
+		if o.kind == "PoolBinding" {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func poolID(o *object) string {
+	s, _ := get(o.m, "spec", "poolRef", "id").(string)
+	return strings.ToLower(strings.TrimSpace(s))
+}
+
+func where(o *object) string {
+	return fmt.Sprintf("%s (%s:%d)", o.ref(), o.doc.Source, o.doc.Line)
+}
+
+func crossPLBSamePool(in *input, e *emitter) {
+	first := map[string]*object{}
+	for _, b := range bindings(in) {
+		id := poolID(b)
+		if id == "" {
+			continue
+		}
+		if f, dup := first[id]; dup {
+			e.report(b, "spec.poolRef.id", "backend server group %q is already bound by %s; one pool takes one PoolBinding", id, where(f))
+			continue
+		}
+		first[id] = b
+	}
+}
+
+// bindingNamespace is the namespace a binding's target lives in.
+func bindingNamespace(b *object) string {
+	if ns, _ := targetRef(b)["namespace"].(string); ns != "" {
+		return ns
+	}
+	return b.namespace
+}
+
+// sameNamespace treats an unset namespace as "whatever -n says", which
+// matches anything: the input alone cannot tell them apart.
+func sameNamespace(a, b string) bool { return a == "" || b == "" || a == b }
+
+// target finds the object a binding points at in the input.
+func target(in *input, b *object) *object {
+	tr := targetRef(b)
+	kind, _ := tr["kind"].(string)
+	name, _ := tr["name"].(string)
+	if name == "" {
+		return nil
+	}
+	ns := bindingNamespace(b)
+	for _, o := range in.objects {
+		if o.name != name || !sameNamespace(o.namespace, ns) {
+			continue
+		}
+		if (kind == "Service" && o.isService()) || (kind == "Deployment" && o.is("Deployment", appsGroups...)) {
+			return o
+		}
+	}
+	return nil
+}
+
+func crossPLBOwnLB(in *input, e *emitter) {
+	for _, b := range bindings(in) {
+		id := poolID(b)
+		svc := target(in, b)
+		if id == "" || svc == nil || !svc.isService() {
+			continue
+		}
+		ann := svc.annotations()
+		keys := make([]string, 0, len(ann))
+		for k := range ann {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !strings.Contains(strings.ToLower(ann[k]), id) {
+				continue
+			}
+			if k == annELBID {
+				e.report(b, "spec.poolRef.id", "%q is the load balancer of the target Service %s (annotation %s); a PoolBinding needs a backend server group ID, and not a group of the Service's own load balancer", id, where(svc), k)
+			} else {
+				e.report(b, "spec.poolRef.id", "pool %q belongs to the target Service's own load balancer (annotation %s on %s); bind a separate backend server group", id, k, where(svc))
+			}
+			break
+		}
+	}
+}
+
+func crossPLBTargetPort(in *input, e *emitter) {
+	for _, b := range bindings(in) {
+		port, ok := asInt(targetRef(b)["port"])
+		t := target(in, b)
+		if !ok || t == nil {
+			continue
+		}
+		if t.isService() {
+			var have []string
+			targetPortHit := false
+			for _, p := range t.ports() {
+				n, _ := asInt(p.m["port"])
+				if n == port {
+					have = nil
+					break
+				}
+				have = append(have, fmt.Sprint(n))
+				if tp, _ := asInt(p.m["targetPort"]); tp == port {
+					targetPortHit = true
+				}
+			}
+			if have != nil {
+				hint := ""
+				if targetPortHit {
+					hint = "; it is a targetPort, but a Service binding names the Service's access port (spec.ports[].port)"
+				}
+				e.report(b, "spec.targetRef.port", "Service %s has no port %d (ports: %s)%s", where(t), port, strings.Join(have, ", "), hint)
+			}
+			continue
+		}
+		var have []string
+		containers, _ := get(t.m, "spec", "template", "spec", "containers").([]interface{})
+		found := false
+		for _, c := range containers {
+			cm, _ := c.(map[string]interface{})
+			ports, _ := cm["ports"].([]interface{})
+			for _, p := range ports {
+				pm, _ := p.(map[string]interface{})
+				n, _ := asInt(pm["containerPort"])
+				if n == port {
+					found = true
+				}
+				have = append(have, fmt.Sprint(n))
+			}
+		}
+		if !found {
+			if len(have) == 0 {
+				have = []string{"none"}
+			}
+			e.report(b, "spec.targetRef.port", "Deployment %s declares no containerPort %d (container ports: %s)", where(t), port, strings.Join(have, ", "))
+		}
+	}
+}
+
+func crossPLBTargetNamespace(in *input, e *emitter) {
+	for _, b := range bindings(in) {
+		tr := targetRef(b)
+		name, _ := tr["name"].(string)
+		ns := bindingNamespace(b)
+		if tr["kind"] != "Service" || name == "" || ns == "" || target(in, b) != nil {
+			continue
+		}
+		var elsewhere []string
+		for _, o := range in.objects {
+			if o.isService() && o.name == name && o.namespace != "" {
+				elsewhere = append(elsewhere, o.namespace)
+			}
+		}
+		if len(elsewhere) > 0 {
+			e.report(b, manifest.Child("metadata", "namespace"), "the PoolBinding is in namespace %q but Service %q is in namespace %s in this input; a PoolBinding must be in its Service's namespace", ns, name, strings.Join(elsewhere, ", "))
+		}
+	}
+}
