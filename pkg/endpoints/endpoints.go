@@ -1,0 +1,319 @@
+// Package endpoints computes the desired backends of a Service: the ready,
+// non-terminating IPv4 endpoints of one Service port, each with the member
+// port that port's targetPort resolves to.
+//
+// The functions work on objects the caller has already listed (one list per
+// namespace for a whole sync pass), never on API clients, so that a pass over
+// many bindings costs a few list calls instead of one GET per binding. They
+// filter the listed objects themselves (namespace, service-name label,
+// selector), so the caller may hand over a whole namespace's list.
+package endpoints
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// ELBIDAnnotation names the load balancer a Service itself uses (CCE/CCI). A
+// pool of that load balancer must not be bound to the Service.
+const ELBIDAnnotation = "kubernetes.io/elb.id"
+
+// Errors callers can test with errors.Is. ErrServiceNotFound is not returned
+// here (the caller finds out a Service is missing from its list) but is
+// defined here so every layer classifies that case the same way.
+var (
+	ErrServiceNotFound = errors.New("service not found")
+	ErrPortNotFound    = errors.New("service has no such port")
+	ErrNoSelector      = errors.New("service has no selector, so its pods cannot be found")
+)
+
+// Endpoint is one desired backend: a pod IPv4 address and the member port.
+type Endpoint struct {
+	Address string `json:"address"`
+	Port    int32  `json:"port"`
+}
+
+func (e Endpoint) String() string {
+	return net.JoinHostPort(e.Address, strconv.Itoa(int(e.Port)))
+}
+
+// Compare orders endpoints by numeric address, then port; unparsable
+// addresses sort first, by their text, so the order is total.
+func Compare(a, b Endpoint) int {
+	aa, aerr := netip.ParseAddr(a.Address)
+	ba, berr := netip.ParseAddr(b.Address)
+	switch {
+	case aerr != nil && berr != nil:
+		if c := cmp.Compare(a.Address, b.Address); c != 0 {
+			return c
+		}
+	case aerr != nil:
+		return -1
+	case berr != nil:
+		return 1
+	default:
+		if c := aa.Compare(ba); c != 0 {
+			return c
+		}
+	}
+	return cmp.Compare(a.Port, b.Port)
+}
+
+// ServiceFromUnstructured converts a Service read through the dynamic client.
+// CCI serves Services in group cci/v2, but their shape is core/v1's, so the
+// conversion ignores apiVersion.
+func ServiceFromUnstructured(u *unstructured.Unstructured) (*corev1.Service, error) {
+	if u == nil {
+		return nil, errors.New("nil service object")
+	}
+	svc := &corev1.Service{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, svc); err != nil {
+		return nil, fmt.Errorf("service %s/%s: %w", u.GetNamespace(), u.GetName(), err)
+	}
+	return svc, nil
+}
+
+// ELBID returns the Service's kubernetes.io/elb.id annotation, or "".
+func ELBID(svc *corev1.Service) string {
+	if svc == nil {
+		return ""
+	}
+	return svc.Annotations[ELBIDAnnotation]
+}
+
+// ServicePort returns the port entry whose `port` equals port.
+func ServicePort(svc *corev1.Service, port int32) (*corev1.ServicePort, error) {
+	if svc == nil {
+		return nil, ErrServiceNotFound
+	}
+	for i := range svc.Spec.Ports {
+		if svc.Spec.Ports[i].Port == port {
+			return &svc.Spec.Ports[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%w: service %s/%s has no port %d", ErrPortNotFound, svc.Namespace, svc.Name, port)
+}
+
+// targetPort resolves the numeric part of a targetPort. It returns
+// (port, "") for a number, an empty value or 0 (meaning "same as port"), and
+// (0, name) for a named port that must be looked up per pod. A numeric string
+// is accepted as a number: Kubernetes rejects it, but a lax server might not.
+func targetPort(sp *corev1.ServicePort) (int32, string) {
+	tp := sp.TargetPort
+	switch tp.Type {
+	case intstr.Int:
+		if tp.IntVal == 0 {
+			return sp.Port, ""
+		}
+		return tp.IntVal, ""
+	default:
+		if tp.StrVal == "" {
+			return sp.Port, ""
+		}
+		if n, err := strconv.ParseInt(tp.StrVal, 10, 32); err == nil {
+			if n == 0 {
+				return sp.Port, ""
+			}
+			return int32(n), ""
+		}
+		return 0, tp.StrVal
+	}
+}
+
+func protocolOf(p corev1.Protocol) corev1.Protocol {
+	if p == "" {
+		return corev1.ProtocolTCP
+	}
+	return p
+}
+
+func validPort(p int32) bool { return p > 0 && p <= 65535 }
+
+// ipv4 returns the canonical form of s when it is a usable IPv4 address.
+func ipv4(s string) (string, bool) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() || a.IsUnspecified() {
+		return "", false
+	}
+	return a.String(), true
+}
+
+// FromEndpointSlices returns the desired endpoints of svc's port `port`
+// from EndpointSlices (discovery.k8s.io/v1). Slices of other Services or
+// namespaces in the list are ignored. Only IPv4 slices count; the member port
+// is the slice port carrying the Service port's name and protocol, which is
+// how the EndpointSlice controller publishes a resolved (also named)
+// targetPort. An endpoint is desired when it is not terminating and is
+// ready and serving (nil counts as true, as the API documents for unknown
+// state); requiring serving keeps publishNotReadyAddresses from adding pods
+// that are not ready, matching FromPods.
+func FromEndpointSlices(svc *corev1.Service, port int32, eps []discoveryv1.EndpointSlice) ([]Endpoint, error) {
+	sp, err := ServicePort(svc, port)
+	if err != nil {
+		return nil, err
+	}
+	proto := protocolOf(sp.Protocol)
+	var out []Endpoint
+	for i := range eps {
+		s := &eps[i]
+		if s.Labels[discoveryv1.LabelServiceName] != svc.Name {
+			continue
+		}
+		if s.Namespace != "" && svc.Namespace != "" && s.Namespace != svc.Namespace {
+			continue
+		}
+		if s.AddressType != discoveryv1.AddressTypeIPv4 {
+			continue
+		}
+		memberPort, ok := slicePort(s, sp.Name, proto)
+		if !ok {
+			continue
+		}
+		for _, ep := range s.Endpoints {
+			if !sliceEndpointReady(ep.Conditions) {
+				continue
+			}
+			// All addresses of one endpoint are the same backend;
+			// the API says consumers use the first.
+			if len(ep.Addresses) == 0 {
+				continue
+			}
+			if a, ok := ipv4(ep.Addresses[0]); ok {
+				out = append(out, Endpoint{Address: a, Port: memberPort})
+			}
+		}
+	}
+	return normalize(out), nil
+}
+
+func slicePort(s *discoveryv1.EndpointSlice, name string, proto corev1.Protocol) (int32, bool) {
+	for _, p := range s.Ports {
+		pn := ""
+		if p.Name != nil {
+			pn = *p.Name
+		}
+		pp := corev1.ProtocolTCP
+		if p.Protocol != nil {
+			pp = protocolOf(*p.Protocol)
+		}
+		if pn != name || pp != proto || p.Port == nil || !validPort(*p.Port) {
+			continue
+		}
+		return *p.Port, true
+	}
+	return 0, false
+}
+
+func sliceEndpointReady(c discoveryv1.EndpointConditions) bool {
+	isTrue := func(b *bool) bool { return b == nil || *b }
+	if c.Terminating != nil && *c.Terminating {
+		return false
+	}
+	return isTrue(c.Ready) && isTrue(c.Serving)
+}
+
+// FromPods returns the desired endpoints of svc's port `port` from pods
+// selected by svc's spec.selector: Running, condition Ready=True, with an
+// IPv4 pod IP and no deletionTimestamp. A named targetPort is looked up in
+// each pod's container ports (name and protocol); pods without it are
+// skipped, as the EndpointSlice controller does. A Service without a
+// selector has no pods to find, which is an error rather than "zero
+// endpoints", so that sync does not empty the pool because of it.
+func FromPods(svc *corev1.Service, port int32, pods []corev1.Pod) ([]Endpoint, error) {
+	sp, err := ServicePort(svc, port)
+	if err != nil {
+		return nil, err
+	}
+	if len(svc.Spec.Selector) == 0 {
+		return nil, fmt.Errorf("%w: %s/%s", ErrNoSelector, svc.Namespace, svc.Name)
+	}
+	sel := labels.SelectorFromSet(svc.Spec.Selector)
+	num, name := targetPort(sp)
+	proto := protocolOf(sp.Protocol)
+	var out []Endpoint
+	for i := range pods {
+		p := &pods[i]
+		if p.Namespace != "" && svc.Namespace != "" && p.Namespace != svc.Namespace {
+			continue
+		}
+		if !sel.Matches(labels.Set(p.Labels)) || !podReady(p) {
+			continue
+		}
+		addr, ok := podIPv4(p)
+		if !ok {
+			continue
+		}
+		mp := num
+		if name != "" {
+			if mp, ok = findContainerPort(p, name, proto); !ok {
+				continue
+			}
+		}
+		if validPort(mp) {
+			out = append(out, Endpoint{Address: addr, Port: mp})
+		}
+	}
+	return normalize(out), nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// podIPv4 picks the pod's IPv4 address; dual-stack pods list it in podIPs.
+func podIPv4(p *corev1.Pod) (string, bool) {
+	for _, ip := range p.Status.PodIPs {
+		if a, ok := ipv4(ip.IP); ok {
+			return a, true
+		}
+	}
+	return ipv4(p.Status.PodIP)
+}
+
+// findContainerPort resolves a named port; restartable init containers
+// (sidecars) can serve ports too.
+func findContainerPort(p *corev1.Pod, name string, proto corev1.Protocol) (int32, bool) {
+	look := func(cs []corev1.Container, sidecarsOnly bool) (int32, bool) {
+		for _, c := range cs {
+			if sidecarsOnly && (c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways) {
+				continue
+			}
+			for _, cp := range c.Ports {
+				if cp.Name == name && protocolOf(cp.Protocol) == proto {
+					return cp.ContainerPort, true
+				}
+			}
+		}
+		return 0, false
+	}
+	if n, ok := look(p.Spec.Containers, false); ok {
+		return n, true
+	}
+	return look(p.Spec.InitContainers, true)
+}
+
+// normalize sorts and de-duplicates.
+func normalize(in []Endpoint) []Endpoint {
+	slices.SortFunc(in, Compare)
+	return slices.Compact(in)
+}

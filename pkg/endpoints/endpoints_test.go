@@ -1,0 +1,221 @@
+package endpoints
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func service(targetPort intstr.IntOrString) *corev1.Service {
+	return &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns", Annotations: map[string]string{ELBIDAnnotation: "lb-1"}},
+		Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"app": "web"},
+			Ports: []corev1.ServicePort{
+				{Name: "metrics", Port: 9090, TargetPort: intstr.FromInt32(9091)},
+				{Name: "http", Port: 80, TargetPort: targetPort},
+			},
+		},
+	}
+}
+
+func readyPod(name, ip string, mods ...func(*corev1.Pod)) corev1.Pod {
+	p := corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: map[string]string{"app": "web", "tier": "x"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Ports: []corev1.ContainerPort{
+			{Name: "web", ContainerPort: 8080}, {Name: "dns", ContainerPort: 53, Protocol: corev1.ProtocolUDP},
+		}}}},
+		Status: corev1.PodStatus{
+			Phase:      corev1.PodRunning,
+			PodIP:      ip,
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+		},
+	}
+	for _, m := range mods {
+		m(&p)
+	}
+	return p
+}
+
+func TestFromPods(t *testing.T) {
+	now := metav1.Now()
+	pods := []corev1.Pod{
+		readyPod("b", "10.0.0.10"),
+		readyPod("a", "10.0.0.9"),
+		readyPod("dup", "10.0.0.9"),
+		readyPod("pending", "10.0.0.1", func(p *corev1.Pod) { p.Status.Phase = corev1.PodPending }),
+		readyPod("unready", "10.0.0.2", func(p *corev1.Pod) { p.Status.Conditions[0].Status = corev1.ConditionFalse }),
+		readyPod("nocond", "10.0.0.3", func(p *corev1.Pod) { p.Status.Conditions = nil }),
+		readyPod("noip", ""),
+		readyPod("deleting", "10.0.0.4", func(p *corev1.Pod) { p.DeletionTimestamp = &now }),
+		readyPod("otherapp", "10.0.0.5", func(p *corev1.Pod) { p.Labels = map[string]string{"app": "api"} }),
+		readyPod("otherns", "10.0.0.6", func(p *corev1.Pod) { p.Namespace = "other" }),
+		readyPod("v6only", "fd00::7"),
+		readyPod("dual", "fd00::8", func(p *corev1.Pod) {
+			p.Status.PodIPs = []corev1.PodIP{{IP: "fd00::8"}, {IP: "10.0.0.8"}}
+		}),
+	}
+	got, err := FromPods(service(intstr.FromInt32(8080)), 80, pods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Endpoint{{"10.0.0.8", 8080}, {"10.0.0.9", 8080}, {"10.0.0.10", 8080}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+func TestFromPodsTargetPort(t *testing.T) {
+	sidecar := readyPod("sidecar", "10.0.0.3", func(p *corev1.Pod) {
+		p.Spec.Containers[0].Ports = nil
+		p.Spec.InitContainers = []corev1.Container{{Name: "proxy", RestartPolicy: ptr(corev1.ContainerRestartPolicyAlways),
+			Ports: []corev1.ContainerPort{{Name: "web", ContainerPort: 15001}}}}
+	})
+	plainInit := readyPod("init", "10.0.0.4", func(p *corev1.Pod) {
+		p.Spec.Containers[0].Ports = nil
+		p.Spec.InitContainers = []corev1.Container{{Name: "setup", Ports: []corev1.ContainerPort{{Name: "web", ContainerPort: 1}}}}
+	})
+	other := readyPod("other", "10.0.0.2", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].ContainerPort = 9000 })
+	pods := []corev1.Pod{readyPod("a", "10.0.0.1"), other, sidecar, plainInit}
+	for _, tc := range []struct {
+		name string
+		tp   intstr.IntOrString
+		want []Endpoint
+	}{
+		{"numeric", intstr.FromInt32(7000), []Endpoint{{"10.0.0.1", 7000}, {"10.0.0.2", 7000}, {"10.0.0.3", 7000}, {"10.0.0.4", 7000}}},
+		{"zero means port", intstr.FromInt32(0), []Endpoint{{"10.0.0.1", 80}, {"10.0.0.2", 80}, {"10.0.0.3", 80}, {"10.0.0.4", 80}}},
+		{"empty means port", intstr.FromString(""), []Endpoint{{"10.0.0.1", 80}, {"10.0.0.2", 80}, {"10.0.0.3", 80}, {"10.0.0.4", 80}}},
+		{"numeric string", intstr.FromString("7001"), []Endpoint{{"10.0.0.1", 7001}, {"10.0.0.2", 7001}, {"10.0.0.3", 7001}, {"10.0.0.4", 7001}}},
+		// Resolved per pod; a plain init container does not serve.
+		{"named", intstr.FromString("web"), []Endpoint{{"10.0.0.1", 8080}, {"10.0.0.2", 9000}, {"10.0.0.3", 15001}}},
+		// "dns" is UDP, the Service port TCP: no match.
+		{"named wrong protocol", intstr.FromString("dns"), []Endpoint{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := FromPods(service(tc.tp), 80, pods)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == 0 && len(tc.want) == 0 {
+				return
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFromPodsErrors(t *testing.T) {
+	if _, err := FromPods(service(intstr.FromInt32(1)), 81, nil); !errors.Is(err, ErrPortNotFound) {
+		t.Fatalf("missing port: err = %v", err)
+	}
+	svc := service(intstr.FromInt32(1))
+	svc.Spec.Selector = nil
+	if _, err := FromPods(svc, 80, []corev1.Pod{readyPod("a", "10.0.0.1")}); !errors.Is(err, ErrNoSelector) {
+		t.Fatalf("no selector: err = %v", err)
+	}
+	if _, err := FromPods(nil, 80, nil); !errors.Is(err, ErrServiceNotFound) {
+		t.Fatalf("nil service: err = %v", err)
+	}
+}
+
+func slice(name, svc string, typ discoveryv1.AddressType, ports []discoveryv1.EndpointPort, eps ...discoveryv1.Endpoint) discoveryv1.EndpointSlice {
+	return discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: map[string]string{discoveryv1.LabelServiceName: svc}},
+		AddressType: typ,
+		Ports:       ports,
+		Endpoints:   eps,
+	}
+}
+
+func endpoint(addr string, ready, serving, terminating *bool) discoveryv1.Endpoint {
+	return discoveryv1.Endpoint{Addresses: []string{addr}, Conditions: discoveryv1.EndpointConditions{Ready: ready, Serving: serving, Terminating: terminating}}
+}
+
+func TestFromEndpointSlices(t *testing.T) {
+	T, F := ptr(true), ptr(false)
+	httpPort := []discoveryv1.EndpointPort{{Name: ptr("metrics"), Port: ptr(int32(9091))}, {Name: ptr("http"), Port: ptr(int32(8080)), Protocol: ptr(corev1.ProtocolTCP)}}
+	otherPods := []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(9000))}}
+	slices := []discoveryv1.EndpointSlice{
+		slice("web-1", "web", discoveryv1.AddressTypeIPv4, httpPort,
+			endpoint("10.0.0.10", T, T, F),
+			endpoint("10.0.0.1", nil, nil, nil), // unknown counts as ready
+			endpoint("10.0.0.2", F, F, F),
+			endpoint("10.0.0.3", F, T, T),   // terminating
+			endpoint("10.0.0.4", T, F, nil), // publishNotReadyAddresses: ready but not serving
+			endpoint("10.0.0.1", T, T, F),   // duplicate
+		),
+		// A second slice whose pods resolve the named port differently.
+		slice("web-2", "web", discoveryv1.AddressTypeIPv4, otherPods, endpoint("10.0.0.5", T, T, F)),
+		slice("web-v6", "web", discoveryv1.AddressTypeIPv6, httpPort, endpoint("fd00::1", T, T, F)),
+		slice("web-udp", "web", discoveryv1.AddressTypeIPv4,
+			[]discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(53)), Protocol: ptr(corev1.ProtocolUDP)}},
+			endpoint("10.0.0.6", T, T, F)),
+		slice("web-noport", "web", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{{Name: ptr("http")}}, endpoint("10.0.0.7", T, T, F)),
+		slice("api-1", "api", discoveryv1.AddressTypeIPv4, httpPort, endpoint("10.0.0.8", T, T, F)),
+		func() discoveryv1.EndpointSlice {
+			s := slice("web-x", "web", discoveryv1.AddressTypeIPv4, httpPort, endpoint("10.0.0.9", T, T, F))
+			s.Namespace = "other"
+			return s
+		}(),
+	}
+	got, err := FromEndpointSlices(service(intstr.FromString("web")), 80, slices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Endpoint{{"10.0.0.1", 8080}, {"10.0.0.5", 9000}, {"10.0.0.10", 8080}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	// Unnamed single-port Service: slice port name is empty.
+	svc := service(intstr.FromInt32(8080))
+	svc.Spec.Ports = []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}
+	got, err = FromEndpointSlices(svc, 80, []discoveryv1.EndpointSlice{
+		slice("s", "web", discoveryv1.AddressTypeIPv4, []discoveryv1.EndpointPort{{Name: ptr(""), Port: ptr(int32(8080))}}, endpoint("10.0.0.1", T, T, F)),
+	})
+	if err != nil || !reflect.DeepEqual(got, []Endpoint{{"10.0.0.1", 8080}}) {
+		t.Fatalf("unnamed port: got %v, %v", got, err)
+	}
+	if _, err := FromEndpointSlices(svc, 81, nil); !errors.Is(err, ErrPortNotFound) {
+		t.Fatalf("missing port: err = %v", err)
+	}
+}
+
+func TestServiceFromUnstructured(t *testing.T) {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "cci/v2",
+		"kind":       "Service",
+		"metadata":   map[string]any{"name": "web", "namespace": "ns", "annotations": map[string]any{ELBIDAnnotation: "lb-9"}},
+		"spec": map[string]any{
+			"selector": map[string]any{"app": "web"},
+			"ports":    []any{map[string]any{"name": "http", "port": int64(80), "targetPort": "web"}},
+		},
+	}}
+	svc, err := ServiceFromUnstructured(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := ServicePort(svc, 80)
+	if err != nil || sp.TargetPort.StrVal != "web" || ELBID(svc) != "lb-9" {
+		t.Fatalf("converted %+v / %v", svc, err)
+	}
+	bad := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"ports": "nope"}}}
+	if _, err := ServiceFromUnstructured(bad); err == nil {
+		t.Fatal("malformed service converted")
+	}
+}
+
+func TestEndpointString(t *testing.T) {
+	if s := (Endpoint{"10.0.0.1", 80}).String(); s != "10.0.0.1:80" {
+		t.Fatal(s)
+	}
+}

@@ -1,0 +1,461 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	gosync "sync"
+
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/endpoints"
+)
+
+// Target is one binding together with what the caller resolved about it
+// from the cluster (from lists made once per namespace).
+type Target struct {
+	Binding *lbv1.PoolBinding
+	// Endpoints is the desired set (pkg/endpoints). It may be partial when
+	// ResolveErr is set.
+	Endpoints []Endpoint
+	// ResolveErr says the desired set is unknown or partial: the Service is
+	// missing (wrap endpoints.ErrServiceNotFound), has no such port
+	// (endpoints.ErrPortNotFound), a list failed, … Nothing is then removed,
+	// and without any endpoint the pool is not even read.
+	ResolveErr error
+	// ServiceELBID is the Service's kubernetes.io/elb.id annotation: a pool
+	// of that load balancer must not be bound ("" when the Service has none).
+	ServiceELBID string
+	// SubnetCIDRID is the subnet of members to add ("" = IP-type members).
+	SubnetCIDRID string
+}
+
+// Options are the policy of a pass.
+type Options struct {
+	// DryRun reads and plans but writes nothing.
+	DryRun bool
+	// AllowEmpty permits removing every owned member when nothing is desired.
+	AllowEmpty bool
+	// PruneOrphans removes members of bindings that no longer exist.
+	PruneOrphans bool
+	// Owners tells which other bindings exist (see NewOwnerLookup).
+	Owners OwnerLookup
+	// Weight of added members; nil leaves the API default (1).
+	Weight *int32
+	// Concurrency bounds how many bindings Run syncs at once (default 4).
+	Concurrency int
+}
+
+// DefaultConcurrency is Run's concurrency when Options.Concurrency <= 0.
+const DefaultConcurrency = 4
+
+// Result states. A binding is in sync after the pass when its state is
+// StateInSync or StateSynced.
+const (
+	StateInSync  = "InSync"  // nothing to change
+	StateSynced  = "Synced"  // changes applied, pool now as desired
+	StatePending = "Pending" // dry run found changes
+	StateBlocked = "Blocked" // a safety rule or constraint held changes back
+	StateFailed  = "Failed"  // an error; the pool may be partly changed
+)
+
+// Condition reasons (Result.Reason and the Synced/Degraded conditions).
+const (
+	ReasonInSync                 = "InSync"
+	ReasonSynced                 = "Synced"
+	ReasonChangesPending         = "ChangesPending"
+	ReasonInvalidBinding         = "InvalidBinding"
+	ReasonServiceNotFound        = "ServiceNotFound"
+	ReasonServicePortNotFound    = "ServicePortNotFound"
+	ReasonEndpointsUnresolved    = "EndpointsUnresolved"
+	ReasonPoolNotFound           = "PoolNotFound"
+	ReasonPoolConstraintViolated = "PoolConstraintViolated"
+	ReasonEmptyRefused           = "EmptyRefused"
+	ReasonInconsistentRead       = "InconsistentRead"
+	ReasonELBError               = "ELBError"
+	ReasonCanceled               = "Canceled"
+	ReasonTimeout                = "Timeout"
+)
+
+// Result is what one binding's pass planned and did. It is the
+// machine-readable output of `ccictl sync -o json|yaml`: field order is
+// fixed, counts are always present, lists are sorted.
+type Result struct {
+	// Binding is "namespace/name".
+	Binding   string `json:"binding"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	UID       string `json:"uid,omitempty"`
+	PoolID    string `json:"poolId"`
+	// State is one of the State* values; Reason the condition reason.
+	State   string `json:"state"`
+	Reason  string `json:"reason"`
+	Message string `json:"message,omitempty"`
+	DryRun  bool   `json:"dryRun"`
+	// Blocked is the planner's guard reason (Blocked*), if any.
+	Blocked string `json:"blocked,omitempty"`
+
+	// Plan is what the pass intended from what it read.
+	Plan PlanSummary `json:"plan"`
+
+	// What the pass did (zero on a dry run). Added counts members now
+	// present because of this pass, including answers "existed"; Removed
+	// includes "not found".
+	Added   int `json:"added"`
+	Removed int `json:"removed"`
+	// Existed and NotFound are the parts of Added and Removed the API
+	// reported as already done (e.g. by a concurrent pass).
+	Existed  int `json:"existed"`
+	NotFound int `json:"notFound"`
+
+	// The pool after the pass, as far as this pass knows.
+	Desired    int `json:"desired"`
+	Registered int `json:"registered"`
+	Kept       int `json:"kept"`
+	Foreign    int `json:"foreign"`
+	Orphans    int `json:"orphans"`
+
+	Errors []string `json:"errors,omitempty"`
+
+	// poolRead: the member counts come from a read of the pool.
+	poolRead bool
+}
+
+// PlanSummary is the plan part of a Result.
+type PlanSummary struct {
+	Desired   int `json:"desired"`
+	Current   int `json:"current"`
+	Add       int `json:"add"`
+	Remove    int `json:"remove"`
+	Keep      int `json:"keep"`
+	Foreign   int `json:"foreign"`
+	Orphans   int `json:"orphans"`
+	Conflicts int `json:"conflicts"`
+	Withheld  int `json:"withheld"`
+	// Prune is the number of orphans among Remove.
+	Prune    int         `json:"prune"`
+	ToAdd    []MemberRef `json:"toAdd"`
+	ToRemove []MemberRef `json:"toRemove"`
+	Conflict []MemberRef `json:"conflicting"`
+}
+
+// MemberRef names a pool member in output.
+type MemberRef struct {
+	ID      string `json:"id,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Address string `json:"address"`
+	Port    int32  `json:"port"`
+}
+
+// InSync reports whether the pool matched the binding after the pass.
+func (r Result) InSync() bool { return r.State == StateInSync || r.State == StateSynced }
+
+// Line is the default one-line output, e.g.
+// "poolbinding/test-c1: +3 -1 =10 foreign=1". A dry run shows the plan.
+func (r Result) Line() string {
+	add, rm := r.Added, r.Removed
+	if r.DryRun {
+		add, rm = r.Plan.Add, r.Plan.Remove
+	}
+	s := fmt.Sprintf("poolbinding/%s: +%d -%d =%d foreign=%d", r.Name, add, rm, r.Kept, r.Foreign)
+	if r.Orphans > 0 {
+		s += fmt.Sprintf(" orphans=%d", r.Orphans)
+	}
+	switch r.State {
+	case StateInSync, StateSynced:
+	case StatePending:
+		s += " (dry run)"
+	default:
+		s += " " + strings.ToLower(r.State) + ": " + r.Reason
+		if r.Message != "" {
+			s += ": " + r.Message
+		}
+	}
+	return s
+}
+
+// Run syncs every target, at most opts.Concurrency at a time. A failing
+// binding does not stop the others; after ctx is cancelled, bindings not yet
+// started fail with ReasonCanceled without any call. Results are in the
+// order of targets.
+func Run(ctx context.Context, c elb.Client, targets []Target, opts Options) []Result {
+	n := opts.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	results := make([]Result, len(targets))
+	sem := make(chan struct{}, n)
+	var wg gosync.WaitGroup
+	for i := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+			}
+			results[i] = Sync(ctx, c, targets[i], opts)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// Sync runs one binding's pass: read the pool (GetPool, for the constraint
+// check), read its members (ListMembers), plan, then batch-add the missing
+// members and only after every add succeeded batch-delete the stale owned
+// ones, ≤elb.MaxBatch per call. Calls: 1 + ⌈max(M,1)/2000⌉ + ⌈A/200⌉ +
+// ⌈D/200⌉; a pass with nothing to change writes nothing.
+func Sync(ctx context.Context, c elb.Client, t Target, opts Options) Result {
+	r := newResult(t, opts)
+	if r.State != "" {
+		return r
+	}
+	if err := ctx.Err(); err != nil {
+		return r.fail(err)
+	}
+	b := t.Binding
+	poolID := b.Spec.PoolRef.ID
+
+	// Service missing or unresolvable with nothing to add: no write could
+	// happen (removals are withheld), so spare the ELB calls.
+	if t.ResolveErr != nil && len(t.Endpoints) == 0 {
+		r.State, r.Reason = StateBlocked, resolveReason(t.ResolveErr)
+		r.Blocked = BlockedIncomplete
+		r.Message = t.ResolveErr.Error()
+		return r
+	}
+
+	pool, err := c.GetPool(ctx, poolID)
+	if err != nil {
+		return r.fail(fmt.Errorf("read pool %s: %w", poolID, err))
+	}
+	if t.ServiceELBID != "" {
+		for _, lb := range pool.Loadbalancers {
+			if lb.ID == t.ServiceELBID {
+				r.State, r.Reason = StateBlocked, ReasonPoolConstraintViolated
+				r.Message = fmt.Sprintf("pool %s belongs to load balancer %s, which the Service itself uses (%s); nothing changed",
+					poolID, lb.ID, endpoints.ELBIDAnnotation)
+				return r
+			}
+		}
+	}
+	current, err := c.ListMembers(ctx, poolID)
+	if err != nil {
+		return r.fail(fmt.Errorf("list members of pool %s: %w", poolID, err))
+	}
+
+	p := ComputePlan(t.Endpoints, current, ownerOf(b), PlanOptions{
+		Incomplete:   t.ResolveErr != nil,
+		AllowEmpty:   opts.AllowEmpty,
+		PruneOrphans: opts.PruneOrphans,
+		Owners:       opts.Owners,
+		SubnetCIDRID: t.SubnetCIDRID,
+		Weight:       opts.Weight,
+	})
+	r.setPlan(p, len(current))
+
+	if !opts.DryRun {
+		if err := r.apply(ctx, c, poolID, p); err != nil {
+			return r.fail(err)
+		}
+	}
+	r.finish(p, t.ResolveErr, opts.DryRun)
+	return r
+}
+
+func newResult(t Target, opts Options) Result {
+	r := Result{DryRun: opts.DryRun, Plan: PlanSummary{ToAdd: []MemberRef{}, ToRemove: []MemberRef{}, Conflict: []MemberRef{}}}
+	b := t.Binding
+	if b == nil {
+		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "no binding"
+		return r
+	}
+	r.Namespace, r.Name, r.UID = b.Namespace, b.Name, string(b.UID)
+	r.Binding = b.Namespace + "/" + b.Name
+	r.PoolID = b.Spec.PoolRef.ID
+	r.Desired = len(validDesired(t.Endpoints))
+	r.Plan.Desired = r.Desired
+	switch err := ValidateOwner(ownerOf(b)); {
+	case err != nil:
+		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "binding cannot own members: "+err.Error()
+	case r.PoolID == "":
+		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "spec.poolRef.id is empty"
+	}
+	return r
+}
+
+func ownerOf(b *lbv1.PoolBinding) Owner {
+	return Owner{Namespace: b.Namespace, Name: b.Name, UID: string(b.UID)}
+}
+
+func (r *Result) setPlan(p Plan, current int) {
+	r.poolRead = true
+	r.Blocked = p.Blocked
+	r.Plan = PlanSummary{
+		Desired:   len(p.Desired),
+		Current:   current,
+		Add:       len(p.ToAdd),
+		Remove:    len(p.ToRemove),
+		Keep:      len(p.Keep),
+		Foreign:   len(p.Foreign),
+		Orphans:   len(p.Orphans),
+		Conflicts: len(p.Conflicts),
+		Withheld:  len(p.Withheld),
+		ToAdd:     make([]MemberRef, 0, len(p.ToAdd)),
+		ToRemove:  refs(p.ToRemove),
+		Conflict:  refs(p.Conflicts),
+	}
+	for _, m := range p.ToRemove {
+		if m.Name != p.Marker {
+			r.Plan.Prune++
+		}
+	}
+	for _, m := range p.ToAdd {
+		r.Plan.ToAdd = append(r.Plan.ToAdd, MemberRef{Name: m.Name, Address: m.Address, Port: m.ProtocolPort})
+	}
+	r.Desired = len(p.Desired)
+	r.Kept, r.Foreign, r.Orphans = len(p.Keep), len(p.Foreign), len(p.Orphans)
+	// Desired endpoints already present: ours, or held by another member.
+	r.Registered = len(p.Keep) + len(p.Conflicts)
+}
+
+func refs(ms []elb.Member) []MemberRef {
+	out := make([]MemberRef, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, MemberRef{ID: m.ID, Name: m.Name, Address: m.Address, Port: m.ProtocolPort})
+	}
+	return out
+}
+
+// apply adds, then removes. Any failed add stops before removing, so a
+// member is never taken out while its replacement may be missing.
+func (r *Result) apply(ctx context.Context, c elb.Client, poolID string, p Plan) error {
+	for chunk := range chunks(p.ToAdd) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		res, err := c.BatchAddMembers(ctx, poolID, chunk)
+		ok, existed, bad := tally(res, elb.RetExisted)
+		r.Added += ok + existed
+		r.Existed += existed
+		r.Registered += ok + existed
+		if err == nil && len(bad) > 0 {
+			err = fmt.Errorf("unexpected ret_status %s", strings.Join(bad, ", "))
+		}
+		if err == nil && ok+existed != len(chunk) {
+			err = fmt.Errorf("batch-add answered %d of %d members", ok+existed, len(chunk))
+		}
+		if err != nil {
+			return fmt.Errorf("add members to pool %s: %w", poolID, err)
+		}
+	}
+	ids := make([]string, len(p.ToRemove))
+	for i, m := range p.ToRemove {
+		ids[i] = m.ID
+	}
+	for chunk := range chunks(ids) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		res, err := c.BatchDeleteMembers(ctx, poolID, chunk)
+		ok, notFound, bad := tally(res, elb.RetNotFound)
+		r.Removed += ok + notFound
+		r.NotFound += notFound
+		if err == nil && len(bad) > 0 {
+			err = fmt.Errorf("unexpected ret_status %s", strings.Join(bad, ", "))
+		}
+		if err == nil && ok+notFound != len(chunk) {
+			err = fmt.Errorf("batch-delete answered %d of %d members", ok+notFound, len(chunk))
+		}
+		if err != nil {
+			return fmt.Errorf("remove members from pool %s: %w", poolID, err)
+		}
+	}
+	return nil
+}
+
+// tally counts "successful", the given already-done status, and others.
+func tally(res []elb.BatchResult, alreadyDone string) (ok, done int, bad []string) {
+	for _, x := range res {
+		switch x.RetStatus {
+		case elb.RetSuccessful:
+			ok++
+		case alreadyDone:
+			done++
+		default:
+			bad = append(bad, fmt.Sprintf("%q for %s", x.RetStatus, x.ID))
+		}
+	}
+	return ok, done, bad
+}
+
+// chunks yields s in pieces of at most elb.MaxBatch.
+func chunks[T any](s []T) func(func([]T) bool) {
+	return func(yield func([]T) bool) {
+		for len(s) > 0 {
+			n := min(len(s), elb.MaxBatch)
+			if !yield(s[:n]) {
+				return
+			}
+			s = s[n:]
+		}
+	}
+}
+
+func (r *Result) finish(p Plan, resolveErr error, dryRun bool) {
+	switch {
+	case p.Blocked == BlockedIncomplete:
+		r.State, r.Reason = StateBlocked, resolveReason(resolveErr)
+		r.Message = fmt.Sprintf("desired endpoints incomplete (%v); %d removal(s) withheld", resolveErr, len(p.Withheld))
+	case p.Blocked == BlockedEmptyRefused:
+		r.State, r.Reason = StateBlocked, ReasonEmptyRefused
+		r.Message = fmt.Sprintf("no ready endpoint; refusing to remove %d member(s) without --allow-empty", len(p.Withheld))
+	case p.Blocked == BlockedInconsistentRead:
+		r.State, r.Reason = StateBlocked, ReasonInconsistentRead
+		r.Message = fmt.Sprintf("member list repeats or lacks a member id; %d removal(s) withheld", len(p.Withheld))
+	case p.Blocked != "":
+		// BlockedInvalidOwner; newResult already rejects such bindings.
+		r.State, r.Reason = StateFailed, ReasonInvalidBinding
+	case dryRun && p.Changes():
+		r.State, r.Reason = StatePending, ReasonChangesPending
+		r.Message = fmt.Sprintf("would add %d and remove %d member(s)", len(p.ToAdd), len(p.ToRemove))
+	case dryRun || !p.Changes():
+		r.State, r.Reason = StateInSync, ReasonInSync
+	default:
+		r.State, r.Reason = StateSynced, ReasonSynced
+		r.Message = fmt.Sprintf("added %d, removed %d member(s)", r.Added, r.Removed)
+	}
+}
+
+// fail records err. Counts of what was done so far stay.
+func (r *Result) fail(err error) Result {
+	r.State = StateFailed
+	r.Errors = append(r.Errors, err.Error())
+	r.Message = err.Error()
+	var apiErr *elb.APIError
+	switch {
+	case errors.Is(err, context.Canceled):
+		r.Reason = ReasonCanceled
+	case errors.Is(err, context.DeadlineExceeded):
+		r.Reason = ReasonTimeout
+	case errors.As(err, &apiErr) && apiErr.StatusCode == 404 && !r.poolRead:
+		r.Reason = ReasonPoolNotFound
+	default:
+		r.Reason = ReasonELBError
+	}
+	return *r
+}
+
+func resolveReason(err error) string {
+	switch {
+	case errors.Is(err, endpoints.ErrServiceNotFound):
+		return ReasonServiceNotFound
+	case errors.Is(err, endpoints.ErrPortNotFound):
+		return ReasonServicePortNotFound
+	default:
+		return ReasonEndpointsUnresolved
+	}
+}

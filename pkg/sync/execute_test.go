@@ -1,0 +1,576 @@
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	gosync "sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/yaml"
+
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
+	"github.com/openvessel/ccictl/pkg/endpoints"
+)
+
+const (
+	testProject = "0123456789abcdef0123456789abcdef"
+	testToken   = "test-token"
+)
+
+// tokenTransport authenticates like the product's X-Auth-Token round-tripper.
+type tokenTransport struct{ next http.RoundTripper }
+
+func (t tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Auth-Token", testToken)
+	return t.next.RoundTrip(r)
+}
+
+type env struct {
+	emu    *elbemulator.Emulator
+	client elb.Client
+}
+
+func newEnv(t *testing.T, opts elbemulator.Options) *env {
+	t.Helper()
+	opts.ProjectID, opts.Token = testProject, testToken
+	if opts.MemberQuota == 0 {
+		opts.MemberQuota = 10000
+	}
+	emu := elbemulator.New(opts)
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	c, err := elb.New(elb.Config{
+		Endpoint:  srv.URL,
+		ProjectID: testProject,
+		Transport: tokenTransport{srv.Client().Transport},
+		// Fast retries keep fault tests quick; enough attempts to ride out
+		// the injected fault patterns.
+		Retry: elb.RetryPolicy{MaxAttempts: 10, Initial: time.Millisecond, Max: 10 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{emu: emu, client: c}
+}
+
+func (e *env) pool(t *testing.T, id string, lbs ...string) string {
+	t.Helper()
+	p := elb.Pool{ID: id}
+	for _, lb := range lbs {
+		p.Loadbalancers = append(p.Loadbalancers, elb.Ref{ID: lb})
+	}
+	return e.emu.CreatePool(p).ID
+}
+
+func (e *env) direct(t *testing.T, poolID, name, addr string, port int32) elb.Member {
+	t.Helper()
+	m, err := e.emu.AddMemberDirect(poolID, elb.Member{Name: name, Address: addr, ProtocolPort: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// wantCounts compares the emulator's per-operation counters, then resets them.
+func (e *env) wantCounts(t *testing.T, get, list, add, del int) {
+	t.Helper()
+	c := e.emu.Counts()
+	got := [4]int{c["GetPool"], c["ListMembers"], c["BatchAddMembers"], c["BatchDeleteMembers"]}
+	if want := [4]int{get, list, add, del}; got != want {
+		t.Errorf("calls (get, list, add, delete) = %v, want %v", got, want)
+	}
+	e.emu.ResetCounts()
+}
+
+func binding(name, uid, poolID string) *lbv1.PoolBinding {
+	return &lbv1.PoolBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: types.UID(uid), Generation: 3},
+		Spec: lbv1.PoolBindingSpec{
+			PoolRef:   lbv1.PoolRef{ID: poolID},
+			TargetRef: lbv1.TargetRef{Kind: "Service", Group: "cci/v2", Name: "web", Port: 80},
+		},
+	}
+}
+
+// eps returns n endpoints 10.<i/250>.<i%250>.1:8080.
+func eps(from, n int) []Endpoint {
+	out := make([]Endpoint, 0, n)
+	for i := from; i < from+n; i++ {
+		out = append(out, Endpoint{Address: fmt.Sprintf("10.1.%d.%d", i/250, i%250+1), Port: 8080})
+	}
+	return out
+}
+
+// wantPool checks the pool holds exactly the desired endpoints under the
+// binding's marker, plus the given foreign member IDs, each key once.
+func (e *env) wantPool(t *testing.T, poolID string, b *lbv1.PoolBinding, desired []Endpoint, foreignIDs ...string) {
+	t.Helper()
+	marker := Marker(ownerOf(b))
+	want := map[string]bool{}
+	for _, d := range desired {
+		want[d.String()] = true
+	}
+	foreign := map[string]bool{}
+	for _, id := range foreignIDs {
+		foreign[id] = true
+	}
+	seen := map[string]bool{}
+	for _, m := range e.emu.Members(poolID) {
+		k := Endpoint{Address: m.Address, Port: m.ProtocolPort}.String()
+		if seen[k] {
+			t.Fatalf("duplicate member at %s", k)
+		}
+		seen[k] = true
+		switch {
+		case foreign[m.ID]:
+			delete(foreign, m.ID)
+			delete(want, k)
+		case m.Name == marker && want[k]:
+			delete(want, k)
+		default:
+			t.Fatalf("unexpected member %+v", m)
+		}
+	}
+	if len(want) > 0 || len(foreign) > 0 {
+		t.Fatalf("pool lacks %d desired endpoints and %d foreign members", len(want), len(foreign))
+	}
+}
+
+func wantState(t *testing.T, r Result, state, reason string) {
+	t.Helper()
+	if r.State != state || r.Reason != reason {
+		t.Fatalf("state/reason = %s/%s, want %s/%s (message %q, errors %v)", r.State, r.Reason, state, reason, r.Message, r.Errors)
+	}
+}
+
+func TestSyncFromEmptyScaleUpDown(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-1")
+	b := binding("web", "uid-1", pid)
+	ctx := context.Background()
+
+	// From empty: 450 adds in ⌈450/200⌉ = 3 calls.
+	r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 450)}, Options{})
+	wantState(t, r, StateSynced, ReasonSynced)
+	if r.Added != 450 || r.Removed != 0 || r.Registered != 450 || r.Desired != 450 {
+		t.Fatalf("result %+v", r)
+	}
+	e.wantCounts(t, 1, 1, 3, 0)
+	e.wantPool(t, pid, b, eps(0, 450))
+
+	// No-op pass: reads only.
+	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 450)}, Options{})
+	wantState(t, r, StateInSync, ReasonInSync)
+	if r.Kept != 450 || r.Added != 0 {
+		t.Fatalf("result %+v", r)
+	}
+	e.wantCounts(t, 1, 1, 0, 0)
+
+	// Scale down to 10: 440 deletes in 3 calls.
+	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 10)}, Options{})
+	wantState(t, r, StateSynced, ReasonSynced)
+	if r.Removed != 440 || r.Kept != 10 {
+		t.Fatalf("result %+v", r)
+	}
+	e.wantCounts(t, 1, 1, 0, 3)
+	e.wantPool(t, pid, b, eps(0, 10))
+
+	// Rolling replacement: 5 new, 5 old go, 5 stay. One add, one delete.
+	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(5, 10)}, Options{})
+	wantState(t, r, StateSynced, ReasonSynced)
+	if r.Added != 5 || r.Removed != 5 || r.Kept != 5 {
+		t.Fatalf("result %+v", r)
+	}
+	e.wantCounts(t, 1, 1, 1, 1)
+	e.wantPool(t, pid, b, eps(5, 10))
+}
+
+func TestSyncListsLargePoolInPages(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-big")
+	var foreign []string
+	for i := 0; i < 2500; i++ {
+		foreign = append(foreign, e.direct(t, pid, "", fmt.Sprintf("10.2.%d.%d", i/250, i%250+1), 80).ID)
+	}
+	b := binding("web", "uid-1", pid)
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{})
+	wantState(t, r, StateSynced, ReasonSynced)
+	// 2500 members: ⌈2500/2000⌉ = 2 list calls.
+	e.wantCounts(t, 1, 2, 1, 0)
+	if r.Foreign != 2500 {
+		t.Fatalf("foreign = %d", r.Foreign)
+	}
+	e.wantPool(t, pid, b, eps(0, 3), foreign...)
+}
+
+func TestSyncLeavesForeignMembers(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-1")
+	b := binding("web", "uid-1", pid)
+	desired := eps(0, 3)
+	f1 := e.direct(t, pid, "", "10.9.0.1", 80)                 // unnamed, not desired
+	f2 := e.direct(t, pid, "ccictl:ns/web", "10.9.0.2", 80)    // look-alike
+	f3 := e.direct(t, pid, "manual", desired[1].Address, 8080) // at a desired endpoint
+	f4 := e.direct(t, pid, Marker(Owner{"ns", "api", "uid-live"}), "10.9.0.3", 80)
+
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: desired}, Options{AllowEmpty: true})
+	wantState(t, r, StateSynced, ReasonSynced)
+	if r.Added != 2 || r.Foreign != 4 || r.Registered != 3 || r.Plan.Conflicts != 1 {
+		t.Fatalf("result %+v", r)
+	}
+	e.wantCounts(t, 1, 1, 1, 0)
+	e.wantPool(t, pid, b, desired, f1.ID, f2.ID, f3.ID, f4.ID)
+
+	// Even with nothing desired and AllowEmpty, foreign members stay.
+	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: nil}, Options{AllowEmpty: true})
+	wantState(t, r, StateSynced, ReasonSynced)
+	e.wantPool(t, pid, b, nil, f1.ID, f2.ID, f3.ID, f4.ID)
+}
+
+func TestSyncOrphansPrunedOnlyWhenAsked(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-1")
+	// The binding was deleted and re-created with the same name: new uid.
+	b := binding("web", "uid-new", pid)
+	old := e.direct(t, pid, Marker(Owner{"ns", "web", "uid-old"}), "10.9.0.1", 8080)
+	gone := e.direct(t, pid, Marker(Owner{"ns", "gone", "uid-gone"}), "10.9.0.2", 8080)
+	live := e.direct(t, pid, Marker(Owner{"ns", "api", "uid-api"}), "10.9.0.3", 8080)
+	owners := NewOwnerLookup([]Owner{{"ns", "web", "uid-new"}, {"ns", "api", "uid-api"}}, []string{"ns"})
+	target := Target{Binding: b, Endpoints: eps(0, 2)}
+
+	r := Sync(context.Background(), e.client, target, Options{Owners: owners})
+	wantState(t, r, StateSynced, ReasonSynced)
+	if r.Orphans != 2 || r.Removed != 0 {
+		t.Fatalf("result %+v", r)
+	}
+	e.wantPool(t, pid, b, eps(0, 2), old.ID, gone.ID, live.ID)
+	st := Status(b, r, time.Now())
+	if c := findCond(st, lbv1.ConditionDegraded); c.Status != metav1.ConditionTrue || c.Reason != ReasonOrphanMembers {
+		t.Fatalf("degraded = %+v", c)
+	}
+
+	e.emu.ResetCounts()
+	r = Sync(context.Background(), e.client, target, Options{Owners: owners, PruneOrphans: true})
+	wantState(t, r, StateSynced, ReasonSynced)
+	if r.Removed != 2 || r.Plan.Prune != 2 {
+		t.Fatalf("result %+v", r)
+	}
+	e.wantCounts(t, 1, 1, 0, 1)
+	e.wantPool(t, pid, b, eps(0, 2), live.ID)
+	st = Status(b, r, time.Now())
+	if c := findCond(st, lbv1.ConditionDegraded); c.Status != metav1.ConditionFalse {
+		t.Fatalf("degraded after pruning = %+v", c)
+	}
+}
+
+func TestSyncPoolConstraintViolation(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-1", "lb-other", "lb-svc")
+	b := binding("web", "uid-1", pid)
+	stale := e.direct(t, pid, Marker(ownerOf(b)), "10.9.0.1", 8080)
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2), ServiceELBID: "lb-svc"}, Options{})
+	wantState(t, r, StateBlocked, ReasonPoolConstraintViolated)
+	e.wantCounts(t, 1, 0, 0, 0)
+	if ms := e.emu.Members(pid); len(ms) != 1 || ms[0].ID != stale.ID {
+		t.Fatalf("pool changed: %+v", ms)
+	}
+	st := Status(b, r, time.Now())
+	if c := findCond(st, lbv1.ConditionSynced); c.Status != metav1.ConditionFalse || c.Reason != ReasonPoolConstraintViolated {
+		t.Fatalf("synced = %+v", c)
+	}
+
+	// Another load balancer's pool is fine.
+	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2), ServiceELBID: "lb-x"}, Options{})
+	wantState(t, r, StateSynced, ReasonSynced)
+}
+
+func TestSyncEmptyDesired(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-1")
+	b := binding("web", "uid-1", pid)
+	ctx := context.Background()
+	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{}); !r.InSync() {
+		t.Fatalf("setup: %+v", r)
+	}
+	e.emu.ResetCounts()
+
+	r := Sync(ctx, e.client, Target{Binding: b}, Options{})
+	wantState(t, r, StateBlocked, ReasonEmptyRefused)
+	if r.Blocked != BlockedEmptyRefused || r.Plan.Withheld != 3 || r.InSync() {
+		t.Fatalf("result %+v", r)
+	}
+	e.wantCounts(t, 1, 1, 0, 0)
+	e.wantPool(t, pid, b, eps(0, 3))
+
+	r = Sync(ctx, e.client, Target{Binding: b}, Options{AllowEmpty: true})
+	wantState(t, r, StateSynced, ReasonSynced)
+	e.wantCounts(t, 1, 1, 0, 1)
+	if n := len(e.emu.Members(pid)); n != 0 {
+		t.Fatalf("%d members left", n)
+	}
+}
+
+func TestSyncIncompleteNeverRemoves(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-1")
+	b := binding("web", "uid-1", pid)
+	ctx := context.Background()
+	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{}); !r.InSync() {
+		t.Fatalf("setup: %+v", r)
+	}
+	e.emu.ResetCounts()
+
+	// Service missing: no endpoints, so not even a read.
+	missing := fmt.Errorf("service ns/web: %w", endpoints.ErrServiceNotFound)
+	r := Sync(ctx, e.client, Target{Binding: b, ResolveErr: missing}, Options{AllowEmpty: true})
+	wantState(t, r, StateBlocked, ReasonServiceNotFound)
+	e.wantCounts(t, 0, 0, 0, 0)
+	e.wantPool(t, pid, b, eps(0, 3))
+	st := Status(b, r, time.Now())
+	if st.DesiredMembers != 0 || findCond(st, lbv1.ConditionSynced).Reason != ReasonServiceNotFound {
+		t.Fatalf("status %+v", st)
+	}
+
+	// Partial read: adds what it knows, removes nothing.
+	partial := errors.New("pods list truncated")
+	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(2, 3), ResolveErr: partial}, Options{AllowEmpty: true})
+	wantState(t, r, StateBlocked, ReasonEndpointsUnresolved)
+	if r.Added != 2 || r.Removed != 0 || r.Plan.Withheld != 2 {
+		t.Fatalf("result %+v", r)
+	}
+	e.wantCounts(t, 1, 1, 1, 0)
+	e.wantPool(t, pid, b, eps(0, 5))
+}
+
+func TestSyncDryRunWritesNothing(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-1")
+	b := binding("web", "uid-1", pid)
+	e.direct(t, pid, Marker(ownerOf(b)), "10.9.0.1", 8080)
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{DryRun: true})
+	wantState(t, r, StatePending, ReasonChangesPending)
+	if r.Plan.Add != 3 || r.Plan.Remove != 1 || r.Added != 0 || len(r.Plan.ToAdd) != 3 || len(r.Plan.ToRemove) != 1 {
+		t.Fatalf("result %+v", r)
+	}
+	if got := r.Line(); got != "poolbinding/web: +3 -1 =0 foreign=0 (dry run)" {
+		t.Fatalf("line %q", got)
+	}
+	e.wantCounts(t, 1, 1, 0, 0)
+	if n := len(e.emu.Members(pid)); n != 1 {
+		t.Fatalf("dry run changed the pool: %d members", n)
+	}
+}
+
+func TestSyncAddFailureStopsRemoval(t *testing.T) {
+	// Quota 3: the pool holds 3 owned members; replacing them needs 3 more
+	// first, which the quota refuses. Nothing may be removed then.
+	e := newEnv(t, elbemulator.Options{MemberQuota: 3})
+	pid := e.pool(t, "pool-1")
+	b := binding("web", "uid-1", pid)
+	ctx := context.Background()
+	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{}); !r.InSync() {
+		t.Fatalf("setup: %+v", r)
+	}
+	e.emu.ResetCounts()
+	r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(10, 3)}, Options{})
+	wantState(t, r, StateFailed, ReasonELBError)
+	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "ELB.8905") {
+		t.Fatalf("errors %v", r.Errors)
+	}
+	e.wantCounts(t, 1, 1, 1, 0)
+	e.wantPool(t, pid, b, eps(0, 3))
+	if c := findCond(Status(b, r, time.Now()), lbv1.ConditionSynced); c.Reason != ReasonELBError || c.Status != metav1.ConditionFalse {
+		t.Fatalf("synced = %+v", c)
+	}
+}
+
+func TestSyncConvergesUnderFaults(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-1")
+	b := binding("web", "uid-1", pid)
+	e.emu.SetFaults(elbemulator.Faults{ThrottleFirst: 2, ThrottleEvery: 3, FailEvery: 4})
+	ctx := context.Background()
+	r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 450)}, Options{})
+	wantState(t, r, StateSynced, ReasonSynced)
+	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(300, 200)}, Options{})
+	wantState(t, r, StateSynced, ReasonSynced)
+	c := e.emu.Counts()
+	if c["Throttled"] == 0 || c["Faulted"] == 0 {
+		t.Fatalf("faults were not injected: %v", c)
+	}
+	e.emu.SetFaults(elbemulator.Faults{})
+	e.wantPool(t, pid, b, eps(300, 200))
+	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(300, 200)}, Options{}); r.State != StateInSync {
+		t.Fatalf("not converged: %+v", r)
+	}
+}
+
+func TestSyncConcurrentSameBinding(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{Latency: 2 * time.Millisecond})
+	pid := e.pool(t, "pool-1")
+	b := binding("web", "uid-1", pid)
+	ctx := context.Background()
+	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 300)}, Options{}); !r.InSync() {
+		t.Fatalf("setup: %+v", r)
+	}
+	target := Target{Binding: b, Endpoints: eps(150, 300)}
+	var wg gosync.WaitGroup
+	results := make([]Result, 2)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = Sync(ctx, e.client, target, Options{})
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if !r.InSync() {
+			t.Fatalf("run %d: %+v", i, r)
+		}
+	}
+	e.wantPool(t, pid, b, eps(150, 300))
+	// Together they did the work once: what one found done, the other did.
+	if a, d := results[0].Added+results[1].Added-results[0].Existed-results[1].Existed,
+		results[0].Removed+results[1].Removed-results[0].NotFound-results[1].NotFound; a != 150 || d != 150 {
+		t.Fatalf("fresh adds %d, fresh removals %d, want 150 each", a, d)
+	}
+}
+
+func TestRunManyBindings(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{Latency: time.Millisecond})
+	var targets []Target
+	for i := 0; i < 6; i++ {
+		pid := e.pool(t, fmt.Sprintf("pool-%d", i))
+		targets = append(targets, Target{Binding: binding(fmt.Sprintf("b%d", i), fmt.Sprintf("uid-%d", i), pid), Endpoints: eps(i, 5)})
+	}
+	// A binding whose pool does not exist fails alone.
+	targets[2].Binding.Spec.PoolRef.ID = "no-such-pool"
+	res := Run(context.Background(), e.client, targets, Options{Concurrency: 3})
+	if len(res) != len(targets) {
+		t.Fatalf("%d results", len(res))
+	}
+	for i, r := range res {
+		if r.Name != targets[i].Binding.Name {
+			t.Fatalf("result %d is for %s", i, r.Name)
+		}
+		if i == 2 {
+			wantState(t, r, StateFailed, ReasonPoolNotFound)
+			continue
+		}
+		wantState(t, r, StateSynced, ReasonSynced)
+		e.wantPool(t, targets[i].Binding.Spec.PoolRef.ID, targets[i].Binding, eps(i, 5))
+	}
+	e.wantCounts(t, 6, 5, 5, 0)
+}
+
+func TestRunCancelled(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-1")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res := Run(ctx, e.client, []Target{{Binding: binding("web", "uid-1", pid), Endpoints: eps(0, 3)}}, Options{})
+	wantState(t, res[0], StateFailed, ReasonCanceled)
+	e.wantCounts(t, 0, 0, 0, 0)
+
+	// Cancelled while waiting on a slow API: the pass returns promptly.
+	e.emu.SetLatency(5 * time.Second)
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	r := Sync(ctx, e.client, Target{Binding: binding("web", "uid-1", pid), Endpoints: eps(0, 3)}, Options{})
+	if r.State != StateFailed || (r.Reason != ReasonTimeout && r.Reason != ReasonCanceled) || time.Since(start) > 3*time.Second {
+		t.Fatalf("result %+v after %v", r, time.Since(start))
+	}
+	e.emu.SetLatency(0)
+	if n := len(e.emu.Members(pid)); n != 0 {
+		t.Fatalf("%d members after a cancelled pass", n)
+	}
+}
+
+func TestSyncInvalidBinding(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	for _, b := range []*lbv1.PoolBinding{nil, binding("web", "", "pool-1"), binding("web", "uid", "")} {
+		r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 1)}, Options{})
+		wantState(t, r, StateFailed, ReasonInvalidBinding)
+	}
+	e.wantCounts(t, 0, 0, 0, 0)
+}
+
+func TestResultMarshalsStably(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-1")
+	b := binding("web", "uid-1", pid)
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: []Endpoint{{Address: "10.0.0.2", Port: 80}, {Address: "10.0.0.1", Port: 80}}}, Options{DryRun: true})
+	j1, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"binding":"ns/web","namespace":"ns","name":"web","uid":"uid-1","poolId":"pool-1","state":"Pending","reason":"ChangesPending",` +
+		`"message":"would add 2 and remove 0 member(s)","dryRun":true,"plan":{"desired":2,"current":0,"add":2,"remove":0,"keep":0,` +
+		`"foreign":0,"orphans":0,"conflicts":0,"withheld":0,"prune":0,"toAdd":[{"name":"ccictl:ns/web:uid-1","address":"10.0.0.1","port":80},` +
+		`{"name":"ccictl:ns/web:uid-1","address":"10.0.0.2","port":80}],"toRemove":[],"conflicting":[]},"added":0,"removed":0,` +
+		`"existed":0,"notFound":0,"desired":2,"registered":0,"kept":0,"foreign":0,"orphans":0}`
+	if string(j1) != want {
+		t.Fatalf("json:\n%s\nwant\n%s", j1, want)
+	}
+	y, err := yaml.Marshal(r)
+	if err != nil || !strings.Contains(string(y), "poolId: pool-1\n") || !strings.Contains(string(y), "toRemove: []\n") {
+		t.Fatalf("yaml:\n%s (%v)", y, err)
+	}
+}
+
+func TestStatusKeepsTransitionTime(t *testing.T) {
+	b := binding("web", "uid-1", "pool-1")
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ok := Result{State: StateSynced, Reason: ReasonSynced, Desired: 3, Registered: 3, Foreign: 1, Orphans: 1, poolRead: true}
+	b.Status = Status(b, ok, t0)
+	if b.Status.ObservedGeneration != 3 || b.Status.DesiredMembers != 3 || b.Status.RegisteredMembers != 3 ||
+		b.Status.ForeignMembers != 2 || !b.Status.LastSyncTime.Time.Equal(t0) {
+		t.Fatalf("status %+v", b.Status)
+	}
+	t1 := t0.Add(time.Hour)
+	ok.State, ok.Reason = StateInSync, ReasonInSync
+	st := Status(b, ok, t1)
+	c := findCond(st, lbv1.ConditionSynced)
+	if c.Status != metav1.ConditionTrue || c.Reason != ReasonInSync || !c.LastTransitionTime.Time.Equal(t0) || !st.LastSyncTime.Time.Equal(t1) {
+		t.Fatalf("synced %+v, lastSync %v", c, st.LastSyncTime)
+	}
+	// A pass that could not read the pool keeps the old counts.
+	st = Status(b, Result{State: StateFailed, Reason: ReasonELBError, Message: "boom"}, t1)
+	c = findCond(st, lbv1.ConditionSynced)
+	if c.Status != metav1.ConditionFalse || !c.LastTransitionTime.Time.Equal(t1) || st.RegisteredMembers != 3 {
+		t.Fatalf("status %+v", st)
+	}
+	if d := findCond(st, lbv1.ConditionDegraded); d.Status != metav1.ConditionTrue || d.Reason != ReasonELBError {
+		t.Fatalf("degraded %+v", d)
+	}
+}
+
+func findCond(st lbv1.PoolBindingStatus, typ string) metav1.Condition {
+	for _, c := range st.Conditions {
+		if c.Type == typ {
+			return c
+		}
+	}
+	return metav1.Condition{}
+}
+
+func TestFinishInconsistentRead(t *testing.T) {
+	cur := []elb.Member{mem("a", selfMark, "10.0.0.1", 80), mem("a", selfMark, "10.0.0.2", 80)}
+	p := ComputePlan([]Endpoint{ep("10.0.0.1", 80)}, cur, self, PlanOptions{})
+	var r Result
+	r.finish(p, nil, false)
+	wantState(t, r, StateBlocked, ReasonInconsistentRead)
+}

@@ -1,0 +1,306 @@
+// Package sync reconciles ELB backend server groups ("pools") with the ready
+// endpoints of the Services their PoolBindings target, in one client-side
+// pass. It is read top to bottom as:
+//
+//   - marker.go: how a member names the binding that owns it;
+//   - plan.go: ComputePlan, a pure function from desired endpoints, current
+//     members and the owner to what to add, keep, remove and leave alone;
+//   - execute.go: Sync applies one binding's plan through an elb.Client
+//     (adds before removes, ≤200 per call), Run does that for many bindings
+//     concurrently;
+//   - status.go: the PoolBindingStatus a pass's Result implies.
+//
+// Safety rules the planner enforces: members not marked as this binding's
+// are never removed; a member of a deleted binding (an orphan) is removed
+// only on request; when the desired set is incomplete nothing is removed;
+// when it is empty, owned members are not removed unless AllowEmpty.
+package sync
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+
+	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/endpoints"
+)
+
+// Endpoint is a desired backend (address + member port).
+type Endpoint = endpoints.Endpoint
+
+// Reasons a plan withholds changes (Plan.Blocked).
+const (
+	// BlockedIncomplete: the desired set is not known in full (Service
+	// missing, endpoint resolution failed, partial read), so nothing is removed.
+	BlockedIncomplete = "Incomplete"
+	// BlockedEmptyRefused: no endpoint is desired but the pool holds members
+	// to remove; emptying needs AllowEmpty.
+	BlockedEmptyRefused = "EmptyRefused"
+	// BlockedInconsistentRead: the member list repeats an ID or lacks one,
+	// which a consistent read never shows; nothing is removed, since a
+	// removal by ID could hit a member that is also kept.
+	BlockedInconsistentRead = "InconsistentRead"
+	// BlockedInvalidOwner: the binding has no usable namespace/name/uid, so
+	// no member can be attributed to it; nothing is changed.
+	BlockedInvalidOwner = "InvalidOwner"
+)
+
+// OwnerLookup tells whether the binding named by another member's marker
+// still exists. known=false means the caller cannot tell (it did not list
+// that binding's namespace); such members are treated as foreign.
+type OwnerLookup func(Owner) (exists, known bool)
+
+// NewOwnerLookup answers from a complete list of bindings. namespaces are the
+// namespaces whose bindings were all listed; nil means every namespace. The
+// list must be unfiltered (not the -l/NAME selection), or live bindings
+// would look deleted. Bindings are matched by uid, which stays unique even
+// when a name was shortened in the marker.
+func NewOwnerLookup(live []Owner, namespaces []string) OwnerLookup {
+	uids := make(map[string]bool, len(live))
+	for _, o := range live {
+		uids[o.UID] = true
+	}
+	var nsSet map[string]bool
+	if namespaces != nil {
+		nsSet = make(map[string]bool, len(namespaces))
+		for _, ns := range namespaces {
+			nsSet[ns] = true
+		}
+	}
+	return func(o Owner) (bool, bool) {
+		if nsSet != nil && !nsSet[o.Namespace] {
+			return false, false
+		}
+		return uids[o.UID], true
+	}
+}
+
+// PlanOptions are the caller's knowledge and policy for one plan.
+type PlanOptions struct {
+	// Incomplete: the desired set may be missing endpoints; withhold removals.
+	Incomplete bool
+	// AllowEmpty permits removing owned members when nothing is desired.
+	AllowEmpty bool
+	// PruneOrphans removes members of bindings that no longer exist.
+	PruneOrphans bool
+	// Owners identifies orphans among other bindings' members. Without it,
+	// only members of an earlier binding with this one's namespace and name
+	// (a different uid) are recognised as orphans.
+	Owners OwnerLookup
+	// SubnetCIDRID and Weight are copied into every member to add; empty/nil
+	// leave the API defaults (IP-type member, weight 1).
+	SubnetCIDRID string
+	Weight       *int32
+}
+
+// Plan is what one binding's pass should do. All slices are sorted by
+// address, port, then id, so equal inputs give equal plans.
+type Plan struct {
+	Owner  Owner  `json:"owner"`
+	Marker string `json:"marker"`
+	// Desired is the valid, de-duplicated desired set the plan was made for.
+	Desired []Endpoint `json:"desired"`
+	// ToAdd are desired endpoints no member holds yet, named with Marker.
+	ToAdd []elb.NewMember `json:"toAdd"`
+	// ToRemove are owned members (and, with PruneOrphans, orphans) not desired.
+	ToRemove []elb.Member `json:"toRemove"`
+	// Keep are owned members at desired endpoints.
+	Keep []elb.Member `json:"keep"`
+	// Foreign are members without this binding's marker that are not
+	// known orphans. They are never removed.
+	Foreign []elb.Member `json:"foreign"`
+	// Orphans carry the marker of a binding that no longer exists.
+	Orphans []elb.Member `json:"orphans"`
+	// Conflicts are foreign members or orphans at a desired endpoint: the
+	// endpoint counts as present (the API refuses a second member at the same
+	// address and port) and the member is left as it is.
+	Conflicts []elb.Member `json:"conflicts"`
+	// Withheld are removals the guard refused (see Blocked).
+	Withheld []elb.Member `json:"withheld"`
+	// Blocked is one of the Blocked* reasons, or "".
+	Blocked string `json:"blocked,omitempty"`
+}
+
+// memberKey is the pool's uniqueness key: address + protocol_port.
+type memberKey struct {
+	addr string
+	port int32
+}
+
+func keyOf(addr string, port int32) memberKey {
+	// Canonical text so that equal IPs written differently still match.
+	if a, err := netip.ParseAddr(addr); err == nil {
+		addr = a.String()
+	}
+	return memberKey{addr, port}
+}
+
+// ComputePlan diffs desired endpoints against a pool's current members by
+// address+protocol_port. It has no side effects. (It is not named Plan
+// because the result type is.)
+func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts PlanOptions) Plan {
+	p := Plan{Owner: owner, Marker: Marker(owner)}
+	p.Desired = validDesired(desired)
+
+	cur := slices.Clone(current)
+	slices.SortFunc(cur, compareMembers)
+
+	if p.Marker == "" {
+		// Without a marker nothing can be ours; report members as foreign so
+		// the caller still sees the pool, and change nothing.
+		p.Blocked = BlockedInvalidOwner
+		p.Foreign = cur
+		return p.normalized()
+	}
+
+	want := make(map[memberKey]bool, len(p.Desired))
+	for _, e := range p.Desired {
+		want[keyOf(e.Address, e.Port)] = true
+	}
+	present := make(map[memberKey]bool, len(cur))
+	var removable []elb.Member
+	// Owned members first, so that if a (faulty) read shows an owned and a
+	// foreign member at one key, ours is the one kept.
+	for _, m := range cur {
+		if m.Name != p.Marker {
+			continue
+		}
+		k := keyOf(m.Address, m.ProtocolPort)
+		if want[k] && !present[k] {
+			p.Keep = append(p.Keep, m)
+		} else {
+			// Not desired, or a second owned member at a kept key (the API
+			// forbids that; keeping one is enough).
+			removable = append(removable, m)
+		}
+		present[k] = true
+	}
+	for _, m := range cur {
+		if m.Name == p.Marker {
+			continue
+		}
+		k := keyOf(m.Address, m.ProtocolPort)
+		if isOrphan(m.Name, owner, p.Marker, opts.Owners) {
+			p.Orphans = append(p.Orphans, m)
+			if want[k] {
+				p.Conflicts = append(p.Conflicts, m)
+			} else if opts.PruneOrphans {
+				removable = append(removable, m)
+			}
+		} else {
+			p.Foreign = append(p.Foreign, m)
+			if want[k] {
+				p.Conflicts = append(p.Conflicts, m)
+			}
+		}
+		present[k] = true
+	}
+	for _, e := range p.Desired {
+		if !present[keyOf(e.Address, e.Port)] {
+			p.ToAdd = append(p.ToAdd, elb.NewMember{
+				Name:         p.Marker,
+				Address:      e.Address,
+				ProtocolPort: e.Port,
+				SubnetCIDRID: opts.SubnetCIDRID,
+				Weight:       opts.Weight,
+			})
+		}
+	}
+
+	switch {
+	case opts.Incomplete:
+		p.Blocked = BlockedIncomplete
+		p.Withheld = removable
+	case !consistentIDs(cur):
+		p.Blocked = BlockedInconsistentRead
+		p.Withheld = removable
+	case len(p.Desired) == 0 && len(removable) > 0 && !opts.AllowEmpty:
+		// Covers orphans too: pruning them with nothing desired would also
+		// empty the pool, which is exactly what AllowEmpty guards.
+		p.Blocked = BlockedEmptyRefused
+		p.Withheld = removable
+	default:
+		p.ToRemove = removable
+	}
+	slices.SortFunc(p.ToRemove, compareMembers)
+	slices.SortFunc(p.Withheld, compareMembers)
+	return p.normalized()
+}
+
+func consistentIDs(ms []elb.Member) bool {
+	seen := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		if m.ID == "" || seen[m.ID] {
+			return false
+		}
+		seen[m.ID] = true
+	}
+	return true
+}
+
+// isOrphan: the name is another binding's marker and that binding is gone.
+// A marker with this binding's namespace and name but another uid belongs
+// to a deleted earlier binding of the same name: the name can only have one
+// live uid, and that is ours.
+func isOrphan(name string, owner Owner, ours string, lookup OwnerLookup) bool {
+	o, ok := ParseMarker(name)
+	if !ok || name == ours {
+		return false
+	}
+	if o.Namespace == owner.Namespace && o.Name == markerName(owner.Name) && o.UID != owner.UID {
+		return true
+	}
+	if lookup == nil {
+		return false
+	}
+	exists, known := lookup(o)
+	return known && !exists
+}
+
+// validDesired drops endpoints the pool cannot take (non-IPv4 address, port
+// outside 1..65535), canonicalises addresses, sorts and de-duplicates.
+func validDesired(in []Endpoint) []Endpoint {
+	out := make([]Endpoint, 0, len(in))
+	for _, e := range in {
+		a, err := netip.ParseAddr(e.Address)
+		if err != nil || !a.Is4() || a.IsUnspecified() || e.Port <= 0 || e.Port > 65535 {
+			continue
+		}
+		out = append(out, Endpoint{Address: a.String(), Port: e.Port})
+	}
+	slices.SortFunc(out, endpoints.Compare)
+	return slices.Compact(out)
+}
+
+func compareMembers(a, b elb.Member) int {
+	if c := endpoints.Compare(Endpoint{Address: a.Address, Port: a.ProtocolPort},
+		Endpoint{Address: b.Address, Port: b.ProtocolPort}); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.ID, b.ID); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Name, b.Name)
+}
+
+// normalized turns nil slices into empty ones so JSON shows [] not null.
+func (p Plan) normalized() Plan {
+	nz := func(s []elb.Member) []elb.Member {
+		if s == nil {
+			return []elb.Member{}
+		}
+		return s
+	}
+	if p.Desired == nil {
+		p.Desired = []Endpoint{}
+	}
+	if p.ToAdd == nil {
+		p.ToAdd = []elb.NewMember{}
+	}
+	p.ToRemove, p.Keep, p.Foreign = nz(p.ToRemove), nz(p.Keep), nz(p.Foreign)
+	p.Orphans, p.Conflicts, p.Withheld = nz(p.Orphans), nz(p.Conflicts), nz(p.Withheld)
+	return p
+}
+
+// Changes reports whether the plan would write anything.
+func (p Plan) Changes() bool { return len(p.ToAdd) > 0 || len(p.ToRemove) > 0 }
