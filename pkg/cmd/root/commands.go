@@ -1,0 +1,96 @@
+package root
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/openvessel/ccictl/pkg/cmd/apiresources"
+	"github.com/openvessel/ccictl/pkg/cmd/apply"
+	"github.com/openvessel/ccictl/pkg/cmd/completion"
+	cmdconfig "github.com/openvessel/ccictl/pkg/cmd/config"
+	"github.com/openvessel/ccictl/pkg/cmd/create"
+	cmddelete "github.com/openvessel/ccictl/pkg/cmd/delete"
+	"github.com/openvessel/ccictl/pkg/cmd/describe"
+	"github.com/openvessel/ccictl/pkg/cmd/docs"
+	"github.com/openvessel/ccictl/pkg/cmd/get"
+	cmdsync "github.com/openvessel/ccictl/pkg/cmd/sync"
+	cmdvalidate "github.com/openvessel/ccictl/pkg/cmd/validate"
+	cmdversion "github.com/openvessel/ccictl/pkg/cmd/version"
+	"github.com/openvessel/ccictl/pkg/cmdutil"
+)
+
+// addCommands attaches every subcommand. Each lives in pkg/cmd/<verb> as
+// NewCmd<Verb>(f, streams) with an Options struct (Complete/Validate/Run).
+func addCommands(root *cobra.Command, f *cmdutil.Factory, streams genericiooptions.IOStreams) {
+	root.AddCommand(create.NewCmdCreate(f, streams))
+	root.AddCommand(apply.NewCmdApply(f, streams))
+	root.AddCommand(get.NewCmdGet(f, streams))
+	root.AddCommand(describe.NewCmdDescribe(f, streams))
+	root.AddCommand(cmddelete.NewCmdDelete(f, streams))
+	root.AddCommand(apiresources.NewCmdAPIResources(f, streams))
+	root.AddCommand(apiresources.NewCmdAPIVersions(f, streams))
+	root.AddCommand(cmdconfig.NewCmdConfig(f, streams))
+	root.AddCommand(cmdversion.NewCmdVersion(f, streams))
+	root.AddCommand(completion.NewCmdCompletion(f, streams))
+	root.AddCommand(docs.NewCmdDocs(f, streams))
+	root.AddCommand(cmdvalidate.NewCmdValidate(f, streams))
+	root.AddCommand(cmdsync.NewCmdSync(f, streams))
+	cmdutil.RegisterGlobalFlagCompletions(root, f)
+}
+
+// addHelpTopics adds `ccictl help TOPIC` pages: commands without Run, whose
+// Long text is the page (cobra lists them under "Additional help topics").
+func addHelpTopics(root *cobra.Command) {
+	root.AddCommand(&cobra.Command{
+		Use:   "environment",
+		Short: "Environment variables that ccictl reads",
+		Long: `Environment variables that ccictl reads.
+
+CLICONFIG
+    The cliconfig file to use, as the vendor's ccictl reads it. Same as
+    --cliconfig; ignored when --cliconfig or --kubeconfig is given.
+
+KUBECONFIG
+    A list of kubeconfig files (separated by ':' on Linux and macOS, ';' on
+    Windows), merged as kubectl merges them. Read only when neither
+    --cliconfig, --kubeconfig nor CLICONFIG is set. Without any of them
+    ccictl reads $HOME/.kubev2/config; it never reads ~/.kube/config.
+
+CCICTL_SETTINGS
+    ccictl's own settings file (YAML, keys are flag names). Default
+    $XDG_CONFIG_HOME/ccictl/config.yaml, which may be missing; a file named
+    here must exist.
+
+CCICTL_<FLAG>
+    The value of any flag not given on the command line: the flag name in
+    upper case with '-' as '_', e.g. CCICTL_NAMESPACE=test-ns or
+    CCICTL_REQUEST_TIMEOUT=30s. Order: flag, environment, settings file,
+    default. Credentials (--token, --password) and the choice of config file
+    are never taken from the settings file.
+
+HW_ACCESS_KEY, HW_SECRET_KEY
+    Huawei Cloud access key and secret key, used to sign requests (AK/SK)
+    or to obtain an IAM token when the cliconfig names no credentials.
+
+HW_REGION_NAME, HW_PROJECT_ID
+    The region (e.g. ap-southeast-1) and project of those credentials.
+
+NO_COLOR
+    When set (to anything), output has no colour.
+`,
+	})
+	root.AddCommand(&cobra.Command{
+		Use:   "exit-codes",
+		Short: "Exit codes of ccictl",
+		Long: `Exit codes of ccictl, for scripts.
+
+0   Success. Also a get that finds nothing ("No resources found ..." is
+    printed on stderr) and a delete with --ignore-not-found.
+1   Any error: bad flags or input, an error from the server (NotFound,
+    AlreadyExists, Forbidden, ...), a server that cannot be reached. When
+    several objects are processed, the good ones are handled, each failure is
+    reported, and the exit code is 1.
+2   sync --dry-run --exit-code found changes to make.
+`,
+	})
+}

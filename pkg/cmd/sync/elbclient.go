@@ -1,0 +1,67 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/openvessel/ccictl/pkg/client/auth"
+	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/version"
+)
+
+// defaultELBClient builds the ELB client from the same credentials as the
+// CCI API: the current user's iam auth-provider block, else the HW_*
+// variables the vendor's tools read, else an IAM token in CCICTL_ELB_TOKEN.
+func (o *SyncOptions) defaultELBClient(ctx context.Context) (elb.Client, error) {
+	creds, err := o.elbCredentials()
+	if err != nil {
+		return nil, err
+	}
+	projectID := o.ProjectID
+	if projectID == "" {
+		projectID = os.Getenv("HW_PROJECT_ID")
+	}
+	if projectID == "" {
+		if projectID, err = creds.ProjectID(ctx); err != nil {
+			return nil, fmt.Errorf("ELB project ID: pass --project-id or set HW_PROJECT_ID (IAM lookup failed: %w)", err)
+		}
+	}
+	endpoint := o.ELBEndpoint
+	if endpoint == "" {
+		region := o.Region
+		if region == "" {
+			region = os.Getenv("HW_REGION_NAME")
+		}
+		if region == "" {
+			region = creds.ProjectName()
+		}
+		if region == "" {
+			return nil, errors.New("ELB endpoint: pass --elb-endpoint (or CCICTL_ELB_ENDPOINT) or --region (or HW_REGION_NAME)")
+		}
+		endpoint = elb.EndpointForRegion(region)
+	}
+	return elb.New(elb.Config{
+		Endpoint:  strings.TrimRight(endpoint, "/"),
+		ProjectID: projectID,
+		Transport: creds.WrapTransport(nil),
+		UserAgent: "ccictl/" + version.Get().GitVersion,
+	})
+}
+
+func (o *SyncOptions) elbCredentials() (*auth.Credentials, error) {
+	opts := auth.Options{CacheDir: o.factory.Connection.CacheDir}
+	cfg, err := o.factory.ToRESTConfig()
+	if err == nil && cfg.AuthProvider != nil && cfg.AuthProvider.Name == "iam" {
+		return auth.CredentialsFromProviderConfig(cfg.AuthProvider.Config, opts)
+	}
+	if os.Getenv("HW_ACCESS_KEY") != "" || os.Getenv("HW_SECRET_KEY") != "" {
+		return auth.CredentialsFromProviderConfig(map[string]string{}, opts)
+	}
+	if tok := o.factory.Settings.GetString("elb-token"); tok != "" {
+		return auth.CredentialsFromProviderConfig(map[string]string{"token": tok}, opts)
+	}
+	return nil, errors.New("no ELB credentials: configure the iam auth-provider for the current user, or set HW_ACCESS_KEY and HW_SECRET_KEY, or CCICTL_ELB_TOKEN")
+}

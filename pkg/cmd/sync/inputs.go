@@ -1,0 +1,273 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/endpoints"
+	lbsync "github.com/openvessel/ccictl/pkg/sync"
+)
+
+// SubnetAnnotation on a PoolBinding names the subnet_cidr_id of the members
+// sync adds for it.
+const SubnetAnnotation = "loadbalancer.networking.openvessel.io/subnet-id"
+
+// clusterInput is everything a pass reads from the API server.
+type clusterInput struct {
+	targets  []lbsync.Target
+	objects  []*unstructured.Unstructured // the selected bindings, as read
+	owners   lbsync.OwnerLookup
+	dyn      dynamic.Interface
+	plbGVR   schema.GroupVersionResource
+	warnings []string
+}
+
+// nsLists holds one namespace's (or, with -A, every namespace's) lists,
+// read once and shared by every binding there.
+type nsLists struct {
+	services []unstructured.Unstructured
+	slices   []discoveryv1.EndpointSlice
+	pods     []corev1.Pod
+	err      error
+}
+
+// readCluster lists the PoolBindings, then the Services and EndpointSlices
+// (or Pods) of the namespaces they live in: one request per list, never one
+// GET per binding.
+func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
+	f := o.factory
+	mapper, err := f.ToRESTMapper()
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := f.DynamicClient()
+	if err != nil {
+		return nil, err
+	}
+	plbMapping, err := mapper.RESTMapping(schema.GroupKind{Group: lbv1.GroupName, Kind: lbv1.Kind}, lbv1.SchemeGroupVersion.Version)
+	if err != nil {
+		return nil, fmt.Errorf("the server does not serve PoolBindings (%s/%s): %w", lbv1.GroupName, lbv1.SchemeGroupVersion.Version, err)
+	}
+	in := &clusterInput{dyn: dyn, plbGVR: plbMapping.Resource}
+
+	listNS := o.Namespace
+	if o.AllNamespaces {
+		listNS = metav1.NamespaceAll
+	}
+	// The full list, not the selection: owner lookups must see every live
+	// binding, or members of unselected bindings would look orphaned.
+	all, err := dyn.Resource(plbMapping.Resource).Namespace(listNS).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	sel := labels.Everything()
+	if o.LabelSelector != "" {
+		if sel, err = labels.Parse(o.LabelSelector); err != nil {
+			return nil, fmt.Errorf("invalid selector %q: %w", o.LabelSelector, err)
+		}
+	}
+	want := map[string]bool{}
+	for _, n := range o.Names {
+		want[n] = true
+	}
+	var live []lbsync.Owner
+	var selected []*unstructured.Unstructured
+	for i := range all.Items {
+		u := &all.Items[i]
+		live = append(live, lbsync.Owner{Namespace: u.GetNamespace(), Name: u.GetName(), UID: string(u.GetUID())})
+		if len(want) > 0 && !want[u.GetName()] {
+			continue
+		}
+		if !sel.Matches(labels.Set(u.GetLabels())) {
+			continue
+		}
+		selected = append(selected, u)
+	}
+	if len(want) > 0 {
+		var missing []string
+		for n := range want {
+			found := false
+			for _, u := range selected {
+				found = found || u.GetName() == n
+			}
+			if !found {
+				missing = append(missing, n)
+			}
+		}
+		if len(missing) > 0 {
+			sort.Strings(missing)
+			return nil, fmt.Errorf("Error from server (NotFound): poolbindings.%s %q not found", lbv1.GroupName, strings.Join(missing, `", "`))
+		}
+	}
+	var scope []string
+	if !o.AllNamespaces {
+		scope = []string{o.Namespace}
+	}
+	in.owners = lbsync.NewOwnerLookup(live, scope)
+	in.objects = selected
+	if len(selected) == 0 {
+		return in, nil
+	}
+
+	slicesGVR, haveSlices := resourceFor(mapper, schema.GroupKind{Group: "discovery.k8s.io", Kind: "EndpointSlice"}, "v1")
+	lists := map[string]*nsLists{} // key: namespace, or "" for one cross-namespace list
+	key := func(ns string) string {
+		if o.AllNamespaces {
+			return ""
+		}
+		return ns
+	}
+	for _, u := range selected {
+		var b lbv1.PoolBinding
+		t := lbsync.Target{Binding: &b}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &b); err != nil {
+			t.Binding = &lbv1.PoolBinding{ObjectMeta: metav1.ObjectMeta{Namespace: u.GetNamespace(), Name: u.GetName(), UID: u.GetUID()}}
+			t.ResolveErr = fmt.Errorf("cannot read PoolBinding: %w", err)
+			in.targets = append(in.targets, t)
+			continue
+		}
+		t.SubnetCIDRID = o.SubnetCIDRID
+		if t.SubnetCIDRID == "" {
+			t.SubnetCIDRID = b.Annotations[SubnetAnnotation]
+		}
+		if b.Spec.TargetRef.Kind != "Service" {
+			t.ResolveErr = fmt.Errorf("targetRef.kind %q: sync resolves Service targets only", b.Spec.TargetRef.Kind)
+			in.targets = append(in.targets, t)
+			continue
+		}
+		svcGVR, podsGVR, err := serviceResources(mapper, b.Spec.TargetRef.Group)
+		if err != nil {
+			t.ResolveErr = err
+			in.targets = append(in.targets, t)
+			continue
+		}
+		k := key(b.Namespace) + "|" + svcGVR.String()
+		l := lists[k]
+		if l == nil {
+			l = o.readLists(ctx, dyn, key(b.Namespace), svcGVR, podsGVR, slicesGVR, haveSlices)
+			lists[k] = l
+		}
+		t.Endpoints, t.ServiceELBID, t.ResolveErr = resolve(&b, l, haveSlices)
+		in.targets = append(in.targets, t)
+	}
+	return in, nil
+}
+
+// serviceResources maps a targetRef group ("cci/v2", "v1", "") to the
+// Service and Pod resources the server serves. A group the server does not
+// serve falls back to core v1, so a binding written for CCI 2.0 works on a
+// plain Kubernetes cluster too.
+func serviceResources(mapper meta.RESTMapper, group string) (svc, pods schema.GroupVersionResource, err error) {
+	gv, err := schema.ParseGroupVersion(group)
+	if err != nil {
+		return svc, pods, fmt.Errorf("targetRef.group %q is not a group/version: %w", group, err)
+	}
+	if s, ok := resourceFor(mapper, schema.GroupKind{Group: gv.Group, Kind: "Service"}, gv.Version); ok {
+		p, _ := resourceFor(mapper, schema.GroupKind{Group: gv.Group, Kind: "Pod"}, gv.Version)
+		return s, p, nil
+	}
+	s, ok := resourceFor(mapper, schema.GroupKind{Kind: "Service"}, "v1")
+	if !ok {
+		return svc, pods, fmt.Errorf("the server serves no Service resource for targetRef.group %q", group)
+	}
+	p, _ := resourceFor(mapper, schema.GroupKind{Kind: "Pod"}, "v1")
+	return s, p, nil
+}
+
+func resourceFor(mapper meta.RESTMapper, gk schema.GroupKind, version string) (schema.GroupVersionResource, bool) {
+	m, err := mapper.RESTMapping(gk, version)
+	if err != nil {
+		return schema.GroupVersionResource{}, false
+	}
+	return m.Resource, true
+}
+
+func (o *SyncOptions) readLists(ctx context.Context, dyn dynamic.Interface, ns string, svcGVR, podsGVR, slicesGVR schema.GroupVersionResource, haveSlices bool) *nsLists {
+	l := &nsLists{}
+	svcs, err := dyn.Resource(svcGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		l.err = fmt.Errorf("list services: %w", err)
+		return l
+	}
+	l.services = svcs.Items
+	if haveSlices {
+		list, err := dyn.Resource(slicesGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			l.err = fmt.Errorf("list endpointslices: %w", err)
+			return l
+		}
+		for i := range list.Items {
+			var s discoveryv1.EndpointSlice
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(list.Items[i].Object, &s); err != nil {
+				l.err = fmt.Errorf("decode endpointslice %s: %w", list.Items[i].GetName(), err)
+				return l
+			}
+			l.slices = append(l.slices, s)
+		}
+		return l
+	}
+	if podsGVR.Resource == "" {
+		l.err = errors.New("the server serves neither EndpointSlices nor Pods for this Service's group")
+		return l
+	}
+	list, err := dyn.Resource(podsGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		l.err = fmt.Errorf("list pods: %w", err)
+		return l
+	}
+	for i := range list.Items {
+		var p corev1.Pod
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(list.Items[i].Object, &p); err != nil {
+			l.err = fmt.Errorf("decode pod %s: %w", list.Items[i].GetName(), err)
+			return l
+		}
+		l.pods = append(l.pods, p)
+	}
+	return l
+}
+
+// resolve finds a binding's Service in the lists and its ready endpoints.
+func resolve(b *lbv1.PoolBinding, l *nsLists, haveSlices bool) ([]endpoints.Endpoint, string, error) {
+	if l.err != nil {
+		return nil, "", l.err
+	}
+	ns := b.Namespace
+	if b.Spec.TargetRef.Namespace != "" && b.Spec.TargetRef.Namespace != ns {
+		return nil, "", fmt.Errorf("targetRef.namespace %q differs from the binding's namespace %q", b.Spec.TargetRef.Namespace, ns)
+	}
+	var svcObj *unstructured.Unstructured
+	for i := range l.services {
+		if s := &l.services[i]; s.GetNamespace() == ns && s.GetName() == b.Spec.TargetRef.Name {
+			svcObj = s
+			break
+		}
+	}
+	if svcObj == nil {
+		return nil, "", fmt.Errorf("service %s/%s: %w", ns, b.Spec.TargetRef.Name, endpoints.ErrServiceNotFound)
+	}
+	svc, err := endpoints.ServiceFromUnstructured(svcObj)
+	if err != nil {
+		return nil, "", err
+	}
+	var eps []endpoints.Endpoint
+	if haveSlices {
+		eps, err = endpoints.FromEndpointSlices(svc, b.Spec.TargetRef.Port, l.slices)
+	} else {
+		eps, err = endpoints.FromPods(svc, b.Spec.TargetRef.Port, l.pods)
+	}
+	return eps, endpoints.ELBID(svc), err
+}

@@ -1,0 +1,289 @@
+// Package sync implements `ccictl sync`: one client-side reconciliation pass
+// that makes each selected PoolBinding's ELB pool hold exactly the target
+// Service's ready endpoints. The planning and the ELB calls live in
+// pkg/sync; this package reads the cluster, builds the ELB client, writes
+// status back and prints the result.
+package sync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/yaml"
+
+	"github.com/openvessel/ccictl/pkg/cmdutil"
+	"github.com/openvessel/ccictl/pkg/elb"
+	lbsync "github.com/openvessel/ccictl/pkg/sync"
+)
+
+// SyncOptions holds everything `sync` was asked to do.
+type SyncOptions struct {
+	Names         []string
+	Namespace     string
+	AllNamespaces bool
+	LabelSelector string
+
+	DryRun       bool
+	ExitCode     bool
+	AllowEmpty   bool
+	PruneOrphans bool
+	Concurrency  int
+	Timeout      time.Duration
+	Output       string
+	NoStatus     bool
+
+	ELBEndpoint  string
+	Region       string
+	ProjectID    string
+	SubnetCIDRID string
+
+	factory *cmdutil.Factory
+	// newELBClient is replaceable so tests can point at an emulator.
+	newELBClient func(ctx context.Context) (elb.Client, error)
+
+	genericiooptions.IOStreams
+}
+
+const long = `Run one reconciliation pass: for each selected PoolBinding, make its ELB
+backend server group's members equal the target Service's ready endpoints.
+
+For each binding, sync
+  1. resolves the Service (targetRef; group cci/v2 on CCI 2.0, v1 on
+     Kubernetes) and its port; the member port is that port's targetPort,
+     named targetPorts resolved per pod;
+  2. takes the ready, non-terminating IPv4 endpoints from EndpointSlices
+     where the server serves them, else from Running and Ready Pods
+     matching the Service's selector;
+  3. checks the pool is not the one the Service's own load balancer uses
+     (kubernetes.io/elb.id against the pool's loadbalancers);
+  4. reads the pool's members (pages of 2000), adds the missing ones
+     (batch-add, 200 per call), then removes stale members it owns
+     (batch-delete, 200 per call). Adds always come before removals.
+
+Ownership: members sync adds carry "ccictl:<namespace>/<name>:<uid>" in their
+name. Members without this binding's marker are foreign: counted, never
+removed. Members of deleted bindings stay unless --prune-orphans.
+
+Safety: when the Service is missing, endpoints cannot be resolved or a read
+is incomplete, nothing is removed. sync refuses to empty a pool that holds
+owned members unless --allow-empty.
+
+Kubernetes reads: one list of PoolBindings, and one list each of Services
+and EndpointSlices (or Pods) per namespace, or across namespaces with -A.
+Status (conditions, counts, lastSyncTime) is written through the status
+subresource; a server that refuses it does not fail the pass.
+
+ELB access: --elb-endpoint (env CCICTL_ELB_ENDPOINT) or
+https://elb.<region>.myhuaweicloud.com for --region (env HW_REGION_NAME, or
+the iam auth-provider's project-name). Credentials: the current user's iam
+auth-provider block (AK/SK, token or password), else HW_ACCESS_KEY and
+HW_SECRET_KEY, else an IAM token in CCICTL_ELB_TOKEN. Project:
+--project-id, HW_PROJECT_ID, or looked up in IAM.
+
+Exit codes: 0 every binding is in sync after the pass (or, with --dry-run,
+the plan was computed); 1 any binding failed or was blocked; 2 with
+--dry-run --exit-code when the plan has changes.`
+
+var example = `  # Converge every PoolBinding of a namespace
+  ccictl sync -n test-ns
+
+  # What would change, as JSON, failing the pipeline step if anything would
+  ccictl sync -A --dry-run --exit-code -o json
+
+  # One binding, allowing it to empty its pool
+  ccictl sync test-c1 -n test-ns --allow-empty`
+
+// NewCmdSync returns the sync command.
+func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &SyncOptions{Concurrency: lbsync.DefaultConcurrency, Timeout: 5 * time.Minute, IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:                   "sync [NAME...] [-n NAMESPACE | -A] [-l SELECTOR]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Reconcile ELB pool members with the ready endpoints of each PoolBinding's Service",
+		Long:                  long,
+		Example:               example,
+		ValidArgsFunction:     cmdutil.ResourceNameCompletionFunc(f, "poolbindings"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(f, args); err != nil {
+				return err
+			}
+			if err := o.Validate(cmd); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "Sync the selected PoolBindings of every namespace.")
+	fl.StringVarP(&o.LabelSelector, "selector", "l", "", "Selector (label query) on PoolBindings.")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "Print the plan and change nothing (no ELB writes, no status writes).")
+	fl.BoolVar(&o.ExitCode, "exit-code", false, "With --dry-run, exit 2 when the plan has changes.")
+	fl.BoolVar(&o.AllowEmpty, "allow-empty", false, "Allow a pass to remove every owned member when the Service has no ready endpoints.")
+	fl.BoolVar(&o.PruneOrphans, "prune-orphans", false, "Also remove members whose marker names a PoolBinding that no longer exists.")
+	fl.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "Bindings synced at the same time.")
+	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "Give up on the whole pass after this long (retries included).")
+	fl.StringVarP(&o.Output, "output", "o", "", "Output format: one line per binding by default, or json|yaml (plan and result per binding).")
+	fl.BoolVar(&o.NoStatus, "no-status", false, "Do not write PoolBinding status.")
+	fl.StringVar(&o.ELBEndpoint, "elb-endpoint", "", "ELB API base URL (default https://elb.<region>.myhuaweicloud.com).")
+	fl.StringVar(&o.Region, "region", "", "Region for the ELB endpoint (default $HW_REGION_NAME or the iam project-name).")
+	fl.StringVar(&o.ProjectID, "project-id", "", "Project ID for ELB paths (default $HW_PROJECT_ID or an IAM lookup).")
+	fl.StringVar(&o.SubnetCIDRID, "subnet-id", "", "subnet_cidr_id for added members (default: the binding's "+SubnetAnnotation+" annotation; none = IP-type members).")
+	return cmd
+}
+
+// Complete reads namespace and args.
+func (o *SyncOptions) Complete(f *cmdutil.Factory, args []string) error {
+	ns, _, err := f.Namespace()
+	if err != nil {
+		return err
+	}
+	o.Namespace, o.Names, o.factory = ns, args, f
+	if o.newELBClient == nil {
+		o.newELBClient = o.defaultELBClient
+	}
+	return nil
+}
+
+// Validate checks flag combinations.
+func (o *SyncOptions) Validate(cmd *cobra.Command) error {
+	switch o.Output {
+	case "", "json", "yaml":
+	default:
+		return cmdutil.UsageErrorf(cmd, "unknown output format %q: use json or yaml", o.Output)
+	}
+	if o.ExitCode && !o.DryRun {
+		return cmdutil.UsageErrorf(cmd, "--exit-code only applies to --dry-run")
+	}
+	if o.AllNamespaces && len(o.Names) > 0 {
+		return cmdutil.UsageErrorf(cmd, "a name cannot be combined with --all-namespaces")
+	}
+	if o.Concurrency < 1 {
+		return cmdutil.UsageErrorf(cmd, "--concurrency must be at least 1")
+	}
+	return nil
+}
+
+// Report is the -o json|yaml document.
+type Report struct {
+	Kind    string          `json:"kind"`
+	DryRun  bool            `json:"dryRun"`
+	Results []lbsync.Result `json:"results"`
+	Summary Summary         `json:"summary"`
+}
+
+// Summary counts the bindings by outcome.
+type Summary struct {
+	Bindings int `json:"bindings"`
+	InSync   int `json:"inSync"`
+	Pending  int `json:"pending"`
+	Failed   int `json:"failed"`
+	Added    int `json:"added"`
+	Removed  int `json:"removed"`
+}
+
+// Run performs the pass.
+func (o *SyncOptions) Run(ctx context.Context) error {
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	in, err := o.readCluster(ctx)
+	if err != nil {
+		return err
+	}
+	if len(in.targets) == 0 {
+		if o.AllNamespaces || o.Namespace == "" {
+			fmt.Fprintln(o.ErrOut, "No resources found")
+		} else {
+			fmt.Fprintf(o.ErrOut, "No resources found in %s namespace.\n", o.Namespace)
+		}
+		if len(o.Names) > 0 {
+			return fmt.Errorf("poolbindings %q not found", o.Names)
+		}
+		return nil
+	}
+	client, err := o.newELBClient(ctx)
+	if err != nil {
+		return err
+	}
+	results := lbsync.Run(ctx, client, in.targets, lbsync.Options{
+		DryRun:       o.DryRun,
+		AllowEmpty:   o.AllowEmpty,
+		PruneOrphans: o.PruneOrphans,
+		Owners:       in.owners,
+		Concurrency:  o.Concurrency,
+	})
+	if !o.DryRun && !o.NoStatus {
+		o.writeStatuses(ctx, in, results)
+	}
+	if err := o.print(results); err != nil {
+		return err
+	}
+	return exitFor(results, o.DryRun, o.ExitCode)
+}
+
+func (o *SyncOptions) print(results []lbsync.Result) error {
+	if o.Output == "" {
+		for _, r := range results {
+			fmt.Fprintln(o.Out, r.Line())
+		}
+		return nil
+	}
+	rep := Report{Kind: "SyncReport", DryRun: o.DryRun, Results: results}
+	rep.Summary.Bindings = len(results)
+	for _, r := range results {
+		switch {
+		case r.InSync():
+			rep.Summary.InSync++
+		case r.State == lbsync.StatePending:
+			rep.Summary.Pending++
+		default:
+			rep.Summary.Failed++
+		}
+		rep.Summary.Added += r.Added
+		rep.Summary.Removed += r.Removed
+	}
+	data, err := json.MarshalIndent(rep, "", "    ")
+	if err != nil {
+		return err
+	}
+	if o.Output == "yaml" {
+		if data, err = yaml.JSONToYAML(data); err != nil {
+			return err
+		}
+		_, err = o.Out.Write(data)
+		return err
+	}
+	_, err = fmt.Fprintf(o.Out, "%s\n", data)
+	return err
+}
+
+// exitFor maps results to the documented exit codes.
+func exitFor(results []lbsync.Result, dryRun, exitCode bool) error {
+	failed, pending := 0, 0
+	for _, r := range results {
+		switch {
+		case r.InSync():
+		case r.State == lbsync.StatePending:
+			pending++
+		default:
+			failed++
+		}
+	}
+	if failed > 0 {
+		return &cmdutil.ExitCodeError{Code: cmdutil.ExitError, Err: fmt.Errorf("%d of %d PoolBindings are not in sync", failed, len(results))}
+	}
+	if pending > 0 && dryRun && exitCode {
+		return &cmdutil.ExitCodeError{Code: cmdutil.ExitChanges}
+	}
+	if pending > 0 && !dryRun {
+		return errors.New("internal error: a pass that is not a dry run left changes pending")
+	}
+	return nil
+}
