@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The main job on the local embedded default: a real kube-apiserver + etcd +
 # kube-controller-manager on loopback with the PoolBinding CRD, the seed
-# objects from testdata/, and the documented ccictl commands against them.
+# objects from testdata/, the documented ccictl commands against them, and
+# `ccictl sync` filling and then converging an ELB pool served by the ELB v3
+# emulator (a test double of the documented API, not Huawei Cloud). Needs
+# only Go, git and make.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -11,6 +14,7 @@ ccictl="$root/bin/ccictl"
 lc=$(bash hack/localcluster-bin.sh)
 work=$(mktemp -d "${TMPDIR:-/tmp}/ccictl-demo.XXXXXX")
 cleanup() {
+  [ -n "${emupid:-}" ] && kill "$emupid" 2>/dev/null && wait "$emupid" 2>/dev/null || true
   [ -n "${lcpid:-}" ] && kill "$lcpid" 2>/dev/null && wait "$lcpid" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -27,7 +31,28 @@ done
 [ -f "$work/cluster/state.json" ] || { echo "local control plane not ready after 180s" >&2; tail -40 "$work"/cluster/logs/*.log >&2; exit 1; }
 export CLICONFIG="$work/cluster/kubeconfig"
 
+# The ELB emulator and the stand-in for a kubelet (pod status), built once.
+go build -o bin/elbemulator ./pkg/elb/elbemulator/cmd/elbemulator
+go build -o bin/demopods ./hack/demopods
+pool=$(sed -n 's/^ *id: *//p' testdata/poolbinding.yaml)
+project=0123456789abcdef0123456789abcdef
+echo "# starting the ELB v3 emulator (test double) with pool $pool"
+ELBEMU_TOKEN=demo-elb-token bin/elbemulator -addr 127.0.0.1:0 -project-id "$project" -pool "$pool" >"$work/elbemulator.json" 2>"$work/elbemulator.log" &
+emupid=$!
+for _ in $(seq 1 100); do
+  [ -s "$work/elbemulator.json" ] && break
+  kill -0 "$emupid" 2>/dev/null || { echo "ELB emulator exited:" >&2; cat "$work/elbemulator.log" >&2; exit 1; }
+  sleep 0.1
+done
+elb=$(sed -n 's/.*"endpoint":"\([^"]*\)".*/\1/p' "$work/elbemulator.json")
+[ -n "$elb" ] || { echo "ELB emulator did not report its endpoint" >&2; exit 1; }
+# How sync finds the ELB: endpoint, project and credentials from the env.
+export CCICTL_ELB_ENDPOINT="$elb" HW_PROJECT_ID="$project" CCICTL_ELB_TOKEN=demo-elb-token
+echo "# CCICTL_ELB_ENDPOINT=$elb HW_PROJECT_ID=$project CCICTL_ELB_TOKEN=(set)"
+
 run() { printf '\n$ ccictl %s\n' "$*"; "$ccictl" "$@"; }
+pods() { printf '\n$ demopods -n test-ns -service test-name -replicas %s   # ready pods, as a kubelet would report them\n' "$1"; bin/demopods -n test-ns -service test-name -replicas "$1"; }
+members() { printf '\n# members of ELB pool %s:\n' "$pool"; bin/elbemulator -endpoint "$elb" -members "$pool"; }
 
 run version
 run create -f testdata/namespace.yaml
@@ -36,6 +61,22 @@ run create -f testdata/poolbinding.yaml
 run get poolbindings -n test-ns -oyaml
 run get plb -n test-ns
 run get poolbindings -n test-ns test-c1 -o jsonpath='{.spec.poolRef.id}{"\n"}'
+
+printf '\n# sync: fill the pool with the ready endpoints of Service test-name (port 123 -> targetPort 8080)\n'
+pods 3
+run sync -n test-ns
+members
+run get plb -n test-ns
+run get plb -n test-ns test-c1 -o jsonpath='{range .status.conditions[*]}{.type}={.status} ({.reason}){"\n"}{end}'
+
+printf '\n# the endpoints change: scale 3 -> 5, then one pod goes away\n'
+pods 5
+run sync -n test-ns --dry-run --exit-code || echo "(exit $?: changes pending)"
+run sync -n test-ns
+pods 4
+run sync -n test-ns -o yaml
+members
+run sync -n test-ns --dry-run --exit-code; echo "(exit 0: in sync)"
 printf '\n# the vendor docs example pasted as printed (with // comments) is refused:\n'
 run create -f testdata/bad/seed000-doc-comments.yaml || echo "(exit $?)"
 run delete poolbindings -n test-ns test-c1

@@ -53,12 +53,25 @@ func (o *SyncOptions) defaultELBClient(ctx context.Context) (elb.Client, error) 
 
 func (o *SyncOptions) elbCredentials() (*auth.Credentials, error) {
 	opts := auth.Options{CacheDir: o.factory.Connection.CacheDir}
+	// --project-id names the project for the credentials too: AK/SK
+	// otherwise needs one from config or HW_PROJECT_ID (or an IAM lookup by
+	// project name) even though the ELB paths already have it.
+	withProject := func(c map[string]string) map[string]string {
+		out := make(map[string]string, len(c)+1)
+		for k, v := range c {
+			out[k] = v
+		}
+		if o.ProjectID != "" && out[auth.KeyProjectID] == "" {
+			out[auth.KeyProjectID] = o.ProjectID
+		}
+		return out
+	}
 	cfg, err := o.factory.ToRESTConfig()
 	if err == nil && cfg.AuthProvider != nil && cfg.AuthProvider.Name == "iam" {
-		return auth.CredentialsFromProviderConfig(cfg.AuthProvider.Config, opts)
+		return auth.CredentialsFromProviderConfig(withProject(cfg.AuthProvider.Config), opts)
 	}
 	if os.Getenv("HW_ACCESS_KEY") != "" || os.Getenv("HW_SECRET_KEY") != "" {
-		return auth.CredentialsFromProviderConfig(map[string]string{}, opts)
+		return auth.CredentialsFromProviderConfig(withProject(nil), opts)
 	}
 	if tok := o.factory.Settings.GetString("elb-token"); tok != "" {
 		return auth.CredentialsFromProviderConfig(map[string]string{"token": tok}, opts)
