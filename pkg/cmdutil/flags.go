@@ -2,7 +2,6 @@ package cmdutil
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -53,12 +52,4 @@ func PrintFlagsWithDryRun(pf *genericclioptions.PrintFlags, s DryRunStrategy) *g
 		pf.Complete("%s (server dry run)")
 	}
 	return pf
-}
-
-// Kinds of source a -f value names, for messages.
-func SourceLabel(s string) string {
-	if s == "-" || s == "STDIN" {
-		return "STDIN"
-	}
-	return strings.TrimSpace(s)
 }

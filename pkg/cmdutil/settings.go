@@ -47,7 +47,7 @@ func DefaultSettingsFile() string {
 // File is the settings file that was read, if any.
 func (s *Settings) File() string { return s.file }
 
-// Load reads the settings file: explicit (flag or CCICTL_CONFIG) must exist,
+// Load reads the settings file: explicit (flag or CCICTL_SETTINGS) must exist,
 // the default one may be missing.
 func (s *Settings) Load(explicit string) error {
 	if explicit == "" {

@@ -205,6 +205,8 @@ func (o *GetOptions) Run(ctx context.Context) error {
 		if lastMapping == nil || m.Resource != lastMapping.Resource {
 			if lastMapping != nil {
 				w.Flush()
+				// Each type's table gets its own column widths, as in kubectl.
+				w.SetRememberedWidths(nil)
 				fmt.Fprintln(written)
 			}
 			pf := o.PrintFlags.Copy()
@@ -326,15 +328,27 @@ func (o *GetOptions) watch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// One tab writer for the whole watch: it remembers column widths, so
+	// every row lines up under the header printed once, as kubectl's do.
+	w := printers.GetNewTabWriter(o.Out)
 	rv := "0"
 	if !o.WatchOnly {
 		rv, err = meta.NewAccessor().ResourceVersion(obj)
 		if err != nil {
 			return err
 		}
-		w := printers.GetNewTabWriter(o.Out)
-		if err := printer.PrintObj(obj, w); err != nil {
-			return err
+		// A collection comes back wrapped in a List (of items, or of the one
+		// server-side Table): print what it holds, not the wrapper.
+		objs := []runtime.Object{obj}
+		if meta.IsListType(obj) {
+			if objs, err = meta.ExtractList(obj); err != nil {
+				return err
+			}
+		}
+		for _, obj := range objs {
+			if err := printer.PrintObj(obj, w); err != nil {
+				return err
+			}
 		}
 		w.Flush()
 	}
@@ -354,7 +368,6 @@ func (o *GetOptions) watch(ctx context.Context) error {
 			if ev.Type == watch.Error {
 				return apierrors.FromObject(ev.Object)
 			}
-			w := printers.GetNewTabWriter(o.Out)
 			if err := printer.PrintObj(ev.Object, w); err != nil {
 				return err
 			}

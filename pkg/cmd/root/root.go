@@ -30,7 +30,9 @@ func Main(ctx context.Context, args []string, streams genericiooptions.IOStreams
 	err := cmd.ExecuteContext(ctx)
 	msg, code := cmdutil.ErrorMessage(err)
 	if msg != "" {
-		fmt.Fprintln(streams.ErrOut, msg)
+		// Libraries below us should never put a secret in an error, but the
+		// last line of defence is here: mask every registered secret.
+		fmt.Fprintln(streams.ErrOut, redact.String(msg))
 	}
 	klog.Flush()
 	return code
