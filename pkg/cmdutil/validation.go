@@ -69,14 +69,13 @@ func (v *ValidationOptions) Check(docs []manifest.Document, errOut io.Writer) ([
 		return docs, nil
 	}
 	findings := validate.Validate(docs, v.Options())
-	byDoc := map[string][]validate.Finding{}
+	byDoc := map[int][]validate.Finding{}
 	for _, fd := range findings {
 		if fd.RuleID == validate.ManifestRuleID {
 			continue // the decoder's error is already the document's Err
 		}
 		if fd.Severity == validate.SeverityError && v.Mode == "strict" {
-			k := docKey(fd.Source, fd.Line)
-			byDoc[k] = append(byDoc[k], fd)
+			byDoc[fd.Document] = append(byDoc[fd.Document], fd)
 			continue
 		}
 		fmt.Fprintf(errOut, "Warning: %s\n", FormatFinding(fd))
@@ -84,7 +83,7 @@ func (v *ValidationOptions) Check(docs []manifest.Document, errOut io.Writer) ([
 	out := make([]manifest.Document, len(docs))
 	copy(out, docs)
 	for i := range out {
-		fds := byDoc[docKey(out[i].Source, out[i].Line)]
+		fds := byDoc[i]
 		if len(fds) == 0 || out[i].Err != nil {
 			continue
 		}
@@ -96,8 +95,6 @@ func (v *ValidationOptions) Check(docs []manifest.Document, errOut io.Writer) ([
 	}
 	return out, nil
 }
-
-func docKey(source string, line int) string { return fmt.Sprintf("%s\x00%d", source, line) }
 
 // FormatFinding is the one-line text form of a finding, the same line
 // `ccictl validate` prints (validate.Finding.String):

@@ -21,6 +21,7 @@ type input struct {
 // unexpected shapes (the input is arbitrary user data).
 type object struct {
 	doc        *manifest.Document
+	index      int // position of doc in Validate's input
 	m          map[string]interface{}
 	apiVersion string
 	group      string

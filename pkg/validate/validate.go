@@ -47,6 +47,9 @@ type Finding struct {
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
 	Doc     string `json:"doc"`
+	// Document is the index, in Validate's input, of the document the
+	// finding is about, so callers can refuse exactly that document.
+	Document int `json:"-"`
 }
 
 // String is the text form: "file:line: severity RULE object field: message (doc)".
@@ -198,13 +201,18 @@ func Validate(docs []manifest.Document, opts Options) []Finding {
 	for i := range docs {
 		d := &docs[i]
 		if d.Err != nil {
-			findings = append(findings, decodeFindings(d)...)
+			for _, f := range decodeFindings(d) {
+				f.Document = i
+				findings = append(findings, f)
+			}
 			continue
 		}
 		if d.Object == nil {
 			continue
 		}
-		in.objects = append(in.objects, newObject(d))
+		o := newObject(d)
+		o.index = i
+		in.objects = append(in.objects, o)
 	}
 	for _, r := range registry {
 		if !opts.enabled(r.RuleInfo) {
@@ -278,6 +286,7 @@ func (e *emitter) report(o *object, field, format string, args ...interface{}) {
 		Field:    field,
 		Message:  fmt.Sprintf(format, args...),
 		Doc:      e.rule.Doc,
+		Document: o.index,
 	})
 }
 
