@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 
@@ -43,10 +44,15 @@ func (o *SyncOptions) defaultELBClient(ctx context.Context) (elb.Client, error) 
 		}
 		endpoint = elb.EndpointForRegion(region)
 	}
+	// http.DefaultTransport keeps 2 idle connections per host: with more
+	// bindings in flight, most calls would open a new connection (a TLS
+	// handshake each). Keep one per concurrent binding (docs/performance.md).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = max(o.Concurrency, 2)
 	return elb.New(elb.Config{
 		Endpoint:  strings.TrimRight(endpoint, "/"),
 		ProjectID: projectID,
-		Transport: creds.WrapTransport(nil),
+		Transport: creds.WrapTransport(tr),
 		UserAgent: "ccictl/" + version.Get().GitVersion,
 	})
 }
