@@ -1,6 +1,8 @@
 package main_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -159,4 +161,30 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestCreateFromURL: -f takes an http(s) URL, as kubectl's does; a URL that
+// answers 404 is an error naming the URL, with nothing created.
+func TestCreateFromURL(t *testing.T) {
+	ns := newNamespace(t, "from-url")
+	manifest := strings.ReplaceAll(mustRead(t, "testdata/poolbinding.yaml"), "test-ns", ns)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/poolbinding.yaml" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write([]byte(manifest))
+	}))
+	defer srv.Close()
+
+	r := mustSucceed(t, ccictl(t, "create", "-f", srv.URL+"/poolbinding.yaml"))
+	if r.Stdout != plbResource+"/test-c1 created\n" {
+		t.Errorf("create from URL: %s", r)
+	}
+	mustSucceed(t, ccictl(t, "get", "plb", "test-c1", "-n", ns))
+
+	r = ccictl(t, "create", "-f", srv.URL+"/missing.yaml")
+	if r.Code != 1 || r.Stdout != "" || !strings.Contains(r.Stderr, srv.URL+"/missing.yaml") || !strings.Contains(r.Stderr, "404") {
+		t.Errorf("create from a missing URL: %s", r)
+	}
 }
