@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/rest"
@@ -190,8 +191,67 @@ func (g *Getter) ToRESTMapper() (meta.RESTMapper, error) {
 		return nil, err
 	}
 	m := restmapper.NewDeferredDiscoveryRESTMapper(dc)
-	g.mapper = restmapper.NewShortcutExpander(m, dc, nil)
+	g.mapper = &discoveryErrorMapper{RESTMapper: restmapper.NewShortcutExpander(m, dc, nil), dc: dc}
 	return g.mapper, nil
+}
+
+// discoveryErrorMapper reports why discovery failed instead of "no match".
+// Without it, a server that times out or refuses discovery makes every type
+// look unknown ("the server doesn't have a resource type "ns"").
+type discoveryErrorMapper struct {
+	meta.RESTMapper
+	dc discovery.CachedDiscoveryInterface
+}
+
+// explain returns the discovery error behind a no-match error, if any. The
+// group list is cached after a successful fetch, so a genuinely unknown type
+// costs no extra request.
+func (m *discoveryErrorMapper) explain(err error) error {
+	if err == nil || !meta.IsNoMatchError(err) {
+		return err
+	}
+	if _, derr := m.dc.ServerGroups(); derr != nil {
+		return derr
+	}
+	return err
+}
+
+func (m *discoveryErrorMapper) KindFor(r schema.GroupVersionResource) (schema.GroupVersionKind, error) {
+	k, err := m.RESTMapper.KindFor(r)
+	return k, m.explain(err)
+}
+
+func (m *discoveryErrorMapper) KindsFor(r schema.GroupVersionResource) ([]schema.GroupVersionKind, error) {
+	k, err := m.RESTMapper.KindsFor(r)
+	return k, m.explain(err)
+}
+
+func (m *discoveryErrorMapper) ResourceFor(r schema.GroupVersionResource) (schema.GroupVersionResource, error) {
+	res, err := m.RESTMapper.ResourceFor(r)
+	return res, m.explain(err)
+}
+
+func (m *discoveryErrorMapper) ResourcesFor(r schema.GroupVersionResource) ([]schema.GroupVersionResource, error) {
+	res, err := m.RESTMapper.ResourcesFor(r)
+	return res, m.explain(err)
+}
+
+func (m *discoveryErrorMapper) RESTMapping(gk schema.GroupKind, versions ...string) (*meta.RESTMapping, error) {
+	rm, err := m.RESTMapper.RESTMapping(gk, versions...)
+	return rm, m.explain(err)
+}
+
+func (m *discoveryErrorMapper) RESTMappings(gk schema.GroupKind, versions ...string) ([]*meta.RESTMapping, error) {
+	rms, err := m.RESTMapper.RESTMappings(gk, versions...)
+	return rms, m.explain(err)
+}
+
+// Reset lets callers that know discovery changed (a CRD just installed)
+// refresh the underlying mapper.
+func (m *discoveryErrorMapper) Reset() {
+	if r, ok := m.RESTMapper.(meta.ResettableRESTMapper); ok {
+		r.Reset()
+	}
 }
 
 // Namespace returns the namespace to use and whether the user chose it.
