@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/endpoints"
@@ -39,7 +40,7 @@ type clusterInput struct {
 // nsLists holds one namespace's (or, with -A, every namespace's) lists,
 // read once and shared by every binding there.
 type nsLists struct {
-	services []unstructured.Unstructured
+	services []corev1.Service
 	slices   []discoveryv1.EndpointSlice
 	pods     []corev1.Pod
 	err      error
@@ -63,6 +64,20 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 		return nil, fmt.Errorf("the server does not serve PoolBindings (%s/%s): %w", lbv1.GroupName, lbv1.SchemeGroupVersion.Version, err)
 	}
 	in := &clusterInput{dyn: dyn, plbGVR: plbMapping.Resource}
+	// Core and discovery lists are read typed and protobuf-encoded: decoding
+	// thousands of Services and EndpointSlices into generic maps dominated
+	// the command's memory (docs/performance.md). CCI's own groups (cci/v2)
+	// are only served as JSON and still go through the dynamic client.
+	cfg, err := f.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	typed, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 
 	listNS := o.Namespace
 	if o.AllNamespaces {
@@ -158,7 +173,7 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 		k := key(b.Namespace) + "|" + svcGVR.String()
 		l := lists[k]
 		if l == nil {
-			l = o.readLists(ctx, dyn, key(b.Namespace), svcGVR, podsGVR, slicesGVR, haveSlices)
+			l = readLists(ctx, dyn, typed, key(b.Namespace), svcGVR, podsGVR, slicesGVR, haveSlices)
 			lists[k] = l
 		}
 		t.Endpoints, t.ServiceELBID, t.ResolveErr = resolve(&b, l, haveSlices)
@@ -196,48 +211,80 @@ func resourceFor(mapper meta.RESTMapper, gk schema.GroupKind, version string) (s
 	return m.Resource, true
 }
 
-func (o *SyncOptions) readLists(ctx context.Context, dyn dynamic.Interface, ns string, svcGVR, podsGVR, slicesGVR schema.GroupVersionResource, haveSlices bool) *nsLists {
+func readLists(ctx context.Context, dyn dynamic.Interface, typed kubernetes.Interface, ns string, svcGVR, podsGVR, slicesGVR schema.GroupVersionResource, haveSlices bool) *nsLists {
 	l := &nsLists{}
-	svcs, err := dyn.Resource(svcGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
+	var err error
+	if l.services, err = listServices(ctx, dyn, typed, ns, svcGVR); err != nil {
 		l.err = fmt.Errorf("list services: %w", err)
 		return l
 	}
-	l.services = svcs.Items
 	if haveSlices {
-		list, err := dyn.Resource(slicesGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
+		list, err := typed.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			l.err = fmt.Errorf("list endpointslices: %w", err)
 			return l
 		}
-		for i := range list.Items {
-			var s discoveryv1.EndpointSlice
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(list.Items[i].Object, &s); err != nil {
-				l.err = fmt.Errorf("decode endpointslice %s: %w", list.Items[i].GetName(), err)
-				return l
-			}
-			l.slices = append(l.slices, s)
-		}
+		l.slices = list.Items
 		return l
 	}
 	if podsGVR.Resource == "" {
 		l.err = errors.New("the server serves neither EndpointSlices nor Pods for this Service's group")
 		return l
 	}
-	list, err := dyn.Resource(podsGVR).Namespace(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
+	if l.pods, err = listPods(ctx, dyn, typed, ns, podsGVR); err != nil {
 		l.err = fmt.Errorf("list pods: %w", err)
-		return l
 	}
+	return l
+}
+
+// isCore reports whether gvr is the core group's v1, which the typed
+// clientset serves.
+func isCore(gvr schema.GroupVersionResource) bool { return gvr.Group == "" && gvr.Version == "v1" }
+
+func listServices(ctx context.Context, dyn dynamic.Interface, typed kubernetes.Interface, ns string, gvr schema.GroupVersionResource) ([]corev1.Service, error) {
+	if isCore(gvr) {
+		list, err := typed.CoreV1().Services(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return list.Items, nil
+	}
+	list, err := dyn.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]corev1.Service, 0, len(list.Items))
+	for i := range list.Items {
+		svc, err := endpoints.ServiceFromUnstructured(&list.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *svc)
+	}
+	return out, nil
+}
+
+func listPods(ctx context.Context, dyn dynamic.Interface, typed kubernetes.Interface, ns string, gvr schema.GroupVersionResource) ([]corev1.Pod, error) {
+	if isCore(gvr) {
+		list, err := typed.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return list.Items, nil
+	}
+	list, err := dyn.Resource(gvr).Namespace(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]corev1.Pod, 0, len(list.Items))
 	for i := range list.Items {
 		var p corev1.Pod
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(list.Items[i].Object, &p); err != nil {
-			l.err = fmt.Errorf("decode pod %s: %w", list.Items[i].GetName(), err)
-			return l
+			return nil, fmt.Errorf("decode pod %s: %w", list.Items[i].GetName(), err)
 		}
-		l.pods = append(l.pods, p)
+		out = append(out, p)
 	}
-	return l
+	return out, nil
 }
 
 // resolve finds a binding's Service in the lists and its ready endpoints.
@@ -249,21 +296,18 @@ func resolve(b *lbv1.PoolBinding, l *nsLists, haveSlices bool) ([]endpoints.Endp
 	if b.Spec.TargetRef.Namespace != "" && b.Spec.TargetRef.Namespace != ns {
 		return nil, "", fmt.Errorf("targetRef.namespace %q differs from the binding's namespace %q", b.Spec.TargetRef.Namespace, ns)
 	}
-	var svcObj *unstructured.Unstructured
+	var svc *corev1.Service
 	for i := range l.services {
-		if s := &l.services[i]; s.GetNamespace() == ns && s.GetName() == b.Spec.TargetRef.Name {
-			svcObj = s
+		if s := &l.services[i]; s.Namespace == ns && s.Name == b.Spec.TargetRef.Name {
+			svc = s
 			break
 		}
 	}
-	if svcObj == nil {
+	if svc == nil {
 		return nil, "", fmt.Errorf("service %s/%s: %w", ns, b.Spec.TargetRef.Name, endpoints.ErrServiceNotFound)
 	}
-	svc, err := endpoints.ServiceFromUnstructured(svcObj)
-	if err != nil {
-		return nil, "", err
-	}
 	var eps []endpoints.Endpoint
+	var err error
 	if haveSlices {
 		eps, err = endpoints.FromEndpointSlices(svc, b.Spec.TargetRef.Port, l.slices)
 	} else {
