@@ -29,12 +29,15 @@ const SubnetAnnotation = "loadbalancer.networking.openvessel.io/subnet-id"
 
 // clusterInput is everything a pass reads from the API server.
 type clusterInput struct {
-	targets  []lbsync.Target
-	objects  []*unstructured.Unstructured // the selected bindings, as read
-	owners   lbsync.OwnerLookup
-	dyn      dynamic.Interface
-	plbGVR   schema.GroupVersionResource
-	warnings []string
+	targets []lbsync.Target
+	objects []*unstructured.Unstructured // the selected bindings, as read
+	owners  lbsync.OwnerLookup
+	dyn     dynamic.Interface
+	// statusDyn writes statuses without client-go's token bucket; the
+	// writer bounds requests in flight instead.
+	statusDyn dynamic.Interface
+	plbGVR    schema.GroupVersionResource
+	warnings  []string
 }
 
 // nsLists holds one namespace's (or, with -A, every namespace's) lists,
@@ -76,6 +79,14 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	typed, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
+		return nil, err
+	}
+	statusCfg, err := f.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	statusCfg.QPS = -1 // no client-side limiter: see writeStatuses
+	if in.statusDyn, err = dynamic.NewForConfig(statusCfg); err != nil {
 		return nil, err
 	}
 
