@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -261,6 +262,7 @@ func objectDocs(source string, line int, raw []byte, lines map[string]int) []Doc
 		listKind, _ := m["kind"].(string)
 		listAPI, _ := m["apiVersion"].(string)
 		var docs []Document
+		perItem := itemLines(lines)
 		for i, it := range items {
 			prefix := Index("items", i)
 			itemLine := line
@@ -281,7 +283,7 @@ func objectDocs(source string, line int, raw []byte, lines map[string]int) []Doc
 					im["apiVersion"] = listAPI
 				}
 			}
-			docs = append(docs, newObjectDoc(source, itemLine, im, subLines(lines, prefix)))
+			docs = append(docs, newObjectDoc(source, itemLine, im, perItem[i]))
 		}
 		return docs
 	}
@@ -339,12 +341,28 @@ func lineOr(lines map[string]int, path string, def int) int {
 	return def
 }
 
-func subLines(lines map[string]int, prefix string) map[string]int {
-	out := map[string]int{}
+// itemLines splits a List's field→line map into one map per item, keyed by
+// the field path inside the item ("items[3].metadata.name" → item 3,
+// "metadata.name"). One pass over the map: asking per item was quadratic.
+func itemLines(lines map[string]int) map[int]map[string]int {
+	out := map[int]map[string]int{}
 	for p, l := range lines {
-		if strings.HasPrefix(p, prefix+".") {
-			out[strings.TrimPrefix(p, prefix+".")] = l
+		rest, ok := strings.CutPrefix(p, "items[")
+		if !ok {
+			continue
 		}
+		end := strings.IndexByte(rest, ']')
+		if end < 0 || !strings.HasPrefix(rest[end+1:], ".") {
+			continue
+		}
+		i, err := strconv.Atoi(rest[:end])
+		if err != nil {
+			continue
+		}
+		if out[i] == nil {
+			out[i] = map[string]int{}
+		}
+		out[i][rest[end+2:]] = l
 	}
 	return out
 }
