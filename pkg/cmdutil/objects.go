@@ -113,3 +113,44 @@ func DocumentError(doc manifest.Document, err error) error {
 	}
 	return fmt.Errorf("%s: %w", where, err)
 }
+
+// ManifestInput is what -f commands (create, apply) read and how.
+type ManifestInput struct {
+	Filenames        []string
+	Recursive        bool
+	In               io.Reader
+	ErrOut           io.Writer // validation warnings
+	Validation       *ValidationOptions
+	Namespace        string
+	EnforceNamespace bool
+}
+
+// VisitManifests reads every -f source, runs the platform rules, resolves
+// each usable document to a resource.Info and calls act with it. A document
+// that cannot be used is reported and skipped; the others still reach act,
+// so one bad object never stops the good ones. It returns how many
+// documents reached act and every error, act's included.
+func VisitManifests(ctx context.Context, f *Factory, in ManifestInput, act func(manifest.Document, *resource.Info) error) (int, []error) {
+	docs, err := ReadManifests(ctx, in.Filenames, in.Recursive, in.In)
+	if err != nil {
+		return 0, []error{err}
+	}
+	docs, errs := in.Validation.Check(docs, in.ErrOut)
+	count := 0
+	for _, doc := range docs {
+		if doc.Err != nil {
+			errs = append(errs, doc.Err)
+			continue
+		}
+		info, err := InfoForDocument(f, doc, in.Namespace, in.EnforceNamespace)
+		if err != nil {
+			errs = append(errs, DocumentError(doc, err))
+			continue
+		}
+		count++
+		if err := act(doc, info); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return count, errs
+}

@@ -19,6 +19,7 @@ import (
 	kcmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/openvessel/ccictl/pkg/cmdutil"
+	"github.com/openvessel/ccictl/pkg/manifest"
 )
 
 // FieldManager is ccictl's server-side apply field manager.
@@ -115,33 +116,17 @@ func (o *ApplyOptions) Complete(f *cmdutil.Factory, cmd *cobra.Command) error {
 
 // Run applies every usable object and reports every unusable one.
 func (o *ApplyOptions) Run(ctx context.Context) error {
-	docs, err := cmdutil.ReadManifests(ctx, o.Filenames, o.Recursive, o.In)
-	if err != nil {
-		return err
+	in := cmdutil.ManifestInput{
+		Filenames: o.Filenames, Recursive: o.Recursive, In: o.In, ErrOut: o.ErrOut,
+		Validation: &o.Validation, Namespace: o.Namespace, EnforceNamespace: o.EnforceNamespace,
 	}
-	docs, errs := o.Validation.Check(docs, o.ErrOut)
-	count := 0
-	for _, doc := range docs {
-		if doc.Err != nil {
-			errs = append(errs, doc.Err)
-			continue
-		}
-		info, err := cmdutil.InfoForDocument(o.factory, doc, o.Namespace, o.EnforceNamespace)
-		if err != nil {
-			errs = append(errs, cmdutil.DocumentError(doc, err))
-			continue
-		}
-		count++
+	count, errs := cmdutil.VisitManifests(ctx, o.factory, in, func(doc manifest.Document, info *resource.Info) error {
 		if o.DryRun == cmdutil.DryRunClient {
-			if err := o.printer.PrintObj(info.Object, o.Out); err != nil {
-				errs = append(errs, err)
-			}
-			continue
+			return o.printer.PrintObj(info.Object, o.Out)
 		}
 		data, err := json.Marshal(info.Object)
 		if err != nil {
-			errs = append(errs, cmdutil.DocumentError(doc, err))
-			continue
+			return cmdutil.DocumentError(doc, err)
 		}
 		force := o.ForceConflicts
 		obj, err := resource.NewHelper(info.Client, info.Mapping).
@@ -153,14 +138,11 @@ func (o *ApplyOptions) Run(ctx context.Context) error {
 			if apierrors.IsConflict(err) {
 				err = fmt.Errorf("%w\nPlease review the fields above; re-run with --force-conflicts to take them over, or remove them from your manifest", err)
 			}
-			errs = append(errs, kcmdutil.AddSourceToErr("applying patch", info.Source, err))
-			continue
+			return kcmdutil.AddSourceToErr("applying patch", info.Source, err)
 		}
 		_ = info.Refresh(obj, true)
-		if err := o.printer.PrintObj(info.Object, o.Out); err != nil {
-			errs = append(errs, err)
-		}
-	}
+		return o.printer.PrintObj(info.Object, o.Out)
+	})
 	if count == 0 && len(errs) == 0 {
 		return errors.New("no objects passed to apply")
 	}

@@ -14,6 +14,7 @@ import (
 	kcmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/openvessel/ccictl/pkg/cmdutil"
+	"github.com/openvessel/ccictl/pkg/manifest"
 )
 
 // FieldManager is recorded in managedFields for objects ccictl creates.
@@ -118,23 +119,11 @@ func (o *CreateOptions) Validate(cmd *cobra.Command) error {
 
 // Run creates every usable object and reports every unusable one.
 func (o *CreateOptions) Run(ctx context.Context) error {
-	docs, err := cmdutil.ReadManifests(ctx, o.Filenames, o.Recursive, o.In)
-	if err != nil {
-		return err
+	in := cmdutil.ManifestInput{
+		Filenames: o.Filenames, Recursive: o.Recursive, In: o.In, ErrOut: o.ErrOut,
+		Validation: &o.Validation, Namespace: o.Namespace, EnforceNamespace: o.EnforceNamespace,
 	}
-	docs, errs := o.Validation.Check(docs, o.ErrOut)
-	count := 0
-	for _, doc := range docs {
-		if doc.Err != nil {
-			errs = append(errs, doc.Err)
-			continue
-		}
-		info, err := cmdutil.InfoForDocument(o.factory, doc, o.Namespace, o.EnforceNamespace)
-		if err != nil {
-			errs = append(errs, cmdutil.DocumentError(doc, err))
-			continue
-		}
-		count++
+	count, errs := cmdutil.VisitManifests(ctx, o.factory, in, func(_ manifest.Document, info *resource.Info) error {
 		if o.DryRun != cmdutil.DryRunClient {
 			obj, err := resource.NewHelper(info.Client, info.Mapping).
 				DryRun(o.DryRun == cmdutil.DryRunServer).
@@ -142,15 +131,12 @@ func (o *CreateOptions) Run(ctx context.Context) error {
 				WithFieldValidation(o.Validation.ServerDirective()).
 				Create(info.Namespace, true, info.Object)
 			if err != nil {
-				errs = append(errs, kcmdutil.AddSourceToErr("creating", info.Source, err))
-				continue
+				return kcmdutil.AddSourceToErr("creating", info.Source, err)
 			}
 			_ = info.Refresh(obj, true)
 		}
-		if err := o.printer.PrintObj(info.Object, o.Out); err != nil {
-			errs = append(errs, err)
-		}
-	}
+		return o.printer.PrintObj(info.Object, o.Out)
+	})
 	if count == 0 && len(errs) == 0 {
 		return errors.New("no objects passed to create")
 	}
