@@ -53,8 +53,8 @@ Kubernetes API server that serves the PoolBinding API
 PoolBindings and Services, checks manifests against the platform's rules, and
 reconciles ELB backend server groups with a Service's ready endpoints.
 
-Configuration is read from --cliconfig, $CLICONFIG, --kubeconfig, $KUBECONFIG
-or $HOME/.kubev2/config, in that order. See 'ccictl help environment' and
+Configuration is read from the first of --cliconfig, --kubeconfig,
+$CLICONFIG, $KUBECONFIG and $HOME/.kubev2/config that is set. See 'ccictl help environment' and
 'ccictl help exit-codes'.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
