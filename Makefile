@@ -42,7 +42,7 @@ e2e: ## End-to-end tests only
 lint: fmt vet
 
 fmt:
-	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^localcluster/') 2>/dev/null); \
+	@out=$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:

@@ -14,8 +14,8 @@ import (
 	"fmt"
 	"os"
 
-	cmapp "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	apiapp "k8s.io/kubernetes/cmd/kube-apiserver/app"
+	cmapp "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 )
 
 func main() {
