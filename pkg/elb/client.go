@@ -137,6 +137,17 @@ type batchDeleteRequest struct {
 	Members []Ref `json:"members"`
 }
 
+type batchUpdateRequest struct {
+	Members []MemberUpdate `json:"members"`
+}
+
+// batchUpdateResponse is the documented batch-update answer: the updated
+// members themselves, without a ret_status.
+type batchUpdateResponse struct {
+	RequestID string   `json:"request_id"`
+	Members   []Member `json:"members"`
+}
+
 func (c *httpClient) GetPool(ctx context.Context, poolID string) (*Pool, error) {
 	if err := validSegment("pool ID", poolID); err != nil {
 		return nil, err
@@ -230,6 +241,70 @@ func (c *httpClient) BatchDeleteMembers(ctx context.Context, poolID string, memb
 		return nil, err
 	}
 	return checkBatch("BatchDeleteMembers", out.Members, len(memberIDs))
+}
+
+func (c *httpClient) BatchUpdateMembers(ctx context.Context, poolID string, updates []MemberUpdate) ([]Member, error) {
+	if err := validSegment("pool ID", poolID); err != nil {
+		return nil, err
+	}
+	if len(updates) > MaxBatch {
+		return nil, fmt.Errorf("elb: BatchUpdateMembers: %d members in one call, at most %d allowed", len(updates), MaxBatch)
+	}
+	if len(updates) == 0 {
+		return []Member{}, nil
+	}
+	seen := make(map[string]int, len(updates))
+	for i, u := range updates {
+		switch {
+		case u.ID == "":
+			return nil, fmt.Errorf("elb: BatchUpdateMembers: member ID #%d is empty", i)
+		case u.Name == nil && u.Weight == nil:
+			return nil, fmt.Errorf("elb: BatchUpdateMembers: update #%d (member %s) changes nothing", i, u.ID)
+		case u.Weight != nil && (*u.Weight < 0 || *u.Weight > MaxWeight):
+			return nil, fmt.Errorf("elb: BatchUpdateMembers: update #%d (member %s): weight %d outside 0-%d", i, u.ID, *u.Weight, MaxWeight)
+		}
+		if j, dup := seen[u.ID]; dup {
+			return nil, fmt.Errorf("elb: BatchUpdateMembers: member %s appears twice (#%d and #%d)", u.ID, j, i)
+		}
+		seen[u.ID] = i
+	}
+	var out batchUpdateResponse
+	if err := c.do(ctx, "BatchUpdateMembers", http.MethodPost, poolID+"/members/batch-update", nil,
+		batchUpdateRequest{Members: updates}, &out); err != nil {
+		return nil, err
+	}
+	return checkUpdates(out.Members, updates, seen)
+}
+
+// checkUpdates makes sure a 200 batch-update answer holds exactly the members
+// asked for, each showing the values asked for, and returns them in request
+// order. The answer's order is not documented, so members are matched by id.
+func checkUpdates(res []Member, updates []MemberUpdate, index map[string]int) ([]Member, error) {
+	const op = "BatchUpdateMembers"
+	if len(res) != len(updates) {
+		return nil, fmt.Errorf("elb: %s: answer has %d members for %d updates", op, len(res), len(updates))
+	}
+	out := make([]Member, len(updates))
+	got := make([]bool, len(updates))
+	for _, m := range res {
+		i, ok := index[m.ID]
+		if !ok {
+			return nil, fmt.Errorf("elb: %s: answer has member %q, which was not asked for", op, m.ID)
+		}
+		if got[i] {
+			return nil, fmt.Errorf("elb: %s: answer has member %s twice", op, m.ID)
+		}
+		got[i] = true
+		u := updates[i]
+		if u.Weight != nil && m.Weight != *u.Weight {
+			return nil, fmt.Errorf("elb: %s: member %s has weight %d in the answer, %d was asked for", op, m.ID, m.Weight, *u.Weight)
+		}
+		if u.Name != nil && m.Name != *u.Name {
+			return nil, fmt.Errorf("elb: %s: member %s has name %q in the answer, %q was asked for", op, m.ID, m.Name, *u.Name)
+		}
+		out[i] = m
+	}
+	return out, nil
 }
 
 // checkBatch makes sure a 200 batch answer carries one result per item with a

@@ -155,6 +155,54 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+func TestBatchUpdateRoundTrip(t *testing.T) {
+	ev := newEnv(t, elbemulator.Options{}, fastRetry, nil)
+	ctx := context.Background()
+	p := ev.emu.CreatePool(elb.Pool{Protocol: "HTTP"})
+	for i := 0; i < 3; i++ {
+		if _, err := ev.emu.AddMemberDirect(p.ID, elb.Member{Address: fmt.Sprintf("10.0.0.%d", i), ProtocolPort: 80, Weight: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms := ev.emu.Members(p.ID)
+	zero, five, name := int32(0), int32(5), "renamed"
+	got, err := ev.client.BatchUpdateMembers(ctx, p.ID, []elb.MemberUpdate{
+		{ID: ms[2].ID, Weight: &zero},
+		{ID: ms[0].ID, Name: &name, Weight: &five},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != ms[2].ID || got[0].Weight != 0 || got[1].ID != ms[0].ID || got[1].Name != "renamed" || got[1].Weight != 5 {
+		t.Fatalf("answer %+v", got)
+	}
+	after := ev.emu.Members(p.ID)
+	if after[0].Name != "renamed" || after[0].Weight != 5 || after[1].Weight != 1 || after[1].Name != ms[1].Name || after[2].Weight != 0 {
+		t.Fatalf("pool after update %+v", after)
+	}
+	// A member that is gone: the whole call is refused (400, not retried) and nothing changes.
+	one := int32(1)
+	_, err = ev.client.BatchUpdateMembers(ctx, p.ID, []elb.MemberUpdate{{ID: ms[2].ID, Weight: &one}, {ID: "gone", Weight: &one}})
+	if e, ok := elb.AsAPIError(err); !ok || e.StatusCode != 400 || e.Code != elbemulator.CodeInvalid {
+		t.Fatalf("unknown member: %v", err)
+	}
+	if ev.emu.Members(p.ID)[2].Weight != 0 {
+		t.Fatal("a refused batch-update changed a member")
+	}
+	if c := ev.emu.Counts(); c["BatchUpdateMembers"] != 2 || c["BatchAddMembers"] != 0 || c["BatchDeleteMembers"] != 0 {
+		t.Fatalf("counts %v", c)
+	}
+	// Throttled calls are retried like the other batch calls.
+	ev.emu.SetFaults(elbemulator.Faults{ThrottleFirst: 2})
+	ev.emu.ResetCounts()
+	if _, err := ev.client.BatchUpdateMembers(ctx, p.ID, []elb.MemberUpdate{{ID: ms[2].ID, Weight: &one}}); err != nil {
+		t.Fatal(err)
+	}
+	if c := ev.emu.Counts(); c["Throttled"] != 2 || c["BatchUpdateMembers"] != 1 || ev.emu.Members(p.ID)[2].Weight != 1 {
+		t.Fatalf("after throttling: counts %v, weight %d", c, ev.emu.Members(p.ID)[2].Weight)
+	}
+}
+
 func TestBatchLimits(t *testing.T) {
 	ev := newEnv(t, elbemulator.Options{MemberQuota: 1000}, fastRetry, nil)
 	ctx := context.Background()
@@ -174,6 +222,26 @@ func TestBatchLimits(t *testing.T) {
 	}
 	if _, err := ev.client.BatchDeleteMembers(ctx, p.ID, []string{""}); err == nil {
 		t.Fatal("empty member ID accepted")
+	}
+	one, neg, big := int32(1), int32(-1), int32(101)
+	tooManyUpdates := make([]elb.MemberUpdate, 201)
+	for i := range tooManyUpdates {
+		tooManyUpdates[i] = elb.MemberUpdate{ID: fmt.Sprint("id", i), Weight: &one}
+	}
+	for name, us := range map[string][]elb.MemberUpdate{
+		"201 updates":    tooManyUpdates,
+		"empty id":       {{ID: "", Weight: &one}},
+		"nothing to set": {{ID: "a"}},
+		"weight -1":      {{ID: "a", Weight: &neg}},
+		"weight 101":     {{ID: "a", Weight: &big}},
+		"id twice":       {{ID: "a", Weight: &one}, {ID: "a", Weight: &one}},
+	} {
+		if _, err := ev.client.BatchUpdateMembers(ctx, p.ID, us); err == nil {
+			t.Errorf("BatchUpdateMembers accepted %s", name)
+		}
+	}
+	if r, err := ev.client.BatchUpdateMembers(ctx, p.ID, nil); err != nil || r == nil || len(r) != 0 {
+		t.Fatalf("empty update batch: %v %v", r, err)
 	}
 	// Nothing above may reach the API.
 	for op, n := range ev.emu.Counts() {

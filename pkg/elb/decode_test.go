@@ -83,6 +83,7 @@ func TestDecodeRecordedAnswers(t *testing.T) {
 		"GET " + base + "/members":               {200, "list_members_page.json"},
 		"POST " + base + "/members/batch-add":    {200, "batch_add.json"},
 		"POST " + base + "/members/batch-delete": {200, "batch_delete.json"},
+		"POST " + base + "/members/batch-update": {200, "batch_update.json"},
 	})
 	ctx := context.Background()
 	const pool = "36ce7086-a496-4666-9064-5ba0e6840c75"
@@ -129,6 +130,25 @@ func TestDecodeRecordedAnswers(t *testing.T) {
 	}
 	if rc.bodies[3] != `{"members":[{"id":"1923923e-fe8a-484f-bdbc-e11559b1f48f"},{"id":"00000000-0000-0000-0000-000000000000"}]}` {
 		t.Fatalf("batch-delete body %s", rc.bodies[3])
+	}
+
+	// The answer lists the members in another order than asked: matched by id.
+	zero, one := int32(0), int32(1)
+	name := "ccictl:test-ns/test-c1:6e2c21d1-43c9-485f-8ba4-859393079f9c"
+	upd, err := c.BatchUpdateMembers(ctx, pool, []MemberUpdate{
+		{ID: "1923923e-fe8a-484f-bdbc-e11559b1f48f", Weight: &zero},
+		{ID: "5c6bd6d3-4b9d-4f8a-9c1d-7f0e0b2a1b11", Name: &name, Weight: &one},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(upd) != 2 || upd[0].ID != "1923923e-fe8a-484f-bdbc-e11559b1f48f" || upd[0].Weight != 0 || upd[0].Address != "192.168.44.11" ||
+		upd[1].Name != name || upd[1].Weight != 1 || upd[1].UpdatedAt == "" {
+		t.Fatalf("batch-update %+v", upd)
+	}
+	want := `{"members":[{"id":"1923923e-fe8a-484f-bdbc-e11559b1f48f","weight":0},{"id":"5c6bd6d3-4b9d-4f8a-9c1d-7f0e0b2a1b11","name":"` + name + `","weight":1}]}`
+	if rc.bodies[4] != want || rc.reqs[4] != "POST "+base+"/members/batch-update" {
+		t.Fatalf("batch-update request %s %s", rc.reqs[4], rc.bodies[4])
 	}
 }
 
@@ -237,6 +257,27 @@ func TestBatchAnswerMustMatchRequest(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }))
 		c, _ := New(Config{Endpoint: srv.URL, ProjectID: proj})
 		if _, err := c.BatchDeleteMembers(context.Background(), "p", []string{"a", "b"}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+		srv.Close()
+	}
+}
+
+func TestBatchUpdateAnswerMustMatchRequest(t *testing.T) {
+	// Asked: a → weight 0, b → name "n". Each answer below must be refused,
+	// since accepting it would let sync believe a weight or name was set.
+	for name, body := range map[string]string{
+		"short":          `{"members":[{"id":"a","weight":0}]}`,
+		"empty":          `{"request_id":"r"}`,
+		"unknown id":     `{"members":[{"id":"a","weight":0},{"id":"c","name":"n"}]}`,
+		"id twice":       `{"members":[{"id":"a","weight":0},{"id":"a","weight":0}]}`,
+		"weight differs": `{"members":[{"id":"a","weight":1},{"id":"b","name":"n"}]}`,
+		"name differs":   `{"members":[{"id":"a","weight":0},{"id":"b","name":"other"}]}`,
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }))
+		c, _ := New(Config{Endpoint: srv.URL, ProjectID: proj})
+		zero, n := int32(0), "n"
+		if _, err := c.BatchUpdateMembers(context.Background(), "p", []MemberUpdate{{ID: "a", Weight: &zero}, {ID: "b", Name: &n}}); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 		srv.Close()

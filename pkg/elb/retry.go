@@ -18,7 +18,7 @@ import (
 // exponential backoff; other 4xx answers are not. The context deadline bounds
 // the whole call in addition to MaxAttempts. Retrying batch calls is safe: the
 // API is idempotent by address+port on add ("existed") and by id on delete
-// ("not found").
+// ("not found"), and batch-update sets values, so a repeat sets the same ones.
 type RetryPolicy struct {
 	// MaxAttempts is the total number of tries, first included (default 6; 1 = no retry).
 	MaxAttempts int

@@ -188,6 +188,19 @@ func (m *memClient) BatchAddMembers(_ context.Context, _ string, ms []elb.NewMem
 func (m *memClient) BatchDeleteMembers(_ context.Context, _ string, ids []string) ([]elb.BatchResult, error) {
 	return m.ok[:len(ids)], nil
 }
+func (m *memClient) BatchUpdateMembers(_ context.Context, _ string, us []elb.MemberUpdate) ([]elb.Member, error) {
+	out := make([]elb.Member, len(us))
+	for i, u := range us {
+		out[i] = elb.Member{ID: u.ID}
+		if u.Weight != nil {
+			out[i].Weight = *u.Weight
+		}
+		if u.Name != nil {
+			out[i].Name = *u.Name
+		}
+	}
+	return out, nil
+}
 
 // memberState is the pool content of binding b before a phase.
 func memberState(b Target, s scale, p phase) []elb.Member {

@@ -1,21 +1,24 @@
 // Package elbemulator is an in-process TEST DOUBLE of the vendor's documented
 // Huawei Cloud ELB v3 member API. It is not the product and is not derived
 // from it: it implements only what the vendor's public API reference describes
-// (ShowPool, ListMembers, BatchCreateMembers, BatchDeleteMembers, error
-// codes, API Gateway throttling) so that tests and demos can exercise
+// (ShowPool, ListMembers, BatchCreateMembers, BatchDeleteMembers,
+// BatchUpdateMembers, error codes, API Gateway throttling) so that tests and demos can exercise
 // pkg/elb and `ccictl sync` without a cloud account:
 //
 //	GET  /v3/{project_id}/elb/pools/{pool_id}                       → 200 {"request_id","pool":{…}}
 //	GET  /v3/{project_id}/elb/pools/{pool_id}/members?limit&marker  → 200 {"request_id","page_info","members"}
 //	POST /v3/{project_id}/elb/pools/{pool_id}/members/batch-add     → 200 {"request_id","members":[…ret_status]}
 //	POST /v3/{project_id}/elb/pools/{pool_id}/members/batch-delete  → 200 {"request_id","members":[{id,ret_status}]}
+//	POST /v3/{project_id}/elb/pools/{pool_id}/members/batch-update  → 200 {"request_id","members":[member…]}
 //
 // Modelled behaviour: X-Auth-Token or AK/SK (SDK-HMAC-SHA256, verified with
 // the vendor SDK's signer, X-Sdk-Date within 15 minutes) else 401; 404 for an
 // unknown project or pool; members unique by address+protocol_port (batch-add
 // of an existing one answers ret_status "existed"); batch-delete by id
 // ("not found" when unknown) or by address+protocol_port, never both (400);
-// at most 200 items per batch (400); limit 0–2000 and a marker that must name
+// batch-update by id of name and weight (0–100), answering the updated
+// members (the documented answer has no ret_status); at most 200 items per
+// batch (400); limit 0–2000 and a marker that must name
 // an existing member (else 400); pages in stable member-ID order; a per-pool
 // member quota (409 ELB.8905); member_deletion_protection_enable rejecting
 // batch-delete (409). Error bodies have the documented
@@ -61,6 +64,7 @@ const (
 	OpListMembers        = "ListMembers"
 	OpBatchAddMembers    = "BatchAddMembers"
 	OpBatchDeleteMembers = "BatchDeleteMembers"
+	OpBatchUpdateMembers = "BatchUpdateMembers"
 	OpUnauthorized       = "Unauthorized" // rejected with 401 before routing
 	OpThrottled          = "Throttled"    // answered 429 by a fault
 	OpFaulted            = "Faulted"      // answered 500/503 by a fault
@@ -157,7 +161,8 @@ func (e *Emulator) SetFaults(f Faults) {
 }
 
 // Counts returns the API calls served per operation ("GetPool",
-// "ListMembers", "BatchAddMembers", "BatchDeleteMembers") — calls that
+// "ListMembers", "BatchAddMembers", "BatchDeleteMembers",
+// "BatchUpdateMembers") — calls that
 // reached the operation, whatever they answered — and the calls rejected
 // before it ("Unauthorized", "Throttled", "Faulted", "Unknown"). All keys
 // are present. Admin calls are not counted.
@@ -165,7 +170,7 @@ func (e *Emulator) Counts() map[string]int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := map[string]int{}
-	for _, k := range []string{OpGetPool, OpListMembers, OpBatchAddMembers, OpBatchDeleteMembers,
+	for _, k := range []string{OpGetPool, OpListMembers, OpBatchAddMembers, OpBatchDeleteMembers, OpBatchUpdateMembers,
 		OpUnauthorized, OpThrottled, OpFaulted, OpUnknown} {
 		out[k] = e.counts[k]
 	}
@@ -198,6 +203,10 @@ func (e *Emulator) CreatePool(p elb.Pool) elb.Pool {
 	}
 	p.ProjectID = e.opts.ProjectID
 	p.Members = nil
+	if p.ConnectionDrain != nil {
+		cd := *p.ConnectionDrain
+		p.ConnectionDrain = &cd
+	}
 	e.mu.Lock()
 	ps, ok := e.pools[p.ID]
 	if !ok {
@@ -362,7 +371,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// /v3/{project_id}/elb/pools/{pool_id}[/members[/batch-add|/batch-delete]]
+	// /v3/{project_id}/elb/pools/{pool_id}[/members[/batch-add|/batch-delete|/batch-update]]
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	op, method := "", ""
 	if len(parts) >= 5 && parts[0] == "v3" && parts[2] == "elb" && parts[3] == "pools" && parts[4] != "" {
@@ -375,12 +384,14 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			op, method = OpBatchAddMembers, http.MethodPost
 		case len(parts) == 7 && parts[5] == "members" && parts[6] == "batch-delete":
 			op, method = OpBatchDeleteMembers, http.MethodPost
+		case len(parts) == 7 && parts[5] == "members" && parts[6] == "batch-update":
+			op, method = OpBatchUpdateMembers, http.MethodPost
 		}
 	}
 	if op == "" || r.Method != method {
 		e.count(OpUnknown)
 		writeError(w, http.StatusNotFound, CodeNoAPI,
-			"The API does not exist or has not been published in the environment (elbemulator serves only ShowPool, ListMembers, BatchCreateMembers, BatchDeleteMembers)", rid)
+			"The API does not exist or has not been published in the environment (elbemulator serves only ShowPool, ListMembers, BatchCreateMembers, BatchDeleteMembers, BatchUpdateMembers)", rid)
 		return
 	}
 	e.count(op)
@@ -402,6 +413,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.batchAdd(w, body, ps, rid)
 	case OpBatchDeleteMembers:
 		e.batchDelete(w, body, ps, rid)
+	case OpBatchUpdateMembers:
+		e.batchUpdate(w, body, ps, rid)
 	}
 }
 
@@ -420,6 +433,9 @@ func (e *Emulator) getPool(w http.ResponseWriter, ps *poolState, rid string) {
 	ps.mu.Lock()
 	p := ps.snapshot()
 	ps.mu.Unlock()
+	if p.ConnectionDrain == nil { // emulator choice: the object is always answered
+		p.ConnectionDrain = &elb.ConnectionDrain{}
+	}
 	writeJSON(w, http.StatusOK, struct {
 		RequestID string   `json:"request_id"`
 		Pool      poolBody `json:"pool"`
@@ -677,6 +693,95 @@ func (e *Emulator) batchDelete(w http.ResponseWriter, body []byte, ps *poolState
 	writeJSON(w, http.StatusOK, struct {
 		RequestID string   `json:"request_id"`
 		Members   []result `json:"members"`
+	}{rid, out})
+}
+
+// updateItem is one documented BatchUpdateMembersOption.
+type updateItem struct {
+	ID               *string `json:"id"`
+	Name             *string `json:"name"`
+	Weight           *int32  `json:"weight"`
+	ProtocolPort     *int32  `json:"protocol_port"`
+	AdminStateUp     *bool   `json:"admin_state_up"`
+	AvailabilityZone *string `json:"availability_zone"`
+}
+
+type updatedMember struct {
+	elb.Member
+	PortID string `json:"port_id"`
+}
+
+// batchUpdate changes name and weight by member id, all or nothing. The
+// documentation is silent on unknown or repeated ids; the emulator's choice
+// is to reject the whole batch with 400 ELB.1001, since the documented answer
+// has no per-member status to report them in.
+func (e *Emulator) batchUpdate(w http.ResponseWriter, body []byte, ps *poolState, rid string) {
+	var req struct {
+		Members []updateItem `json:"members"`
+	}
+	if msg := decodeStrict(body, &req); msg != "" {
+		writeError(w, http.StatusBadRequest, CodeInvalid, msg, rid)
+		return
+	}
+	if len(req.Members) == 0 || len(req.Members) > elb.MaxBatch {
+		writeError(w, http.StatusBadRequest, CodeInvalid,
+			fmt.Sprintf("Invalid input for members: between 1 and %d members per request, got %d", elb.MaxBatch, len(req.Members)), rid)
+		return
+	}
+	for i, it := range req.Members {
+		switch {
+		case it.ID == nil || *it.ID == "":
+			writeError(w, http.StatusBadRequest, CodeInvalid, fmt.Sprintf("members[%d].id is required", i), rid)
+			return
+		case it.Weight != nil && (*it.Weight < 0 || *it.Weight > elb.MaxWeight):
+			writeError(w, http.StatusBadRequest, CodeInvalid, fmt.Sprintf("members[%d].weight must be 0-100", i), rid)
+			return
+		case it.Name != nil && len(*it.Name) > 255:
+			writeError(w, http.StatusBadRequest, CodeInvalid, fmt.Sprintf("members[%d].name longer than 255", i), rid)
+			return
+		case it.AdminStateUp != nil: // documented as "do not pass"
+			writeError(w, http.StatusBadRequest, CodeInvalid, fmt.Sprintf("members[%d].admin_state_up must not be passed", i), rid)
+			return
+		case it.ProtocolPort != nil || it.AvailabilityZone != nil:
+			// emulator choice: refuse what is not modelled rather than ignore it
+			writeError(w, http.StatusBadRequest, CodeInvalid,
+				fmt.Sprintf("members[%d]: only name and weight updates are modelled by elbemulator", i), rid)
+			return
+		}
+	}
+
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	seen := map[string]bool{}
+	for i, it := range req.Members {
+		if _, ok := ps.byID[*it.ID]; !ok {
+			writeError(w, http.StatusBadRequest, CodeInvalid, fmt.Sprintf("members[%d]: member %s not found in pool %s", i, *it.ID, ps.pool.ID), rid)
+			return
+		}
+		if seen[*it.ID] {
+			writeError(w, http.StatusBadRequest, CodeInvalid, fmt.Sprintf("members[%d]: member %s given twice", i, *it.ID), rid)
+			return
+		}
+		seen[*it.ID] = true
+	}
+	now := time.Now().UTC().Format("2006-01-02T15:04:05Z")
+	out := make([]updatedMember, len(req.Members))
+	for i, it := range req.Members {
+		m := ps.byID[*it.ID]
+		if it.Name != nil {
+			m.Name = *it.Name
+		}
+		// A SOURCE_IP or QUIC_CID pool ignores weights when balancing; the
+		// value is still stored and answered (emulator choice).
+		if it.Weight != nil {
+			m.Weight = *it.Weight
+		}
+		m.UpdatedAt = now
+		out[i] = updatedMember{Member: *m}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		RequestID string          `json:"request_id"`
+		Members   []updatedMember `json:"members"`
 	}{rid, out})
 }
 

@@ -167,6 +167,18 @@ func TestGetPool(t *testing.T) {
 	if !bytes.Contains(r.Body, []byte(`"type":""`)) {
 		t.Fatalf("pool JSON lacks \"type\":\"\": %s", r.Body)
 	}
+	// connection_drain is always an object; lb_algorithm as created.
+	if got.Pool.ConnectionDrain == nil || got.Pool.ConnectionDrain.Enable || got.Pool.LBAlgorithm != "ROUND_ROBIN" {
+		t.Fatalf("pool connection_drain %+v, lb_algorithm %q", got.Pool.ConnectionDrain, got.Pool.LBAlgorithm)
+	}
+	cd := &elb.ConnectionDrain{Enable: true, Timeout: 300}
+	q := e.CreatePool(elb.Pool{Protocol: "UDP", LBAlgorithm: "SOURCE_IP", ConnectionDrain: cd})
+	cd.Timeout = 1 // the emulator keeps its own copy
+	call(t, e, http.MethodGet, poolPath(q.ID, ""), nil).decode(t, &got)
+	if d := got.Pool.ConnectionDrain; d == nil || !d.Enable || d.Timeout != 300 || got.Pool.LBAlgorithm != "SOURCE_IP" ||
+		!got.Pool.DrainsOnRemove() || !got.Pool.WeightIgnored() {
+		t.Fatalf("pool %+v drain %+v", got.Pool, got.Pool.ConnectionDrain)
+	}
 }
 
 func TestPaging(t *testing.T) {
@@ -402,6 +414,70 @@ func TestBatchDelete(t *testing.T) {
 	}
 }
 
+func TestBatchUpdate(t *testing.T) {
+	e := newTestEmulator(Options{})
+	p := e.CreatePool(elb.Pool{Protocol: "HTTP"})
+	seed(t, e, p.ID, 3)
+	ms := e.Members(p.ID)
+	path := poolPath(p.ID, "/members/batch-update")
+	body := fmt.Sprintf(`{"members":[{"id":%q,"weight":0},{"id":%q,"name":"n1","weight":100},{"id":%q,"name":""}]}`, ms[1].ID, ms[0].ID, ms[2].ID)
+	r := call(t, e, http.MethodPost, path, body)
+	if r.Status != 200 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	var a struct {
+		RequestID string       `json:"request_id"`
+		Members   []elb.Member `json:"members"`
+	}
+	r.decode(t, &a)
+	if a.RequestID == "" || len(a.Members) != 3 || a.Members[0].ID != ms[1].ID || a.Members[0].Weight != 0 ||
+		a.Members[1].ID != ms[0].ID || a.Members[1].Name != "n1" || a.Members[1].Weight != 100 || a.Members[0].Address != ms[1].Address {
+		t.Fatalf("answer %s", r.Body)
+	}
+	if bytes.Contains(r.Body, []byte("ret_status")) {
+		t.Fatalf("the documented batch-update answer has no ret_status: %s", r.Body)
+	}
+	after := e.Members(p.ID)
+	if after[0].Name != "n1" || after[0].Weight != 100 || after[1].Weight != 0 || after[2].Name != "" || after[2].Address != ms[2].Address {
+		t.Fatalf("stored %+v", after)
+	}
+
+	bad := map[string]string{
+		"no id":           `{"members":[{"weight":1}]}`,
+		"empty id":        `{"members":[{"id":"","weight":1}]}`,
+		"unknown id":      fmt.Sprintf(`{"members":[{"id":%q,"weight":7},{"id":"no-such-member","weight":7}]}`, ms[0].ID),
+		"id twice":        fmt.Sprintf(`{"members":[{"id":%q,"weight":7},{"id":%q,"weight":7}]}`, ms[0].ID, ms[0].ID),
+		"weight 101":      fmt.Sprintf(`{"members":[{"id":%q,"weight":101}]}`, ms[0].ID),
+		"weight -1":       fmt.Sprintf(`{"members":[{"id":%q,"weight":-1}]}`, ms[0].ID),
+		"admin_state_up":  fmt.Sprintf(`{"members":[{"id":%q,"admin_state_up":true}]}`, ms[0].ID),
+		"protocol_port":   fmt.Sprintf(`{"members":[{"id":%q,"protocol_port":81}]}`, ms[0].ID),
+		"unknown field":   fmt.Sprintf(`{"members":[{"id":%q,"address":"10.1.1.1"}]}`, ms[0].ID),
+		"empty list":      `{"members":[]}`,
+		"long name":       fmt.Sprintf(`{"members":[{"id":%q,"name":%q}]}`, ms[0].ID, strings.Repeat("x", 256)),
+		"not json":        `{"members":`,
+		"one bad, one ok": fmt.Sprintf(`{"members":[{"id":%q,"weight":7},{"id":%q,"weight":200}]}`, ms[0].ID, ms[1].ID),
+	}
+	for name, body := range bad {
+		r := call(t, e, http.MethodPost, path, body)
+		if r.Status != 400 {
+			t.Errorf("%s: status %d, want 400", name, r.Status)
+		}
+	}
+	ids := make([]map[string]any, 201)
+	for i := range ids {
+		ids[i] = map[string]any{"id": ms[0].ID, "weight": 1}
+	}
+	call(t, e, http.MethodPost, path, map[string]any{"members": ids}).errBody(t, 400, CodeInvalid)
+	if got := e.Members(p.ID); fmt.Sprint(got) != fmt.Sprint(after) {
+		t.Fatalf("rejected updates changed the pool:\n%+v\n%+v", got, after)
+	}
+	if c := e.Counts(); c[OpBatchUpdateMembers] != 2+len(bad) || c[OpBatchAddMembers] != 0 || c[OpBatchDeleteMembers] != 0 {
+		t.Fatalf("counts %v", c)
+	}
+	call(t, e, http.MethodGet, path, nil).errBody(t, 404, CodeNoAPI)
+	call(t, e, http.MethodPost, poolPath("no-such-pool", "/members/batch-update"), body).errBody(t, 404, CodeNotFound)
+}
+
 func TestDeletionProtection(t *testing.T) {
 	e := newTestEmulator(Options{})
 	p := e.CreatePool(elb.Pool{MemberDeletionProtectionEnable: true})
@@ -458,7 +534,7 @@ func TestFaults(t *testing.T) {
 		t.Fatalf("counts %v", c)
 	}
 	e.ResetCounts()
-	if c := e.Counts(); c[OpGetPool] != 0 || c[OpThrottled] != 0 || len(c) != 8 {
+	if c := e.Counts(); c[OpGetPool] != 0 || c[OpThrottled] != 0 || len(c) != 9 {
 		t.Fatalf("after reset %v", c)
 	}
 }

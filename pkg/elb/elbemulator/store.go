@@ -119,6 +119,10 @@ func (p *poolState) snapshot() elb.Pool {
 	out := p.pool
 	out.Loadbalancers = slices.Clone(p.pool.Loadbalancers)
 	out.Listeners = slices.Clone(p.pool.Listeners)
+	if cd := p.pool.ConnectionDrain; cd != nil {
+		c := *cd
+		out.ConnectionDrain = &c
+	}
 	if out.Loadbalancers == nil {
 		out.Loadbalancers = []elb.Ref{}
 	}
