@@ -76,6 +76,7 @@ func New(cfg Config) (Client, error) {
 	}
 	return &httpClient{
 		base:  ep + "/v3/" + cfg.ProjectID + "/elb/pools/",
+		root:  ep + "/v3/" + cfg.ProjectID + "/elb/",
 		http:  &http.Client{Transport: rt},
 		retry: cfg.Retry.withDefaults(),
 		ua:    ua,
@@ -99,6 +100,7 @@ func validSegment(what, s string) error {
 
 type httpClient struct {
 	base  string // …/v3/{project_id}/elb/pools/
+	root  string // …/v3/{project_id}/elb/
 	http  *http.Client
 	retry RetryPolicy
 	ua    string
@@ -307,6 +309,65 @@ func checkUpdates(res []Member, updates []MemberUpdate, index map[string]int) ([
 	return out, nil
 }
 
+func (c *httpClient) ListMembersByID(ctx context.Context, poolID string, ids []string) ([]Member, error) {
+	if err := validSegment("pool ID", poolID); err != nil {
+		return nil, err
+	}
+	out := []Member{}
+	for len(ids) > 0 {
+		n := min(len(ids), MaxIDFilter)
+		q := url.Values{"limit": {strconv.Itoa(MaxPageSize)}}
+		for i, id := range ids[:n] {
+			if err := validSegment(fmt.Sprintf("member ID #%d", i), id); err != nil {
+				return nil, err
+			}
+			q.Add("id", id)
+		}
+		var page listMembersResponse
+		if err := c.do(ctx, "ListMembers", http.MethodGet, poolID+"/members", q, nil, &page); err != nil {
+			return nil, err
+		}
+		if page.Members == nil && page.PageInfo == nil {
+			return nil, fmt.Errorf("elb: ListMembers %s: answer has neither \"members\" nor \"page_info\"", poolID)
+		}
+		// At most MaxIDFilter (< MaxPageSize) members match, so one page
+		// holds them all; more would mean the filter was ignored.
+		if len(page.Members) > n {
+			return nil, fmt.Errorf("elb: ListMembers %s: %d members answered for %d id filters", poolID, len(page.Members), n)
+		}
+		out = append(out, page.Members...)
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+type quotaResponse struct {
+	RequestID string `json:"request_id"`
+	Quota     *struct {
+		MembersPerPool *int `json:"members_per_pool"`
+		Member         *int `json:"member"`
+	} `json:"quota"`
+}
+
+func (c *httpClient) GetQuota(ctx context.Context) (*Quota, error) {
+	var out quotaResponse
+	if err := c.doURL(ctx, "GetQuota", http.MethodGet, c.root+"quotas", nil, &out); err != nil {
+		return nil, err
+	}
+	// A missing key must not read as a quota of 0 (no room at all).
+	if out.Quota == nil || out.Quota.MembersPerPool == nil {
+		return nil, errors.New("elb: GetQuota: answer has no \"quota.members_per_pool\"")
+	}
+	q := &Quota{MembersPerPool: *out.Quota.MembersPerPool, Member: UnlimitedQuota}
+	if out.Quota.Member != nil {
+		q.Member = *out.Quota.Member
+	}
+	if q.MembersPerPool < UnlimitedQuota {
+		return nil, fmt.Errorf("elb: GetQuota: members_per_pool %d is neither a limit nor -1", q.MembersPerPool)
+	}
+	return q, nil
+}
+
 // checkBatch makes sure a 200 batch answer carries one result per item with a
 // known status; anything else would let a caller believe a change happened.
 func checkBatch(op string, res []BatchResult, want int) ([]BatchResult, error) {
@@ -326,16 +387,21 @@ func checkBatch(op string, res []BatchResult, want int) ([]BatchResult, error) {
 // do sends one logical call, retrying per c.retry, and decodes a 2xx JSON
 // answer into out. rel is appended to …/elb/pools/.
 func (c *httpClient) do(ctx context.Context, op, method, rel string, q url.Values, body, out any) error {
+	u := c.base + rel
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return c.doURL(ctx, op, method, u, body, out)
+}
+
+// doURL is do for a full URL.
+func (c *httpClient) doURL(ctx context.Context, op, method, u string, body, out any) error {
 	var payload []byte
 	if body != nil {
 		var err error
 		if payload, err = json.Marshal(body); err != nil {
 			return fmt.Errorf("elb: %s: encode request: %w", op, err)
 		}
-	}
-	u := c.base + rel
-	if len(q) > 0 {
-		u += "?" + q.Encode()
 	}
 	var lastErr error
 	for attempt := 1; ; attempt++ {

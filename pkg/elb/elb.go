@@ -6,6 +6,8 @@
 //	POST /v3/{project_id}/elb/pools/{pool_id}/members/batch-add
 //	POST /v3/{project_id}/elb/pools/{pool_id}/members/batch-delete
 //	POST /v3/{project_id}/elb/pools/{pool_id}/members/batch-update
+//	GET  /v3/{project_id}/elb/pools/{pool_id}/members?id=&id=…  (health of chosen members)
+//	GET  /v3/{project_id}/elb/quotas
 //
 // Callers program against the Client interface; New returns the HTTP
 // implementation. The package does not import cobra.
@@ -27,6 +29,22 @@ const (
 	// MaxWeight is the largest member weight (the range is 0–100, default 1;
 	// weight 0 takes no new connections).
 	MaxWeight = 100
+	// MaxIDFilter is the most id= filters ListMembersByID puts in one
+	// request. The API takes the key repeated without a documented bound;
+	// 100 member IDs keep the request line near 4 KiB, under common gateway
+	// limits of 8 KiB.
+	MaxIDFilter = 100
+	// UnlimitedQuota is the quota API's value for "no limit".
+	UnlimitedQuota = -1
+)
+
+// Member operating_status values (pool level, and per listener in Status).
+const (
+	StatusOnline    = "ONLINE"
+	StatusOffline   = "OFFLINE"
+	StatusInitial   = "INITIAL"
+	StatusNoMonitor = "NO_MONITOR"
+	StatusUnknown   = "UNKNOWN"
 )
 
 // Member is a backend server of a pool, with the API's JSON field names.
@@ -41,10 +59,60 @@ type Member struct {
 	AdminStateUp    bool   `json:"admin_state_up"`
 	IPVersion       string `json:"ip_version,omitempty"`
 	OperatingStatus string `json:"operating_status,omitempty"`
-	MemberType      string `json:"member_type,omitempty"`
-	InstanceID      string `json:"instance_id,omitempty"`
-	CreatedAt       string `json:"created_at,omitempty"`
-	UpdatedAt       string `json:"updated_at,omitempty"`
+	// Reason says why a health check failed (OFFLINE members).
+	Reason *HealthReason `json:"reason,omitempty"`
+	// Status is the health per listener; when it is not empty it takes
+	// precedence over OperatingStatus (documented).
+	Status     []ListenerStatus `json:"status,omitempty"`
+	MemberType string           `json:"member_type,omitempty"`
+	InstanceID string           `json:"instance_id,omitempty"`
+	CreatedAt  string           `json:"created_at,omitempty"`
+	UpdatedAt  string           `json:"updated_at,omitempty"`
+}
+
+// HealthReason is a member's failed health check: reason_code is one of
+// CONNECT_TIMEOUT, CONNECT_REFUSED, … (documented); the two responses are
+// set only for RESPONSE_MISMATCH.
+type HealthReason struct {
+	ReasonCode          string  `json:"reason_code"`
+	ExpectedResponse    *string `json:"expected_response,omitempty"`
+	HealthcheckResponse *string `json:"healthcheck_response,omitempty"`
+}
+
+// ListenerStatus is a member's health as seen by one listener.
+type ListenerStatus struct {
+	ListenerID      string        `json:"listener_id"`
+	OperatingStatus string        `json:"operating_status"`
+	Reason          *HealthReason `json:"reason,omitempty"`
+}
+
+// Health is the member's effective operating status and, for a failed
+// check, its reason_code. The listener-level Status takes precedence when
+// present (documented); a member behind several listeners is only as
+// healthy as its worst listener: OFFLINE beats UNKNOWN beats INITIAL beats
+// NO_MONITOR beats ONLINE.
+func (m Member) Health() (status, reasonCode string) {
+	if len(m.Status) == 0 {
+		if m.Reason != nil {
+			reasonCode = m.Reason.ReasonCode
+		}
+		return m.OperatingStatus, reasonCode
+	}
+	rank := map[string]int{StatusOnline: 0, StatusNoMonitor: 1, StatusInitial: 2, StatusUnknown: 3, StatusOffline: 4}
+	worst := -1
+	for _, s := range m.Status {
+		r, ok := rank[s.OperatingStatus]
+		if !ok {
+			r = rank[StatusUnknown]
+		}
+		if r > worst {
+			worst, status, reasonCode = r, s.OperatingStatus, ""
+			if s.Reason != nil {
+				reasonCode = s.Reason.ReasonCode
+			}
+		}
+	}
+	return status, reasonCode
 }
 
 // Ref is an {"id": …} reference inside a pool.
@@ -54,14 +122,17 @@ type Ref struct {
 
 // Pool is a backend server group, with the fields sync needs.
 type Pool struct {
-	ID                             string `json:"id"`
-	Name                           string `json:"name"`
-	ProjectID                      string `json:"project_id,omitempty"`
-	Protocol                       string `json:"protocol"`
-	LBAlgorithm                    string `json:"lb_algorithm"`
-	IPVersion                      string `json:"ip_version,omitempty"`
-	Type                           string `json:"type"`
-	VpcID                          string `json:"vpc_id,omitempty"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	ProjectID   string `json:"project_id,omitempty"`
+	Protocol    string `json:"protocol"`
+	LBAlgorithm string `json:"lb_algorithm"`
+	IPVersion   string `json:"ip_version,omitempty"`
+	Type        string `json:"type"`
+	VpcID       string `json:"vpc_id,omitempty"`
+	// HealthmonitorID is "" when the pool has no health check (its
+	// members are then NO_MONITOR).
+	HealthmonitorID                string `json:"healthmonitor_id"`
 	Loadbalancers                  []Ref  `json:"loadbalancers"`
 	Listeners                      []Ref  `json:"listeners"`
 	Members                        []Ref  `json:"members"`
@@ -153,6 +224,22 @@ type Client interface {
 	// members, by member ID, in one call, and returns the members as the
 	// answer shows them (one per update, in request order).
 	BatchUpdateMembers(ctx context.Context, poolID string, updates []MemberUpdate) ([]Member, error)
+	// ListMembersByID reads the given members of a pool (for their health)
+	// with repeated id= filters: ⌈len(ids)/MaxIDFilter⌉ calls. Members that
+	// no longer exist are simply absent from the answer.
+	ListMembersByID(ctx context.Context, poolID string, ids []string) ([]Member, error)
+	// GetQuota reads the project's ELB quotas (one call). Values are totals,
+	// not what is left; UnlimitedQuota means no limit.
+	GetQuota(ctx context.Context) (*Quota, error)
+}
+
+// Quota is the member part of the project's quota answer
+// (GET /v3/{project_id}/elb/quotas → {"request_id","quota":{…}}).
+type Quota struct {
+	// MembersPerPool is the most members one pool may hold.
+	MembersPerPool int `json:"members_per_pool"`
+	// Member is the most members the project may hold over all pools.
+	Member int `json:"member"`
 }
 
 // APIError is an error answer of the ELB API: {error_msg, error_code, request_id}.

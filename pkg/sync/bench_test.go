@@ -201,6 +201,12 @@ func (m *memClient) BatchUpdateMembers(_ context.Context, _ string, us []elb.Mem
 	}
 	return out, nil
 }
+func (m *memClient) ListMembersByID(context.Context, string, []string) ([]elb.Member, error) {
+	return []elb.Member{}, nil
+}
+func (m *memClient) GetQuota(context.Context) (*elb.Quota, error) {
+	return &elb.Quota{MembersPerPool: elb.UnlimitedQuota, Member: elb.UnlimitedQuota}, nil
+}
 
 // memberState is the pool content of binding b before a phase.
 func memberState(b Target, s scale, p phase) []elb.Member {

@@ -10,6 +10,7 @@
 //	POST /v3/{project_id}/elb/pools/{pool_id}/members/batch-add     → 200 {"request_id","members":[…ret_status]}
 //	POST /v3/{project_id}/elb/pools/{pool_id}/members/batch-delete  → 200 {"request_id","members":[{id,ret_status}]}
 //	POST /v3/{project_id}/elb/pools/{pool_id}/members/batch-update  → 200 {"request_id","members":[member…]}
+//	GET  /v3/{project_id}/elb/quotas                                → 200 {"request_id","quota":{…}}
 //
 // Modelled behaviour: X-Auth-Token or AK/SK (SDK-HMAC-SHA256, verified with
 // the vendor SDK's signer, X-Sdk-Date within 15 minutes) else 401; 404 for an
@@ -26,9 +27,12 @@
 //
 // Where the documentation is silent the emulator makes a choice, marked
 // "emulator choice" below; such choices are not claims about the product.
-// Not modelled: other member endpoints, list filters (answered with 400 so a
-// caller cannot silently rely on them), health status changes, and
-// asynchronous provisioning.
+// Member health (INITIAL → ONLINE after a delay, OFFLINE with a reason for
+// chosen addresses, NO_MONITOR without a health monitor) and the quota API
+// are described in health.go. ListMembers filters on id and
+// operating_status (repeatable keys, as documented). Not modelled: other
+// member endpoints, other list filters (answered with 400 so a caller
+// cannot silently rely on them), and asynchronous provisioning.
 //
 // Admin helpers (CreatePool, AddMemberDirect, Members, Counts, SetFaults, …)
 // and the JSON endpoints under /_emulator/ are not part of the vendor API;
@@ -65,6 +69,7 @@ const (
 	OpBatchAddMembers    = "BatchAddMembers"
 	OpBatchDeleteMembers = "BatchDeleteMembers"
 	OpBatchUpdateMembers = "BatchUpdateMembers"
+	OpGetQuota           = "GetQuota"
 	OpUnauthorized       = "Unauthorized" // rejected with 401 before routing
 	OpThrottled          = "Throttled"    // answered 429 by a fault
 	OpFaulted            = "Faulted"      // answered 500/503 by a fault
@@ -79,6 +84,8 @@ const (
 	CodeQuota              = "ELB.8905"
 	CodeNotFound           = "ELB.9903"   // emulator choice (documented as a "not found" code elsewhere in ELB)
 	CodeDeletionProtection = "ELB.8907"   // emulator choice; the real code is not documented
+	CodeForbidden          = "ELB.0403"   // emulator choice; IAM denials are not documented for this API
+	CodePoolType           = "ELB.8908"   // emulator choice: member the pool's type or ip_version cannot take
 	CodeUnauthorized       = "APIGW.0301" // emulator choice in API Gateway's format
 	CodeNoAPI              = "APIGW.0101" // emulator choice in API Gateway's format
 	CodeThrottled          = "APIG.0308"
@@ -103,6 +110,9 @@ type Options struct {
 	MemberQuota int
 	// Latency is added to every API call.
 	Latency time.Duration
+	// HealthDelay is how long a member added through the API stays INITIAL
+	// in a pool with a health monitor before it is ONLINE (health.go).
+	HealthDelay time.Duration
 }
 
 // Faults makes the emulator answer some API calls with errors. Calls are
@@ -122,6 +132,10 @@ type Faults struct {
 type Emulator struct {
 	opts    Options
 	latency atomic.Int64 // time.Duration
+	// healthDelay (time.Duration) and quotaStatus (HTTP status, 0 = normal)
+	// are described in health.go.
+	healthDelay atomic.Int64
+	quotaStatus atomic.Int64
 
 	mu        sync.Mutex // guards everything below; pool contents have their own locks
 	pools     map[string]*poolState
@@ -142,6 +156,7 @@ func New(o Options) *Emulator {
 	}
 	e := &Emulator{opts: o, pools: map[string]*poolState{}, counts: map[string]int{}}
 	e.latency.Store(int64(o.Latency))
+	e.healthDelay.Store(int64(o.HealthDelay))
 	return e
 }
 
@@ -162,7 +177,7 @@ func (e *Emulator) SetFaults(f Faults) {
 
 // Counts returns the API calls served per operation ("GetPool",
 // "ListMembers", "BatchAddMembers", "BatchDeleteMembers",
-// "BatchUpdateMembers") — calls that
+// "BatchUpdateMembers", "GetQuota") — calls that
 // reached the operation, whatever they answered — and the calls rejected
 // before it ("Unauthorized", "Throttled", "Faulted", "Unknown"). All keys
 // are present. Admin calls are not counted.
@@ -170,7 +185,7 @@ func (e *Emulator) Counts() map[string]int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := map[string]int{}
-	for _, k := range []string{OpGetPool, OpListMembers, OpBatchAddMembers, OpBatchDeleteMembers, OpBatchUpdateMembers,
+	for _, k := range []string{OpGetPool, OpListMembers, OpBatchAddMembers, OpBatchDeleteMembers, OpBatchUpdateMembers, OpGetQuota,
 		OpUnauthorized, OpThrottled, OpFaulted, OpUnknown} {
 		out[k] = e.counts[k]
 	}
@@ -264,10 +279,12 @@ func (e *Emulator) AddMemberDirect(poolID string, m elb.Member) (elb.Member, err
 	} else if _, dup := ps.byID[m.ID]; dup {
 		return elb.Member{}, fmt.Errorf("elbemulator: member ID %q already used", m.ID)
 	}
+	fixed := m.OperatingStatus
 	e.fillDefaults(&m, addr)
 	c := m
 	ps.insert([]*elb.Member{&c})
-	return m, nil
+	ps.health[m.ID] = memberHealth{fixed: fixed}
+	return e.view(ps, &c, time.Now()), nil
 }
 
 // Members returns a snapshot of a pool's members (admin), sorted by
@@ -279,8 +296,9 @@ func (e *Emulator) Members(poolID string) []elb.Member {
 	}
 	ps.mu.Lock()
 	out := make([]elb.Member, 0, len(ps.byID))
+	now := time.Now()
 	for _, m := range ps.byID {
-		out = append(out, *m)
+		out = append(out, e.view(ps, m, now))
 	}
 	ps.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool {
@@ -372,9 +390,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// /v3/{project_id}/elb/pools/{pool_id}[/members[/batch-add|/batch-delete|/batch-update]]
+	// and /v3/{project_id}/elb/quotas
 	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	op, method := "", ""
-	if len(parts) >= 5 && parts[0] == "v3" && parts[2] == "elb" && parts[3] == "pools" && parts[4] != "" {
+	if len(parts) == 4 && parts[0] == "v3" && parts[2] == "elb" && parts[3] == "quotas" {
+		op, method = OpGetQuota, http.MethodGet
+	} else if len(parts) >= 5 && parts[0] == "v3" && parts[2] == "elb" && parts[3] == "pools" && parts[4] != "" {
 		switch {
 		case len(parts) == 5:
 			op, method = OpGetPool, http.MethodGet
@@ -391,12 +412,16 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if op == "" || r.Method != method {
 		e.count(OpUnknown)
 		writeError(w, http.StatusNotFound, CodeNoAPI,
-			"The API does not exist or has not been published in the environment (elbemulator serves only ShowPool, ListMembers, BatchCreateMembers, BatchDeleteMembers, BatchUpdateMembers)", rid)
+			"The API does not exist or has not been published in the environment (elbemulator serves only ShowPool, ListMembers, BatchCreateMembers, BatchDeleteMembers, BatchUpdateMembers, ListQuotas)", rid)
 		return
 	}
 	e.count(op)
 	if parts[1] != e.opts.ProjectID {
 		writeError(w, http.StatusNotFound, CodeNotFound, "project "+parts[1]+" not found", rid)
+		return
+	}
+	if op == OpGetQuota {
+		e.getQuota(w, rid)
 		return
 	}
 	ps := e.pool(parts[4])
@@ -424,7 +449,6 @@ type poolBody struct {
 	elb.Pool
 	AdminStateUp       bool    `json:"admin_state_up"`
 	Description        string  `json:"description"`
-	HealthmonitorID    string  `json:"healthmonitor_id"`
 	SessionPersistence *string `json:"session_persistence"`
 	SlowStart          *string `json:"slow_start"`
 }
@@ -451,9 +475,19 @@ type pageInfo struct {
 func (e *Emulator) listMembers(w http.ResponseWriter, r *http.Request, ps *poolState, rid string) {
 	q := r.URL.Query()
 	for k := range q {
-		if k != "limit" && k != "marker" && k != "page_reverse" {
+		switch k {
+		case "limit", "marker", "page_reverse", "id", "operating_status":
+		default:
 			writeError(w, http.StatusBadRequest, CodeInvalid,
-				"query parameter "+k+" is not supported by elbemulator (filters are not modelled)", rid)
+				"query parameter "+k+" is not supported by elbemulator (only the id and operating_status filters are modelled)", rid)
+			return
+		}
+	}
+	for _, v := range q["operating_status"] {
+		switch v {
+		case elb.StatusOnline, elb.StatusOffline, elb.StatusInitial, elb.StatusNoMonitor, elb.StatusUnknown:
+		default:
+			writeError(w, http.StatusBadRequest, CodeInvalid, "Invalid input for operating_status: "+v, rid)
 			return
 		}
 	}
@@ -493,7 +527,17 @@ func (e *Emulator) listMembers(w http.ResponseWriter, r *http.Request, ps *poolS
 			return
 		}
 	}
-	members, more := ps.page(marker, limit, reverse)
+	now := time.Now()
+	var members []elb.Member
+	var more bool
+	if ids, statuses := q["id"], q["operating_status"]; len(ids) > 0 || len(statuses) > 0 {
+		members, more = e.filteredPage(ps, ids, statuses, marker, limit, reverse, now)
+	} else {
+		members, more = ps.page(marker, limit, reverse)
+		for i := range members {
+			members[i] = e.view(ps, ps.byID[members[i].ID], now)
+		}
+	}
 	pi := pageInfo{CurrentCount: len(members)}
 	if len(members) > 0 {
 		pi.PreviousMarker = members[0].ID
@@ -573,6 +617,18 @@ func (e *Emulator) batchAdd(w http.ResponseWriter, body []byte, ps *poolState, r
 			}
 		}
 	}
+	// Emulator choices (the error answers are not documented): a pool of
+	// type instance takes only members with a subnet, a v6 pool no IPv4.
+	for i, it := range req.Members {
+		if ps.pool.Type == "instance" && it.SubnetCIDRID == "" {
+			writeError(w, http.StatusBadRequest, CodePoolType, fmt.Sprintf("members[%d]: a pool of type instance takes no IP-type members (subnet_cidr_id missing)", i), rid)
+			return
+		}
+		if ps.pool.IPVersion == "v6" && addrs[i].Is4() {
+			writeError(w, http.StatusBadRequest, CodePoolType, fmt.Sprintf("members[%d]: pool ip_version v6 takes no IPv4 address", i), rid)
+			return
+		}
+	}
 	// Quota is checked for the whole batch before any change (all or nothing).
 	fresh := map[memberKey]bool{}
 	for i, it := range req.Members {
@@ -581,22 +637,23 @@ func (e *Emulator) batchAdd(w http.ResponseWriter, body []byte, ps *poolState, r
 			fresh[k] = true
 		}
 	}
-	if len(ps.byID)+len(fresh) > e.opts.MemberQuota {
+	if len(ps.byID)+len(fresh) > e.memberQuota(ps) {
 		writeError(w, http.StatusConflict, CodeQuota, "Quota exceeded for resources: member", rid)
 		return
 	}
 	out := make([]addedMember, len(req.Members))
+	now := time.Now()
 	var created []*elb.Member
 	inBatch := map[memberKey]*elb.Member{}
 	newIDs := map[string]bool{}
 	for i, it := range req.Members {
 		k := memberKey{addrs[i].String(), *it.ProtocolPort}
 		if id, ok := ps.byAddr[k]; ok {
-			out[i] = addedMember{Member: *ps.byID[id], RetStatus: elb.RetExisted}
+			out[i] = addedMember{Member: e.view(ps, ps.byID[id], now), RetStatus: elb.RetExisted}
 			continue
 		}
 		if m, ok := inBatch[k]; ok { // emulator choice: a repeat inside one batch is "existed"
-			out[i] = addedMember{Member: *m, RetStatus: elb.RetExisted}
+			out[i] = addedMember{Member: e.view(ps, m, now), RetStatus: elb.RetExisted}
 			continue
 		}
 		m := &elb.Member{Name: it.Name, Address: k.addr, ProtocolPort: k.port, SubnetCIDRID: it.SubnetCIDRID, Weight: 1}
@@ -608,7 +665,8 @@ func (e *Emulator) batchAdd(w http.ResponseWriter, body []byte, ps *poolState, r
 		e.fillDefaults(m, addrs[i])
 		inBatch[k] = m
 		created = append(created, m)
-		out[i] = addedMember{Member: *m, RetStatus: elb.RetSuccessful}
+		ps.health[m.ID] = memberHealth{born: now}
+		out[i] = addedMember{Member: e.view(ps, m, now), RetStatus: elb.RetSuccessful}
 	}
 	ps.insert(created)
 	writeJSON(w, http.StatusOK, struct {
@@ -777,7 +835,7 @@ func (e *Emulator) batchUpdate(w http.ResponseWriter, body []byte, ps *poolState
 			m.Weight = *it.Weight
 		}
 		m.UpdatedAt = now
-		out[i] = updatedMember{Member: *m}
+		out[i] = updatedMember{Member: e.view(ps, m, time.Now())}
 	}
 	writeJSON(w, http.StatusOK, struct {
 		RequestID string          `json:"request_id"`
@@ -793,9 +851,7 @@ func (e *Emulator) fillDefaults(m *elb.Member, a netip.Addr) {
 	} else {
 		m.IPVersion = "v6"
 	}
-	if m.OperatingStatus == "" {
-		m.OperatingStatus = "NO_MONITOR"
-	}
+	m.OperatingStatus = "" // derived on every read (view)
 	if m.MemberType == "" {
 		if m.SubnetCIDRID == "" {
 			m.MemberType = "ip"

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/openvessel/ccictl/pkg/elb"
 )
@@ -29,6 +30,11 @@ type poolState struct {
 	// pending holds IDs inserted since the last merge, unsorted, so that
 	// seeding many members one by one stays O(1) each.
 	pending []string
+	// health, offline (address → reason_code) and quota (0 = the
+	// emulator's) are described in health.go.
+	health  map[string]memberHealth
+	offline map[string]string
+	quota   int
 }
 
 // settle merges pending IDs into the sorted slice: O(N + k log k).
@@ -56,7 +62,8 @@ func (p *poolState) settle() {
 }
 
 func newPoolState(p elb.Pool) *poolState {
-	return &poolState{pool: p, byID: map[string]*elb.Member{}, byAddr: map[memberKey]string{}}
+	return &poolState{pool: p, byID: map[string]*elb.Member{}, byAddr: map[memberKey]string{},
+		health: map[string]memberHealth{}, offline: map[string]string{}}
 }
 
 // insert adds members whose IDs and keys are known to be new.
@@ -77,6 +84,7 @@ func (p *poolState) remove(gone map[string]bool) {
 		m := p.byID[id]
 		delete(p.byAddr, memberKey{m.Address, m.ProtocolPort})
 		delete(p.byID, id)
+		delete(p.health, id)
 	}
 	p.settle()
 	p.ids = slices.DeleteFunc(p.ids, func(id string) bool { return gone[id] })
@@ -111,6 +119,50 @@ func (p *poolState) page(marker string, limit int, reverse bool) (out []elb.Memb
 		out = append(out, *p.byID[id])
 	}
 	return out, hi < len(p.ids)
+}
+
+// filteredPage is page over the members whose id is in ids (when given)
+// and whose derived operating_status is in statuses (when given), in
+// ascending ID order (caller holds p.mu).
+func (e *Emulator) filteredPage(p *poolState, ids, statuses []string, marker string, limit int, reverse bool, now time.Time) (out []elb.Member, more bool) {
+	p.settle()
+	candidates := p.ids
+	if len(ids) > 0 {
+		candidates = nil
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if _, ok := p.byID[id]; ok && !seen[id] {
+				seen[id] = true
+				candidates = append(candidates, id)
+			}
+		}
+		sort.Strings(candidates)
+	}
+	var match []elb.Member
+	for _, id := range candidates {
+		m := e.view(p, p.byID[id], now)
+		if len(statuses) == 0 || slices.Contains(statuses, m.OperatingStatus) {
+			match = append(match, m)
+		}
+	}
+	lo, hi := 0, len(match)
+	if marker != "" {
+		i := sort.Search(len(match), func(i int) bool { return match[i].ID >= marker })
+		if reverse {
+			hi = i
+		} else {
+			if i < len(match) && match[i].ID == marker {
+				i++
+			}
+			lo = i
+		}
+	}
+	if reverse {
+		lo = max(lo, hi-limit)
+	} else {
+		hi = min(hi, lo+limit)
+	}
+	return append([]elb.Member{}, match[lo:hi]...), hi < len(match)
 }
 
 // snapshot returns the pool with its member references filled in.
