@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,8 +12,10 @@ import (
 
 // FuzzSettings: any settings file content either loads or is reported as an
 // error, never panics; applying it never overrides a flag the user set on
-// the command line, and a string flag that takes a value from the file gets
-// exactly what GetString reads.
+// the command line, never sets a flag outside the allow-list (a guard such
+// as allow-empty, a credential), never yields elb-token from the file, and a
+// string flag that takes a value from the file gets exactly what GetString
+// reads.
 func FuzzSettings(f *testing.F) {
 	f.Add([]byte("namespace: prod\nrequest-timeout: 30s\nconcurrency: 8\n"))
 	f.Add([]byte("elb-endpoint: http://127.0.0.1:1\nelb-token: x\nlabels: [a, b]\n"))
@@ -43,16 +46,25 @@ func FuzzSettings(f *testing.F) {
 		fs.Bool("allow-empty", false, "")
 		fs.StringSlice("labels", nil, "")
 		fs.Float64("ratio", 0, "")
+		fs.Bool("prune-orphans", false, "")
+		fs.String("token", "", "")
 		if err := fs.Parse([]string{"--namespace=from-cli"}); err != nil {
 			t.Fatal(err)
 		}
-		_ = s.ApplyToFlags(fs, map[string]bool{"ratio": true})
+		_ = s.ApplyToFlags(fs, io.Discard)
+		for _, guard := range []string{"allow-empty", "prune-orphans", "token", "labels", "ratio"} {
+			if f := fs.Lookup(guard); f.Value.String() != f.DefValue {
+				t.Fatalf("settings file set --%s=%q, which is not an allowed setting", guard, f.Value.String())
+			}
+		}
 		if *ns != "from-cli" {
 			t.Fatalf("settings file overrode a command-line flag: namespace=%q", *ns)
 		}
 		if ep := fs.Lookup("elb-endpoint"); ep.Value.String() != "" && ep.Value.String() != s.GetString("elb-endpoint") {
 			t.Fatalf("elb-endpoint flag %q, setting %q", ep.Value.String(), s.GetString("elb-endpoint"))
 		}
-		_ = s.GetString("elb-token")
+		if tok := s.GetString("elb-token"); tok != "" {
+			t.Fatalf("elb-token read from the settings file: %q", tok)
+		}
 	})
 }

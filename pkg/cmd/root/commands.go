@@ -1,6 +1,8 @@
 package root
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
@@ -62,11 +64,22 @@ CCICTL_SETTINGS
     here must exist.
 
 CCICTL_<FLAG>
-    The value of any flag not given on the command line: the flag name in
-    upper case with '-' as '_', e.g. CCICTL_NAMESPACE=test-ns or
+    The value of an allowed flag not given on the command line: the flag
+    name in upper case with '-' as '_', e.g. CCICTL_NAMESPACE=test-ns or
     CCICTL_REQUEST_TIMEOUT=30s. Order: flag, environment, settings file,
-    default. Credentials (--token, --password) and the choice of config file
-    are never taken from the settings file.
+    default. Allowed (from the environment and the settings file):
+` + settingKeysHelp() + `
+    Every other flag is taken from the command line only: the guards of
+    sync (--allow-empty, --prune-orphans), --dry-run, --force, selectors,
+    --server, TLS verification, the choice of config file and credentials
+    (--token, --password). Such a variable or settings key is ignored with
+    a warning on stderr. -v=2 logs each setting taken from outside the
+    command line and where it came from.
+
+CCICTL_ELB_TOKEN
+    An IAM token for the ELB API (sync), used when neither the iam
+    auth-provider nor HW_ACCESS_KEY/HW_SECRET_KEY give credentials. Read
+    from the environment only, never from the settings file.
 
 HW_ACCESS_KEY, HW_SECRET_KEY
     Huawei Cloud access key and secret key, used to sign requests (AK/SK)
@@ -93,4 +106,25 @@ NO_COLOR
 2   sync --dry-run --exit-code found changes to make.
 `,
 	})
+}
+
+// settingKeysHelp lists the allowed settings, wrapped and indented for the
+// environment help page, from the allow-list itself so they cannot drift.
+func settingKeysHelp() string {
+	keys, _ := cmdutil.SettingKeys()
+	var b strings.Builder
+	line := "       "
+	for i, k := range keys {
+		word := " " + k
+		if i < len(keys)-1 {
+			word += ","
+		}
+		if len(line)+len(word) > 76 {
+			b.WriteString(line + "\n")
+			line = "       "
+		}
+		line += word
+	}
+	b.WriteString(line)
+	return b.String()
 }

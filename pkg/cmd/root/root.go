@@ -62,9 +62,6 @@ $CLICONFIG, $KUBECONFIG and $HOME/.kubev2/config that is set. See 'ccictl help e
 			if err := f.Settings.Load(settingsFile); err != nil {
 				return err
 			}
-			// Credentials and the choice of config file come from the command
-			// line or their documented variables only, never from the settings file.
-			skip := map[string]bool{"settings": true, "password": true, "token": true, "cliconfig": true, "kubeconfig": true}
 			// `config set-*` write what the user typed into the config file;
 			// filling their --server or --namespace from CCICTL_* would
 			// write the environment into it, so only global flags apply there.
@@ -72,7 +69,9 @@ $CLICONFIG, $KUBECONFIG and $HOME/.kubev2/config that is set. See 'ccictl help e
 			if isConfigCommand(c) {
 				flags = c.InheritedFlags()
 			}
-			if err := f.Settings.ApplyToFlags(flags, skip); err != nil {
+			// Only the allow-list of cmdutil.SettingKeys is taken from CCICTL_*
+			// and the settings file; guards and credentials are flags only.
+			if err := f.Settings.ApplyToFlags(flags, streams.ErrOut); err != nil {
 				return err
 			}
 			// Secrets given on the command line are masked in every log line;

@@ -59,7 +59,7 @@ func runRoot(t *testing.T, stdin string, args ...string) result {
 			if err := f.Settings.Load(settings); err != nil {
 				return err
 			}
-			return f.Settings.ApplyToFlags(c.Flags(), map[string]bool{"settings": true})
+			return f.Settings.ApplyToFlags(c.Flags(), errOut)
 		},
 	}
 	root.PersistentFlags().StringVar(&settings, "settings", "", "")
