@@ -401,17 +401,11 @@ func merge(ms ...map[string]string) map[string]string {
 
 func markerOf(ns, name, uid string) string { return "ccictl:" + ns + "/" + name + ":" + uid }
 
-// wantCalls checks the emulator's call counts since the last reset.
+// wantCalls checks the emulator's call counts since the last reset (no
+// batch-update expected; see wantCallsUpd).
 func (e *syncEnv) wantCalls(get, list, add, del int) {
 	e.t.Helper()
-	c := e.emu.Counts()
-	if c[elbemulator.OpGetPool] != get || c[elbemulator.OpListMembers] != list ||
-		c[elbemulator.OpBatchAddMembers] != add || c[elbemulator.OpBatchDeleteMembers] != del {
-		e.t.Errorf("ELB calls = %v, want GetPool=%d ListMembers=%d BatchAddMembers=%d BatchDeleteMembers=%d", c, get, list, add, del)
-	}
-	if c[elbemulator.OpUnauthorized]+c[elbemulator.OpUnknown] != 0 {
-		e.t.Errorf("unexpected rejected calls: %v", c)
-	}
+	e.wantCallsUpd(get, list, add, 0, del)
 }
 
 func wantLine(t *testing.T, r result, code int, line string) {
@@ -485,20 +479,30 @@ func TestSyncScaleUpAndDown(t *testing.T) {
 	e.wantPool(syncPool, owned(marker, withPort([]string{"10.1.0.1", "10.1.0.2", "10.1.0.3", "10.1.0.4", "10.1.0.5"}, 8080)...))
 
 	// Scale down: p1 unready, p2 force-deleted, p3 deleted gracefully (no
-	// kubelet, so it stays Terminating); p6 becomes ready.
+	// kubelet, so it stays Terminating, and still Ready, so the
+	// EndpointSlice controller publishes it serving and terminating); p6
+	// becomes ready. p3's member drains at weight 0 instead of being removed.
 	e.setPodStatus("p1", "10.1.0.1", false)
 	e.deletePod("p2", 0)
 	e.deletePod("p3", 30)
 	e.setPodStatus("p6", "10.1.0.6", true)
 	e.waitSlices("web", "10.1.0.4:8080", "10.1.0.5:8080", "10.1.0.6:8080")
 	e.emu.ResetCounts()
-	wantLine(t, e.sync(), 0, "poolbinding/b1: +1 -3 =2 foreign=0")
-	e.wantCalls(1, 1, 1, 1)
-	e.wantPool(syncPool, owned(marker, withPort([]string{"10.1.0.4", "10.1.0.5", "10.1.0.6"}, 8080)...))
-	if st := e.jsonpath("b1", "{.status.desiredMembers} {.status.registeredMembers}"); st != "3 3" {
-		t.Errorf("status counts = %q, want \"3 3\"", st)
+	wantLine(t, e.sync(), 0, "poolbinding/b1: +1 -2 =2 foreign=0 draining=1 weights=1")
+	e.wantCallsUpd(1, 1, 1, 1, 1)
+	e.wantPool(syncPool, owned(marker, withPort([]string{"10.1.0.3", "10.1.0.4", "10.1.0.5", "10.1.0.6"}, 8080)...))
+	if w := e.weights(syncPool)["10.1.0.3:8080"]; w != 0 {
+		t.Errorf("terminating p3 at weight %d, want 0", w)
 	}
-	wantLine(t, e.sync(), 0, "poolbinding/b1: +0 -0 =3 foreign=0")
+	if st := e.jsonpath("b1", "{.status.desiredMembers} {.status.registeredMembers} {.status.drainingMembers}"); st != "3 3 1" {
+		t.Errorf("status counts = %q, want \"3 3 1\"", st)
+	}
+	wantLine(t, e.sync(), 0, "poolbinding/b1: +0 -0 =3 foreign=0 draining=1")
+	// p3 finally goes: its member is removed.
+	e.deletePod("p3", 0)
+	e.waitEndpointGone("web", "10.1.0.3")
+	wantLine(t, e.sync(), 0, "poolbinding/b1: +0 -1 =3 foreign=0")
+	e.wantPool(syncPool, owned(marker, withPort([]string{"10.1.0.4", "10.1.0.5", "10.1.0.6"}, 8080)...))
 }
 
 // TestSyncNamedTargetPort: a named targetPort is resolved per pod from its

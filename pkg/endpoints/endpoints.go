@@ -1,6 +1,7 @@
 // Package endpoints computes the desired backends of a Service: the ready,
 // non-terminating IPv4 endpoints of one Service port, each with the member
-// port that port's targetPort resolves to.
+// port that port's targetPort resolves to, and, separately, the endpoints
+// that are terminating but still serving (to be drained, not cut off).
 //
 // The functions work on objects the caller has already listed (one list per
 // namespace for a whole sync pass), never on API clients, so that a pass over
@@ -150,22 +151,51 @@ func ipv4(s string) (string, bool) {
 	return a.String(), true
 }
 
-// FromEndpointSlices returns the desired endpoints of svc's port `port`
-// from EndpointSlices (discovery.k8s.io/v1). Slices of other Services or
+// Set is the endpoints of one Service port by state. The two lists are
+// sorted, free of duplicates and disjoint: an endpoint that is ready
+// anywhere (e.g. in one of two slices during a handover) counts as Ready.
+type Set struct {
+	// Ready endpoints are ready, serving and not terminating: the members
+	// the pool should hold.
+	Ready []Endpoint
+	// Terminating endpoints are terminating but still serving: their
+	// members should take no new connections but keep the ones they have.
+	Terminating []Endpoint
+}
+
+func newSet(ready, terminating []Endpoint) Set {
+	ready = normalize(ready)
+	terminating = slices.DeleteFunc(normalize(terminating), func(e Endpoint) bool {
+		_, found := slices.BinarySearchFunc(ready, e, Compare)
+		return found
+	})
+	return Set{Ready: ready, Terminating: terminating}
+}
+
+// FromEndpointSlices returns the desired (ready) endpoints of svc's port
+// `port` from EndpointSlices; see SliceEndpoints.
+func FromEndpointSlices(svc *corev1.Service, port int32, eps []discoveryv1.EndpointSlice) ([]Endpoint, error) {
+	set, err := SliceEndpoints(svc, port, eps)
+	return set.Ready, err
+}
+
+// SliceEndpoints returns the endpoints of svc's port `port` from
+// EndpointSlices (discovery.k8s.io/v1). Slices of other Services or
 // namespaces in the list are ignored. Only IPv4 slices count; the member port
 // is the slice port carrying the Service port's name and protocol, which is
 // how the EndpointSlice controller publishes a resolved (also named)
-// targetPort. An endpoint is desired when it is not terminating and is
-// ready and serving (nil counts as true, as the API documents for unknown
-// state); requiring serving keeps publishNotReadyAddresses from adding pods
-// that are not ready, matching FromPods.
-func FromEndpointSlices(svc *corev1.Service, port int32, eps []discoveryv1.EndpointSlice) ([]Endpoint, error) {
+// targetPort. An endpoint is Ready when it is not terminating and is ready
+// and serving (nil counts as true, as the API documents for unknown state);
+// requiring serving keeps publishNotReadyAddresses from adding pods that are
+// not ready, matching FromPods. It is Terminating when terminating is true
+// and it is still serving (a nil serving defers to ready, as the API says).
+func SliceEndpoints(svc *corev1.Service, port int32, eps []discoveryv1.EndpointSlice) (Set, error) {
 	sp, err := ServicePort(svc, port)
 	if err != nil {
-		return nil, err
+		return Set{}, err
 	}
 	proto := protocolOf(sp.Protocol)
-	var out []Endpoint
+	var out, terminating []Endpoint
 	for i := range eps {
 		s := &eps[i]
 		if s.Labels[discoveryv1.LabelServiceName] != svc.Name {
@@ -182,20 +212,24 @@ func FromEndpointSlices(svc *corev1.Service, port int32, eps []discoveryv1.Endpo
 			continue
 		}
 		for _, ep := range s.Endpoints {
-			if !sliceEndpointReady(ep.Conditions) {
-				continue
-			}
 			// All addresses of one endpoint are the same backend;
 			// the API says consumers use the first.
 			if len(ep.Addresses) == 0 {
 				continue
 			}
-			if a, ok := ipv4(ep.Addresses[0]); ok {
+			a, ok := ipv4(ep.Addresses[0])
+			if !ok {
+				continue
+			}
+			switch {
+			case sliceEndpointReady(ep.Conditions):
 				out = append(out, Endpoint{Address: a, Port: memberPort})
+			case sliceEndpointDraining(ep.Conditions):
+				terminating = append(terminating, Endpoint{Address: a, Port: memberPort})
 			}
 		}
 	}
-	return normalize(out), nil
+	return newSet(out, terminating), nil
 }
 
 func slicePort(s *discoveryv1.EndpointSlice, name string, proto corev1.Protocol) (int32, bool) {
@@ -224,31 +258,52 @@ func sliceEndpointReady(c discoveryv1.EndpointConditions) bool {
 	return isTrue(c.Ready) && isTrue(c.Serving)
 }
 
-// FromPods returns the desired endpoints of svc's port `port` from pods
-// selected by svc's spec.selector: Running, condition Ready=True, with an
-// IPv4 pod IP and no deletionTimestamp. A named targetPort is looked up in
-// each pod's container ports (name and protocol); pods without it are
-// skipped, as the EndpointSlice controller does. A Service without a
-// selector has no pods to find, which is an error rather than "zero
-// endpoints", so that sync does not empty the pool because of it.
+// sliceEndpointDraining: terminating, and serving (nil serving defers to
+// ready, nil ready counts as true).
+func sliceEndpointDraining(c discoveryv1.EndpointConditions) bool {
+	if c.Terminating == nil || !*c.Terminating {
+		return false
+	}
+	if c.Serving != nil {
+		return *c.Serving
+	}
+	return c.Ready == nil || *c.Ready
+}
+
+// FromPods returns the desired (ready) endpoints of svc's port `port` from
+// pods; see PodEndpoints.
 func FromPods(svc *corev1.Service, port int32, pods []corev1.Pod) ([]Endpoint, error) {
+	set, err := PodEndpoints(svc, port, pods)
+	return set.Ready, err
+}
+
+// PodEndpoints returns the endpoints of svc's port `port` from pods selected
+// by svc's spec.selector that are Running, have condition Ready=True and an
+// IPv4 pod IP: Ready without a deletionTimestamp, Terminating with one (a
+// pod being deleted that still passes its readiness probe is still
+// serving). A named targetPort is looked up in each pod's container ports
+// (name and protocol); pods without it are skipped, as the EndpointSlice
+// controller does. A Service without a selector has no pods to find, which
+// is an error rather than "zero endpoints", so that sync does not empty the
+// pool because of it.
+func PodEndpoints(svc *corev1.Service, port int32, pods []corev1.Pod) (Set, error) {
 	sp, err := ServicePort(svc, port)
 	if err != nil {
-		return nil, err
+		return Set{}, err
 	}
 	if len(svc.Spec.Selector) == 0 {
-		return nil, fmt.Errorf("%w: %s/%s", ErrNoSelector, svc.Namespace, svc.Name)
+		return Set{}, fmt.Errorf("%w: %s/%s", ErrNoSelector, svc.Namespace, svc.Name)
 	}
 	sel := labels.SelectorFromSet(svc.Spec.Selector)
 	num, name := targetPort(sp)
 	proto := protocolOf(sp.Protocol)
-	var out []Endpoint
+	var out, terminating []Endpoint
 	for i := range pods {
 		p := &pods[i]
 		if p.Namespace != "" && svc.Namespace != "" && p.Namespace != svc.Namespace {
 			continue
 		}
-		if !sel.Matches(labels.Set(p.Labels)) || !podReady(p) {
+		if !sel.Matches(labels.Set(p.Labels)) || !podServing(p) {
 			continue
 		}
 		addr, ok := podIPv4(p)
@@ -261,15 +316,21 @@ func FromPods(svc *corev1.Service, port int32, pods []corev1.Pod) ([]Endpoint, e
 				continue
 			}
 		}
-		if validPort(mp) {
+		if !validPort(mp) {
+			continue
+		}
+		if p.DeletionTimestamp != nil {
+			terminating = append(terminating, Endpoint{Address: addr, Port: mp})
+		} else {
 			out = append(out, Endpoint{Address: addr, Port: mp})
 		}
 	}
-	return normalize(out), nil
+	return newSet(out, terminating), nil
 }
 
-func podReady(p *corev1.Pod) bool {
-	if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning {
+// podServing: Running with condition Ready=True, deleted or not.
+func podServing(p *corev1.Pod) bool {
+	if p.Status.Phase != corev1.PodRunning {
 		return false
 	}
 	for _, c := range p.Status.Conditions {

@@ -71,6 +71,29 @@ func TestFromPods(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
+
+	// A pod being deleted that is still Running and Ready is serving but
+	// terminating; one that is no longer Ready is nothing; a deleted pod at
+	// the address of a ready one (IP reused) does not make it terminating.
+	pods = append(pods,
+		readyPod("deleting-unready", "10.0.0.11", func(p *corev1.Pod) {
+			p.DeletionTimestamp = &now
+			p.Status.Conditions[0].Status = corev1.ConditionFalse
+		}),
+		readyPod("deleting-reused", "10.0.0.9", func(p *corev1.Pod) { p.DeletionTimestamp = &now }),
+		readyPod("deleting-2", "10.0.0.12", func(p *corev1.Pod) { p.DeletionTimestamp = &now }),
+		readyPod("deleting-other", "10.0.0.13", func(p *corev1.Pod) { p.DeletionTimestamp = &now; p.Labels = map[string]string{"app": "api"} }),
+	)
+	set, err := PodEndpoints(service(intstr.FromInt32(8080)), 80, pods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(set.Ready, want) {
+		t.Fatalf("ready %v, want %v", set.Ready, want)
+	}
+	if wantT := []Endpoint{{"10.0.0.4", 8080}, {"10.0.0.12", 8080}}; !reflect.DeepEqual(set.Terminating, wantT) {
+		t.Fatalf("terminating %v, want %v", set.Terminating, wantT)
+	}
 }
 
 func TestFromPodsTargetPort(t *testing.T) {
@@ -175,6 +198,28 @@ func TestFromEndpointSlices(t *testing.T) {
 	want := []Endpoint{{"10.0.0.1", 8080}, {"10.0.0.5", 9000}, {"10.0.0.10", 8080}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
+	}
+	// Terminating but serving, separately: serving true, or serving unset
+	// deferring to ready (unset ready counts as true); not when serving or
+	// ready says false, and not when the same endpoint is ready in another
+	// slice.
+	slices = append(slices, slice("web-3", "web", discoveryv1.AddressTypeIPv4, httpPort,
+		endpoint("10.0.0.20", F, F, T), // terminating, no longer serving
+		endpoint("10.0.0.21", nil, nil, T),
+		endpoint("10.0.0.22", F, nil, T),
+		endpoint("10.0.0.23", T, nil, T),
+		endpoint("10.0.0.10", F, T, T), // ready in web-1
+		endpoint("10.0.0.3", F, T, T),  // duplicate of web-1's
+	))
+	set, err := SliceEndpoints(service(intstr.FromString("web")), 80, slices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(set.Ready, want) {
+		t.Fatalf("ready %v, want %v", set.Ready, want)
+	}
+	if wantT := []Endpoint{{"10.0.0.3", 8080}, {"10.0.0.21", 8080}, {"10.0.0.23", 8080}}; !reflect.DeepEqual(set.Terminating, wantT) {
+		t.Fatalf("terminating %v, want %v", set.Terminating, wantT)
 	}
 	// Unnamed single-port Service: slice port name is empty.
 	svc := service(intstr.FromInt32(8080))

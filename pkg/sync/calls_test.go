@@ -2,10 +2,10 @@ package sync
 
 // The ELB API-call minimum (issue 5, benchmark 1), asserted exactly.
 //
-// For a pass over P pools with M_p members before the pass, A_p additions and
-// D_p removals, the documented API needs at least
+// For a pass over P pools with M_p members before the pass, A_p additions,
+// U_p weight changes and D_p removals, the documented API needs at least
 //
-//	Σ_p ⌈max(M_p,1)/2000⌉ list + ⌈A_p/200⌉ batch-add + ⌈D_p/200⌉ batch-delete
+//	Σ_p ⌈max(M_p,1)/2000⌉ list + ⌈A_p/200⌉ batch-add + ⌈U_p/200⌉ batch-update + ⌈D_p/200⌉ batch-delete
 //
 // calls, plus one pool read per pool (ownership/constraint check). The
 // expected numbers below are computed from the emulator's state before the
@@ -145,7 +145,7 @@ func (ce *callEnv) setup(tb testing.TB, s scale, p phase) []Target {
 		if p != fromEmpty {
 			marker := Marker(ownerOf(b))
 			for _, e := range benchEndpoints(0, s.Endpoints) {
-				if _, err := ce.emu.AddMemberDirect(b.Spec.PoolRef.ID, elb.Member{Name: marker, Address: e.Address, ProtocolPort: e.Port}); err != nil {
+				if _, err := ce.emu.AddMemberDirect(b.Spec.PoolRef.ID, elb.Member{Name: marker, Address: e.Address, ProtocolPort: e.Port, Weight: 1}); err != nil {
 					tb.Fatal(err)
 				}
 			}
@@ -158,39 +158,50 @@ func (ce *callEnv) setup(tb testing.TB, s scale, p phase) []Target {
 
 // callCounts are ELB calls per operation.
 type callCounts struct {
-	Get, List, Add, Delete int
+	Get, List, Add, Delete, Update int
 }
 
-func (c callCounts) Total() int  { return c.Get + c.List + c.Add + c.Delete }
-func (c callCounts) Writes() int { return c.Add + c.Delete }
+func (c callCounts) Total() int  { return c.Get + c.List + c.Add + c.Delete + c.Update }
+func (c callCounts) Writes() int { return c.Add + c.Delete + c.Update }
 func (c callCounts) plus(o callCounts) callCounts {
-	return callCounts{c.Get + o.Get, c.List + o.List, c.Add + o.Add, c.Delete + o.Delete}
+	return callCounts{c.Get + o.Get, c.List + o.List, c.Add + o.Add, c.Delete + o.Delete, c.Update + o.Update}
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // minimumCalls is the documented minimum of a pass, computed from the pools'
-// members before the pass and each target's desired set, without the planner.
+// members before the pass and each target's desired and draining sets,
+// without the planner: the pools are all the binding's own members at
+// distinct endpoints, in pools that drain by weight. U is the members at
+// desired endpoints whose weight is not 1 plus those at draining endpoints
+// whose weight is not 0; draining members are not removed.
 func (ce *callEnv) minimumCalls(targets []Target) callCounts {
 	var want callCounts
 	for _, t := range targets {
 		members := ce.emu.Members(t.Binding.Spec.PoolRef.ID)
-		have := map[Endpoint]bool{}
+		have := map[Endpoint]int32{}
 		for _, m := range members {
-			have[Endpoint{Address: m.Address, Port: m.ProtocolPort}] = true
+			have[Endpoint{Address: m.Address, Port: m.ProtocolPort}] = m.Weight
 		}
-		desired := map[Endpoint]bool{}
+		desired, draining := map[Endpoint]bool{}, map[Endpoint]bool{}
 		for _, e := range t.Endpoints {
 			desired[e] = true
 		}
-		add, del := 0, 0
+		for _, e := range t.Draining {
+			draining[e] = !desired[e]
+		}
+		add, upd, del := 0, 0, 0
 		for e := range desired {
-			if !have[e] {
+			if _, ok := have[e]; !ok {
 				add++
 			}
 		}
-		for e := range have {
-			if !desired[e] {
+		for e, w := range have {
+			switch {
+			case desired[e] && w != 1, draining[e] && w != 0:
+				upd++
+			case desired[e], draining[e]:
+			default:
 				del++
 			}
 		}
@@ -198,6 +209,7 @@ func (ce *callEnv) minimumCalls(targets []Target) callCounts {
 			Get:    1,
 			List:   ceilDiv(max(len(members), 1), elb.MaxPageSize),
 			Add:    ceilDiv(add, elb.MaxBatch),
+			Update: ceilDiv(upd, elb.MaxBatch),
 			Delete: ceilDiv(del, elb.MaxBatch),
 		})
 	}
@@ -206,7 +218,8 @@ func (ce *callEnv) minimumCalls(targets []Target) callCounts {
 
 func (ce *callEnv) counts() callCounts {
 	c := ce.emu.Counts()
-	return callCounts{c[elbemulator.OpGetPool], c[elbemulator.OpListMembers], c[elbemulator.OpBatchAddMembers], c[elbemulator.OpBatchDeleteMembers]}
+	return callCounts{c[elbemulator.OpGetPool], c[elbemulator.OpListMembers], c[elbemulator.OpBatchAddMembers],
+		c[elbemulator.OpBatchDeleteMembers], c[elbemulator.OpBatchUpdateMembers]}
 }
 
 // pass runs one Run over targets and checks the call count equals the
@@ -233,22 +246,31 @@ func (ce *callEnv) check(tb testing.TB, targets []Target, results []Result, got,
 		tb.Fatalf("unexpected rejected calls: %v", other)
 	}
 	if got != want {
-		tb.Fatalf("ELB calls (get, list, add, delete) = %+v (total %d), minimum %+v (total %d)", got, got.Total(), want, want.Total())
+		tb.Fatalf("ELB calls (get, list, add, delete, update) = %+v (total %d), minimum %+v (total %d)", got, got.Total(), want, want.Total())
 	}
 	for _, t := range targets {
 		ms := ce.emu.Members(t.Binding.Spec.PoolRef.ID)
-		if len(ms) != len(t.Endpoints) {
-			tb.Fatalf("pool %s holds %d members, want %d", t.Binding.Spec.PoolRef.ID, len(ms), len(t.Endpoints))
+		// Desired endpoints at weight 1, draining ones (that had a member) at 0.
+		want := map[Endpoint]int32{}
+		for _, e := range t.Draining {
+			want[e] = 0
 		}
-		want := map[Endpoint]bool{}
 		for _, e := range t.Endpoints {
-			want[e] = true
+			want[e] = 1
 		}
 		marker := Marker(ownerOf(t.Binding))
+		desiredHeld := 0
 		for _, m := range ms {
-			if !want[Endpoint{Address: m.Address, Port: m.ProtocolPort}] || m.Name != marker {
-				tb.Fatalf("pool %s: unexpected member %s:%d %q", t.Binding.Spec.PoolRef.ID, m.Address, m.ProtocolPort, m.Name)
+			w, ok := want[Endpoint{Address: m.Address, Port: m.ProtocolPort}]
+			if !ok || m.Name != marker || m.Weight != w {
+				tb.Fatalf("pool %s: unexpected member %s:%d %q weight %d", t.Binding.Spec.PoolRef.ID, m.Address, m.ProtocolPort, m.Name, m.Weight)
 			}
+			if w == 1 {
+				desiredHeld++
+			}
+		}
+		if desiredHeld != len(t.Endpoints) {
+			tb.Fatalf("pool %s holds %d desired members, want %d", t.Binding.Spec.PoolRef.ID, desiredHeld, len(t.Endpoints))
 		}
 	}
 }
@@ -274,7 +296,7 @@ func runCallSequence(tb testing.TB, s scale, opts Options) {
 	targets := ce.setup(tb, s, fromEmpty)
 
 	got := ce.pass(tb, targets, opts) // from empty
-	if want := (callCounts{s.Bindings, s.Bindings, s.Bindings * ceilDiv(s.Endpoints, elb.MaxBatch), 0}); got != want {
+	if want := (callCounts{s.Bindings, s.Bindings, s.Bindings * ceilDiv(s.Endpoints, elb.MaxBatch), 0, 0}); got != want {
 		tb.Fatalf("from empty: %+v, want %+v", got, want)
 	}
 
@@ -317,5 +339,49 @@ func TestCallMinimumPhases(t *testing.T) {
 				})
 			}
 		}
+	}
+}
+
+// TestCallMinimumDraining: a rollout step where some endpoints terminate
+// while still serving, some owned weights were changed by hand and some
+// endpoints are gone: exactly ⌈U/200⌉ batch-updates on top of the adds and
+// deletes, draining members kept; then, once the terminating endpoints are
+// gone, their members are removed without any update.
+func TestCallMinimumDraining(t *testing.T) {
+	ce := newCallEnv(t, 0, nil)
+	const n = 1000
+	targets := ce.setup(t, scale{1, n}, noop) // pool holds endpoints 0..999 at weight 1
+	tgt := &targets[0]
+	pool := tgt.Binding.Spec.PoolRef.ID
+	all := benchEndpoints(0, n)
+	// 0..549 stay desired, of which 0..209 were set to weight 5 by hand;
+	// 550..799 terminate while serving (250 drains); 800..999 are gone;
+	// 1000..1049 are new.
+	hand := int32(5)
+	ms := ce.emu.Members(pool)
+	byEP := map[Endpoint]string{}
+	for _, m := range ms {
+		byEP[Endpoint{Address: m.Address, Port: m.ProtocolPort}] = m.ID
+	}
+	var manual []elb.MemberUpdate
+	for _, e := range all[:210] {
+		manual = append(manual, elb.MemberUpdate{ID: byEP[e], Weight: &hand})
+	}
+	for c := range chunks(manual) {
+		if _, err := ce.client.BatchUpdateMembers(context.Background(), pool, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tgt.Endpoints = append(append([]Endpoint{}, all[:550]...), benchEndpoints(n, 50)...)
+	tgt.Draining = all[550:800]
+	got := ce.pass(t, targets, Options{})
+	if want := (callCounts{Get: 1, List: 1, Add: 1, Update: ceilDiv(210+250, elb.MaxBatch), Delete: 1}); got != want {
+		t.Fatalf("rollout step: %+v, want %+v", got, want)
+	}
+	// The terminating endpoints are gone: removed, nothing re-weighted.
+	tgt.Draining = nil
+	got = ce.pass(t, targets, Options{})
+	if want := (callCounts{Get: 1, List: 1, Delete: ceilDiv(250, elb.MaxBatch)}); got != want {
+		t.Fatalf("after draining: %+v, want %+v", got, want)
 	}
 }

@@ -19,6 +19,9 @@ type Target struct {
 	// Endpoints is the desired set (pkg/endpoints). It may be partial when
 	// ResolveErr is set.
 	Endpoints []Endpoint
+	// Draining are the Service's terminating but still serving endpoints
+	// (pkg/endpoints Set.Terminating): their members are drained, not cut.
+	Draining []Endpoint
 	// ResolveErr says the desired set is unknown or partial: the Service is
 	// missing (wrap endpoints.ErrServiceNotFound), has no such port
 	// (endpoints.ErrPortNotFound), a list failed, … Nothing is then removed,
@@ -41,7 +44,8 @@ type Options struct {
 	PruneOrphans bool
 	// Owners tells which other bindings exist (see NewOwnerLookup).
 	Owners OwnerLookup
-	// Weight of added members; nil leaves the API default (1).
+	// Weight of members of bindings without the weight annotation
+	// (lbv1.WeightAnnotation); nil means the API default, 1.
 	Weight *int32
 	// Concurrency bounds how many bindings Run syncs at once (default
 	// DefaultConcurrency).
@@ -81,6 +85,7 @@ const (
 	ReasonPoolConstraintViolated = "PoolConstraintViolated"
 	ReasonEmptyRefused           = "EmptyRefused"
 	ReasonInconsistentRead       = "InconsistentRead"
+	ReasonInvalidWeight          = "InvalidWeight"
 	ReasonELBError               = "ELBError"
 	ReasonCanceled               = "Canceled"
 	ReasonTimeout                = "Timeout"
@@ -116,6 +121,9 @@ type Result struct {
 	// reported as already done (e.g. by a concurrent pass).
 	Existed  int `json:"existed"`
 	NotFound int `json:"notFound"`
+	// Updated counts member weights this pass changed (drained to 0, or
+	// restored to the binding's weight).
+	Updated int `json:"updated"`
 
 	// The pool after the pass, as far as this pass knows.
 	Desired    int `json:"desired"`
@@ -123,7 +131,12 @@ type Result struct {
 	Kept       int `json:"kept"`
 	Foreign    int `json:"foreign"`
 	Orphans    int `json:"orphans"`
+	// Draining counts owned members of terminating endpoints kept at weight 0.
+	Draining int `json:"draining"`
 
+	// Notes say what the pool's settings changed about the pass, e.g. that
+	// its lb_algorithm ignores weights so terminating endpoints were removed.
+	Notes  []string `json:"notes,omitempty"`
 	Errors []string `json:"errors,omitempty"`
 
 	// poolRead: the member counts come from a read of the pool.
@@ -142,10 +155,23 @@ type PlanSummary struct {
 	Conflicts int `json:"conflicts"`
 	Withheld  int `json:"withheld"`
 	// Prune is the number of orphans among Remove.
-	Prune    int         `json:"prune"`
+	Prune int `json:"prune"`
+	// Update is the number of weight changes; Draining the owned members
+	// of terminating endpoints kept at weight 0.
+	Update   int         `json:"update"`
+	Draining int         `json:"draining"`
 	ToAdd    []MemberRef `json:"toAdd"`
 	ToRemove []MemberRef `json:"toRemove"`
+	ToUpdate []WeightRef `json:"toUpdate"`
 	Conflict []MemberRef `json:"conflicting"`
+}
+
+// WeightRef is a planned weight change in output.
+type WeightRef struct {
+	MemberRef
+	From   int32  `json:"from"`
+	To     int32  `json:"to"`
+	Reason string `json:"reason"`
 }
 
 // MemberRef names a pool member in output.
@@ -169,6 +195,18 @@ func (r Result) Line() string {
 	s := fmt.Sprintf("poolbinding/%s: +%d -%d =%d foreign=%d", r.Name, add, rm, r.Kept, r.Foreign)
 	if r.Orphans > 0 {
 		s += fmt.Sprintf(" orphans=%d", r.Orphans)
+	}
+	if r.Draining > 0 {
+		s += fmt.Sprintf(" draining=%d", r.Draining)
+	}
+	if up := r.Updated; r.DryRun && r.Plan.Update > 0 || up > 0 {
+		if r.DryRun {
+			up = r.Plan.Update
+		}
+		s += fmt.Sprintf(" weights=%d", up)
+	}
+	for _, n := range r.Notes {
+		s += " (" + n + ")"
 	}
 	switch r.State {
 	case StateInSync, StateSynced:
@@ -212,10 +250,11 @@ func Run(ctx context.Context, c elb.Client, targets []Target, opts Options) []Re
 }
 
 // Sync runs one binding's pass: read the pool (GetPool, for the constraint
-// check), read its members (ListMembers), plan, then batch-add the missing
-// members and only after every add succeeded batch-delete the stale owned
-// ones, ≤elb.MaxBatch per call. Calls: 1 + ⌈max(M,1)/2000⌉ + ⌈A/200⌉ +
-// ⌈D/200⌉; a pass with nothing to change writes nothing.
+// check and how it drains), read its members (ListMembers), plan, then
+// batch-add the missing members, and only after every add succeeded
+// batch-update weights (drain to 0, restore) and then batch-delete the stale
+// owned members, ≤elb.MaxBatch per call. Calls: 1 + ⌈max(M,1)/2000⌉ +
+// ⌈A/200⌉ + ⌈U/200⌉ + ⌈D/200⌉; a pass with nothing to change writes nothing.
 func Sync(ctx context.Context, c elb.Client, t Target, opts Options) Result {
 	r := newResult(t, opts)
 	if r.State != "" {
@@ -226,6 +265,15 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) Result {
 	}
 	b := t.Binding
 	poolID := b.Spec.PoolRef.ID
+	weight := opts.Weight
+	if _, set := b.Annotations[lbv1.WeightAnnotation]; set {
+		w, err := b.Weight()
+		if err != nil {
+			r.State, r.Reason, r.Message = StateBlocked, ReasonInvalidWeight, err.Error()+"; nothing changed"
+			return r
+		}
+		weight = &w
+	}
 
 	// Service missing or unresolvable with nothing to add: no write could
 	// happen (removals are withheld), so spare the ELB calls.
@@ -261,9 +309,12 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) Result {
 		PruneOrphans: opts.PruneOrphans,
 		Owners:       opts.Owners,
 		SubnetCIDRID: t.SubnetCIDRID,
-		Weight:       opts.Weight,
+		Weight:       weight,
+		Draining:     t.Draining,
+		Drain:        DrainModeOf(pool),
 	})
 	r.setPlan(p, len(current))
+	r.noteDrain(p, pool)
 
 	if !opts.DryRun {
 		if err := r.apply(ctx, c, poolID, p); err != nil {
@@ -275,7 +326,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) Result {
 }
 
 func newResult(t Target, opts Options) Result {
-	r := Result{DryRun: opts.DryRun, Plan: PlanSummary{ToAdd: []MemberRef{}, ToRemove: []MemberRef{}, Conflict: []MemberRef{}}}
+	r := Result{DryRun: opts.DryRun, Plan: PlanSummary{ToAdd: []MemberRef{}, ToRemove: []MemberRef{}, ToUpdate: []WeightRef{}, Conflict: []MemberRef{}}}
 	b := t.Binding
 	if b == nil {
 		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "no binding"
@@ -312,9 +363,19 @@ func (r *Result) setPlan(p Plan, current int) {
 		Orphans:   len(p.Orphans),
 		Conflicts: len(p.Conflicts),
 		Withheld:  len(p.Withheld),
+		Update:    len(p.ToUpdate),
+		Draining:  len(p.Draining),
 		ToAdd:     make([]MemberRef, 0, len(p.ToAdd)),
 		ToRemove:  refs(p.ToRemove),
+		ToUpdate:  make([]WeightRef, 0, len(p.ToUpdate)),
 		Conflict:  refs(p.Conflicts),
+	}
+	for _, u := range p.ToUpdate {
+		m := u.Member
+		r.Plan.ToUpdate = append(r.Plan.ToUpdate, WeightRef{
+			MemberRef: MemberRef{ID: m.ID, Name: m.Name, Address: m.Address, Port: m.ProtocolPort},
+			From:      m.Weight, To: u.Weight, Reason: u.Reason,
+		})
 	}
 	for _, m := range p.ToRemove {
 		if m.Name != p.Marker {
@@ -326,6 +387,7 @@ func (r *Result) setPlan(p Plan, current int) {
 	}
 	r.Desired = len(p.Desired)
 	r.Kept, r.Foreign, r.Orphans = len(p.Keep), len(p.Foreign), len(p.Orphans)
+	r.Draining = len(p.Draining)
 	// Desired endpoints already present: ours, or held by another member.
 	r.Registered = len(p.Keep) + len(p.Conflicts)
 }
@@ -338,9 +400,56 @@ func refs(ms []elb.Member) []MemberRef {
 	return out
 }
 
-// apply adds, then removes. Any failed add stops before removing, so a
-// member is never taken out while its replacement may be missing.
+// noteDrain says, in the result, when the pool's settings made terminating
+// endpoints be removed rather than drained by weight.
+func (r *Result) noteDrain(p Plan, pool *elb.Pool) {
+	n := len(p.DrainRemoved)
+	if n == 0 {
+		return
+	}
+	switch DrainModeOf(pool) {
+	case DrainWeightIgnored:
+		r.Notes = append(r.Notes, fmt.Sprintf("lb_algorithm %s ignores weights: %d member(s) of terminating endpoints removed without draining", pool.LBAlgorithm, n))
+	case DrainByPool:
+		r.Notes = append(r.Notes, fmt.Sprintf("connection_drain is enabled (timeout %ds): %d member(s) of terminating endpoints removed, the ELB drains their connections", pool.ConnectionDrain.Timeout, n))
+	}
+}
+
+// apply adds, then changes weights, then removes. Any failed add stops
+// before the rest, so a member is never taken out while its replacement may
+// be missing.
 func (r *Result) apply(ctx context.Context, c elb.Client, poolID string, p Plan) error {
+	if err := r.applyAdds(ctx, c, poolID, p); err != nil {
+		return err
+	}
+	if err := r.applyUpdates(ctx, c, poolID, p); err != nil {
+		return err
+	}
+	return r.applyRemovals(ctx, c, poolID, p)
+}
+
+// applyUpdates sets weights, ≤elb.MaxBatch per call. The client checks that
+// each answer shows every asked member with the asked weight.
+func (r *Result) applyUpdates(ctx context.Context, c elb.Client, poolID string, p Plan) error {
+	for chunk := range chunks(p.ToUpdate) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		us := make([]elb.MemberUpdate, len(chunk))
+		for i, u := range chunk {
+			w := u.Weight
+			us[i] = elb.MemberUpdate{ID: u.Member.ID, Weight: &w}
+		}
+		res, err := c.BatchUpdateMembers(ctx, poolID, us)
+		if err != nil {
+			return fmt.Errorf("update member weights in pool %s: %w", poolID, err)
+		}
+		r.Updated += len(res)
+	}
+	return nil
+}
+
+func (r *Result) applyAdds(ctx context.Context, c elb.Client, poolID string, p Plan) error {
 	for chunk := range chunks(p.ToAdd) {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -360,6 +469,10 @@ func (r *Result) apply(ctx context.Context, c elb.Client, poolID string, p Plan)
 			return fmt.Errorf("add members to pool %s: %w", poolID, err)
 		}
 	}
+	return nil
+}
+
+func (r *Result) applyRemovals(ctx context.Context, c elb.Client, poolID string, p Plan) error {
 	ids := make([]string, len(p.ToRemove))
 	for i, m := range p.ToRemove {
 		ids[i] = m.ID
@@ -417,25 +530,43 @@ func (r *Result) finish(p Plan, resolveErr error, dryRun bool) {
 	switch {
 	case p.Blocked == BlockedIncomplete:
 		r.State, r.Reason = StateBlocked, resolveReason(resolveErr)
-		r.Message = fmt.Sprintf("desired endpoints incomplete (%v); %d removal(s) withheld", resolveErr, len(p.Withheld))
+		r.Message = fmt.Sprintf("desired endpoints incomplete (%v); %d removal(s)%s withheld", resolveErr, len(p.Withheld), withheldUpdates(p))
 	case p.Blocked == BlockedEmptyRefused:
 		r.State, r.Reason = StateBlocked, ReasonEmptyRefused
-		r.Message = fmt.Sprintf("no ready endpoint; refusing to remove %d member(s) without --allow-empty", len(p.Withheld))
+		if len(p.Withheld) == 0 {
+			r.Message = fmt.Sprintf("no ready endpoint; refusing to drain %d member(s) to weight 0 without --allow-empty", len(p.WithheldUpdates))
+		} else {
+			r.Message = fmt.Sprintf("no ready endpoint; refusing to remove %d member(s)%s without --allow-empty", len(p.Withheld), withheldUpdates(p))
+		}
 	case p.Blocked == BlockedInconsistentRead:
 		r.State, r.Reason = StateBlocked, ReasonInconsistentRead
-		r.Message = fmt.Sprintf("member list repeats or lacks a member id; %d removal(s) withheld", len(p.Withheld))
+		r.Message = fmt.Sprintf("member list repeats or lacks a member id; %d removal(s)%s withheld", len(p.Withheld), withheldUpdates(p))
 	case p.Blocked != "":
 		// BlockedInvalidOwner; newResult already rejects such bindings.
 		r.State, r.Reason = StateFailed, ReasonInvalidBinding
 	case dryRun && p.Changes():
 		r.State, r.Reason = StatePending, ReasonChangesPending
 		r.Message = fmt.Sprintf("would add %d and remove %d member(s)", len(p.ToAdd), len(p.ToRemove))
+		if len(p.ToUpdate) > 0 {
+			r.Message += fmt.Sprintf(", and change %d weight(s)", len(p.ToUpdate))
+		}
 	case dryRun || !p.Changes():
 		r.State, r.Reason = StateInSync, ReasonInSync
 	default:
 		r.State, r.Reason = StateSynced, ReasonSynced
 		r.Message = fmt.Sprintf("added %d, removed %d member(s)", r.Added, r.Removed)
+		if r.Updated > 0 {
+			r.Message += fmt.Sprintf(", changed %d weight(s)", r.Updated)
+		}
 	}
+}
+
+// withheldUpdates is " and N weight change(s)" when the guard withheld any.
+func withheldUpdates(p Plan) string {
+	if len(p.WithheldUpdates) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" and %d weight change(s)", len(p.WithheldUpdates))
 }
 
 // fail records err. Counts of what was done so far stay.

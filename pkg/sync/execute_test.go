@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -82,13 +83,20 @@ func (e *env) direct(t *testing.T, poolID, name, addr string, port int32) elb.Me
 	return m
 }
 
-// wantCounts compares the emulator's per-operation counters, then resets them.
+// wantCounts compares the emulator's per-operation counters (no
+// batch-update expected), then resets them.
 func (e *env) wantCounts(t *testing.T, get, list, add, del int) {
 	t.Helper()
+	e.wantCountsUpd(t, get, list, add, 0, del)
+}
+
+// wantCountsUpd is wantCounts with batch-update calls.
+func (e *env) wantCountsUpd(t *testing.T, get, list, add, upd, del int) {
+	t.Helper()
 	c := e.emu.Counts()
-	got := [4]int{c["GetPool"], c["ListMembers"], c["BatchAddMembers"], c["BatchDeleteMembers"]}
-	if want := [4]int{get, list, add, del}; got != want {
-		t.Errorf("calls (get, list, add, delete) = %v, want %v", got, want)
+	got := [5]int{c["GetPool"], c["ListMembers"], c["BatchAddMembers"], c["BatchUpdateMembers"], c["BatchDeleteMembers"]}
+	if want := [5]int{get, list, add, upd, del}; got != want {
+		t.Errorf("calls (get, list, add, update, delete) = %v, want %v", got, want)
 	}
 	e.emu.ResetCounts()
 }
@@ -519,9 +527,9 @@ func TestResultMarshalsStably(t *testing.T) {
 	}
 	want := `{"binding":"ns/web","namespace":"ns","name":"web","uid":"uid-1","poolId":"pool-1","state":"Pending","reason":"ChangesPending",` +
 		`"message":"would add 2 and remove 0 member(s)","dryRun":true,"plan":{"desired":2,"current":0,"add":2,"remove":0,"keep":0,` +
-		`"foreign":0,"orphans":0,"conflicts":0,"withheld":0,"prune":0,"toAdd":[{"name":"ccictl:ns/web:uid-1","address":"10.0.0.1","port":80},` +
-		`{"name":"ccictl:ns/web:uid-1","address":"10.0.0.2","port":80}],"toRemove":[],"conflicting":[]},"added":0,"removed":0,` +
-		`"existed":0,"notFound":0,"desired":2,"registered":0,"kept":0,"foreign":0,"orphans":0}`
+		`"foreign":0,"orphans":0,"conflicts":0,"withheld":0,"prune":0,"update":0,"draining":0,"toAdd":[{"name":"ccictl:ns/web:uid-1","address":"10.0.0.1","port":80},` +
+		`{"name":"ccictl:ns/web:uid-1","address":"10.0.0.2","port":80}],"toRemove":[],"toUpdate":[],"conflicting":[]},"added":0,"removed":0,` +
+		`"existed":0,"notFound":0,"updated":0,"desired":2,"registered":0,"kept":0,"foreign":0,"orphans":0,"draining":0}`
 	if string(j1) != want {
 		t.Fatalf("json:\n%s\nwant\n%s", j1, want)
 	}
@@ -573,4 +581,173 @@ func TestFinishInconsistentRead(t *testing.T) {
 	var r Result
 	r.finish(p, nil, false)
 	wantState(t, r, StateBlocked, ReasonInconsistentRead)
+}
+
+// weights is the pool's content as "ip:port" → weight.
+func (e *env) weights(poolID string) map[string]int32 {
+	out := map[string]int32{}
+	for _, m := range e.emu.Members(poolID) {
+		out[Endpoint{Address: m.Address, Port: m.ProtocolPort}.String()] = m.Weight
+	}
+	return out
+}
+
+// TestSyncDrainsTerminatingEndpoints: on an HTTP pool a terminating but
+// serving endpoint's member goes to weight 0 and stays; once the endpoint is
+// gone it is removed; a foreign member's weight is never changed.
+func TestSyncDrainsTerminatingEndpoints(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.emu.CreatePool(elb.Pool{ID: "pool-1", Protocol: "HTTP"}).ID
+	b := binding("web", "uid-1", pid)
+	all := eps(0, 4)
+	foreign, err := e.emu.AddMemberDirect(pid, elb.Member{Name: "manual", Address: "10.9.9.9", ProtocolPort: 8080, Weight: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all}, Options{}); !r.InSync() {
+		t.Fatal(r.Line())
+	}
+	e.emu.ResetCounts()
+
+	// Two pods terminate while still serving; a third is gone. The foreign
+	// member sits at a terminating endpoint of its own.
+	tgt := Target{Binding: b, Endpoints: all[:1], Draining: append(slices.Clone(all[1:3]), Endpoint{Address: "10.9.9.9", Port: 8080})}
+	r := Sync(context.Background(), e.client, tgt, Options{})
+	wantState(t, r, StateSynced, ReasonSynced)
+	if r.Draining != 2 || r.Updated != 2 || r.Removed != 1 || r.Plan.Update != 2 || len(r.Plan.ToUpdate) != 2 ||
+		r.Plan.ToUpdate[0].From != 1 || r.Plan.ToUpdate[0].To != 0 || r.Plan.ToUpdate[0].Reason != UpdateDrain {
+		t.Fatalf("result %+v", r)
+	}
+	if line := r.Line(); line != "poolbinding/web: +0 -1 =1 foreign=1 draining=2 weights=2" {
+		t.Fatalf("line %q", line)
+	}
+	e.wantCountsUpd(t, 1, 1, 0, 1, 1)
+	w := e.weights(pid)
+	if len(w) != 4 || w[all[0].String()] != 1 || w[all[1].String()] != 0 || w[all[2].String()] != 0 || w["10.9.9.9:8080"] != 3 {
+		t.Fatalf("weights %v", w)
+	}
+	if st := Status(b, r, time.Now()); st.DrainingMembers != 2 || st.RegisteredMembers != 1 {
+		t.Fatalf("status %+v", st)
+	}
+
+	// Same state again: nothing to write, still draining.
+	r = Sync(context.Background(), e.client, tgt, Options{})
+	wantState(t, r, StateInSync, ReasonInSync)
+	e.wantCountsUpd(t, 1, 1, 0, 0, 0)
+
+	// One pod comes back ready (weight restored), the other is gone (removed).
+	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all[:2]}, Options{})
+	wantState(t, r, StateSynced, ReasonSynced)
+	if r.Draining != 0 || r.Updated != 1 || r.Removed != 1 || r.Plan.ToUpdate[0].Reason != UpdateRestore {
+		t.Fatalf("result %+v", r)
+	}
+	e.wantCountsUpd(t, 1, 1, 0, 1, 1)
+	e.wantPool(t, pid, b, all[:2], foreign.ID)
+	if w := e.weights(pid); w[all[1].String()] != 1 || w["10.9.9.9:8080"] != 3 {
+		t.Fatalf("weights %v", w)
+	}
+}
+
+// TestSyncDrainModes: a SOURCE_IP pool ignores weights, so terminating
+// endpoints are removed at once, and the result says so; a TCP pool with
+// connection_drain removes too (the ELB drains), and still restores weights.
+func TestSyncDrainModes(t *testing.T) {
+	for _, tc := range []struct {
+		pool    elb.Pool
+		updates int
+		note    string
+	}{
+		{elb.Pool{ID: "p-src", Protocol: "HTTP", LBAlgorithm: "SOURCE_IP"}, 0,
+			"lb_algorithm SOURCE_IP ignores weights: 1 member(s) of terminating endpoints removed without draining"},
+		{elb.Pool{ID: "p-drain", Protocol: "TCP", ConnectionDrain: &elb.ConnectionDrain{Enable: true, Timeout: 30}}, 1,
+			"connection_drain is enabled (timeout 30s): 1 member(s) of terminating endpoints removed, the ELB drains their connections"},
+	} {
+		t.Run(tc.pool.ID, func(t *testing.T) {
+			e := newEnv(t, elbemulator.Options{})
+			pid := e.emu.CreatePool(tc.pool).ID
+			b := binding("web", "uid-1", pid)
+			all := eps(0, 2)
+			if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all}, Options{}); !r.InSync() {
+				t.Fatal(r.Line())
+			}
+			// A weight changed by hand, and one endpoint terminating.
+			ms := e.emu.Members(pid)
+			nine := int32(9)
+			if _, err := e.client.BatchUpdateMembers(context.Background(), pid, []elb.MemberUpdate{{ID: ms[0].ID, Weight: &nine}}); err != nil {
+				t.Fatal(err)
+			}
+			e.emu.ResetCounts()
+			r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all[:1], Draining: all[1:]}, Options{})
+			wantState(t, r, StateSynced, ReasonSynced)
+			if r.Draining != 0 || r.Removed != 1 || r.Updated != tc.updates || len(r.Notes) != 1 || r.Notes[0] != tc.note {
+				t.Fatalf("result %+v", r)
+			}
+			if !strings.Contains(r.Line(), "("+tc.note+")") {
+				t.Fatalf("line %q lacks the note", r.Line())
+			}
+			e.wantCountsUpd(t, 1, 1, 0, tc.updates, 1)
+			e.wantPool(t, pid, b, all[:1])
+		})
+	}
+}
+
+// TestSyncBindingWeight: the weight annotation sets added members' weight
+// and the weight kept members are restored to; an invalid value blocks the
+// binding before any ELB call.
+func TestSyncBindingWeight(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.emu.CreatePool(elb.Pool{ID: "pool-1", Protocol: "HTTP"}).ID
+	b := binding("web", "uid-1", pid)
+	b.Annotations = map[string]string{lbv1.WeightAnnotation: "7"}
+	if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2)}, Options{}); !r.InSync() || r.Updated != 0 {
+		t.Fatal(r.Line())
+	}
+	for k, w := range e.weights(pid) {
+		if w != 7 {
+			t.Fatalf("%s added at weight %d, want 7", k, w)
+		}
+	}
+	b.Annotations[lbv1.WeightAnnotation] = "100"
+	e.emu.ResetCounts()
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2)}, Options{})
+	if !r.InSync() || r.Updated != 2 {
+		t.Fatal(r.Line())
+	}
+	e.wantCountsUpd(t, 1, 1, 0, 1, 0)
+	for _, bad := range []string{"101", "-1", "1.5", "", "heavy"} {
+		b.Annotations[lbv1.WeightAnnotation] = bad
+		r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{})
+		wantState(t, r, StateBlocked, ReasonInvalidWeight)
+		if !strings.Contains(r.Message, lbv1.WeightAnnotation) || !strings.Contains(r.Message, fmt.Sprintf("%q", bad)) {
+			t.Fatalf("message %q does not name the annotation and value", r.Message)
+		}
+		e.wantCountsUpd(t, 0, 0, 0, 0, 0)
+	}
+}
+
+// TestSyncDrainRefusedWhenNothingReady: with every endpoint terminating,
+// draining them all would empty the pool: refused without AllowEmpty.
+func TestSyncDrainRefusedWhenNothingReady(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.emu.CreatePool(elb.Pool{ID: "pool-1", Protocol: "HTTP"}).ID
+	b := binding("web", "uid-1", pid)
+	all := eps(0, 2)
+	if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all}, Options{}); !r.InSync() {
+		t.Fatal(r.Line())
+	}
+	e.emu.ResetCounts()
+	r := Sync(context.Background(), e.client, Target{Binding: b, Draining: all}, Options{})
+	wantState(t, r, StateBlocked, ReasonEmptyRefused)
+	if r.Message != "no ready endpoint; refusing to drain 2 member(s) to weight 0 without --allow-empty" {
+		t.Fatalf("message %q", r.Message)
+	}
+	e.wantCountsUpd(t, 1, 1, 0, 0, 0)
+	r = Sync(context.Background(), e.client, Target{Binding: b, Draining: all}, Options{AllowEmpty: true})
+	wantState(t, r, StateSynced, ReasonSynced)
+	e.wantCountsUpd(t, 1, 1, 0, 1, 0)
+	for k, w := range e.weights(pid) {
+		if w != 0 {
+			t.Fatalf("%s at weight %d after draining", k, w)
+		}
+	}
 }

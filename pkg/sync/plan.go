@@ -4,16 +4,21 @@
 //
 //   - marker.go: how a member names the binding that owns it;
 //   - plan.go: ComputePlan, a pure function from desired endpoints, current
-//     members and the owner to what to add, keep, remove and leave alone;
+//     members and the owner to what to add, keep, re-weight, remove and
+//     leave alone;
 //   - execute.go: Sync applies one binding's plan through an elb.Client
-//     (adds before removes, ≤200 per call), Run does that for many bindings
-//     concurrently;
+//     (adds, then weight updates, then removals, ≤200 per call), Run does
+//     that for many bindings concurrently;
 //   - status.go: the PoolBindingStatus a pass's Result implies.
 //
 // Safety rules the planner enforces: members not marked as this binding's
 // are never removed; a member of a deleted binding (an orphan) is removed
 // only on request; when the desired set is incomplete nothing is removed;
-// when it is empty, owned members are not removed unless AllowEmpty.
+// when it is empty, owned members are not removed (nor all drained to
+// weight 0) unless AllowEmpty; a member of a terminating endpoint that still
+// serves is set to weight 0, not removed, where the pool honours weights and
+// does not drain removed members itself; weights of members it does not own
+// are never changed.
 package sync
 
 import (
@@ -88,9 +93,60 @@ type PlanOptions struct {
 	// (a different uid) are recognised as orphans.
 	Owners OwnerLookup
 	// SubnetCIDRID and Weight are copied into every member to add; empty/nil
-	// leave the API defaults (IP-type member, weight 1).
+	// leave the API defaults (IP-type member, weight 1). Weight (default 1)
+	// is also the weight owned members at desired endpoints are kept at.
 	SubnetCIDRID string
 	Weight       *int32
+	// Draining are endpoints that are terminating but still serving. An
+	// owned member at one is kept at weight 0 (DrainByWeight) or removed
+	// (the other modes); no member is added for them.
+	Draining []Endpoint
+	// Drain is how the pool treats members of terminating endpoints.
+	Drain DrainMode
+}
+
+// DrainMode is how a pool lets a terminating endpoint finish its
+// connections, from the pool's settings.
+type DrainMode string
+
+const (
+	// DrainByWeight: the pool does not drain removed members (HTTP/HTTPS
+	// pools, or connection_drain off): set weight 0 and remove the member
+	// once its endpoint is gone or no longer serving.
+	DrainByWeight DrainMode = ""
+	// DrainByPool: connection_drain is enabled (TCP/UDP/QUIC pools), so
+	// the ELB keeps a removed member's connections: remove as usual.
+	DrainByPool DrainMode = "ConnectionDrain"
+	// DrainWeightIgnored: the pool's lb_algorithm (SOURCE_IP, QUIC_CID)
+	// ignores weights, so weight 0 would not stop new connections: remove as
+	// usual, and change no weights.
+	DrainWeightIgnored DrainMode = "WeightIgnored"
+)
+
+// DrainModeOf derives a pool's DrainMode.
+func DrainModeOf(p *elb.Pool) DrainMode {
+	switch {
+	case p == nil:
+		return DrainByWeight
+	case p.WeightIgnored():
+		return DrainWeightIgnored
+	case p.DrainsOnRemove():
+		return DrainByPool
+	}
+	return DrainByWeight
+}
+
+// Why a weight update is planned.
+const (
+	UpdateDrain   = "Drain"   // terminating endpoint: weight 0
+	UpdateRestore = "Restore" // back to the binding's weight
+)
+
+// WeightUpdate is one planned weight change of an owned member.
+type WeightUpdate struct {
+	Member elb.Member `json:"member"`
+	Weight int32      `json:"weight"`
+	Reason string     `json:"reason"`
 }
 
 // Plan is what one binding's pass should do. All slices are sorted by
@@ -115,8 +171,20 @@ type Plan struct {
 	// endpoint counts as present (the API refuses a second member at the same
 	// address and port) and the member is left as it is.
 	Conflicts []elb.Member `json:"conflicts"`
+	// Draining are owned members at terminating endpoints that still
+	// serve, kept (at weight 0) instead of removed.
+	Draining []elb.Member `json:"draining"`
+	// ToUpdate are weight changes of owned members: Draining ones to 0,
+	// kept ones back to the binding's weight.
+	ToUpdate []WeightUpdate `json:"toUpdate"`
+	// DrainRemoved are owned members of terminating endpoints that are
+	// removed rather than drained by weight, because of the pool's
+	// DrainMode (also listed in ToRemove or Withheld).
+	DrainRemoved []elb.Member `json:"drainRemoved"`
 	// Withheld are removals the guard refused (see Blocked).
 	Withheld []elb.Member `json:"withheld"`
+	// WithheldUpdates are weight changes the guard refused.
+	WithheldUpdates []WeightUpdate `json:"withheldUpdates"`
 	// Blocked is one of the Blocked* reasons, or "".
 	Blocked string `json:"blocked,omitempty"`
 }
@@ -157,8 +225,20 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 	for _, e := range p.Desired {
 		want[keyOf(e.Address, e.Port)] = true
 	}
+	// Draining keys exclude desired ones: ready anywhere wins.
+	draining := make(map[memberKey]bool, len(opts.Draining))
+	for _, e := range validDesired(opts.Draining) {
+		if k := keyOf(e.Address, e.Port); !want[k] {
+			draining[k] = true
+		}
+	}
+	weight := int32(1)
+	if opts.Weight != nil {
+		weight = *opts.Weight
+	}
 	present := make(map[memberKey]bool, len(cur))
 	var removable []elb.Member
+	var updates []WeightUpdate
 	// Owned members first, so that if a (faulty) read shows an owned and a
 	// foreign member at one key, ours is the one kept.
 	for _, m := range cur {
@@ -166,11 +246,25 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 			continue
 		}
 		k := keyOf(m.Address, m.ProtocolPort)
-		if want[k] && !present[k] {
+		switch {
+		case present[k]:
+			// A second owned member at one key (the API forbids that;
+			// one is enough).
+			removable = append(removable, m)
+		case want[k]:
 			p.Keep = append(p.Keep, m)
-		} else {
-			// Not desired, or a second owned member at a kept key (the API
-			// forbids that; keeping one is enough).
+			if opts.Drain != DrainWeightIgnored && m.Weight != weight {
+				updates = append(updates, WeightUpdate{Member: m, Weight: weight, Reason: UpdateRestore})
+			}
+		case draining[k] && opts.Drain == DrainByWeight:
+			p.Draining = append(p.Draining, m)
+			if m.Weight != 0 {
+				updates = append(updates, WeightUpdate{Member: m, Weight: 0, Reason: UpdateDrain})
+			}
+		case draining[k]:
+			p.DrainRemoved = append(p.DrainRemoved, m)
+			removable = append(removable, m)
+		default:
 			removable = append(removable, m)
 		}
 		present[k] = true
@@ -182,9 +276,14 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 		k := keyOf(m.Address, m.ProtocolPort)
 		if isOrphan(m.Name, owner, p.Marker, opts.Owners) {
 			p.Orphans = append(p.Orphans, m)
-			if want[k] {
+			switch {
+			case want[k]:
 				p.Conflicts = append(p.Conflicts, m)
-			} else if opts.PruneOrphans {
+			case draining[k] && opts.Drain == DrainByWeight:
+				// Its endpoint still serves: pruning would cut its
+				// connections, and its weight is not ours to change.
+				// Pruned once the endpoint is gone.
+			case opts.PruneOrphans:
 				removable = append(removable, m)
 			}
 		} else {
@@ -207,25 +306,33 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 		}
 	}
 
+	// A guard that withholds removals withholds weight changes too: a pass
+	// that cannot trust what it read changes nothing but adds, and draining
+	// every member to weight 0 empties a pool as surely as removing them.
 	switch {
 	case opts.Incomplete:
 		p.Blocked = BlockedIncomplete
-		p.Withheld = removable
+		p.Withheld, p.WithheldUpdates = removable, updates
 	case !consistentIDs(cur):
 		p.Blocked = BlockedInconsistentRead
-		p.Withheld = removable
-	case len(p.Desired) == 0 && len(removable) > 0 && !opts.AllowEmpty:
+		p.Withheld, p.WithheldUpdates = removable, updates
+	case len(p.Desired) == 0 && (len(removable) > 0 || len(updates) > 0) && !opts.AllowEmpty:
 		// Covers orphans too: pruning them with nothing desired would also
 		// empty the pool, which is exactly what AllowEmpty guards.
 		p.Blocked = BlockedEmptyRefused
-		p.Withheld = removable
+		p.Withheld, p.WithheldUpdates = removable, updates
 	default:
-		p.ToRemove = removable
+		p.ToRemove, p.ToUpdate = removable, updates
 	}
 	slices.SortFunc(p.ToRemove, compareMembers)
 	slices.SortFunc(p.Withheld, compareMembers)
+	slices.SortFunc(p.DrainRemoved, compareMembers)
+	slices.SortFunc(p.ToUpdate, compareUpdates)
+	slices.SortFunc(p.WithheldUpdates, compareUpdates)
 	return p.normalized()
 }
+
+func compareUpdates(a, b WeightUpdate) int { return compareMembers(a.Member, b.Member) }
 
 func consistentIDs(ms []elb.Member) bool {
 	seen := make(map[string]bool, len(ms))
@@ -280,7 +387,10 @@ func compareMembers(a, b elb.Member) int {
 	if c := cmp.Compare(a.ID, b.ID); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Name, b.Name)
+	if c := cmp.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Weight, b.Weight)
 }
 
 // normalized turns nil slices into empty ones so JSON shows [] not null.
@@ -297,10 +407,18 @@ func (p Plan) normalized() Plan {
 	if p.ToAdd == nil {
 		p.ToAdd = []elb.NewMember{}
 	}
+	nzu := func(s []WeightUpdate) []WeightUpdate {
+		if s == nil {
+			return []WeightUpdate{}
+		}
+		return s
+	}
 	p.ToRemove, p.Keep, p.Foreign = nz(p.ToRemove), nz(p.Keep), nz(p.Foreign)
 	p.Orphans, p.Conflicts, p.Withheld = nz(p.Orphans), nz(p.Conflicts), nz(p.Withheld)
+	p.Draining, p.DrainRemoved = nz(p.Draining), nz(p.DrainRemoved)
+	p.ToUpdate, p.WithheldUpdates = nzu(p.ToUpdate), nzu(p.WithheldUpdates)
 	return p
 }
 
 // Changes reports whether the plan would write anything.
-func (p Plan) Changes() bool { return len(p.ToAdd) > 0 || len(p.ToRemove) > 0 }
+func (p Plan) Changes() bool { return len(p.ToAdd) > 0 || len(p.ToRemove) > 0 || len(p.ToUpdate) > 0 }

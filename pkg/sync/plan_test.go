@@ -322,8 +322,10 @@ func checkPlanInvariants(t *testing.T, desired []Endpoint, current []elb.Member,
 			t.Fatalf("add ∪ keep has %d keys, desired %d", len(cover), len(want))
 		}
 	}
+	checkWeightInvariants(t, current, marker, opts, p, want)
+
 	// Every current member lands in exactly one bucket.
-	owned := len(p.Keep)
+	owned := len(p.Keep) + len(p.Draining)
 	for _, m := range append(slices.Clone(p.ToRemove), p.Withheld...) {
 		if m.Name == marker && marker != "" {
 			owned++
@@ -343,6 +345,127 @@ func checkPlanInvariants(t *testing.T, desired []Endpoint, current []elb.Member,
 	}
 }
 
+// checkWeightInvariants: weights and draining. Only owned members are ever
+// re-weighted, each at most once, to 0 when draining and to the binding's
+// weight when kept; nothing is re-weighted when a guard blocks or the pool
+// ignores weights; a member of a terminating endpoint that still serves is
+// never removed where the pool drains by weight.
+func checkWeightInvariants(t *testing.T, current []elb.Member, marker string, opts PlanOptions, p Plan, want map[memberKey]bool) {
+	t.Helper()
+	target := int32(1)
+	if opts.Weight != nil {
+		target = *opts.Weight
+	}
+	draining := map[memberKey]bool{}
+	for _, e := range validDesired(opts.Draining) {
+		if k := keyOf(e.Address, e.Port); !want[k] {
+			draining[k] = true
+		}
+	}
+	// Member IDs may repeat in a fuzzed pool: identify members by id and key.
+	ident := func(m elb.Member) string { return fmt.Sprintf("%s|%s|%d", m.ID, m.Address, m.ProtocolPort) }
+	inKeep, inDrain := map[string]bool{}, map[memberKey]bool{}
+	for _, m := range p.Keep {
+		inKeep[ident(m)] = true
+	}
+	drainByID := map[string]bool{}
+	for _, m := range p.Draining {
+		k := keyOf(m.Address, m.ProtocolPort)
+		if m.Name != marker || marker == "" || !draining[k] || opts.Drain != DrainByWeight {
+			t.Fatalf("bad draining member %+v (mode %q)", m, opts.Drain)
+		}
+		if inDrain[k] {
+			t.Fatalf("two draining members at %v", k)
+		}
+		inDrain[k], drainByID[ident(m)] = true, true
+	}
+	updated := map[string]int32{}
+	for _, u := range append(slices.Clone(p.ToUpdate), p.WithheldUpdates...) {
+		m := u.Member
+		if marker == "" || m.Name != marker {
+			t.Fatalf("re-weights member %s (%q) it does not own", m.ID, m.Name)
+		}
+		if _, dup := updated[ident(m)]; dup {
+			t.Fatalf("member %s re-weighted twice", m.ID)
+		}
+		updated[ident(m)] = u.Weight
+		if u.Weight == m.Weight {
+			t.Fatalf("update of %s sets the weight it has (%d)", m.ID, m.Weight)
+		}
+		switch u.Reason {
+		case UpdateDrain:
+			if u.Weight != 0 || !drainByID[ident(m)] {
+				t.Fatalf("drain update %+v of a member that is not draining, or not to 0", u)
+			}
+		case UpdateRestore:
+			if u.Weight != target {
+				t.Fatalf("restore update %+v not to the binding weight %d", u, target)
+			}
+			if !inKeep[ident(m)] {
+				t.Fatalf("restore update of a member that is not kept: %+v", u)
+			}
+		default:
+			t.Fatalf("update reason %q", u.Reason)
+		}
+	}
+	if opts.Drain == DrainWeightIgnored && len(p.ToUpdate)+len(p.WithheldUpdates) > 0 {
+		t.Fatalf("pool ignores weights but %d updates planned", len(p.ToUpdate)+len(p.WithheldUpdates))
+	}
+	if p.Blocked != "" && len(p.ToUpdate) > 0 {
+		t.Fatalf("blocked (%s) but %d updates", p.Blocked, len(p.ToUpdate))
+	}
+	if len(want) == 0 && !opts.AllowEmpty && len(p.ToUpdate) > 0 {
+		t.Fatalf("nothing desired, no AllowEmpty, but %d updates (would drain the pool)", len(p.ToUpdate))
+	}
+	// Unless blocked, every kept member ends at the binding's weight and
+	// every draining one at 0.
+	if p.Blocked == "" {
+		end := func(m elb.Member) int32 {
+			if w, ok := updated[ident(m)]; ok {
+				return w
+			}
+			return m.Weight
+		}
+		if opts.Drain != DrainWeightIgnored {
+			for _, m := range p.Keep {
+				if end(m) != target {
+					t.Fatalf("kept member %s ends at weight %d, binding weight %d", m.ID, end(m), target)
+				}
+			}
+		}
+		for _, m := range p.Draining {
+			if end(m) != 0 {
+				t.Fatalf("draining member %s ends at weight %d", m.ID, end(m))
+			}
+		}
+	}
+	// A still-serving terminating endpoint keeps its owned member where the
+	// pool drains by weight; only a duplicate at the same key may go, and an
+	// orphan there is not pruned.
+	for _, m := range p.ToRemove {
+		k := keyOf(m.Address, m.ProtocolPort)
+		if !draining[k] || opts.Drain != DrainByWeight {
+			continue
+		}
+		if m.Name != marker || !inDrain[k] || drainByID[ident(m)] {
+			t.Fatalf("removes %s at terminating, still serving endpoint %v", m.ID, k)
+		}
+	}
+	if opts.Drain == DrainByWeight && marker != "" && p.Blocked == "" {
+		for _, m := range current {
+			if k := keyOf(m.Address, m.ProtocolPort); m.Name == marker && draining[k] && !inDrain[k] {
+				t.Fatalf("owned member %s at terminating endpoint %v is not draining", m.ID, k)
+			}
+		}
+	}
+	// DrainRemoved: owned members at draining keys in the other modes.
+	for _, m := range p.DrainRemoved {
+		if opts.Drain == DrainByWeight || m.Name != marker || !draining[keyOf(m.Address, m.ProtocolPort)] {
+			t.Fatalf("bad drain-removed member %+v (mode %q)", m, opts.Drain)
+		}
+	}
+}
+
 // samePlan compares plans; member IDs may repeat in a fuzzed pool, so equal
 // sort keys can legitimately reorder identical-looking entries only when
 // the members are fully equal, which DeepEqual accepts.
@@ -356,26 +479,43 @@ func FuzzPlan(f *testing.F) {
 	f.Add([]byte{}, false, false, true)
 	f.Add([]byte{0x80, 0, 0, 0, 1, 1, 1, 1}, true, false, false)
 	f.Fuzz(func(t *testing.T, data []byte, incomplete, allowEmpty, prune bool) {
-		desired, current := decodeUniverse(data)
-		opts := PlanOptions{Incomplete: incomplete, AllowEmpty: allowEmpty, PruneOrphans: prune, Owners: lookup}
-		p := ComputePlan(desired, current, self, opts)
-		checkPlanInvariants(t, desired, current, self, opts, p)
-		opts.Owners = nil
-		checkPlanInvariants(t, desired, current, self, opts, ComputePlan(desired, current, self, opts))
+		desired, draining, current := decodeUniverse(data)
+		seven, zero := int32(7), int32(0)
+		// Every input is planned for each way a pool drains and for the
+		// default, a raised and a zero binding weight.
+		for _, mode := range []DrainMode{DrainByWeight, DrainByPool, DrainWeightIgnored} {
+			for _, w := range []*int32{nil, &seven, &zero} {
+				opts := PlanOptions{Incomplete: incomplete, AllowEmpty: allowEmpty, PruneOrphans: prune, Owners: lookup,
+					Draining: draining, Drain: mode, Weight: w}
+				p := ComputePlan(desired, current, self, opts)
+				checkPlanInvariants(t, desired, current, self, opts, p)
+				opts.Owners = nil
+				checkPlanInvariants(t, desired, current, self, opts, ComputePlan(desired, current, self, opts))
+			}
+		}
 	})
 }
 
-func decodeUniverse(data []byte) ([]Endpoint, []elb.Member) {
+// decodeUniverse reads pairs of bytes (a, b). With a's top bit clear, a is
+// an endpoint: desired, or terminating-but-serving when bit 5 is set. With
+// it set, (a, b) is a member: a picks address, port and (bits 5-6) weight,
+// b its name and id.
+func decodeUniverse(data []byte) ([]Endpoint, []Endpoint, []elb.Member) {
 	addrs := []string{"10.0.0.1", "10.0.0.2", "10.0.0.10", "192.168.1.1", "fd00::1", "not-an-ip", "10.0.0.001", "0.0.0.0"}
 	ports := []int32{80, 8080, 0, 70000}
 	names := []string{selfMark, selfMark, oldSelf, liveOther, deadOther, unknownNS, "", "ccictl:ns/web", selfMark + " ", "manual"}
-	var desired []Endpoint
+	weights := []int32{1, 0, 5, 7}
+	var desired, draining []Endpoint
 	var current []elb.Member
 	for i := 0; i+1 < len(data); i += 2 {
 		a, b := data[i], data[i+1]
 		addr, port := addrs[int(a&7)], ports[int(a>>3)&3]
 		if a&0x80 == 0 {
-			desired = append(desired, Endpoint{Address: addr, Port: port})
+			if a&0x20 != 0 {
+				draining = append(draining, Endpoint{Address: addr, Port: port})
+			} else {
+				desired = append(desired, Endpoint{Address: addr, Port: port})
+			}
 			continue
 		}
 		// b: low bits pick the name, high bits the id (small range so ids
@@ -385,7 +525,192 @@ func decodeUniverse(data []byte) ([]Endpoint, []elb.Member) {
 			Name:         names[int(b&15)%len(names)],
 			Address:      addr,
 			ProtocolPort: port,
+			Weight:       weights[int(a>>5)&3],
 		})
 	}
-	return desired, current
+	return desired, draining, current
+}
+
+func wmem(id, name, addr string, port, weight int32) elb.Member {
+	m := mem(id, name, addr, port)
+	m.Weight = weight
+	return m
+}
+
+// updatesOf renders updates as "id=weight".
+func updatesOf(us []WeightUpdate) []string {
+	out := []string{}
+	for _, u := range us {
+		out = append(out, fmt.Sprintf("%s=%d", u.Member.ID, u.Weight))
+	}
+	return out
+}
+
+func TestComputePlanDraining(t *testing.T) {
+	seven := int32(7)
+	tests := []struct {
+		name                  string
+		desired, draining     []Endpoint
+		current               []elb.Member
+		opts                  PlanOptions
+		keep, drain, remove   []string
+		updates, withheld     []string
+		drainRemoved, foreign []string
+		blocked               string
+	}{
+		{
+			name:     "terminating but serving: kept at weight 0, not removed",
+			desired:  []Endpoint{ep("10.0.0.1", 80)},
+			draining: []Endpoint{ep("10.0.0.2", 80)},
+			current:  []elb.Member{wmem("a", selfMark, "10.0.0.1", 80, 1), wmem("b", selfMark, "10.0.0.2", 80, 1)},
+			keep:     []string{"a"}, drain: []string{"b"}, updates: []string{"b=0"},
+		},
+		{
+			name:     "already drained: no update; gone endpoint removed",
+			desired:  []Endpoint{ep("10.0.0.1", 80)},
+			draining: []Endpoint{ep("10.0.0.2", 80)},
+			current:  []elb.Member{wmem("a", selfMark, "10.0.0.1", 80, 1), wmem("b", selfMark, "10.0.0.2", 80, 0), wmem("c", selfMark, "10.0.0.3", 80, 0)},
+			keep:     []string{"a"}, drain: []string{"b"}, remove: []string{"c"},
+		},
+		{
+			name:     "no member is added for a terminating endpoint",
+			draining: []Endpoint{ep("10.0.0.2", 80)},
+			desired:  []Endpoint{ep("10.0.0.1", 80)},
+			current:  []elb.Member{wmem("a", selfMark, "10.0.0.1", 80, 1)},
+			keep:     []string{"a"},
+		},
+		{
+			name:     "ready in one place wins over terminating",
+			desired:  []Endpoint{ep("10.0.0.1", 80)},
+			draining: []Endpoint{ep("10.0.0.1", 80)},
+			current:  []elb.Member{wmem("a", selfMark, "10.0.0.1", 80, 0)},
+			keep:     []string{"a"}, updates: []string{"a=1"},
+		},
+		{
+			name:    "hand-changed weights of owned members are restored, foreign ones untouched",
+			desired: []Endpoint{ep("10.0.0.1", 80), ep("10.0.0.2", 80), ep("10.0.0.3", 80)},
+			current: []elb.Member{wmem("a", selfMark, "10.0.0.1", 80, 50), wmem("b", selfMark, "10.0.0.2", 80, 1), wmem("f", "manual", "10.0.0.3", 80, 9), wmem("g", "x", "10.0.0.4", 80, 0)},
+			keep:    []string{"a", "b"}, updates: []string{"a=1"}, foreign: []string{"f", "g"},
+		},
+		{
+			name:    "the binding's weight is the one restored",
+			desired: []Endpoint{ep("10.0.0.1", 80), ep("10.0.0.2", 80)},
+			current: []elb.Member{wmem("a", selfMark, "10.0.0.1", 80, 1), wmem("b", selfMark, "10.0.0.2", 80, 7)},
+			opts:    PlanOptions{Weight: &seven},
+			keep:    []string{"a", "b"}, updates: []string{"a=7"},
+		},
+		{
+			name:     "foreign member at a terminating endpoint keeps its weight",
+			desired:  []Endpoint{ep("10.0.0.1", 80)},
+			draining: []Endpoint{ep("10.0.0.2", 80)},
+			current:  []elb.Member{wmem("a", selfMark, "10.0.0.1", 80, 1), wmem("f", "manual", "10.0.0.2", 80, 1)},
+			keep:     []string{"a"}, foreign: []string{"f"},
+		},
+		{
+			name:     "SOURCE_IP pool: removed normally, no weights changed",
+			desired:  []Endpoint{ep("10.0.0.1", 80)},
+			draining: []Endpoint{ep("10.0.0.2", 80)},
+			current:  []elb.Member{wmem("a", selfMark, "10.0.0.1", 80, 30), wmem("b", selfMark, "10.0.0.2", 80, 1)},
+			opts:     PlanOptions{Drain: DrainWeightIgnored},
+			keep:     []string{"a"}, remove: []string{"b"}, drainRemoved: []string{"b"},
+		},
+		{
+			name:     "connection_drain pool: removed normally, weights still restored",
+			desired:  []Endpoint{ep("10.0.0.1", 80)},
+			draining: []Endpoint{ep("10.0.0.2", 80)},
+			current:  []elb.Member{wmem("a", selfMark, "10.0.0.1", 80, 30), wmem("b", selfMark, "10.0.0.2", 80, 1)},
+			opts:     PlanOptions{Drain: DrainByPool},
+			keep:     []string{"a"}, remove: []string{"b"}, drainRemoved: []string{"b"}, updates: []string{"a=1"},
+		},
+		{
+			name:     "orphan at a terminating endpoint is not pruned while it serves",
+			desired:  []Endpoint{ep("10.0.0.1", 80)},
+			draining: []Endpoint{ep("10.0.0.2", 80)},
+			current:  []elb.Member{wmem("a", selfMark, "10.0.0.1", 80, 1), wmem("o", oldSelf, "10.0.0.2", 80, 1), wmem("p", oldSelf, "10.0.0.3", 80, 1)},
+			opts:     PlanOptions{PruneOrphans: true},
+			keep:     []string{"a"}, remove: []string{"p"},
+		},
+		{
+			name:     "only terminating endpoints left: draining all is refused",
+			draining: []Endpoint{ep("10.0.0.2", 80)},
+			current:  []elb.Member{wmem("b", selfMark, "10.0.0.2", 80, 1)},
+			drain:    []string{"b"}, withheld: []string{"b=0"}, blocked: BlockedEmptyRefused,
+		},
+		{
+			name:     "only terminating endpoints left, AllowEmpty: drained",
+			draining: []Endpoint{ep("10.0.0.2", 80)},
+			current:  []elb.Member{wmem("b", selfMark, "10.0.0.2", 80, 1), wmem("c", selfMark, "10.0.0.3", 80, 1)},
+			opts:     PlanOptions{AllowEmpty: true},
+			drain:    []string{"b"}, updates: []string{"b=0"}, remove: []string{"c"},
+		},
+		{
+			name:     "incomplete read withholds weight changes too",
+			desired:  []Endpoint{ep("10.0.0.1", 80)},
+			draining: []Endpoint{ep("10.0.0.2", 80)},
+			current:  []elb.Member{wmem("a", selfMark, "10.0.0.1", 80, 9), wmem("b", selfMark, "10.0.0.2", 80, 1)},
+			opts:     PlanOptions{Incomplete: true},
+			keep:     []string{"a"}, drain: []string{"b"}, withheld: []string{"a=1", "b=0"}, blocked: BlockedIncomplete,
+		},
+		{
+			name:     "second owned member at a terminating endpoint is removed, one drains",
+			desired:  []Endpoint{ep("10.0.0.1", 80)},
+			draining: []Endpoint{ep("10.0.0.2", 80)},
+			current:  []elb.Member{wmem("a", selfMark, "10.0.0.1", 80, 1), wmem("b", selfMark, "10.0.0.2", 80, 0), wmem("c", selfMark, "10.0.0.2", 80, 1)},
+			keep:     []string{"a"}, drain: []string{"b"}, remove: []string{"c"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := tc.opts
+			opts.Draining = tc.draining
+			p := ComputePlan(tc.desired, tc.current, self, opts)
+			checkPlanInvariants(t, tc.desired, tc.current, self, opts, p)
+			nz := func(s []string) []string {
+				if s == nil {
+					return []string{}
+				}
+				return s
+			}
+			check := func(what string, got, want []string) {
+				t.Helper()
+				if !reflect.DeepEqual(got, nz(want)) {
+					t.Errorf("%s = %v, want %v", what, got, nz(want))
+				}
+			}
+			check("keep", ids(p.Keep), tc.keep)
+			check("draining", ids(p.Draining), tc.drain)
+			check("remove", ids(p.ToRemove), tc.remove)
+			check("updates", updatesOf(p.ToUpdate), tc.updates)
+			check("withheld updates", updatesOf(p.WithheldUpdates), tc.withheld)
+			check("drain-removed", ids(p.DrainRemoved), tc.drainRemoved)
+			check("foreign", ids(p.Foreign), tc.foreign)
+			if p.Blocked != tc.blocked {
+				t.Errorf("blocked = %q, want %q", p.Blocked, tc.blocked)
+			}
+			if p.Changes() != (len(p.ToAdd)+len(p.ToRemove)+len(p.ToUpdate) > 0) {
+				t.Error("Changes() disagrees with the plan")
+			}
+		})
+	}
+}
+
+func TestDrainModeOf(t *testing.T) {
+	on := &elb.ConnectionDrain{Enable: true, Timeout: 60}
+	for _, tc := range []struct {
+		pool elb.Pool
+		want DrainMode
+	}{
+		{elb.Pool{Protocol: "HTTP", LBAlgorithm: "ROUND_ROBIN"}, DrainByWeight},
+		{elb.Pool{Protocol: "HTTPS", LBAlgorithm: "LEAST_CONNECTIONS", ConnectionDrain: on}, DrainByWeight}, // not documented for HTTP(S)
+		{elb.Pool{Protocol: "TCP", LBAlgorithm: "ROUND_ROBIN"}, DrainByWeight},
+		{elb.Pool{Protocol: "TCP", LBAlgorithm: "ROUND_ROBIN", ConnectionDrain: &elb.ConnectionDrain{Timeout: 60}}, DrainByWeight},
+		{elb.Pool{Protocol: "TCP", LBAlgorithm: "ROUND_ROBIN", ConnectionDrain: on}, DrainByPool},
+		{elb.Pool{Protocol: "UDP", LBAlgorithm: "LEAST_CONNECTIONS", ConnectionDrain: on}, DrainByPool},
+		{elb.Pool{Protocol: "QUIC", LBAlgorithm: "QUIC_CID", ConnectionDrain: on}, DrainWeightIgnored},
+		{elb.Pool{Protocol: "HTTP", LBAlgorithm: "SOURCE_IP"}, DrainWeightIgnored},
+	} {
+		if got := DrainModeOf(&tc.pool); got != tc.want {
+			t.Errorf("%s/%s drain %+v: %q, want %q", tc.pool.Protocol, tc.pool.LBAlgorithm, tc.pool.ConnectionDrain, got, tc.want)
+		}
+	}
 }

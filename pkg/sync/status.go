@@ -35,6 +35,7 @@ func Status(b *lbv1.PoolBinding, r Result, now time.Time) lbv1.PoolBindingStatus
 		st.RegisteredMembers = clamp(r.Registered)
 		// Everything this binding does not own, orphans included.
 		st.ForeignMembers = clamp(r.Foreign + r.Orphans)
+		st.DrainingMembers = clamp(r.Draining)
 	} else if r.Reason == ReasonServiceNotFound || r.Reason == ReasonServicePortNotFound {
 		st.DesiredMembers = 0
 	}

@@ -12,5 +12,6 @@ const (
 	docRefCCI      = "reference 1.1: ccictl (devg-cci2/ccictl.html): CCI 2.0 resources use group/version cci/v2"
 	docRefPoolBind = "reference 1.7: PoolBinding constraints (usermanual-cci2/cci_01_0124, cci_01_0126)"
 	docRefCCE      = "reference 5: CCE LoadBalancer annotations (usermanual-cce/cce_10_0385)"
+	docRefWeight   = "reference 2.2: ELB v3 member weight is 0-100, default 1 (api-elb/BatchUpdateMembers)"
 	docKubernetes  = "Kubernetes API validation (k8s.io/apimachinery validation rules)"
 )

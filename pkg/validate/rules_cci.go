@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/manifest"
 )
 
@@ -40,6 +41,7 @@ func init() {
 		cross("PLB009", SeverityError, "spec.poolRef.id", "two PoolBindings in the input may not bind the same backend server group", docRefPoolBind, crossPLBSamePool),
 		cross("PLB010", SeverityError, "spec.poolRef.id", "the pool may not be the one of the target Service's own load balancer (where the input shows the link, e.g. the Service's kubernetes.io/elb.id annotation)", docSeed000, crossPLBOwnLB),
 		cross("PLB011", SeverityError, "spec.targetRef.port", "when the target is in the input, targetRef.port is one of the Service's spec.ports[].port (or a containerPort of the Deployment)", docSeed000, crossPLBTargetPort),
+		plb("PLB014", SeverityError, annotationPath(lbv1.WeightAnnotation), "the "+lbv1.WeightAnnotation+" annotation, when set, is an integer 0-100 (the ELB member weight sync keeps the binding's members at)", docRefWeight, checkPLBWeight),
 		cross("PLB013", SeverityError, "metadata.namespace", "when the target Service is in the input only in another namespace, the binding is in the wrong namespace", docSeed000, crossPLBTargetNamespace),
 		rule{
 			RuleInfo: RuleInfo{ID: "CCI001", Platform: PlatformCCI, Severity: SeverityError, Field: "apiVersion",
@@ -92,6 +94,21 @@ func checkPLBNamespace(_ *input, o *object, e *emitter) {
 	tns, _ := targetRef(o)["namespace"].(string)
 	if tns != "" && o.namespace != "" && tns != o.namespace {
 		e.report(o, "spec.targetRef.namespace", "targetRef.namespace %q differs from the PoolBinding's namespace %q; a PoolBinding must be created in the namespace of its Service", tns, o.namespace)
+	}
+}
+
+func checkPLBWeight(_ *input, o *object, e *emitter) {
+	raw, present := o.annotation(lbv1.WeightAnnotation)
+	if !present {
+		return
+	}
+	v, ok := raw.(string)
+	if !ok {
+		e.report(o, annotationPath(lbv1.WeightAnnotation), "annotation values are strings; quote the weight (%s)", show(raw))
+		return
+	}
+	if _, err := lbv1.ParseWeight(v); err != nil {
+		e.report(o, annotationPath(lbv1.WeightAnnotation), "%q is not an integer from %d to %d; sync would refuse the binding (InvalidWeight)", v, lbv1.MinWeight, lbv1.MaxWeight)
 	}
 }
 

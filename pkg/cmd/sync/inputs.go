@@ -187,7 +187,9 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 			l = readLists(ctx, dyn, typed, key(b.Namespace), svcGVR, podsGVR, slicesGVR, haveSlices)
 			lists[k] = l
 		}
-		t.Endpoints, t.ServiceELBID, t.ResolveErr = resolve(&b, l, haveSlices)
+		var set endpoints.Set
+		set, t.ServiceELBID, t.ResolveErr = resolve(&b, l, haveSlices)
+		t.Endpoints, t.Draining = set.Ready, set.Terminating
 		in.targets = append(in.targets, t)
 	}
 	return in, nil
@@ -298,14 +300,15 @@ func listPods(ctx context.Context, dyn dynamic.Interface, typed kubernetes.Inter
 	return out, nil
 }
 
-// resolve finds a binding's Service in the lists and its ready endpoints.
-func resolve(b *lbv1.PoolBinding, l *nsLists, haveSlices bool) ([]endpoints.Endpoint, string, error) {
+// resolve finds a binding's Service in the lists and its ready and
+// terminating-but-serving endpoints.
+func resolve(b *lbv1.PoolBinding, l *nsLists, haveSlices bool) (endpoints.Set, string, error) {
 	if l.err != nil {
-		return nil, "", l.err
+		return endpoints.Set{}, "", l.err
 	}
 	ns := b.Namespace
 	if b.Spec.TargetRef.Namespace != "" && b.Spec.TargetRef.Namespace != ns {
-		return nil, "", fmt.Errorf("targetRef.namespace %q differs from the binding's namespace %q", b.Spec.TargetRef.Namespace, ns)
+		return endpoints.Set{}, "", fmt.Errorf("targetRef.namespace %q differs from the binding's namespace %q", b.Spec.TargetRef.Namespace, ns)
 	}
 	var svc *corev1.Service
 	for i := range l.services {
@@ -315,14 +318,14 @@ func resolve(b *lbv1.PoolBinding, l *nsLists, haveSlices bool) ([]endpoints.Endp
 		}
 	}
 	if svc == nil {
-		return nil, "", fmt.Errorf("service %s/%s: %w", ns, b.Spec.TargetRef.Name, endpoints.ErrServiceNotFound)
+		return endpoints.Set{}, "", fmt.Errorf("service %s/%s: %w", ns, b.Spec.TargetRef.Name, endpoints.ErrServiceNotFound)
 	}
-	var eps []endpoints.Endpoint
+	var set endpoints.Set
 	var err error
 	if haveSlices {
-		eps, err = endpoints.FromEndpointSlices(svc, b.Spec.TargetRef.Port, l.slices)
+		set, err = endpoints.SliceEndpoints(svc, b.Spec.TargetRef.Port, l.slices)
 	} else {
-		eps, err = endpoints.FromPods(svc, b.Spec.TargetRef.Port, l.pods)
+		set, err = endpoints.PodEndpoints(svc, b.Spec.TargetRef.Port, l.pods)
 	}
-	return eps, endpoints.ELBID(svc), err
+	return set, endpoints.ELBID(svc), err
 }

@@ -62,8 +62,15 @@ For each binding, sync
   3. checks the pool is not the one the Service's own load balancer uses
      (kubernetes.io/elb.id against the pool's loadbalancers);
   4. reads the pool's members (pages of 2000), adds the missing ones
-     (batch-add, 200 per call), then removes stale members it owns
-     (batch-delete, 200 per call). Adds always come before removals.
+     (batch-add, 200 per call), sets weights (batch-update, 200 per call),
+     then removes stale members it owns (batch-delete, 200 per call). Adds
+     always come before removals.
+
+Draining: a terminating endpoint that still serves keeps its member at
+weight 0 (no new connections) until it is gone, unless the pool drains
+removed members itself (connection_drain) or ignores weights (SOURCE_IP,
+QUIC_CID). Owned members are kept at the binding's weight: annotation
+loadbalancer.networking.openvessel.io/weight (0-100), default 1.
 
 Ownership: members sync adds carry "ccictl:<namespace>/<name>:<uid>" in their
 name. Members without this binding's marker are foreign: counted, never

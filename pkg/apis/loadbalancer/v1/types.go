@@ -1,6 +1,10 @@
 package v1
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -74,8 +78,42 @@ type PoolBindingStatus struct {
 	RegisteredMembers int32 `json:"registeredMembers,omitempty"`
 	// ForeignMembers is the number of pool members this binding does not own.
 	ForeignMembers int32 `json:"foreignMembers,omitempty"`
+	// DrainingMembers is the number of owned members of terminating but
+	// still serving endpoints, kept at weight 0 until the endpoint is gone.
+	DrainingMembers int32 `json:"drainingMembers,omitempty"`
 	// LastSyncTime is when the last pass finished.
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+}
+
+// WeightAnnotation on a PoolBinding sets the ELB weight of its members,
+// an integer 0-100 (0: members take no new connections); without it the
+// weight is DefaultWeight, the API's default.
+const WeightAnnotation = GroupName + "/weight"
+
+// Member weight range and default, as the ELB API documents them.
+const (
+	MinWeight     = 0
+	MaxWeight     = 100
+	DefaultWeight = 1
+)
+
+// ParseWeight reads a WeightAnnotation value.
+func ParseWeight(v string) (int32, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+	if err != nil || n < MinWeight || n > MaxWeight {
+		return 0, fmt.Errorf("annotation %s: %q is not an integer from %d to %d", WeightAnnotation, v, MinWeight, MaxWeight)
+	}
+	return int32(n), nil
+}
+
+// Weight returns the member weight the binding asks for: its
+// WeightAnnotation, or DefaultWeight without one.
+func (b *PoolBinding) Weight() (int32, error) {
+	v, ok := b.Annotations[WeightAnnotation]
+	if !ok {
+		return DefaultWeight, nil
+	}
+	return ParseWeight(v)
 }
 
 // Condition types and reasons written to PoolBindingStatus.Conditions.
