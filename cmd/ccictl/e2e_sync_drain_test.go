@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -272,5 +273,45 @@ func TestSyncDrainSourceIP(t *testing.T) {
 	e.wantWeights(syncPool, map[string]int32{a1 + ":8080": 9, a2 + ":8080": 1})
 	if st := e.jsonpath("b1", `{.status.drainingMembers}`); st != "" && st != "0" {
 		t.Errorf("drainingMembers = %q on a SOURCE_IP pool", st)
+	}
+}
+
+// TestSyncDrainPodPath: where EndpointSlices are not served, a pod being
+// deleted that is still Running and Ready is terminating but serving: its
+// member drains at weight 0 and goes once the pod is gone.
+func TestSyncDrainPodPath(t *testing.T) {
+	e := newSyncEnv(t, "sync-drain-pods")
+	var sliceReads atomic.Int64
+	e.config = discoveryHidingConfig(t, &sliceReads)
+	e.emu.CreatePool(elb.Pool{ID: syncPool, Name: "pool-http", Protocol: "HTTP"})
+	e.service("web", 123, intstr.FromInt32(8080), map[string]string{"app": "web"}, nil)
+	uid := e.binding("b1", syncPool, "web", 123)
+	marker := markerOf(e.ns, "b1", uid)
+	e.pods("web", readyPod("a", "10.32.0.1"), readyPod("b", "10.32.0.2"))
+	wantLine(t, e.sync(), 0, "poolbinding/b1: +2 -0 =0 foreign=0")
+
+	e.deletePod("b", 30) // no kubelet: stays, Ready, with a deletionTimestamp
+	e.emu.ResetCounts()
+	wantLine(t, e.sync(), 0, "poolbinding/b1: +0 -0 =1 foreign=0 draining=1 weights=1")
+	e.wantCallsUpd(1, 1, 0, 1, 0)
+	e.wantPool(syncPool, owned(marker, "10.32.0.1:8080", "10.32.0.2:8080"))
+	e.wantWeights(syncPool, map[string]int32{"10.32.0.1:8080": 1, "10.32.0.2:8080": 0})
+
+	e.deletePod("b", 0)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := e.kube.CoreV1().Pods(e.ns).Get(e.ctx(), "b", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pod b not gone: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	wantLine(t, e.sync(), 0, "poolbinding/b1: +0 -1 =1 foreign=0")
+	e.wantPool(syncPool, owned(marker, "10.32.0.1:8080"))
+	if n := sliceReads.Load(); n != 0 {
+		t.Errorf("%d requests reached discovery.k8s.io; the Pod path must not read EndpointSlices", n)
 	}
 }
