@@ -39,7 +39,17 @@ type Config struct {
 	Retry RetryPolicy
 	// UserAgent is sent as User-Agent; empty means DefaultUserAgent.
 	UserAgent string
+	// RequestTimeout bounds one attempt of a call (connect, send, answer
+	// read), so that a stalled request is abandoned and retried while the
+	// caller's deadline still leaves room. 0 means DefaultRequestTimeout;
+	// negative means no per-attempt bound (only the context's).
+	RequestTimeout time.Duration
 }
+
+// DefaultRequestTimeout is the per-attempt timeout when
+// Config.RequestTimeout is 0: a healthy call of the member API answers in
+// well under a second, a full page of 2000 members included.
+const DefaultRequestTimeout = 30 * time.Second
 
 // EndpointForRegion returns the documented public ELB endpoint of a region,
 // e.g. "cn-north-4" → "https://elb.cn-north-4.myhuaweicloud.com".
@@ -74,12 +84,17 @@ func New(cfg Config) (Client, error) {
 	if ua == "" {
 		ua = DefaultUserAgent
 	}
+	timeout := cfg.RequestTimeout
+	if timeout == 0 {
+		timeout = DefaultRequestTimeout
+	}
 	return &httpClient{
-		base:  ep + "/v3/" + cfg.ProjectID + "/elb/pools/",
-		root:  ep + "/v3/" + cfg.ProjectID + "/elb/",
-		http:  &http.Client{Transport: rt},
-		retry: cfg.Retry.withDefaults(),
-		ua:    ua,
+		base:    ep + "/v3/" + cfg.ProjectID + "/elb/pools/",
+		root:    ep + "/v3/" + cfg.ProjectID + "/elb/",
+		http:    &http.Client{Transport: rt},
+		retry:   cfg.Retry.withDefaults(),
+		ua:      ua,
+		timeout: timeout,
 	}, nil
 }
 
@@ -99,11 +114,12 @@ func validSegment(what, s string) error {
 }
 
 type httpClient struct {
-	base  string // …/v3/{project_id}/elb/pools/
-	root  string // …/v3/{project_id}/elb/
-	http  *http.Client
-	retry RetryPolicy
-	ua    string
+	base    string // …/v3/{project_id}/elb/pools/
+	root    string // …/v3/{project_id}/elb/
+	http    *http.Client
+	retry   RetryPolicy
+	ua      string
+	timeout time.Duration // per attempt; <0 = none
 }
 
 var _ Client = (*httpClient)(nil)
@@ -416,7 +432,7 @@ func (c *httpClient) doURL(ctx context.Context, op, method, u string, body, out 
 				return ctxError(op, ctx.Err(), lastErr)
 			}
 			lastErr = fmt.Errorf("elb: %s: %w", op, err)
-			if !retryableTransportError(err) {
+			if !errors.Is(err, errAttemptTimeout) && !retryableTransportError(err) {
 				return lastErr
 			}
 		case status >= 200 && status < 300:
@@ -462,8 +478,28 @@ func ctxError(op string, ctxErr, last error) error {
 	return fmt.Errorf("elb: %s: %w (last attempt: %w)", op, ctxErr, errors.Unwrap(last))
 }
 
-// once performs a single HTTP exchange and reads the whole answer.
+// errAttemptTimeout marks an attempt abandoned after Config.RequestTimeout;
+// it is retried like a connection failure (the batch calls are idempotent).
+var errAttemptTimeout = errors.New("no complete answer within the per-request timeout")
+
+// once performs a single HTTP exchange, bounded by c.timeout, and reads the
+// whole answer. The body of a non-2xx answer comes back with the
+// credentials this request carried masked: a gateway that echoes the
+// request's X-Auth-Token or signature must not put it into an error.
 func (c *httpClient) once(ctx context.Context, method, u string, payload []byte) (int, http.Header, []byte, error) {
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.timeout, errAttemptTimeout)
+		defer cancel()
+	}
+	status, hdr, data, err := c.exchange(ctx, method, u, payload)
+	if err != nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), errAttemptTimeout) {
+		err = fmt.Errorf("%w (%v)", errAttemptTimeout, c.timeout)
+	}
+	return status, hdr, data, err
+}
+
+func (c *httpClient) exchange(ctx context.Context, method, u string, payload []byte) (int, http.Header, []byte, error) {
 	var rd io.Reader
 	if payload != nil {
 		rd = bytes.NewReader(payload)
@@ -486,6 +522,14 @@ func (c *httpClient) once(ctx context.Context, method, u string, payload []byte)
 	if err != nil {
 		// A body cut short is a connection failure of this attempt.
 		return 0, nil, nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		sent := req
+		if resp.Request != nil {
+			// The request as the transport sent it, authentication added.
+			sent = resp.Request
+		}
+		data = maskSentCredentials(data, sent)
 	}
 	return resp.StatusCode, resp.Header, data, nil
 }

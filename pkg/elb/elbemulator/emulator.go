@@ -74,6 +74,8 @@ const (
 	OpThrottled          = "Throttled"    // answered 429 by a fault
 	OpFaulted            = "Faulted"      // answered 500/503 by a fault
 	OpUnknown            = "Unknown"      // path or method the emulator does not serve
+	OpStalled            = "Stalled"      // held by a StallFirst fault before being served
+	OpEchoed             = "Echoed"       // answered 400 echoing the request's credentials by a fault
 )
 
 // Error codes the emulator answers with. ELB.1001 (invalid parameters) and
@@ -125,6 +127,15 @@ type Faults struct {
 	FailEvery int `json:"fail_every"`
 	// ThrottleFirst: the next N calls answer 429, then normal.
 	ThrottleFirst int `json:"throttle_first"`
+	// StallFirst: the next N calls are held for StallFor (or until the
+	// client hangs up, which drops the call unserved) before being served
+	// normally: a gateway that stops answering.
+	StallFirst int           `json:"stall_first"`
+	StallFor   time.Duration `json:"stall_for"`
+	// EchoCredentialsFirst: the next N calls answer 400 with the request's
+	// X-Auth-Token and Authorization header values in error_msg, as a
+	// misbehaving gateway or proxy may do.
+	EchoCredentialsFirst int `json:"echo_credentials_first"`
 }
 
 // Emulator is the test double; it is an http.Handler and safe for
@@ -144,6 +155,8 @@ type Emulator struct {
 	callN     int // API calls since SetFaults
 	throttleN int // ThrottleFirst calls still to throttle
 	failN     int // faults injected since SetFaults (alternates 503/500)
+	stallN    int // StallFirst calls still to stall
+	echoN     int // EchoCredentialsFirst calls still to answer
 }
 
 // New returns an emulator with no pools.
@@ -173,6 +186,8 @@ func (e *Emulator) SetFaults(f Faults) {
 	e.faults = f
 	e.callN, e.failN = 0, 0
 	e.throttleN = max(f.ThrottleFirst, 0)
+	e.stallN = max(f.StallFirst, 0)
+	e.echoN = max(f.EchoCredentialsFirst, 0)
 }
 
 // Counts returns the API calls served per operation ("GetPool",
@@ -186,7 +201,7 @@ func (e *Emulator) Counts() map[string]int {
 	defer e.mu.Unlock()
 	out := map[string]int{}
 	for _, k := range []string{OpGetPool, OpListMembers, OpBatchAddMembers, OpBatchDeleteMembers, OpBatchUpdateMembers, OpGetQuota,
-		OpUnauthorized, OpThrottled, OpFaulted, OpUnknown} {
+		OpUnauthorized, OpThrottled, OpFaulted, OpUnknown, OpStalled, OpEchoed} {
 		out[k] = e.counts[k]
 	}
 	return out
@@ -351,6 +366,24 @@ func (e *Emulator) fault() int {
 	return http.StatusTooManyRequests
 }
 
+// hostile decides whether this authenticated API call is stalled (for how
+// long) or answered with its credentials echoed.
+func (e *Emulator) hostile() (stall time.Duration, echo bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stallN > 0 && e.faults.StallFor > 0 {
+		e.stallN--
+		e.counts[OpStalled]++
+		stall = e.faults.StallFor
+	}
+	if e.echoN > 0 {
+		e.echoN--
+		e.counts[OpEchoed]++
+		echo = true
+	}
+	return stall, echo
+}
+
 // ServeHTTP serves the vendor API under /v3/ and the admin API under /_emulator/.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/_emulator" || strings.HasPrefix(r.URL.Path, "/_emulator/") {
@@ -377,6 +410,25 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.count(OpUnauthorized)
 		writeError(w, http.StatusUnauthorized, CodeUnauthorized,
 			"Incorrect IAM authentication information: token or AK/SK signature missing or invalid", rid)
+		return
+	}
+	stall, echo := e.hostile()
+	if stall > 0 {
+		t := time.NewTimer(stall)
+		select {
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+	if echo {
+		// Bare values, not "Header: value": masking by header name alone
+		// would not catch them.
+		authz := r.Header.Get("Authorization")
+		_, sig, _ := strings.Cut(authz, "Signature=")
+		writeError(w, http.StatusBadRequest, CodeInvalid, fmt.Sprintf(
+			"request rejected; it carried %q %q (signature %s)", r.Header.Get("X-Auth-Token"), authz, sig), rid)
 		return
 	}
 	if status := e.fault(); status != 0 {

@@ -534,7 +534,7 @@ func TestFaults(t *testing.T) {
 		t.Fatalf("counts %v", c)
 	}
 	e.ResetCounts()
-	if c := e.Counts(); c[OpGetPool] != 0 || c[OpThrottled] != 0 || len(c) != 10 {
+	if c := e.Counts(); c[OpGetPool] != 0 || c[OpThrottled] != 0 || len(c) != 12 {
 		t.Fatalf("after reset %v", c)
 	}
 }
