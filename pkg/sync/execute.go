@@ -10,6 +10,7 @@ import (
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/endpoints"
+	"github.com/openvessel/ccictl/pkg/poollock"
 )
 
 // Target is one binding together with what the caller resolved about it
@@ -50,6 +51,16 @@ type Options struct {
 	// Concurrency bounds how many bindings Run syncs at once (default
 	// DefaultConcurrency).
 	Concurrency int
+	// Locker, if set, makes the writers of each pool take turns
+	// (pkg/poollock): a binding's pool read, plan and writes happen under
+	// its pool's lock, so no pass acts on a plan another pass's writes made
+	// stale. Not taken on a dry run.
+	Locker poollock.Locker
+	// ReadDesired re-reads a target's desired endpoints. Where the Locker
+	// reports locks unavailable, it is called, with a fresh member list,
+	// right before the removals, and a removal whose endpoint is desired
+	// again (or whose member changed) is dropped.
+	ReadDesired func(ctx context.Context, t Target) ([]Endpoint, error)
 }
 
 // DefaultConcurrency is Run's concurrency when Options.Concurrency <= 0.
@@ -89,6 +100,8 @@ const (
 	ReasonELBError               = "ELBError"
 	ReasonCanceled               = "Canceled"
 	ReasonTimeout                = "Timeout"
+	ReasonBusy                   = "Busy"     // another writer holds the pool's lock (no waiting asked)
+	ReasonLockLost               = "LockLost" // the pool's lock was lost while writing
 )
 
 // Result is what one binding's pass planned and did. It is the
@@ -141,6 +154,8 @@ type Result struct {
 
 	// poolRead: the member counts come from a read of the pool.
 	poolRead bool
+	// dropped: planned removals a re-check before removing dropped.
+	dropped int
 }
 
 // PlanSummary is the plan part of a Result.
@@ -255,13 +270,14 @@ func Run(ctx context.Context, c elb.Client, targets []Target, opts Options) []Re
 // batch-update weights (drain to 0, restore) and then batch-delete the stale
 // owned members, ≤elb.MaxBatch per call. Calls: 1 + ⌈max(M,1)/2000⌉ +
 // ⌈A/200⌉ + ⌈U/200⌉ + ⌈D/200⌉; a pass with nothing to change writes nothing.
-func Sync(ctx context.Context, c elb.Client, t Target, opts Options) Result {
+// With opts.Locker all of it happens under the pool's lock.
+func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result) {
 	r := newResult(t, opts)
 	if r.State != "" {
 		return r
 	}
 	if err := ctx.Err(); err != nil {
-		return r.fail(err)
+		return r.fail(fmt.Errorf("the pass was interrupted before this binding started: %w", err))
 	}
 	b := t.Binding
 	poolID := b.Spec.PoolRef.ID
@@ -282,6 +298,28 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) Result {
 		r.Blocked = BlockedIncomplete
 		r.Message = t.ResolveErr.Error()
 		return r
+	}
+
+	var recheck func(context.Context, []elb.Member) ([]elb.Member, error)
+	if opts.Locker != nil && !opts.DryRun {
+		held, release, err := opts.Locker.Lock(ctx, b.Namespace, poolID)
+		switch {
+		case err == nil:
+			defer release()
+			ctx = held
+			defer func() { res = lockLost(held, res) }()
+		case errors.Is(err, poollock.ErrBusy):
+			r.State, r.Reason, r.Message = StateBlocked, ReasonBusy, err.Error()+"; nothing changed"
+			return r
+		case errors.Is(err, poollock.ErrUnavailable) && opts.ReadDesired != nil:
+			recheck = func(ctx context.Context, rm []elb.Member) ([]elb.Member, error) {
+				return r.recheckRemovals(ctx, c, t, opts.ReadDesired, rm)
+			}
+		case errors.Is(err, poollock.ErrUnavailable):
+			// No way to re-check: the caller chose to run without protection.
+		default:
+			return r.fail(fmt.Errorf("lock pool %s: %w", poolID, err))
+		}
 	}
 
 	pool, err := c.GetPool(ctx, poolID)
@@ -317,11 +355,14 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) Result {
 	r.noteDrain(p, pool)
 
 	if !opts.DryRun {
-		if err := r.apply(ctx, c, poolID, p); err != nil {
+		if err := r.apply(ctx, c, poolID, p, recheck); err != nil {
 			return r.fail(err)
 		}
 	}
 	r.finish(p, t.ResolveErr, opts.DryRun)
+	if r.dropped > 0 {
+		r.Message += fmt.Sprintf("; %d removal(s) dropped: their members changed or their endpoints were desired again when re-read right before removing", r.dropped)
+	}
 	return r
 }
 
@@ -417,15 +458,23 @@ func (r *Result) noteDrain(p Plan, pool *elb.Pool) {
 
 // apply adds, then changes weights, then removes. Any failed add stops
 // before the rest, so a member is never taken out while its replacement may
-// be missing.
-func (r *Result) apply(ctx context.Context, c elb.Client, poolID string, p Plan) error {
+// be missing. recheck, if set, may drop removals right before they are made.
+func (r *Result) apply(ctx context.Context, c elb.Client, poolID string, p Plan,
+	recheck func(context.Context, []elb.Member) ([]elb.Member, error)) error {
 	if err := r.applyAdds(ctx, c, poolID, p); err != nil {
 		return err
 	}
 	if err := r.applyUpdates(ctx, c, poolID, p); err != nil {
 		return err
 	}
-	return r.applyRemovals(ctx, c, poolID, p)
+	toRemove := p.ToRemove
+	if recheck != nil && len(toRemove) > 0 {
+		var err error
+		if toRemove, err = recheck(ctx, toRemove); err != nil {
+			return err
+		}
+	}
+	return r.applyRemovals(ctx, c, poolID, toRemove)
 }
 
 // applyUpdates sets weights, ≤elb.MaxBatch per call. The client checks that
@@ -472,9 +521,9 @@ func (r *Result) applyAdds(ctx context.Context, c elb.Client, poolID string, p P
 	return nil
 }
 
-func (r *Result) applyRemovals(ctx context.Context, c elb.Client, poolID string, p Plan) error {
-	ids := make([]string, len(p.ToRemove))
-	for i, m := range p.ToRemove {
+func (r *Result) applyRemovals(ctx context.Context, c elb.Client, poolID string, toRemove []elb.Member) error {
+	ids := make([]string, len(toRemove))
+	for i, m := range toRemove {
 		ids[i] = m.ID
 	}
 	for chunk := range chunks(ids) {

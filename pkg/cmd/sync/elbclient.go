@@ -49,11 +49,16 @@ func (o *SyncOptions) defaultELBClient(ctx context.Context) (elb.Client, error) 
 	// handshake each). Keep one per concurrent binding (docs/performance.md).
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = max(o.Concurrency, 2)
+	reqTimeout := o.ELBRequestTimeout
+	if reqTimeout == 0 {
+		reqTimeout = -1 // the flag's 0 means no per-attempt bound
+	}
 	return elb.New(elb.Config{
-		Endpoint:  strings.TrimRight(endpoint, "/"),
-		ProjectID: projectID,
-		Transport: creds.WrapTransport(tr),
-		UserAgent: "ccictl/" + version.Get().GitVersion,
+		Endpoint:       strings.TrimRight(endpoint, "/"),
+		ProjectID:      projectID,
+		Transport:      creds.WrapTransport(tr),
+		UserAgent:      "ccictl/" + version.Get().GitVersion,
+		RequestTimeout: reqTimeout,
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -38,6 +39,12 @@ type clusterInput struct {
 	statusDyn dynamic.Interface
 	plbGVR    schema.GroupVersionResource
 	warnings  []string
+	// leases is the client of the pool locks, without client-go's token
+	// bucket for the same reason as statusDyn.
+	leases kubernetes.Interface
+	// rereads re-reads one binding's desired endpoints (by binding uid),
+	// for the re-check before removals where pool locks are unavailable.
+	rereads map[string]func(context.Context) ([]endpoints.Endpoint, error)
 }
 
 // nsLists holds one namespace's (or, with -A, every namespace's) lists,
@@ -89,6 +96,10 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 	if in.statusDyn, err = dynamic.NewForConfig(statusCfg); err != nil {
 		return nil, err
 	}
+	if in.leases, err = kubernetes.NewForConfig(statusCfg); err != nil {
+		return nil, err
+	}
+	in.rereads = map[string]func(context.Context) ([]endpoints.Endpoint, error){}
 
 	listNS := o.Namespace
 	if o.AllNamespaces {
@@ -150,9 +161,14 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 	}
 
 	slicesGVR, haveSlices := resourceFor(mapper, schema.GroupKind{Group: "discovery.k8s.io", Kind: "EndpointSlice"}, "v1")
-	lists := map[string]*nsLists{} // key: namespace, or "" for one cross-namespace list
-	key := func(ns string) string {
-		if o.AllNamespaces {
+	lists := map[string]*nsLists{} // key: namespace, or "" for one cross-namespace list, "|" Service resource
+	// With -A one cross-namespace list per resource serves every binding.
+	// An identity that may list only some namespaces is refused that list
+	// (Forbidden): then each namespace is listed on its own, so a forbidden
+	// namespace blocks only its own bindings, with the RBAC reason.
+	crossForbidden := map[string]bool{}
+	scopeOf := func(ns, svc string) string {
+		if o.AllNamespaces && !crossForbidden[svc] {
 			return ""
 		}
 		return ns
@@ -181,15 +197,29 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 			in.targets = append(in.targets, t)
 			continue
 		}
-		k := key(b.Namespace) + "|" + svcGVR.String()
-		l := lists[k]
+		svcKey := svcGVR.String()
+		scope := scopeOf(b.Namespace, svcKey)
+		l := lists[scope+"|"+svcKey]
 		if l == nil {
-			l = readLists(ctx, dyn, typed, key(b.Namespace), svcGVR, podsGVR, slicesGVR, haveSlices)
-			lists[k] = l
+			l = readLists(ctx, dyn, typed, scope, svcGVR, podsGVR, slicesGVR, haveSlices)
+			if scope == "" && apierrors.IsForbidden(l.err) {
+				crossForbidden[svcKey] = true
+				in.warnings = append(in.warnings, fmt.Sprintf("listing across namespaces is forbidden (%v); listing each namespace on its own", l.err))
+				scope = b.Namespace
+				l = readLists(ctx, dyn, typed, scope, svcGVR, podsGVR, slicesGVR, haveSlices)
+			}
+			lists[scope+"|"+svcKey] = l
 		}
 		var set endpoints.Set
 		set, t.ServiceELBID, t.ResolveErr = resolve(&b, l, haveSlices)
 		t.Endpoints, t.Draining = set.Ready, set.Terminating
+		// The re-check before removals keeps a member whose endpoint is
+		// ready, or terminating but still served (drained, not removed).
+		in.rereads[string(b.UID)] = func(ctx context.Context) ([]endpoints.Endpoint, error) {
+			l := readLists(ctx, dyn, typed, b.Namespace, svcGVR, podsGVR, slicesGVR, haveSlices)
+			set, _, err := resolve(&b, l, haveSlices)
+			return append(append([]endpoints.Endpoint(nil), set.Ready...), set.Terminating...), err
+		}
 		in.targets = append(in.targets, t)
 	}
 	return in, nil

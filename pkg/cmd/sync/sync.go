@@ -16,8 +16,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
+	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/poollock"
 	lbsync "github.com/openvessel/ccictl/pkg/sync"
 )
 
@@ -41,6 +43,13 @@ type SyncOptions struct {
 	Region       string
 	ProjectID    string
 	SubnetCIDRID string
+	// ELBRequestTimeout bounds one attempt of an ELB call (0 = no bound).
+	ELBRequestTimeout time.Duration
+	// NoWaitLock reports Busy instead of waiting for another writer's
+	// pool lock; LockNamespace holds every pool's Lease ("" = the
+	// binding's namespace).
+	NoWaitLock    bool
+	LockNamespace string
 
 	factory *cmdutil.Factory
 	// newELBClient is replaceable so tests can point at an emulator.
@@ -80,6 +89,12 @@ Safety: when the Service is missing, endpoints cannot be resolved or a read
 is incomplete, nothing is removed. sync refuses to empty a pool that holds
 owned members unless --allow-empty.
 
+Overlapping passes: a binding's pool read, plan and writes hold its pool's
+lock, a coordination.k8s.io Lease "ccictl-pool-<pool id>" in the binding's
+namespace (or --lock-namespace). Another pass waits for it up to --timeout,
+or with --no-wait-lock reports Busy. Where Leases are unavailable, removals
+are re-checked against a fresh read right before they are made.
+
 Kubernetes reads: one list of PoolBindings, and one list each of Services
 and EndpointSlices (or Pods) per namespace, or across namespaces with -A.
 Status (conditions, counts, lastSyncTime) is written through the status
@@ -107,7 +122,8 @@ var example = `  # Converge every PoolBinding of a namespace
 
 // NewCmdSync returns the sync command.
 func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &SyncOptions{Concurrency: lbsync.DefaultConcurrency, Timeout: 5 * time.Minute, IOStreams: streams}
+	o := &SyncOptions{Concurrency: lbsync.DefaultConcurrency, Timeout: 5 * time.Minute,
+		ELBRequestTimeout: elb.DefaultRequestTimeout, IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:                   "sync [NAME...] [-n NAMESPACE | -A] [-l SELECTOR]",
 		DisableFlagsInUseLine: true,
@@ -139,6 +155,10 @@ func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.C
 	fl.StringVar(&o.ELBEndpoint, "elb-endpoint", "", "ELB API base URL (default https://elb.<region>.myhuaweicloud.com).")
 	fl.StringVar(&o.Region, "region", "", "Region for the ELB endpoint (default $HW_REGION_NAME or the iam project-name).")
 	fl.StringVar(&o.ProjectID, "project-id", "", "Project ID for ELB paths (default $HW_PROJECT_ID or an IAM lookup).")
+	fl.DurationVar(&o.ELBRequestTimeout, "elb-request-timeout", o.ELBRequestTimeout,
+		"Give up on one attempt of an ELB call after this long and retry it within --timeout (0 = no per-attempt limit). The global --request-timeout applies to Kubernetes requests.")
+	fl.BoolVar(&o.NoWaitLock, "no-wait-lock", false, "When another pass holds a pool's lock, report the binding Busy (exit 1) instead of waiting up to --timeout.")
+	fl.StringVar(&o.LockNamespace, "lock-namespace", "", "Namespace of the pool locks (coordination.k8s.io Leases) (default: each binding's namespace). Use one namespace for every pass when bindings of several namespaces share a pool.")
 	fl.StringVar(&o.SubnetCIDRID, "subnet-id", "", "subnet_cidr_id for added members (default: the binding's "+SubnetAnnotation+" annotation; none = IP-type members).")
 	return cmd
 }
@@ -172,6 +192,9 @@ func (o *SyncOptions) Validate(cmd *cobra.Command) error {
 	if o.Concurrency < 1 {
 		return cmdutil.UsageErrorf(cmd, "--concurrency must be at least 1")
 	}
+	if o.ELBRequestTimeout < 0 {
+		return cmdutil.UsageErrorf(cmd, "--elb-request-timeout must not be negative")
+	}
 	return nil
 }
 
@@ -204,6 +227,9 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range in.warnings {
+		fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(w))
+	}
 	if len(in.targets) == 0 {
 		if o.AllNamespaces || o.Namespace == "" {
 			fmt.Fprintln(o.ErrOut, "No resources found")
@@ -219,13 +245,33 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	locker := &poollock.LeaseLocker{
+		Leases:    in.leases.CoordinationV1(),
+		Namespace: o.LockNamespace,
+		NoWait:    o.NoWaitLock,
+		OnUnavailable: func(err error) {
+			fmt.Fprintf(o.ErrOut, "Warning: %v; each binding re-reads its endpoints and members right before removing instead\n", redact.Error(err))
+		},
+	}
 	results := lbsync.Run(ctx, client, in.targets, lbsync.Options{
 		DryRun:       o.DryRun,
 		AllowEmpty:   o.AllowEmpty,
 		PruneOrphans: o.PruneOrphans,
 		Owners:       in.owners,
 		Concurrency:  o.Concurrency,
+		Locker:       locker,
+		ReadDesired: func(ctx context.Context, t lbsync.Target) ([]lbsync.Endpoint, error) {
+			reread := in.rereads[string(t.Binding.UID)]
+			if reread == nil {
+				return nil, fmt.Errorf("no way to re-read the endpoints of %s/%s", t.Binding.Namespace, t.Binding.Name)
+			}
+			return reread(ctx)
+		},
 	})
+	// The last line of defence before anything is written: ELB errors are
+	// masked where they are made, but a message must never carry a secret
+	// into stdout, the report or a PoolBinding's status.
+	maskResults(results)
 	if !o.DryRun && !o.NoStatus {
 		o.writeStatuses(ctx, in, results)
 	}
@@ -233,6 +279,18 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		return err
 	}
 	return exitFor(results, o.DryRun, o.ExitCode)
+}
+
+// maskResults replaces every secret the process knows (and credential
+// header values) in the free-text parts of results.
+func maskResults(results []lbsync.Result) {
+	for i := range results {
+		r := &results[i]
+		r.Message = redact.String(r.Message)
+		for j := range r.Errors {
+			r.Errors[j] = redact.String(r.Errors[j])
+		}
+	}
 }
 
 func (o *SyncOptions) print(results []lbsync.Result) error {

@@ -1,0 +1,353 @@
+package poollock
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strconv"
+	gosync "sync"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	coordclient "k8s.io/client-go/kubernetes/typed/coordination/v1"
+)
+
+// Defaults of LeaseLocker.
+const (
+	// DefaultDuration is how long a Lease stays valid without renewal: a
+	// killed holder blocks its pool for at most about this long.
+	DefaultDuration = 15 * time.Second
+	// DefaultPollInterval is how often a waiting writer looks at the Lease.
+	DefaultPollInterval = 500 * time.Millisecond
+	// releaseTimeout bounds giving a Lease up, which happens even after the
+	// caller's context ended (an interrupted pass must not block the pool).
+	releaseTimeout = 5 * time.Second
+)
+
+// LeaseName is the name of poolID's Lease. Pool IDs are UUIDs, so the name
+// is a valid object name.
+func LeaseName(poolID string) string { return "ccictl-pool-" + poolID }
+
+// NewIdentity returns a holder identity unique to this process:
+// host name, process id and a random suffix.
+func NewIdentity() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return "ccictl/" + host + "/" + strconv.Itoa(os.Getpid()) + "/" + hex.EncodeToString(b[:])
+}
+
+// LeaseLocker is the Locker over coordination.k8s.io/v1 Leases.
+type LeaseLocker struct {
+	// Leases is the API client (kubernetes.Interface.CoordinationV1()).
+	Leases coordclient.LeasesGetter
+	// Namespace holds every pool's Lease; "" keeps each in the namespace of
+	// the binding being synced. All writers of one pool must agree on it.
+	Namespace string
+	// Identity is this process's holder identity (NewIdentity if "").
+	Identity string
+	// Duration of the Lease (DefaultDuration if 0).
+	Duration time.Duration
+	// NoWait reports ErrBusy at once instead of waiting for the holder.
+	NoWait bool
+	// PollInterval while waiting (DefaultPollInterval if 0).
+	PollInterval time.Duration
+	// OnUnavailable, if set, is called once, the first time Leases turn out
+	// to be unusable; later Locks answer ErrUnavailable without a request.
+	OnUnavailable func(error)
+
+	mu          gosync.Mutex
+	local       map[string]chan struct{} // one writer per Lease inside this process
+	unavailable error
+	once        gosync.Once
+}
+
+var _ Locker = (*LeaseLocker)(nil)
+
+func (l *LeaseLocker) defaults() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.Identity == "" {
+		l.Identity = NewIdentity()
+	}
+	if l.Duration <= 0 {
+		l.Duration = DefaultDuration
+	}
+	if l.PollInterval <= 0 {
+		l.PollInterval = DefaultPollInterval
+	}
+	if l.local == nil {
+		l.local = map[string]chan struct{}{}
+	}
+}
+
+func (l *LeaseLocker) localSlot(key string) chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ch := l.local[key]
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+		l.local[key] = ch
+	}
+	return ch
+}
+
+func (l *LeaseLocker) markUnavailable(err error) error {
+	uerr := &UnavailableError{Err: err}
+	l.mu.Lock()
+	if l.unavailable == nil {
+		l.unavailable = uerr
+	}
+	uerr2 := l.unavailable
+	l.mu.Unlock()
+	l.once.Do(func() {
+		if l.OnUnavailable != nil {
+			l.OnUnavailable(uerr2)
+		}
+	})
+	return uerr2
+}
+
+// Lock implements Locker.
+func (l *LeaseLocker) Lock(ctx context.Context, bindingNamespace, poolID string) (context.Context, func(), error) {
+	l.defaults()
+	l.mu.Lock()
+	unavailable := l.unavailable
+	l.mu.Unlock()
+	if unavailable != nil {
+		return nil, nil, unavailable
+	}
+	ns := l.Namespace
+	if ns == "" {
+		ns = bindingNamespace
+	}
+	name := LeaseName(poolID)
+	// Writers inside this process take turns first (two bindings of one
+	// pass on one pool), so the Lease sees one holder per process.
+	slot := l.localSlot(ns + "/" + name)
+	select {
+	case slot <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	h := &holder{l: l, client: l.Leases.Leases(ns), ns: ns, name: name}
+	if err := h.acquire(ctx); err != nil {
+		<-slot
+		return nil, nil, err
+	}
+	held, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go h.renew(held, cancel, done)
+	var once gosync.Once
+	release := func() {
+		once.Do(func() {
+			cancel(nil)
+			<-done
+			h.release()
+			<-slot
+		})
+	}
+	return held, release, nil
+}
+
+// holder is one held (or wanted) Lease.
+type holder struct {
+	l      *LeaseLocker
+	client coordclient.LeaseInterface
+	ns     string
+	name   string
+
+	mu    gosync.Mutex
+	lease *coordinationv1.Lease // as last written by us
+	// renewed is when we last wrote the Lease successfully (our clock).
+	renewed time.Time
+}
+
+// acquire takes the Lease, waiting for another holder unless NoWait.
+func (h *holder) acquire(ctx context.Context) error {
+	var seen observation
+	for {
+		now := time.Now()
+		cur, err := h.client.Get(ctx, h.name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			if err := h.create(ctx, now); err == nil || ctx.Err() != nil {
+				return err
+			} else if !apierrors.IsAlreadyExists(err) {
+				return h.classify(err)
+			}
+			// Someone created it first: look again.
+			continue
+		case err != nil:
+			return h.classify(err)
+		}
+		seen = seen.update(cur, now)
+		switch decide(cur, h.l.Identity, seen, h.l.Duration, now) {
+		case take:
+			err := h.take(ctx, cur, now)
+			if err == nil || ctx.Err() != nil {
+				return err
+			}
+			if !apierrors.IsConflict(err) {
+				return h.classify(err)
+			}
+			continue // changed under us: look again
+		case wait:
+			if h.l.NoWait {
+				return &BusyError{Lease: h.ns + "/" + h.name, Holder: holderOf(cur), Renewed: renewTimeOf(cur)}
+			}
+		}
+		t := time.NewTimer(h.l.PollInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("waiting for %s: %w", (&BusyError{Lease: h.ns + "/" + h.name, Holder: holderOf(cur), Renewed: renewTimeOf(cur)}).Error(), ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// classify turns an API error into UnavailableError when the Lease API is
+// not served or not allowed; other errors stay as they are.
+func (h *holder) classify(err error) error {
+	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || apierrors.IsMethodNotSupported(err) {
+		return h.l.markUnavailable(fmt.Errorf("Lease %s/%s: %w", h.ns, h.name, err))
+	}
+	return fmt.Errorf("Lease %s/%s: %w", h.ns, h.name, err)
+}
+
+func (h *holder) spec(now time.Time, transitions int32, acquired *metav1.MicroTime) coordinationv1.LeaseSpec {
+	id := h.l.Identity
+	secs := int32(h.l.Duration / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	t := metav1.NewMicroTime(now)
+	if acquired == nil {
+		acquired = &t
+	}
+	return coordinationv1.LeaseSpec{
+		HolderIdentity:       &id,
+		LeaseDurationSeconds: &secs,
+		AcquireTime:          acquired,
+		RenewTime:            &t,
+		LeaseTransitions:     &transitions,
+	}
+}
+
+func (h *holder) create(ctx context.Context, now time.Time) error {
+	lease := &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Name: h.name, Namespace: h.ns,
+			Labels: map[string]string{"app.kubernetes.io/managed-by": "ccictl"}},
+		Spec: h.spec(now, 0, nil),
+	}
+	out, err := h.client.Create(ctx, lease, metav1.CreateOptions{FieldManager: "ccictl-sync"})
+	if err != nil {
+		return err
+	}
+	h.set(out, now)
+	return nil
+}
+
+func (h *holder) take(ctx context.Context, cur *coordinationv1.Lease, now time.Time) error {
+	next := cur.DeepCopy()
+	var transitions int32
+	if cur.Spec.LeaseTransitions != nil {
+		transitions = *cur.Spec.LeaseTransitions
+	}
+	if holderOf(cur) != h.l.Identity {
+		transitions++
+	}
+	next.Spec = h.spec(now, transitions, nil)
+	out, err := h.client.Update(ctx, next, metav1.UpdateOptions{FieldManager: "ccictl-sync"})
+	if err != nil {
+		return err
+	}
+	h.set(out, now)
+	return nil
+}
+
+func (h *holder) set(lease *coordinationv1.Lease, at time.Time) {
+	h.mu.Lock()
+	h.lease, h.renewed = lease, at
+	h.mu.Unlock()
+}
+
+func (h *holder) get() (*coordinationv1.Lease, time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lease, h.renewed
+}
+
+// renew keeps the Lease until held ends. When it cannot renew before
+// another writer could take over (two thirds of the duration after the
+// last renewal), or finds the Lease taken, it cancels held with ErrLost.
+func (h *holder) renew(held context.Context, cancel context.CancelCauseFunc, done chan<- struct{}) {
+	defer close(done)
+	every := h.l.Duration / 3
+	deadline := h.l.Duration * 2 / 3
+	t := time.NewTicker(max(every/4, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-held.Done():
+			return
+		case <-t.C:
+		}
+		cur, last := h.get()
+		now := time.Now()
+		if now.Sub(last) < every {
+			continue
+		}
+		next := cur.DeepCopy()
+		rt := metav1.NewMicroTime(now)
+		next.Spec.RenewTime = &rt
+		ctx, c := context.WithTimeout(held, deadline-now.Sub(last))
+		out, err := h.client.Update(ctx, next, metav1.UpdateOptions{FieldManager: "ccictl-sync"})
+		c()
+		switch {
+		case err == nil:
+			h.set(out, now)
+		case held.Err() != nil:
+			return
+		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+			cancel(fmt.Errorf("%w: Lease %s/%s changed by someone else: %v", ErrLost, h.ns, h.name, err))
+			return
+		case time.Since(last) >= deadline:
+			cancel(fmt.Errorf("%w: Lease %s/%s not renewed in time: %v", ErrLost, h.ns, h.name, err))
+			return
+		}
+	}
+}
+
+// release gives the Lease up (holder cleared, as client-go's leader
+// election does) so the next writer need not wait for it to expire.
+func (h *holder) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	cur, _ := h.get()
+	for range 3 {
+		if cur == nil || holderOf(cur) != h.l.Identity {
+			return
+		}
+		next := cur.DeepCopy()
+		empty := ""
+		one := int32(1)
+		now := metav1.NewMicroTime(time.Now())
+		next.Spec.HolderIdentity, next.Spec.LeaseDurationSeconds, next.Spec.RenewTime = &empty, &one, &now
+		_, err := h.client.Update(ctx, next, metav1.UpdateOptions{FieldManager: "ccictl-sync"})
+		if !apierrors.IsConflict(err) {
+			return
+		}
+		if cur, err = h.client.Get(ctx, h.name, metav1.GetOptions{}); err != nil {
+			return
+		}
+	}
+}
