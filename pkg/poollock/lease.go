@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -63,9 +64,11 @@ type LeaseLocker struct {
 	// to be unusable; later Locks answer ErrUnavailable without a request.
 	OnUnavailable func(error)
 
-	mu          gosync.Mutex
-	local       map[string]chan struct{} // one writer per Lease inside this process
-	unavailable error
+	mu    gosync.Mutex
+	local map[string]chan struct{} // one writer per Lease inside this process
+	// unavailable: namespace → why Leases cannot be used there ("" key:
+	// nowhere, the API is not served).
+	unavailable map[string]error
 	once        gosync.Once
 }
 
@@ -85,6 +88,7 @@ func (l *LeaseLocker) defaults() {
 	}
 	if l.local == nil {
 		l.local = map[string]chan struct{}{}
+		l.unavailable = map[string]error{}
 	}
 }
 
@@ -99,34 +103,43 @@ func (l *LeaseLocker) localSlot(key string) chan struct{} {
 	return ch
 }
 
-func (l *LeaseLocker) markUnavailable(err error) error {
+// markUnavailable remembers that Leases cannot be used in ns (everywhere,
+// when the API is not served) and says so once.
+func (l *LeaseLocker) markUnavailable(ns string, everywhere bool, err error) error {
 	uerr := &UnavailableError{Err: err}
-	l.mu.Lock()
-	if l.unavailable == nil {
-		l.unavailable = uerr
+	if everywhere {
+		ns = ""
 	}
-	uerr2 := l.unavailable
+	l.mu.Lock()
+	if prev := l.unavailable[ns]; prev != nil {
+		uerr = prev.(*UnavailableError)
+	} else {
+		l.unavailable[ns] = uerr
+	}
 	l.mu.Unlock()
 	l.once.Do(func() {
 		if l.OnUnavailable != nil {
-			l.OnUnavailable(uerr2)
+			l.OnUnavailable(uerr)
 		}
 	})
-	return uerr2
+	return uerr
 }
 
 // Lock implements Locker.
 func (l *LeaseLocker) Lock(ctx context.Context, bindingNamespace, poolID string) (context.Context, func(), error) {
 	l.defaults()
-	l.mu.Lock()
-	unavailable := l.unavailable
-	l.mu.Unlock()
-	if unavailable != nil {
-		return nil, nil, unavailable
-	}
 	ns := l.Namespace
 	if ns == "" {
 		ns = bindingNamespace
+	}
+	l.mu.Lock()
+	unavailable := l.unavailable[""]
+	if unavailable == nil {
+		unavailable = l.unavailable[ns]
+	}
+	l.mu.Unlock()
+	if unavailable != nil {
+		return nil, nil, unavailable
 	}
 	name := LeaseName(poolID)
 	// Writers inside this process take turns first (two bindings of one
@@ -218,7 +231,11 @@ func (h *holder) acquire(ctx context.Context) error {
 // not served or not allowed; other errors stay as they are.
 func (h *holder) classify(err error) error {
 	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || apierrors.IsMethodNotSupported(err) {
-		return h.l.markUnavailable(fmt.Errorf("Lease %s/%s: %w", h.ns, h.name, err))
+		// Forbidden is a matter of the namespace (RBAC, or a namespace
+		// being deleted); a resource the server does not serve is missing
+		// everywhere.
+		everywhere := !apierrors.IsForbidden(err) && !isObjectNotFound(err)
+		return h.l.markUnavailable(h.ns, everywhere, fmt.Errorf("Lease %s/%s: %w", h.ns, h.name, err))
 	}
 	return fmt.Errorf("Lease %s/%s: %w", h.ns, h.name, err)
 }
@@ -350,4 +367,16 @@ func (h *holder) release() {
 			return
 		}
 	}
+}
+
+// isObjectNotFound tells a missing object (e.g. the --lock-namespace
+// namespace) from a resource type the server does not serve, whose 404
+// names no object.
+func isObjectNotFound(err error) bool {
+	var st apierrors.APIStatus
+	if !errors.As(err, &st) {
+		return false
+	}
+	d := st.Status().Details
+	return d != nil && d.Name != ""
 }

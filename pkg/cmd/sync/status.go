@@ -75,6 +75,11 @@ func (o *SyncOptions) writeStatuses(pass context.Context, in *clusterInput, resu
 		if i >= len(results) || results[i].UID != string(u.GetUID()) {
 			continue
 		}
+		if results[i].Reason == lbsync.ReasonBusy {
+			// The holder of the pool's lock writes this binding's status;
+			// ours, written at any moment, could overwrite its newer one.
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
