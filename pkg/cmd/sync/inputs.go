@@ -214,11 +214,12 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 		set, t.ServiceELBID, t.ResolveErr = resolve(&b, l, haveSlices)
 		t.Endpoints, t.Draining = set.Ready, set.Terminating
 		// The re-check before removals keeps a member whose endpoint is
-		// ready, or terminating but still served (drained, not removed).
+		// ready again (terminating endpoints are the planner's to drain or
+		// remove, as the pool's settings say).
 		in.rereads[string(b.UID)] = func(ctx context.Context) ([]endpoints.Endpoint, error) {
 			l := readLists(ctx, dyn, typed, b.Namespace, svcGVR, podsGVR, slicesGVR, haveSlices)
 			set, _, err := resolve(&b, l, haveSlices)
-			return append(append([]endpoints.Endpoint(nil), set.Ready...), set.Terminating...), err
+			return set.Ready, err
 		}
 		in.targets = append(in.targets, t)
 	}
