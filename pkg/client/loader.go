@@ -6,11 +6,14 @@ package client
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
+	diskcached "k8s.io/client-go/discovery/cached/disk"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
@@ -41,7 +44,19 @@ type ConnectionOptions struct {
 	ClientKey             string
 	InsecureSkipTLSVerify bool
 	RequestTimeout        string
-	CacheDir              string
+	// CacheDir holds IAM tokens (iam/), the discovery cache
+	// (discovery/<host>/) and the HTTP cache of discovery responses (http/),
+	// laid out as kubectl lays out ~/.kube/cache. Empty: DefaultCacheDir().
+	CacheDir string
+
+	// Impersonation (--as, --as-group, --as-uid), as kubectl sends it.
+	Impersonate       string
+	ImpersonateGroups []string
+	ImpersonateUID    string
+	// TLSServerName overrides the name the server certificate is checked against.
+	TLSServerName string
+	// DisableCompression asks the server for uncompressed responses.
+	DisableCompression bool
 
 	// WrapConfig, when set, adjusts every REST config built (user agent, auth).
 	WrapConfig func(*rest.Config) *rest.Config
@@ -113,6 +128,11 @@ func (o *ConnectionOptions) overrides() *clientcmd.ConfigOverrides {
 	ov.ClusterInfo.Server = o.Server
 	ov.ClusterInfo.CertificateAuthority = o.CertificateAuthority
 	ov.ClusterInfo.InsecureSkipTLSVerify = o.InsecureSkipTLSVerify
+	ov.ClusterInfo.TLSServerName = o.TLSServerName
+	ov.ClusterInfo.DisableCompression = o.DisableCompression
+	ov.AuthInfo.Impersonate = o.Impersonate
+	ov.AuthInfo.ImpersonateGroups = o.ImpersonateGroups
+	ov.AuthInfo.ImpersonateUID = o.ImpersonateUID
 	ov.AuthInfo.Token = o.Token
 	ov.AuthInfo.Username = o.Username
 	ov.AuthInfo.Password = o.Password
@@ -161,9 +181,16 @@ func (g *Getter) ToRESTConfig() (*rest.Config, error) {
 	return rest.CopyConfig(cfg), nil
 }
 
-// ToDiscoveryClient returns an in-memory cached discovery client. Discovery
-// is not cached on disk: one aggregated discovery request per command is
-// cheap, and a disk cache goes stale when CRDs are installed.
+// discoveryCacheTTL is how long cached discovery is trusted, as kubectl
+// trusts ~/.kube/cache. A type the cache does not know (a CRD installed since)
+// invalidates it and refetches, so a stale cache costs one extra round trip,
+// never a wrong "no such type".
+const discoveryCacheTTL = 6 * time.Hour
+
+// ToDiscoveryClient returns a discovery client cached on disk as kubectl's
+// is: the parsed groups and resources under <cache dir>/discovery/<host>, and
+// the discovery responses with their ETags under <cache dir>/http. A warm run
+// sends no discovery request at all.
 func (g *Getter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
 	if g.discovery != nil {
 		return g.discovery, nil
@@ -172,12 +199,37 @@ func (g *Getter) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error)
 	if err != nil {
 		return nil, err
 	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	cacheDir := g.Options.CacheDir
+	if cacheDir == "" {
+		cacheDir = DefaultCacheDir()
+	}
+	if cacheDir == "" {
+		// No home directory to cache in: discovery per command, in memory.
+		dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		g.discovery = memory.NewMemCacheClient(dc)
+		return g.discovery, nil
+	}
+	dc, err := diskcached.NewCachedDiscoveryClientForConfig(cfg,
+		DiscoveryCacheDir(cacheDir, cfg.Host), filepath.Join(cacheDir, "http"), discoveryCacheTTL)
 	if err != nil {
 		return nil, err
 	}
-	g.discovery = memory.NewMemCacheClient(dc)
+	g.discovery = dc
 	return g.discovery, nil
+}
+
+// unsafeHostChars are the characters of a server address that do not go
+// into a directory name.
+var unsafeHostChars = regexp.MustCompile(`[^(\w/.)]`)
+
+// DiscoveryCacheDir is the discovery cache directory of one server under
+// cacheDir: <cacheDir>/discovery/<host_port>, named as kubectl names it.
+func DiscoveryCacheDir(cacheDir, host string) string {
+	host = strings.TrimPrefix(strings.TrimPrefix(host, "https://"), "http://")
+	return filepath.Join(cacheDir, "discovery", unsafeHostChars.ReplaceAllString(host, "_"))
 }
 
 // ToRESTMapper returns a discovery-backed mapper that also expands short

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	kcmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/openvessel/ccictl/pkg/client"
 )
@@ -26,7 +27,8 @@ type Factory struct {
 	// and the settings file are merged.
 	Settings *Settings
 
-	getter *client.Getter
+	getter  *client.Getter
+	kubectl kcmdutil.Factory
 }
 
 // NewFactory returns a Factory over the given connection options.
@@ -40,6 +42,19 @@ func (f *Factory) Getter() *client.Getter {
 		f.getter = client.NewGetter(f.Connection)
 	}
 	return f.getter
+}
+
+// Kubectl is kubectl's own Factory over the same config loading (the
+// cliconfig/kubeconfig order, the iam auth provider, the caches), for the
+// verbs ccictl takes from k8s.io/kubectl/pkg/cmd. It is safe to call while
+// building the command tree: nothing is read before a command runs.
+func (f *Factory) Kubectl() kcmdutil.Factory {
+	if f.kubectl == nil {
+		// MatchVersionFlags adds the core/v1 defaults kubectl's commands
+		// expect of ToRESTConfig (exec, cp, attach build REST clients on it).
+		f.kubectl = kcmdutil.NewFactory(kcmdutil.NewMatchVersionFlags(f.Getter()))
+	}
+	return f.kubectl
 }
 
 // ToRESTConfig returns the REST config of the current context.

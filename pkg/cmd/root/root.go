@@ -12,8 +12,10 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
+	kcmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/openvessel/ccictl/pkg/client"
 	"github.com/openvessel/ccictl/pkg/client/auth"
@@ -25,17 +27,57 @@ import (
 // Main runs ccictl with args and returns the process exit code. It is the
 // only caller of the error-to-message rule; main() just exits with its result.
 func Main(ctx context.Context, args []string, streams genericiooptions.IOStreams) int {
+	// kubectl's verbs end through kcmdutil.CheckErr; make that unwind to here
+	// with kubectl's message and exit code instead of exiting the process.
+	fatal := cmdutil.NewKubectlFatalHandler()
+	kcmdutil.BehaviorOnFatal(fatal.Handle)
+	defer kcmdutil.DefaultBehaviorOnFatal()
+
 	cmd := NewCmdRoot(streams)
 	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(ctx)
+	done := make(chan error, 1)
+	go func() {
+		fatal.Bind()
+		done <- execute(ctx, cmd, args, streams)
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case other := <-fatal.Other():
+		// A kubectl verb's own goroutine failed: kubectl exits there and
+		// then with this message, so ccictl returns it now.
+		err = other
+	}
 	msg, code := cmdutil.ErrorMessage(err)
 	if msg != "" {
+		// As kubectl's CheckErr: one newline, unless the message has it.
+		if !strings.HasSuffix(msg, "\n") {
+			msg += "\n"
+		}
 		// Libraries below us should never put a secret in an error, but the
 		// last line of defence is here: mask every registered secret.
-		fmt.Fprintln(streams.ErrOut, redact.String(msg))
+		fmt.Fprint(streams.ErrOut, redact.String(msg))
 	}
 	klog.Flush()
 	return code
+}
+
+// execute runs a plugin when args name no ccictl command, else the command,
+// and turns a kubectl verb's fatal exit into an error.
+func execute(ctx context.Context, cmd *cobra.Command, args []string, streams genericiooptions.IOStreams) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			kf, ok := r.(*cmdutil.KubectlFatal)
+			if !ok {
+				panic(r)
+			}
+			err = kf
+		}
+	}()
+	if ran, err := runPlugin(cmd, args, streams); ran || err != nil {
+		return err
+	}
+	return cmd.ExecuteContext(ctx)
 }
 
 // NewCmdRoot returns the root command with every subcommand attached.
@@ -43,6 +85,11 @@ func NewCmdRoot(streams genericiooptions.IOStreams) *cobra.Command {
 	conn := &client.ConnectionOptions{}
 	f := cmdutil.NewFactory(streams, conn)
 	var settingsFile string
+	var warningsAsErrors bool
+	warnings := rest.NewWarningWriter(streams.ErrOut, rest.WarningWriterOptions{
+		Deduplicate: true,
+		Color:       printers.AllowsColorOutput(streams.ErrOut),
+	})
 
 	cmd := &cobra.Command{
 		Use:   "ccictl",
@@ -59,6 +106,9 @@ $CLICONFIG, $KUBECONFIG and $HOME/.kubev2/config that is set. See 'ccictl help e
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
+			// Server warnings print as kubectl prints them ("Warning: ..." on
+			// stderr, each once), and are counted for --warnings-as-errors.
+			rest.SetDefaultWarningHandler(warnings)
 			if err := f.Settings.Load(settingsFile); err != nil {
 				return err
 			}
@@ -80,6 +130,20 @@ $CLICONFIG, $KUBECONFIG and $HOME/.kubev2/config that is set. See 'ccictl help e
 			redact.Register(conn.Password)
 			return auth.Register(auth.Options{CacheDir: conn.CacheDir})
 		},
+		PersistentPostRunE: func(*cobra.Command, []string) error {
+			if !warningsAsErrors {
+				return nil
+			}
+			// kubectl's words, so scripts see the same failure.
+			switch n := warnings.WarningCount(); n {
+			case 0:
+				return nil
+			case 1:
+				return fmt.Errorf("%d warning received", n)
+			default:
+				return fmt.Errorf("%d warnings received", n)
+			}
+		},
 	}
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
@@ -92,6 +156,7 @@ $CLICONFIG, $KUBECONFIG and $HOME/.kubev2/config that is set. See 'ccictl help e
 	})
 
 	addConnectionFlags(cmd.PersistentFlags(), conn)
+	cmd.PersistentFlags().BoolVar(&warningsAsErrors, "warnings-as-errors", false, "Treat warnings received from the server as errors and exit with a non-zero exit code")
 	cmd.PersistentFlags().StringVar(&settingsFile, "settings", "", "ccictl settings file (default $XDG_CONFIG_HOME/ccictl/config.yaml; env "+cmdutil.EnvSettingsFile+")")
 	addKlogFlags(cmd.PersistentFlags())
 
@@ -100,7 +165,9 @@ $CLICONFIG, $KUBECONFIG and $HOME/.kubev2/config that is set. See 'ccictl help e
 		return cfg
 	}
 
+	addGroups(cmd)
 	addCommands(cmd, f, streams)
+	addKubectlVerbs(cmd, f, streams)
 	addHelpTopics(cmd)
 	return cmd
 }
@@ -121,7 +188,12 @@ func addConnectionFlags(fs *pflag.FlagSet, o *client.ConnectionOptions) {
 	fs.StringVar(&o.ClientKey, "client-key", "", "Path to a client key file for TLS")
 	fs.BoolVar(&o.InsecureSkipTLSVerify, "insecure-skip-tls-verify", false, "If true, the server's certificate will not be checked for validity. This will make your HTTPS connections insecure")
 	fs.StringVar(&o.RequestTimeout, "request-timeout", "0", "The length of time to wait before giving up on a single server request. Non-zero values should contain a corresponding time unit (e.g. 1s, 2m, 3h). A value of zero means don't timeout requests.")
-	fs.StringVar(&o.CacheDir, "cache-dir", "", "Default cache directory for IAM tokens (default $HOME/.kubev2/cache)")
+	fs.StringVar(&o.Impersonate, "as", "", "Username to impersonate for the operation. User could be a regular user or a service account in a namespace.")
+	fs.StringArrayVar(&o.ImpersonateGroups, "as-group", nil, "Group to impersonate for the operation, this flag can be repeated to specify multiple groups.")
+	fs.StringVar(&o.ImpersonateUID, "as-uid", "", "UID to impersonate for the operation.")
+	fs.StringVar(&o.TLSServerName, "tls-server-name", "", "Server name to use for server certificate validation. If it is not provided, the hostname used to contact the server is used")
+	fs.BoolVar(&o.DisableCompression, "disable-compression", false, "If true, opt-out of response compression for all requests to the server")
+	fs.StringVar(&o.CacheDir, "cache-dir", "", "Default cache directory: IAM tokens, discovery and HTTP caches (default $HOME/.kubev2/cache)")
 }
 
 // addKlogFlags exposes klog's -v and --vmodule, as kubectl does.
