@@ -301,14 +301,29 @@ func TestAuthIAMPassword(t *testing.T) {
 		t.Errorf("gateway saw %+v, want every request authenticated by X-Auth-Token", c)
 	}
 
-	// The cache: one 0600 file in a 0700 directory, holding the token but
-	// never the password.
+	// The token cache (<cache dir>/iam): one 0600 file in a 0700 directory,
+	// holding the token but never the password. The discovery and HTTP caches
+	// beside it hold neither.
 	tokens := gw.iam.IssuedTokens()
 	if len(tokens) != 1 {
 		t.Fatalf("IAM issued %d tokens", len(tokens))
 	}
-	var files []string
+	iamDir := filepath.Join(cacheDir, "iam")
 	err := filepath.WalkDir(cacheDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasPrefix(p, iamDir+string(filepath.Separator)) {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err == nil && (strings.Contains(string(data), iamUser.Password) || strings.Contains(string(data), tokens[0])) {
+			t.Errorf("cache file %s, outside the token cache, holds the password or the token", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Error(err)
+	}
+	var files []string
+	err = filepath.WalkDir(iamDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -317,7 +332,7 @@ func TestAuthIAMPassword(t *testing.T) {
 			return err
 		}
 		switch {
-		case d.IsDir() && p != cacheDir && info.Mode().Perm() != 0o700:
+		case d.IsDir() && info.Mode().Perm() != 0o700:
 			t.Errorf("cache directory %s has mode %v, want 0700", p, info.Mode().Perm())
 		case !d.IsDir():
 			files = append(files, p)

@@ -55,7 +55,7 @@ func runPlugin(root *cobra.Command, args []string, streams genericiooptions.IOSt
 	h := &pluginHandler{DefaultPluginHandler: kcmd.NewDefaultPluginHandler([]string{PluginPrefix}), streams: streams}
 	found, foundArgs, err := root.Find(args)
 	if err != nil {
-		switch firstNonFlag(args) {
+		switch firstNonFlag(root, args) {
 		case "help", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
 			return false, nil
 		}
@@ -83,10 +83,24 @@ func pluginError(err error) error {
 	return &cmdutil.KubectlFatal{Message: fmt.Sprintf("Error: %v", err), Code: 1}
 }
 
-func firstNonFlag(args []string) string {
-	for _, a := range args {
+// firstNonFlag is the first argument that is neither a flag nor the value
+// of one (--cliconfig FILE __complete ... is a completion request).
+func firstNonFlag(root *cobra.Command, args []string) string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
 		if !strings.HasPrefix(a, "-") {
 			return a
+		}
+		if strings.Contains(a, "=") {
+			continue
+		}
+		name := strings.TrimLeft(a, "-")
+		f := root.PersistentFlags().Lookup(name)
+		if f == nil && len(name) == 1 {
+			f = root.PersistentFlags().ShorthandLookup(name)
+		}
+		if f != nil && f.NoOptDefVal == "" {
+			i++ // the flag's value
 		}
 	}
 	return ""

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -74,5 +75,14 @@ func TestUnknownCommandAsKubectl(t *testing.T) {
 	_, stderr, code = run(t, "--cliconfig", "x", "foo")
 	if want := "Error: flags cannot be placed before plugin name: --cliconfig\n"; stderr != want || code != 1 {
 		t.Errorf("exit %d, stderr %q; want %q", code, stderr, want)
+	}
+}
+
+// A completion request after global flags is not taken for a plugin name.
+func TestCompletionAfterFlagsIsNotAPlugin(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	stdout, stderr, code := run(t, "--cliconfig", "/nonexistent", "-n", "x", "__complete", "ver")
+	if code != 0 || !strings.HasPrefix(stdout, "version\t") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want the version command offered", code, stdout, stderr)
 	}
 }
