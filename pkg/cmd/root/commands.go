@@ -104,6 +104,11 @@ NO_COLOR
     several objects are processed, the good ones are handled, each failure is
     reported, and the exit code is 1.
 2   sync --dry-run --exit-code found changes to make.
+
+diff exits 0 when the live objects equal the input, 1 when they differ and
+more than 1 on an error. wait exits 1 on a timeout. --warnings-as-errors
+exits 1 when the server sent warnings. A plugin (ccictl-NAME on PATH) exits
+with its own code.
 `,
 	})
 }

@@ -3,13 +3,13 @@ package root
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	kcmd "k8s.io/kubectl/pkg/cmd"
 
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 )
@@ -18,20 +18,48 @@ import (
 // `ccictl foo bar`.
 const PluginPrefix = "ccictl"
 
-// pluginHandler finds plugins with kubectl's lookup and runs them as a child
-// process with ccictl's streams, so the exit code comes back to Main (kubectl
+// pluginHandler finds and runs plugins by kubectl's rules (the longest
+// ccictl-a-b-c on PATH for `a b c`, dashes in arguments read as
+// underscores, no flag before the plugin name). It is written here rather
+// than imported: kubectl's handler lives in k8s.io/kubectl/pkg/cmd, which
+// initialises every kubectl command and costs each ccictl start-up tens of
+// milliseconds and megabytes (docs/performance.md). A plugin runs as a
+// child with ccictl's streams, so its exit code comes back to Main (kubectl
 // replaces its own process with the plugin; the exit code a script sees is
 // the same).
 type pluginHandler struct {
-	*kcmd.DefaultPluginHandler
-	streams genericiooptions.IOStreams
-	ran     bool
+	streams  genericiooptions.IOStreams
+	lookPath func(string) (string, error)
+	ran      bool
 }
 
-func (h *pluginHandler) Execute(path string, args, env []string) error {
+// handle runs the plugin named by args, if there is one with at least
+// minWords words of args in its name. It reports whether one ran.
+func (h *pluginHandler) handle(args []string, minWords int) (bool, error) {
+	var words []string
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			break
+		}
+		words = append(words, strings.ReplaceAll(a, "-", "_"))
+	}
+	if len(words) == 0 {
+		return false, fmt.Errorf("flags cannot be placed before plugin name: %s", args[0])
+	}
+	for n := len(words); n >= minWords && n > 0; n-- {
+		path, err := h.lookPath(PluginPrefix + "-" + strings.Join(words[:n], "-"))
+		if err != nil || path == "" {
+			continue
+		}
+		return true, h.execute(path, args[n:])
+	}
+	return false, nil
+}
+
+func (h *pluginHandler) execute(path string, args []string) error {
 	h.ran = true
 	c := exec.Command(path, args...)
-	c.Stdin, c.Stdout, c.Stderr, c.Env = h.streams.In, h.streams.Out, h.streams.ErrOut, env
+	c.Stdin, c.Stdout, c.Stderr, c.Env = h.streams.In, h.streams.Out, h.streams.ErrOut, os.Environ()
 	err := c.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -52,7 +80,7 @@ func runPlugin(root *cobra.Command, args []string, streams genericiooptions.IOSt
 	if len(args) == 0 {
 		return false, nil
 	}
-	h := &pluginHandler{DefaultPluginHandler: kcmd.NewDefaultPluginHandler([]string{PluginPrefix}), streams: streams}
+	h := &pluginHandler{streams: streams, lookPath: exec.LookPath}
 	found, foundArgs, err := root.Find(args)
 	if err != nil {
 		switch firstNonFlag(root, args) {
@@ -60,15 +88,19 @@ func runPlugin(root *cobra.Command, args []string, streams genericiooptions.IOSt
 			return false, nil
 		}
 		// No plugin either: the command reports cobra's "unknown command".
-		return h.ran, pluginError(kcmd.HandlePluginCommand(h, args, 1))
+		ran, err := h.handle(args, 1)
+		return ran, pluginError(err)
 	}
-	if kcmd.IsSubcommandPluginAllowed(found.Name()) && len(foundArgs) >= 1 && !strings.HasPrefix(foundArgs[0], "-") {
+	// As kubectl: only `create` extends to plugins (ccictl create foo runs
+	// ccictl-create-foo when create has no subcommand foo).
+	if found.Name() == "create" && found.Parent() == root && len(foundArgs) >= 1 && !strings.HasPrefix(foundArgs[0], "-") {
 		for _, sub := range found.Commands() {
 			if sub.Name() == foundArgs[0] {
 				return false, nil
 			}
 		}
-		return h.ran, pluginError(kcmd.HandlePluginCommand(h, args, len(args)-len(foundArgs)+1))
+		ran, err := h.handle(args, len(args)-len(foundArgs)+1)
+		return ran, pluginError(err)
 	}
 	return false, nil
 }
@@ -105,5 +137,3 @@ func firstNonFlag(root *cobra.Command, args []string) string {
 	}
 	return ""
 }
-
-var _ kcmd.PluginHandler = (*pluginHandler)(nil)
