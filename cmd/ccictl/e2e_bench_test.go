@@ -312,9 +312,12 @@ type passStats struct {
 	Wall      time.Duration
 	MaxRSSKiB int64
 	Reads     int // GET requests (lists, discovery, conflict re-reads)
-	Writes    int // PUT/PATCH/POST (status writes)
-	Paths     map[string]int
-	ELB       map[string]int
+	Writes    int // PUT/PATCH (status writes)
+	// LockWrites are the pool locks' requests: a Lease created (POST) and
+	// deleted (DELETE) per binding when no other pass holds its pool.
+	LockWrites int
+	Paths      map[string]int
+	ELB        map[string]int
 	// UntilStatus is the time to the first status write (reads + ELB);
 	// StatusWrites the time from the first to the last status write.
 	UntilStatus, StatusWrites time.Duration
@@ -380,7 +383,8 @@ func runSyncPass(t *testing.T, rc *requestCounter, emu *elbemulator.Emulator, el
 	st.MaxRSSKiB = peak
 	counts, paths := rc.snapshot()
 	st.Reads = counts[http.MethodGet]
-	st.Writes = counts[http.MethodPut] + counts[http.MethodPatch] + counts[http.MethodPost]
+	st.Writes = counts[http.MethodPut] + counts[http.MethodPatch]
+	st.LockWrites = counts[http.MethodPost] + counts[http.MethodDelete]
 	st.Paths = paths
 	return st
 }
@@ -442,9 +446,9 @@ func logPass(t *testing.T, label string, s *benchSetup, st passStats) {
 		fmt.Fprintf(&b, "\n    %5d %s", st.Paths[k], k)
 	}
 	elbCalls := st.ELB[elbemulator.OpGetPool] + st.ELB[elbemulator.OpListMembers] + st.ELB[elbemulator.OpBatchAddMembers] + st.ELB[elbemulator.OpBatchDeleteMembers]
-	t.Logf("BENCH %s %dx%d: wall=%v (to first status write %v, status writes %v) maxrss=%.1fMiB k8s-reads=%d k8s-writes=%d elb-calls=%d elb-conns=%d%s",
+	t.Logf("BENCH %s %dx%d: wall=%v (to first status write %v, status writes %v) maxrss=%.1fMiB k8s-reads=%d k8s-writes=%d lock-writes=%d elb-calls=%d elb-conns=%d%s",
 		label, s.bindings, s.endpoints, st.Wall.Round(time.Millisecond), st.UntilStatus.Round(time.Millisecond), st.StatusWrites.Round(time.Millisecond),
-		float64(st.MaxRSSKiB)/1024, st.Reads, st.Writes, elbCalls, st.ELBConns, b.String())
+		float64(st.MaxRSSKiB)/1024, st.Reads, st.Writes, st.LockWrites, elbCalls, st.ELBConns, b.String())
 }
 
 // TestBenchK8sLargePool: one binding whose Service has many endpoints
@@ -499,6 +503,9 @@ func TestBenchK8sRequests(t *testing.T) {
 			wantELBMinimum(t, st, s, phase == "from-empty")
 			if st.Writes != n {
 				t.Errorf("%s %d bindings: %d write requests, want one status write per binding", phase, n, st.Writes)
+			}
+			if st.LockWrites != 2*n {
+				t.Errorf("%s %d bindings: %d Lease requests, want one create and one delete per binding (no pass competes)", phase, n, st.LockWrites)
 			}
 			reads[phase] = append(reads[phase], st.Reads)
 		}

@@ -23,6 +23,7 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
@@ -430,7 +431,19 @@ func (e *syncEnv) lease(ns, poolID string) *coordinationv1.Lease {
 	return l
 }
 
+// wantNoLease checks the pool's Lease is gone (a released lock deletes it).
+func (e *syncEnv) wantNoLease(ns, poolID, when string) {
+	e.t.Helper()
+	l, err := e.kube.CoordinationV1().Leases(ns).Get(e.ctx(), poollock.LeaseName(poolID), metav1.GetOptions{})
+	if !apierrors.IsNotFound(err) {
+		e.t.Errorf("Lease of pool %s %s: %v (holder %q), want it released (deleted)", poolID, when, err, holderOf(l))
+	}
+}
+
 func holderOf(l *coordinationv1.Lease) string {
+	if l == nil {
+		return ""
+	}
 	if l.Spec.HolderIdentity == nil {
 		return ""
 	}
@@ -493,9 +506,7 @@ func TestPoolLockLeases(t *testing.T) {
 		t.Errorf("holder after B's lock: %q", h)
 	}
 	releaseB()
-	if h := holderOf(e.lease(e.ns, syncPool)); h != "" {
-		t.Errorf("holder after release: %q, want none", h)
-	}
+	e.wantNoLease(e.ns, syncPool, "after the last release")
 
 	// A dead holder (it stopped renewing): taken over once its Lease has not
 	// changed for its duration.
@@ -630,9 +641,7 @@ func TestSyncOverlappingPassesLocked(t *testing.T) {
 		t.Errorf("--no-wait-lock while pass 1 holds the pool: %s", busy)
 	}
 	e.wantPool(syncPool, owned(marker, withPort(all, 8080)...))
-	if h := holderOf(e.lease(e.ns, syncPool)); h != "" {
-		t.Errorf("Lease still held after both passes: %q", h)
-	}
+	e.wantNoLease(e.ns, syncPool, "after both passes")
 	if got := e.syncedCond("b1"); got != "True Synced 1" {
 		t.Errorf("status: %q", got)
 	}

@@ -186,21 +186,29 @@ type holder struct {
 // acquire takes the Lease, waiting for another holder unless NoWait.
 func (h *holder) acquire(ctx context.Context) error {
 	var seen observation
+	// A free pool has no Lease (release deletes it): try to create it
+	// first, which makes an uncontended lock one request.
+	create := true
 	for {
 		now := time.Now()
+		if create {
+			err := h.create(ctx, now)
+			switch {
+			case err == nil || ctx.Err() != nil:
+				return err
+			case !apierrors.IsAlreadyExists(err):
+				return h.classify(err)
+			}
+		}
 		cur, err := h.client.Get(ctx, h.name, metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			if err := h.create(ctx, now); err == nil || ctx.Err() != nil {
-				return err
-			} else if !apierrors.IsAlreadyExists(err) {
-				return h.classify(err)
-			}
-			// Someone created it first: look again.
+			create = true // released meanwhile
 			continue
 		case err != nil:
 			return h.classify(err)
 		}
+		create = false
 		seen = seen.update(cur, now)
 		switch decide(cur, h.l.Identity, seen, h.l.Duration, now) {
 		case take:
@@ -208,10 +216,10 @@ func (h *holder) acquire(ctx context.Context) error {
 			if err == nil || ctx.Err() != nil {
 				return err
 			}
-			if !apierrors.IsConflict(err) {
+			if !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
 				return h.classify(err)
 			}
-			continue // changed under us: look again
+			continue // changed or released under us: look again
 		case wait:
 			if h.l.NoWait {
 				return &BusyError{Lease: h.ns + "/" + h.name, Holder: holderOf(cur), Renewed: renewTimeOf(cur)}
@@ -344,29 +352,19 @@ func (h *holder) renew(held context.Context, cancel context.CancelCauseFunc, don
 	}
 }
 
-// release gives the Lease up (holder cleared, as client-go's leader
-// election does) so the next writer need not wait for it to expire.
+// release gives the Lease up by deleting it, on the condition that it is
+// still the one we last wrote (uid and resourceVersion): the next writer
+// need not wait for it to expire, and a free pool leaves no object behind.
+// A Lease someone else took over in between is left alone.
 func (h *holder) release() {
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
 	cur, _ := h.get()
-	for range 3 {
-		if cur == nil || holderOf(cur) != h.l.Identity {
-			return
-		}
-		next := cur.DeepCopy()
-		empty := ""
-		one := int32(1)
-		now := metav1.NewMicroTime(time.Now())
-		next.Spec.HolderIdentity, next.Spec.LeaseDurationSeconds, next.Spec.RenewTime = &empty, &one, &now
-		_, err := h.client.Update(ctx, next, metav1.UpdateOptions{FieldManager: "ccictl-sync"})
-		if !apierrors.IsConflict(err) {
-			return
-		}
-		if cur, err = h.client.Get(ctx, h.name, metav1.GetOptions{}); err != nil {
-			return
-		}
+	if cur == nil || holderOf(cur) != h.l.Identity {
+		return
 	}
+	uid, rv := cur.UID, cur.ResourceVersion
+	_ = h.client.Delete(ctx, h.name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
 }
 
 // isObjectNotFound tells a missing object (e.g. the --lock-namespace

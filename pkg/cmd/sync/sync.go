@@ -290,6 +290,9 @@ func maskResults(results []lbsync.Result) {
 		for j := range r.Errors {
 			r.Errors[j] = redact.String(r.Errors[j])
 		}
+		for j := range r.Notes {
+			r.Notes[j] = redact.String(r.Notes[j])
+		}
 	}
 }
 
