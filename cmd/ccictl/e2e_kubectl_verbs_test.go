@@ -10,11 +10,16 @@ package main_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
 )
@@ -697,4 +702,89 @@ func total(m map[string]int) int {
 		n += v
 	}
 	return n
+}
+
+// acceptEncodingProxy forwards to the test API server and records the
+// Accept-Encoding header of every request. It serves TLS: client-go applies
+// DisableCompression only to the transports it builds, and a plain-http
+// server with no other options gets Go's default transport.
+func acceptEncodingProxy(t *testing.T) (cfg string, seen func() []string) {
+	t.Helper()
+	rc := newRequestCounter(t) // only for its upstream settings and cliconfig
+	upstream, err := url.Parse(rc.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu gosync.Mutex
+	var values []string
+	proxy := httputil.NewSingleHostReverseProxy(upstream)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		values = append(values, r.Header.Get("Accept-Encoding"))
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	cfg = writeFile(t, "tls-proxy-cliconfig", fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: proxy
+  cluster: {server: %s, insecure-skip-tls-verify: true}
+contexts:
+- name: proxy
+  context: {cluster: proxy, user: nobody}
+current-context: proxy
+users:
+- name: nobody
+  user: {token: replaced-by-the-counting-proxy}
+`, srv.URL))
+	return cfg, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := values
+		values = nil
+		return out
+	}
+}
+
+// TestKubectlVerbsTLSServerNameAndCompression: --tls-server-name checks the
+// server certificate against the given name, and --disable-compression stops
+// asking for gzip, as in kubectl.
+func TestKubectlVerbsTLSServerNameAndCompression(t *testing.T) {
+	// The API server's self-signed serving certificate names
+	// kubernetes.default among others, never wrong.example.
+	for _, name := range []string{"kubernetes.default", "wrong.example"} {
+		r := sameHere(t, "get", "ns", "default", "-o", "name", "--tls-server-name="+name)
+		if ok := r.Code == 0; ok != (name == "kubernetes.default") {
+			t.Errorf("--tls-server-name=%s: %s", name, r)
+		}
+	}
+
+	cfg, seen := acceptEncodingProxy(t)
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{nil, "gzip"},
+		{[]string{"--disable-compression"}, ""},
+	} {
+		for _, bin := range []string{ccictlBin, kubectlPath(t)} {
+			flag := "--cliconfig"
+			if bin != ccictlBin {
+				flag = "--kubeconfig"
+			}
+			// A fresh HOME: discovery requests are sent too.
+			mustSucceed(t, runIn(t, "", []string{"HOME=" + t.TempDir()}, bin, append([]string{flag, cfg, "get", "ns", "default", "-o", "name"}, tc.flags...)...))
+			got := seen()
+			if len(got) < 2 {
+				t.Errorf("%s %v sent %d requests, want discovery and the get", filepath.Base(bin), tc.flags, len(got))
+			}
+			for _, v := range got {
+				if v != tc.want {
+					t.Errorf("%s %v: Accept-Encoding %q, want %q (all: %q)", filepath.Base(bin), tc.flags, v, tc.want, got)
+					break
+				}
+			}
+		}
+	}
 }

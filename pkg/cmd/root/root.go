@@ -108,7 +108,7 @@ $CLICONFIG, $KUBECONFIG and $HOME/.kubev2/config that is set. See 'ccictl help e
 		PersistentPreRunE: func(c *cobra.Command, _ []string) error {
 			// Server warnings print as kubectl prints them ("Warning: ..." on
 			// stderr, each once), and are counted for --warnings-as-errors.
-			rest.SetDefaultWarningHandler(warnings)
+			rest.SetDefaultWarningHandler(redactedWarnings{warnings})
 			if err := f.Settings.Load(settingsFile); err != nil {
 				return err
 			}
@@ -170,6 +170,14 @@ $CLICONFIG, $KUBECONFIG and $HOME/.kubev2/config that is set. See 'ccictl help e
 	addKubectlVerbs(cmd, f, streams)
 	addHelpTopics(cmd)
 	return cmd
+}
+
+// redactedWarnings masks registered secrets in server warnings, as every
+// other line ccictl prints is masked.
+type redactedWarnings struct{ rest.WarningHandler }
+
+func (w redactedWarnings) HandleWarningHeader(code int, agent, text string) {
+	w.WarningHandler.HandleWarningHeader(code, agent, redact.String(text))
 }
 
 func addConnectionFlags(fs *pflag.FlagSet, o *client.ConnectionOptions) {

@@ -86,3 +86,48 @@ func TestCompletionAfterFlagsIsNotAPlugin(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q; want the version command offered", code, stdout, stderr)
 	}
 }
+
+// `ccictl --help` lists every command under kubectl's group headings, in
+// kubectl's order, with ccictl's own commands in them.
+func TestHelpGroupsAsKubectl(t *testing.T) {
+	stdout, _, code := run(t, "--help")
+	if code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	headings := []string{
+		"Basic Commands (Beginner):", "Basic Commands (Intermediate):", "Deploy Commands:",
+		"Cluster Management Commands:", "Troubleshooting and Debugging Commands:",
+		"Advanced Commands:", "Settings Commands:", "Other Commands:",
+	}
+	at := -1
+	for _, h := range headings {
+		i := strings.Index(stdout, "\n"+h+"\n")
+		if i <= at {
+			t.Fatalf("heading %q missing or out of order in:\n%s", h, stdout)
+		}
+		at = i
+	}
+	if strings.Contains(stdout, "Additional Commands:") {
+		t.Errorf("a command is outside every group:\n%s", stdout)
+	}
+	section := func(h string) string {
+		s := stdout[strings.Index(stdout, "\n"+h+"\n"):]
+		return s[:strings.Index(s[1:], "\n\n")+1]
+	}
+	for h, cmds := range map[string][]string{
+		"Basic Commands (Beginner):":              {"create"},
+		"Basic Commands (Intermediate):":          {"get", "delete", "edit", "explain"},
+		"Deploy Commands:":                        {"sync", "rollout", "scale"},
+		"Cluster Management Commands:":            {"cluster-info", "top"},
+		"Troubleshooting and Debugging Commands:": {"describe", "logs", "exec", "port-forward", "cp", "auth", "events"},
+		"Advanced Commands:":                      {"apply", "validate", "diff", "patch", "replace", "wait"},
+		"Settings Commands:":                      {"label", "annotate", "completion"},
+		"Other Commands:":                         {"api-resources", "api-versions", "config", "version"},
+	} {
+		for _, c := range cmds {
+			if !strings.Contains(section(h), "\n  "+c+" ") {
+				t.Errorf("%s is not under %q:\n%s", c, h, section(h))
+			}
+		}
+	}
+}
