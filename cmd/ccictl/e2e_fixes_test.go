@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,4 +82,142 @@ func TestSettingsCannotLoosenSyncGuards(t *testing.T) {
 		t.Errorf("ELB token printed at -v=2: %s", r)
 	}
 	e.wantPool(syncPool, want)
+}
+
+// sameAsKubectl runs the same arguments through ccictl and kubectl on the
+// same cluster and compares stdout, stderr and exit code, with the tool's
+// name and each one's own object names (from, to) mapped.
+func sameAsKubectl(t *testing.T, what string, ccictlArgs, kubectlArgs []string, names ...string) {
+	t.Helper()
+	c, k := ccictl(t, ccictlArgs...), kubectl(t, kubectlArgs...)
+	norm := func(s, tool string) string { return strings.ReplaceAll(s, tool, "TOOL") }
+	cout, cerr := norm(c.Stdout, "ccictl"), norm(c.Stderr, "ccictl")
+	kout, kerr := norm(k.Stdout, "kubectl"), norm(k.Stderr, "kubectl")
+	for i := 0; i+1 < len(names); i += 2 {
+		kout = strings.ReplaceAll(kout, names[i+1], names[i])
+		kerr = strings.ReplaceAll(kerr, names[i+1], names[i])
+	}
+	if cout != kout || cerr != kerr || c.Code != k.Code {
+		t.Errorf("%s: ccictl and kubectl differ\nccictl:  %s\nkubectl: exit %d\n--- stdout\n%s--- stderr\n%s", what, c, k.Code, k.Stdout, k.Stderr)
+	}
+}
+
+// TestDeleteGracePeriodLikeKubectl: --force, --now and --grace-period follow
+// kubectl's rules (0 without --force is 1; --force alone is 0; --now is 1;
+// conflicting combinations are errors), with kubectl's messages.
+func TestDeleteGracePeriodLikeKubectl(t *testing.T) {
+	ns := newNamespace(t, "delete-grace")
+	cm := func(name string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + name + "\n  namespace: " + ns + "\n"
+	}
+	for i, args := range [][]string{
+		{"--grace-period=0"},
+		{"--force"},
+		{"--force", "--grace-period=0"},
+		{"--now"},
+		{"--now", "--grace-period=5"},
+		{"--force", "--grace-period=5"},
+		{"--grace-period=3", "--wait=false"},
+	} {
+		c, k := fmt.Sprintf("c%d", i), fmt.Sprintf("k%d", i)
+		mustSucceed(t, runIn(t, cm(c)+"---\n"+cm(k), nil, ccictlBin, "--cliconfig", cliconfig, "create", "-f", "-"))
+		sameAsKubectl(t, strings.Join(args, " "),
+			append([]string{"delete", "configmap", c, "-n", ns}, args...),
+			append([]string{"delete", "configmap", k, "-n", ns}, args...), c, k)
+	}
+
+	// On a pod (whose node has no kubelet, so nothing finishes terminating
+	// on its own) --grace-period=0 alone is a graceful delete that leaves it
+	// terminating, as in kubectl; --force removes it at once.
+	e := newSyncEnv(t, ns+"-pods")
+	e.pods("app", readyPod("graceful", "10.11.0.1"), readyPod("forced", "10.11.0.2"))
+	mustSucceed(t, ccictl(t, "delete", "pod", "graceful", "-n", e.ns, "--grace-period=0", "--wait=false"))
+	got := mustSucceed(t, ccictl(t, "get", "pod", "graceful", "-n", e.ns, "-o", "jsonpath={.metadata.deletionGracePeriodSeconds}"))
+	if got.Stdout != "1" {
+		t.Errorf("--grace-period=0 without --force: deletionGracePeriodSeconds %q, want 1 (as kubectl)", got.Stdout)
+	}
+	r := mustSucceed(t, ccictl(t, "delete", "pod", "forced", "-n", e.ns, "--force"))
+	if r.Stdout != `pod "forced" force deleted`+"\n" || !strings.HasPrefix(r.Stderr, "Warning: Immediate deletion does not wait") {
+		t.Errorf("--force: %s", r)
+	}
+	if r := ccictl(t, "get", "pod", "forced", "-n", e.ns); r.Code != 1 || !strings.Contains(r.Stderr, "NotFound") {
+		t.Errorf("force-deleted pod still there: %s", r)
+	}
+}
+
+// TestValidationFlagsAreUsageErrors: an unknown --platform or rule ID is a
+// usage error in create, apply and validate alike (before any config or
+// server is needed); --disable, the old name of --disable-rule, still works
+// and says it is deprecated; a missing -f is reported once, without a -k
+// create does not have.
+func TestValidationFlagsAreUsageErrors(t *testing.T) {
+	f := writeFile(t, "svc.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: 80\n")
+	for _, verb := range []string{"create", "apply", "validate"} {
+		for _, tc := range []struct{ flag, want string }{
+			{"--platform=bogus", `error: unknown platform "bogus" (known: cci, cce, kubernetes, serverless-blb, serverless-kube-proxy, edge-nodepool)`},
+			{"--disable-rule=PLB999", `error: unknown rule "PLB999"`},
+			{"--disable=PLB999", "Flag --disable has been deprecated, use --disable-rule\nerror: unknown rule \"PLB999\""},
+		} {
+			r := runIn(t, "", nil, ccictlBin, verb, "-f", f, tc.flag)
+			want := tc.want + "\nSee 'ccictl " + verb + " -h' for help and examples\n"
+			if r.Code != 1 || r.Stdout != "" || r.Stderr != want {
+				t.Errorf("%s %s: want exit 1 and %q: %s", verb, tc.flag, want, r)
+			}
+		}
+	}
+	for _, verb := range []string{"create", "apply"} {
+		if r := runIn(t, "", nil, ccictlBin, verb); r.Code != 1 || r.Stdout != "" || r.Stderr != "error: must specify -f\n" {
+			t.Errorf("%s without -f: %s", verb, r)
+		}
+	}
+}
+
+// TestValidationDefaultsFollowTheServer: only rules the platform documents
+// (or the API's schema enforces) as errors refuse an object by default.
+// group v1 on a plain cluster is accepted as by kubectl; a binding without
+// targetRef.group is sent with a warning and the server's own answer decides;
+// and a namespace exported with `get -o yaml` is applied back even though
+// its two generated bindings share a pool (PLB009 warns).
+func TestValidationDefaultsFollowTheServer(t *testing.T) {
+	ns := newNamespace(t, "validate-defaults")
+	binding := func(name, group string) string {
+		m := poolBindingManifest(ns, name, e2ePoolID)
+		if group == "" {
+			return strings.Replace(m, "    group: cci/v2\n", "", 1)
+		}
+		return strings.Replace(m, "group: cci/v2", "group: "+group, 1)
+	}
+	// group: v1 is created by both tools alike; ccictl's only addition is
+	// PLB005's warning that CCI 2.0 would want cci/v2.
+	c := ccictl(t, "create", "-f", writeFile(t, "c.yaml", binding("c-v1", "v1")))
+	k := kubectl(t, "create", "-f", writeFile(t, "k.yaml", binding("k-v1", "v1")))
+	if c.Code != 0 || k.Code != 0 || strings.ReplaceAll(c.Stdout, "c-v1", "X") != strings.ReplaceAll(k.Stdout, "k-v1", "X") ||
+		!strings.HasPrefix(c.Stderr, "Warning: ") || !strings.Contains(c.Stderr, "warning PLB005") || strings.Count(c.Stderr, "\n") != 1 {
+		t.Errorf("group v1: ccictl %s\nkubectl %s", c, k)
+	}
+
+	// Without a group the request is sent and the server decides (this
+	// API's schema requires the field): same exit code as kubectl, the
+	// server's reason, and ccictl's warning before it.
+	c = ccictl(t, "create", "-f", writeFile(t, "nogroup.yaml", binding("c-nogroup", "")))
+	k = kubectl(t, "create", "-f", writeFile(t, "nogroup.yaml", binding("k-nogroup", "")))
+	if c.Code != k.Code || strings.Contains(c.Stderr, "not sent") || !strings.Contains(c.Stderr, "warning PLB004") ||
+		!strings.Contains(c.Stderr, "spec.targetRef.group: Required value") || !strings.Contains(k.Stderr, "spec.targetRef.group: Required value") {
+		t.Errorf("no targetRef.group: ccictl %s\nkubectl %s", c, k)
+	}
+
+	// Export → re-apply: two bindings from the generator on one pool.
+	mustSucceed(t, ccictl(t, "-n", ns, "create", "service", "loadbalancer", "web", "--tcp=80:8080"))
+	for _, name := range []string{"gen-a", "gen-b"} {
+		mustSucceed(t, ccictl(t, "-n", ns, "create", "poolbinding", name, "--pool-id="+e2ePoolID, "--service=web", "--port=80"))
+	}
+	export := mustSucceed(t, ccictl(t, "get", "svc,plb", "-n", ns, "-o", "yaml"))
+	path := writeFile(t, "export.yaml", export.Stdout)
+	r := ccictl(t, "apply", "-f", path)
+	if r.Code != 0 || !strings.Contains(r.Stderr, "warning PLB009") || strings.Contains(r.Stderr, "not sent") {
+		t.Errorf("re-apply of an exported namespace: %s", r)
+	}
+	if v := mustSucceed(t, ccictl(t, "validate", "-f", path)); !strings.Contains(v.Stdout, "warning PLB009") {
+		t.Errorf("validate of the export: %s", v)
+	}
 }

@@ -31,20 +31,20 @@ spec:
 `
 }
 
-// TestValidateCreateRefusesBeforeServer: a PoolBinding with the masked pool
-// ID of the docs breaks PLB008; create reports the rule and sends nothing.
-// The server itself would take it (the CRD only bounds the ID's length), so
-// the client-side check is the only thing standing between the typo and a
-// broken binding.
+// TestValidateCreateRefusesBeforeServer: a PoolBinding whose targetRef.kind
+// is Pod breaks PLB003, a rule the PoolBinding API enforces too; create
+// reports the rule with file and line and sends nothing. A masked pool ID
+// (PLB008) is a warning: the server accepts it, so create sends it and says
+// why it will not work.
 func TestValidateCreateRefusesBeforeServer(t *testing.T) {
 	ns := newNamespace(t, "validate-refuse")
-	bad := writeFile(t, "masked.yaml", poolBindingManifest(ns, "masked", maskedPoolID))
+	bad := writeFile(t, "pod.yaml", strings.Replace(poolBindingManifest(ns, "pod", e2ePoolID), "kind: Service", "kind: Pod", 1))
 
 	r := ccictl(t, "-v=6", "create", "-f", bad)
 	if r.Code != 1 || r.Stdout != "" {
 		t.Fatalf("want exit 1 and nothing created: %s", r)
 	}
-	for _, want := range []string{bad + ":8: error PLB008 PoolBinding/" + ns + "/masked spec.poolRef.id: ", "masked with '*'", "not sent"} {
+	for _, want := range []string{bad + ":10: error PLB003 PoolBinding/" + ns + "/pod spec.targetRef.kind: ", "not sent"} {
 		if !strings.Contains(r.Stderr, want) {
 			t.Errorf("stderr lacks %q: %s", want, r)
 		}
@@ -55,6 +55,11 @@ func TestValidateCreateRefusesBeforeServer(t *testing.T) {
 	if got := mustSucceed(t, ccictl(t, "get", "plb", "-n", ns, "-o", "name")); got.Stdout != "" {
 		t.Errorf("objects exist after a refused create: %q", got.Stdout)
 	}
+	// The server refuses it as well when the rules are switched off: the
+	// rule is an error because the API's schema makes it one.
+	if r := ccictl(t, "create", "-f", bad, "--validate=ignore"); r.Code != 1 || !strings.Contains(r.Stderr, "spec.targetRef.kind") {
+		t.Errorf("--validate=ignore with kind Pod: %s", r)
+	}
 
 	// Control: at the same verbosity a good object's POST is logged, so the
 	// absence above means something.
@@ -64,28 +69,33 @@ func TestValidateCreateRefusesBeforeServer(t *testing.T) {
 		t.Errorf("-v=6 does not log the POST of a good object: %s", r)
 	}
 
-	// And the server accepts the masked ID when the rules are switched off.
-	r = mustSucceed(t, ccictl(t, "create", "-f", bad, "--validate=ignore"))
-	if r.Stdout != plbResource+"/masked created\n" {
-		t.Errorf("--validate=ignore: %s", r)
+	// The masked ID of the docs is a warning: sent, with the finding on stderr.
+	masked := writeFile(t, "masked.yaml", poolBindingManifest(ns, "masked", maskedPoolID))
+	r = mustSucceed(t, ccictl(t, "create", "-f", masked))
+	if r.Stdout != plbResource+"/masked created\n" || !strings.Contains(r.Stderr, "Warning: "+masked+":8: warning PLB008 PoolBinding/"+ns+"/masked spec.poolRef.id: ") {
+		t.Errorf("masked pool ID: %s", r)
 	}
 }
 
 // TestValidateOffline: `validate` needs no config file and no server: HOME
 // is empty and no --cliconfig is given.
 func TestValidateOffline(t *testing.T) {
-	r := runIn(t, "", nil, ccictlBin, "validate", "-f", "testdata/validate/invalid/seed000-poolbinding-stripped.yaml")
-	if r.Code != 1 || !strings.HasPrefix(r.Stdout, "testdata/validate/invalid/seed000-poolbinding-stripped.yaml:8: error PLB008 ") ||
-		r.Stderr != "1 error, 0 warnings in 1 object\n" {
+	const stripped = "testdata/validate/invalid/seed000-poolbinding-stripped.yaml"
+	r := runIn(t, "", nil, ccictlBin, "validate", "-f", stripped)
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, stripped+":8: warning PLB008 ") ||
+		r.Stderr != "0 errors, 1 warning in 1 object\n" {
 		t.Errorf("masked pool ID: %s", r)
+	}
+	if r := runIn(t, "", nil, ccictlBin, "validate", "--strict", "-f", stripped); r.Code != 1 {
+		t.Errorf("masked pool ID with --strict: %s", r)
 	}
 	r = runIn(t, "", nil, ccictlBin, "validate", "-f", "testdata/validate/valid", "-o", "json")
 	if r.Code != 0 || !strings.Contains(r.Stdout, `"findings": []`) {
 		t.Errorf("valid corpus: %s", r)
 	}
-	r = runIn(t, poolBindingManifest("offline-ns", "offline", maskedPoolID), []string{"CCICTL_DISABLE=PLB008"}, ccictlBin, "validate", "-f", "-")
+	r = runIn(t, poolBindingManifest("offline-ns", "offline", maskedPoolID), []string{"CCICTL_DISABLE_RULE=PLB008"}, ccictlBin, "validate", "--strict", "-f", "-")
 	if r.Code != 0 || r.Stdout != "" {
-		t.Errorf("CCICTL_DISABLE=PLB008: %s", r)
+		t.Errorf("CCICTL_DISABLE_RULE=PLB008: %s", r)
 	}
 }
 
@@ -136,10 +146,10 @@ func TestGeneratorsRoundTrip(t *testing.T) {
 // rule's message and no POST.
 func TestGeneratorRefusesBeforeServer(t *testing.T) {
 	ns := newNamespace(t, "generator-refuse")
-	r := ccictl(t, "-v=6", "-n", ns, "create", "poolbinding", "bad", "--pool-id="+maskedPoolID, "--service=web", "--port=80")
-	if r.Code != 1 || r.Stdout != "" || !strings.Contains(r.Stderr, "error PLB008 PoolBinding/"+ns+"/bad spec.poolRef.id") ||
-		!strings.Contains(r.Stderr, "fix --pool-id") {
-		t.Errorf("masked --pool-id: %s", r)
+	r := ccictl(t, "-v=6", "-n", ns, "create", "poolbinding", "bad", "--pool-id="+e2ePoolID, "--service=web", "--port=0")
+	if r.Code != 1 || r.Stdout != "" || !strings.Contains(r.Stderr, "error PLB007 PoolBinding/"+ns+"/bad spec.targetRef.port") ||
+		!strings.Contains(r.Stderr, "fix --port") {
+		t.Errorf("--port=0: %s", r)
 	}
 	if postLine.MatchString(r.Stderr) {
 		t.Errorf("a POST reached the server: %s", r)

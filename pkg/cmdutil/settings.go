@@ -169,8 +169,12 @@ func (s *Settings) lookup(key string) (val any, from string, ok bool) {
 // is a credential in the settings file.
 func (s *Settings) ApplyToFlags(flags *pflag.FlagSet, warn io.Writer) error {
 	var errs []error
+	// An alias shares its flag's Value: once either was given on the command
+	// line, neither takes a setting.
+	given := map[pflag.Value]bool{}
+	flags.Visit(func(f *pflag.Flag) { given[f.Value] = true })
 	flags.VisitAll(func(f *pflag.Flag) {
-		if f.Changed || f.Name == "settings" {
+		if f.Changed || given[f.Value] || f.Name == "settings" {
 			return
 		}
 		k, allowed := settingKeys[f.Name]

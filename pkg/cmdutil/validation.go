@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/openvessel/ccictl/pkg/manifest"
 	"github.com/openvessel/ccictl/pkg/validate"
@@ -18,17 +19,61 @@ type ValidationOptions struct {
 	Mode      string // strict | warn | ignore
 	Platforms []string
 	Disabled  []string
+
+	ruleOptions validate.Options
 }
 
 // AddFlags adds --validate, --platform and --disable-rule.
 func (v *ValidationOptions) AddFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&v.Mode, "validate", "strict", `Must be one of: strict, warn, ignore. "strict" refuses objects that break a platform rule (see 'ccictl validate') before sending them and asks the server to reject unknown fields; "warn" reports findings as warnings and sends anyway; "ignore" checks nothing.`)
 	cmd.Flags().StringSliceVar(&v.Platforms, "platform", nil, "Platform rule sets to check against (default cci,cce). See 'ccictl validate --help'.")
-	cmd.Flags().StringSliceVar(&v.Disabled, "disable-rule", nil, "Rule IDs to skip, e.g. SVC004,PLB003.")
+	AddDisableRuleFlag(cmd, &v.Disabled)
+}
+
+// AddDisableRuleFlag adds --disable-rule, the one name validate, create and
+// apply use for switching rules off, and --disable, its deprecated alias:
+// both feed the same value, so they can even be mixed.
+func AddDisableRuleFlag(cmd *cobra.Command, target *[]string) {
+	fs := cmd.Flags()
+	fs.StringSliceVar(target, "disable-rule", nil, "Rule IDs to skip, e.g. SVC015,PLB005 (also CCICTL_DISABLE_RULE or 'disable-rule' in the settings file). MAN001 cannot be skipped.")
+	// Hidden rather than pflag-deprecated: cobra prints pflag's deprecation
+	// notes on the command's output stream, which is stdout here, and a note
+	// there would corrupt -o json. RuleOptions says it on stderr instead.
+	fs.AddFlag(&pflag.Flag{Name: "disable", Usage: "Deprecated: use --disable-rule", Value: fs.Lookup("disable-rule").Value, DefValue: "[]", Hidden: true})
+}
+
+// RuleOptions turns --platform and --disable-rule into rule options, as
+// typed or read from the environment and settings file (case and spaces do
+// not matter). An unknown platform or rule ID is a usage error: a typo must
+// not silently check something else than asked.
+func RuleOptions(cmd *cobra.Command, platforms, disabled []string) (validate.Options, error) {
+	if f := cmd.Flags().Lookup("disable"); f != nil && f.Changed {
+		fmt.Fprintln(cmd.ErrOrStderr(), "Flag --disable has been deprecated, use --disable-rule")
+	}
+	o := validate.Options{Disabled: map[string]bool{}}
+	for _, p := range platforms {
+		if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
+			o.Platforms = append(o.Platforms, p)
+		}
+	}
+	for _, id := range disabled {
+		if id = strings.ToUpper(strings.TrimSpace(id)); id != "" {
+			o.Disabled[id] = true
+		}
+	}
+	if err := validate.CheckOptions(o); err != nil {
+		return o, UsageErrorf(cmd, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return o, nil
 }
 
 // Complete checks the flag values.
-func (v *ValidationOptions) Complete() error {
+func (v *ValidationOptions) Complete(cmd *cobra.Command) error {
+	ro, err := RuleOptions(cmd, v.Platforms, v.Disabled)
+	if err != nil {
+		return err
+	}
+	v.ruleOptions = ro
 	switch v.Mode {
 	case "strict", "warn", "ignore":
 	case "true":
@@ -52,14 +97,8 @@ func (v *ValidationOptions) ServerDirective() string {
 	return "Strict"
 }
 
-// Options returns the rule-engine options.
-func (v *ValidationOptions) Options() validate.Options {
-	o := validate.Options{Platforms: v.Platforms, Disabled: map[string]bool{}}
-	for _, id := range v.Disabled {
-		o.Disabled[strings.ToUpper(strings.TrimSpace(id))] = true
-	}
-	return o
-}
+// Options returns the rule-engine options, as Complete checked them.
+func (v *ValidationOptions) Options() validate.Options { return v.ruleOptions }
 
 // Check runs the rules over docs. In strict mode every document with an
 // error finding gets that finding as its Err, so it is reported and not

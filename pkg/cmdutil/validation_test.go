@@ -8,8 +8,9 @@ import (
 	"github.com/openvessel/ccictl/pkg/manifest"
 )
 
-// The second binding's pool ID breaks PLB008 on line 17, well below the line
-// where its document starts; strict mode must refuse exactly that document.
+// The second binding's port breaks PLB007 (an error: the PoolBinding API
+// refuses it) on line 17, well below the line where its document starts;
+// strict mode must refuse exactly that document.
 const twoBindings = `apiVersion: loadbalancer.networking.openvessel.io/v1
 kind: PoolBinding
 metadata:
@@ -25,9 +26,8 @@ metadata:
   name: masked
   namespace: ns
 spec:
-  poolRef:
-    id: e08*****-****-****-****-********29c1
-  targetRef: {kind: Service, group: cci/v2, name: svc, port: 80}
+  poolRef: {id: 1f0c2a4e-1111-4c8e-9f3a-5d2b7c9a0002}
+  targetRef: {kind: Service, group: cci/v2, name: svc, port: 0}
 `
 
 func TestValidationCheckRefusesTheBreakingDocument(t *testing.T) {
@@ -44,8 +44,8 @@ func TestValidationCheckRefusesTheBreakingDocument(t *testing.T) {
 		}
 		switch mode {
 		case "strict":
-			if out[1].Err == nil || !strings.Contains(out[1].Err.Error(), "PLB008") || !strings.Contains(out[1].Err.Error(), "two.yaml:17") {
-				t.Errorf("strict: second document not refused with PLB008 at line 17: %v", out[1].Err)
+			if out[1].Err == nil || !strings.Contains(out[1].Err.Error(), "PLB007") || !strings.Contains(out[1].Err.Error(), "two.yaml:17") {
+				t.Errorf("strict: second document not refused with PLB007 at line 17: %v", out[1].Err)
 			}
 		case "warn":
 			if out[1].Err != nil || !strings.Contains(errOut.String(), "Warning: two.yaml:17") {

@@ -56,10 +56,10 @@ func init() {
 		}
 	}
 	register(
-		elb("ELB001", SeverityError, annotationPath(annELBID), "kubernetes.io/elb.id is an ELB ID (UUID), not a masked or made-up value", checkELBID),
-		elb("ELB002", SeverityError, annotationPath(annELBClass), "kubernetes.io/elb.class is union (shared) or performance (dedicated)", checkELBClass),
-		elb("ELB003", SeverityError, annotationPath(annELBAutocreate), "kubernetes.io/elb.autocreate is a JSON object and is not combined with kubernetes.io/elb.id", checkELBAutocreate),
-		elb("ELB004", SeverityError, annotationPath(annELBAlgorithm), "kubernetes.io/elb.lb-algorithm is ROUND_ROBIN, LEAST_CONNECTIONS or SOURCE_IP", checkELBAlgorithm),
+		elb("ELB001", SeverityWarning, annotationPath(annELBID), "kubernetes.io/elb.id is an ELB ID (UUID), not a masked or made-up value", checkELBID),
+		elb("ELB002", SeverityWarning, annotationPath(annELBClass), "kubernetes.io/elb.class is union (shared) or performance (dedicated)", checkELBClass),
+		elb("ELB003", SeverityWarning, annotationPath(annELBAutocreate), "kubernetes.io/elb.autocreate is a JSON object and is not combined with kubernetes.io/elb.id", checkELBAutocreate),
+		elb("ELB004", SeverityWarning, annotationPath(annELBAlgorithm), "kubernetes.io/elb.lb-algorithm is ROUND_ROBIN, LEAST_CONNECTIONS or SOURCE_IP", checkELBAlgorithm),
 		elb("ELB005", SeverityWarning, "metadata.annotations[kubernetes.io/elb.*]", "kubernetes.io/elb.* annotations only take effect on type LoadBalancer", checkELBOnLoadBalancer),
 	)
 }

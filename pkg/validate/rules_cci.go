@@ -30,19 +30,19 @@ func init() {
 	}
 	register(
 		plb("PLB001", SeverityError, "metadata.name", "PoolBinding name is a DNS-1123 subdomain (lowercase letters, digits, '-', '.', at most 253 characters)", docSeed000, checkPLBName),
-		plb("PLB002", SeverityError, "spec.targetRef.namespace", "a PoolBinding lives in its Service's namespace: targetRef.namespace, when set, equals metadata.namespace", docSeed000, checkPLBNamespace),
+		plb("PLB002", SeverityWarning, "spec.targetRef.namespace", "a PoolBinding lives in its Service's namespace: targetRef.namespace, when set, equals metadata.namespace", docSeed000, checkPLBNamespace),
 		plb("PLB003", SeverityError, "spec.targetRef.kind", "targetRef.kind is Service or Deployment", docRefPoolBind, checkPLBKind),
-		plb("PLB004", SeverityError, "spec.targetRef.group", "targetRef.group is a group/version such as cci/v2", docSeed000, checkPLBGroup),
+		plb("PLB004", SeverityWarning, "spec.targetRef.group", "targetRef.group is a group/version such as cci/v2", docSeed000, checkPLBGroup),
 		plb("PLB005", SeverityWarning, "spec.targetRef.group", "targetRef.group is cci/v2, the group/version of every CCI 2.0 resource", docRefCCI, checkPLBGroupCCI),
-		plb("PLB006", SeverityError, "spec.targetRef.name", "targetRef.name names the Service (DNS label) or Deployment (DNS subdomain)", docSeed000, checkPLBTargetName),
+		plb("PLB006", SeverityWarning, "spec.targetRef.name", "targetRef.name names the Service (DNS label) or Deployment (DNS subdomain)", docSeed000, checkPLBTargetName),
 		plb("PLB007", SeverityError, "spec.targetRef.port", "targetRef.port is an integer in 1-65535 (the Service's port, or the Deployment's container port)", docSeed000, checkPLBPort),
-		plb("PLB008", SeverityError, "spec.poolRef.id", "poolRef.id is a backend server group ID (UUID); masked IDs copied from the docs are not IDs", docSeed000, checkPLBPoolID),
+		plb("PLB008", SeverityWarning, "spec.poolRef.id", "poolRef.id is a backend server group ID (UUID); masked IDs copied from the docs are not IDs", docSeed000, checkPLBPoolID),
 		plb("PLB012", SeverityError, "apiVersion", "PoolBinding's apiVersion is "+poolBindingAPIVersion, docSeed000, checkPLBAPIVersion),
-		cross("PLB009", SeverityError, "spec.poolRef.id", "two PoolBindings in the input may not bind the same backend server group", docRefPoolBind, crossPLBSamePool),
-		cross("PLB010", SeverityError, "spec.poolRef.id", "the pool may not be the one of the target Service's own load balancer (where the input shows the link, e.g. the Service's kubernetes.io/elb.id annotation)", docSeed000, crossPLBOwnLB),
-		cross("PLB011", SeverityError, "spec.targetRef.port", "when the target is in the input, targetRef.port is one of the Service's spec.ports[].port (or a containerPort of the Deployment)", docSeed000, crossPLBTargetPort),
-		plb("PLB014", SeverityError, annotationPath(lbv1.WeightAnnotation), "the "+lbv1.WeightAnnotation+" annotation, when set, is an integer 0-100 (the ELB member weight sync keeps the binding's members at)", docRefWeight, checkPLBWeight),
-		cross("PLB013", SeverityError, "metadata.namespace", "when the target Service is in the input only in another namespace, the binding is in the wrong namespace", docSeed000, crossPLBTargetNamespace),
+		cross("PLB009", SeverityWarning, "spec.poolRef.id", "two PoolBindings in the input may not bind the same backend server group", docRefPoolBind, crossPLBSamePool),
+		cross("PLB010", SeverityWarning, "spec.poolRef.id", "the pool may not be the one of the target Service's own load balancer (where the input shows the link, e.g. the Service's kubernetes.io/elb.id annotation)", docSeed000, crossPLBOwnLB),
+		cross("PLB011", SeverityWarning, "spec.targetRef.port", "when the target is in the input, targetRef.port is one of the Service's spec.ports[].port (or a containerPort of the Deployment)", docSeed000, crossPLBTargetPort),
+		plb("PLB014", SeverityWarning, annotationPath(lbv1.WeightAnnotation), "the "+lbv1.WeightAnnotation+" annotation, when set, is an integer 0-100 (the ELB member weight sync keeps the binding's members at)", docRefWeight, checkPLBWeight),
+		cross("PLB013", SeverityWarning, "metadata.namespace", "when the target Service is in the input only in another namespace, the binding is in the wrong namespace", docSeed000, crossPLBTargetNamespace),
 		rule{
 			RuleInfo: RuleInfo{ID: "CCI001", Platform: PlatformCCI, Severity: SeverityError, Field: "apiVersion",
 				Description: "CCI 2.0 objects (Service, Deployment, Pod…) use apiVersion cci/v2; v1 and apps/v1 fail (off by default: CCE uses v1)",
@@ -152,10 +152,13 @@ func checkPLBGroup(_ *input, o *object, e *emitter) {
 	}
 }
 
-// groupVersionProblem explains why s is not "group/version", or "".
+// groupVersionProblem explains why s is not "group/version" (or "v1", the
+// core group's only version, which a plain cluster's Service has), or "".
 func groupVersionProblem(s string) string {
 	g, v, found := strings.Cut(s, "/")
 	switch {
+	case s == "v1":
+		return ""
 	case !found:
 		return "has no version"
 	case g == "":

@@ -30,10 +30,10 @@ func init() {
 		}
 	}
 	register(
-		rule{RuleInfo: edge("EDG001", SeverityError, annotationPath(annNodePoolSelector), annNodePoolSelector+" parses as a non-empty label selector (e.g. k8s-svc=cube)"), check: onService(checkEdgeSelector)},
-		rule{RuleInfo: edge("EDG002", SeverityError, "spec.externalTrafficPolicy", "Services that share one ELB (same "+annAlibabaLBID+" in the input) use externalTrafficPolicy: Cluster"), cross: crossEdgeSharedPolicy},
-		rule{RuleInfo: edge("EDG003", SeverityError, annotationPath(annAlibabaManaged), "Services that share one ELB use a self-managed ELB ("+annAlibabaManaged+`: "true")`), cross: crossEdgeSharedManaged},
-		rule{RuleInfo: edge("EDG004", SeverityError, "spec.loadBalancerClass", "a multi-region Service (with "+annNodePoolSelector+") is type LoadBalancer with loadBalancerClass "+classEdgeELB), check: onService(checkEdgeMultiRegion)},
+		rule{RuleInfo: edge("EDG001", SeverityWarning, annotationPath(annNodePoolSelector), annNodePoolSelector+" parses as a non-empty label selector (e.g. k8s-svc=cube)"), check: onService(checkEdgeSelector)},
+		rule{RuleInfo: edge("EDG002", SeverityWarning, "spec.externalTrafficPolicy", "Services that share one ELB (same "+annAlibabaLBID+" in the input) use externalTrafficPolicy: Cluster"), cross: crossEdgeSharedPolicy},
+		rule{RuleInfo: edge("EDG003", SeverityWarning, annotationPath(annAlibabaManaged), "Services that share one ELB use a self-managed ELB ("+annAlibabaManaged+`: "true")`), cross: crossEdgeSharedManaged},
+		rule{RuleInfo: edge("EDG004", SeverityWarning, "spec.loadBalancerClass", "a multi-region Service (with "+annNodePoolSelector+") is type LoadBalancer with loadBalancerClass "+classEdgeELB), check: onService(checkEdgeMultiRegion)},
 		rule{RuleInfo: edge("EDG005", SeverityWarning, "spec.loadBalancerClass", "loadBalancerClass is one of the documented values: "+strings.Join(documentedLBClasses, ", ")), check: onService(checkEdgeClass)},
 	)
 }

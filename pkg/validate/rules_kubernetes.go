@@ -34,7 +34,7 @@ func init() {
 		rule{RuleInfo: k8s("K8S006", SeverityError, "metadata.name", "Service names are DNS-1035 labels: start with a letter, at most 63 characters"), check: onService(checkSvcDNS1035)},
 		rule{RuleInfo: k8s("K8S007", SeverityError, "spec.loadBalancerClass", "loadBalancerClass is a qualified name and only set on type LoadBalancer"), check: onService(checkLBClassGeneric)},
 		rule{RuleInfo: k8s("K8S008", SeverityError, "spec.sessionAffinityConfig", "sessionAffinityConfig is only set with sessionAffinity: ClientIP"), check: onService(checkAffinityConfig)},
-		rule{RuleInfo: RuleInfo{ID: "DPC001", Platform: PlatformKubernetes, Severity: SeverityError, Field: annotationPath(annDirectAccess),
+		rule{RuleInfo: RuleInfo{ID: "DPC001", Platform: PlatformKubernetes, Severity: SeverityWarning, Field: annotationPath(annDirectAccess),
 			Description: annDirectAccess + ` takes a boolean string, "true" or "false"`, Doc: docSeed002, Default: true}, check: onService(checkDirectAccessValue)},
 		rule{RuleInfo: RuleInfo{ID: "DPC002", Platform: PlatformKubernetes, Severity: SeverityWarning, Field: annotationPath(annDirectAccess),
 			Description: annDirectAccess + " only makes sense on type LoadBalancer", Doc: docSeed002, Default: true}, check: onService(checkDirectAccessType)},

@@ -16,7 +16,7 @@ const (
 func init() {
 	blb := func(id, field, desc string, check func(in *input, o *object, e *emitter)) rule {
 		return rule{
-			RuleInfo: RuleInfo{ID: id, Platform: PlatformServerlessBLB, Severity: SeverityError, Field: field, Description: desc, Doc: docSeed004},
+			RuleInfo: RuleInfo{ID: id, Platform: PlatformServerlessBLB, Severity: SeverityWarning, Field: field, Description: desc, Doc: docSeed004},
 			check: func(in *input, o *object, e *emitter) {
 				// ExternalName Services get no BLB.
 				if o.isService() && o.svcType() != "ExternalName" {
@@ -36,7 +36,7 @@ func init() {
 			cross: crossKubeProxyMissing,
 		},
 		rule{
-			RuleInfo: RuleInfo{ID: "KPX002", Platform: PlatformServerlessKubeProxy, Severity: SeverityError, Field: "spec.template.metadata.annotations[" + annKubeProxyEnabled + "]",
+			RuleInfo: RuleInfo{ID: "KPX002", Platform: PlatformServerlessKubeProxy, Severity: SeverityWarning, Field: "spec.template.metadata.annotations[" + annKubeProxyEnabled + "]",
 				Description: annKubeProxyEnabled + ` is a boolean string, "true" or "false"`, Doc: docSeed004},
 			check: checkKubeProxyValue,
 		},

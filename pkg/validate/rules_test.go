@@ -66,7 +66,7 @@ var ruleCases = []ruleCase{
 	{rule: "PLB001", pass: plb(okPool + okTarget), fail: strings.Replace(plb(okPool+okTarget), "name: b", "name: B", 1), field: "metadata.name"},
 	{rule: "PLB002", pass: plb(okPool + okTarget + "    namespace: ns\n"), fail: plb(okPool + okTarget + "    namespace: other\n"), field: "spec.targetRef.namespace"},
 	{rule: "PLB003", pass: plb(okPool + okTarget), fail: plb(okPool + strings.Replace(okTarget, "kind: Service", "kind: StatefulSet", 1)), field: "spec.targetRef.kind"},
-	{rule: "PLB004", pass: plb(okPool + okTarget), fail: plb(okPool + strings.Replace(okTarget, "group: cci/v2", "group: v2", 1)), field: "spec.targetRef.group"},
+	{rule: "PLB004", pass: plb(okPool + strings.Replace(okTarget, "group: cci/v2", "group: v1", 1)), fail: plb(okPool + strings.Replace(okTarget, "group: cci/v2", "group: v2", 1)), field: "spec.targetRef.group"},
 	{rule: "PLB005", pass: plb(okPool + okTarget), fail: plb(okPool + strings.Replace(okTarget, "group: cci/v2", "group: apps/v1", 1)), field: "spec.targetRef.group"},
 	{rule: "PLB006", pass: plb(okPool + okTarget), fail: plb(okPool + strings.Replace(okTarget, "name: web", "name: web.v2", 1)), field: "spec.targetRef.name"},
 	{rule: "PLB007", pass: plb(okPool + okTarget), fail: plb(okPool + strings.Replace(okTarget, "port: 80", "port: 65536", 1)), field: "spec.targetRef.port"},

@@ -72,11 +72,12 @@ delete and query); applying a changed spec is refused by the server.`,
 			if len(args) > 0 {
 				return cmdutil.UsageErrorf(cmd, "unexpected args: %v", args)
 			}
+			// As kubectl: a missing -f is reported before the config is read.
+			if len(o.Filenames) == 0 {
+				return errors.New("must specify -f")
+			}
 			if err := o.Complete(f, cmd); err != nil {
 				return err
-			}
-			if len(o.Filenames) == 0 {
-				return cmdutil.UsageErrorf(cmd, "error: must specify -f")
 			}
 			return o.Run(cmd.Context())
 		},
@@ -95,6 +96,9 @@ delete and query); applying a changed spec is refused by the server.`,
 
 // Complete resolves namespace, dry-run and printer.
 func (o *ApplyOptions) Complete(f *cmdutil.Factory, cmd *cobra.Command) error {
+	if err := o.Validation.Complete(cmd); err != nil {
+		return err
+	}
 	var err error
 	if ss, _ := cmd.Flags().GetBool("server-side"); !ss {
 		return cmdutil.UsageErrorf(cmd, "--server-side=false is not supported: ccictl only applies server-side")
@@ -111,7 +115,7 @@ func (o *ApplyOptions) Complete(f *cmdutil.Factory, cmd *cobra.Command) error {
 		return err
 	}
 	o.factory = f
-	return o.Validation.Complete()
+	return nil
 }
 
 // Run applies every usable object and reports every unusable one.

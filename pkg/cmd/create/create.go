@@ -68,10 +68,11 @@ refused before anything is sent.`,
 			if len(args) > 0 {
 				return cmdutil.UsageErrorf(cmd, "unexpected args: %v", args)
 			}
-			if err := o.Complete(f, cmd); err != nil {
+			// As kubectl: a missing -f is reported before the config is read.
+			if err := o.Validate(cmd); err != nil {
 				return err
 			}
-			if err := o.Validate(cmd); err != nil {
+			if err := o.Complete(f, cmd); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context())
@@ -91,6 +92,9 @@ refused before anything is sent.`,
 
 // Complete resolves namespace, dry-run and printer.
 func (o *CreateOptions) Complete(f *cmdutil.Factory, cmd *cobra.Command) error {
+	if err := o.Validation.Complete(cmd); err != nil {
+		return err
+	}
 	var err error
 	o.DryRun, err = cmdutil.GetDryRunStrategy(cmd)
 	if err != nil {
@@ -106,13 +110,14 @@ func (o *CreateOptions) Complete(f *cmdutil.Factory, cmd *cobra.Command) error {
 		return err
 	}
 	o.factory = f
-	return o.Validation.Complete()
+	return nil
 }
 
-// Validate checks that there is something to create.
+// Validate checks that there is something to create. kubectl says "must
+// specify one of -f and -k"; create has no -k, so it names only -f.
 func (o *CreateOptions) Validate(cmd *cobra.Command) error {
 	if len(o.Filenames) == 0 {
-		return cmdutil.UsageErrorf(cmd, "must specify one of -f and -k")
+		return errors.New("must specify -f")
 	}
 	return nil
 }

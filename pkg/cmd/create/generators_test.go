@@ -262,24 +262,14 @@ func TestGeneratorRefusesRuleBreakingFlags(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{"masked pool id", []string{"create", "poolbinding", "b1", "--pool-id=e08*****-****-****-****-********29c1", "--service=web", "--port=80"},
-			[]string{"<generated>: error PLB008 PoolBinding/b1 spec.poolRef.id: \"e08*****-****-****-****-********29c1\" is not a backend server group ID (UUID): it is masked", "fix --pool-id, or pass --validate=warn"}},
-		{"pool id not a uuid", []string{"create", "poolbinding", "b1", "--pool-id=pool-123", "--service=web", "--port=80"},
-			[]string{"error PLB008", "pool-123", "fix --pool-id"}},
 		{"port 0", []string{"create", "poolbinding", "b1", "--pool-id=" + poolID, "--service=web", "--port=0"},
 			[]string{"error PLB007 PoolBinding/b1 spec.targetRef.port: targetRef.port 0 is out of range 1-65535", "fix --port"}},
-		{"bad kind and group", []string{"create", "poolbinding", "b1", "--pool-id=" + poolID, "--service=web", "--port=80", "--kind=Pod", "--group=cci"},
-			[]string{"error PLB003", "error PLB004", "fix --group, --kind"}},
+		{"bad kind", []string{"create", "poolbinding", "b1", "--pool-id=" + poolID, "--service=web", "--port=80", "--kind=Pod"},
+			[]string{"error PLB003", "fix --kind"}},
 		{"service port 0", []string{"create", "service", "loadbalancer", "web", "--tcp=0:8080"},
 			[]string{"error SVC004 Service/web spec.ports[0].port: port 0 is out of range (0,65535]", "fix --tcp/--udp"}},
 		{"service target out of range", []string{"create", "service", "loadbalancer", "web", "--udp=53:70000"},
 			[]string{"error SVC005", "70000", "fix --tcp/--udp"}},
-		{"masked elb id", []string{"create", "service", "loadbalancer", "web", "--tcp=80", "--elb-id=0b9*****-****-****-****-********f1a2"},
-			[]string{"error ELB001", "fix --elb-id"}},
-		// BLB002 is about an annotation the generator cannot set: the fix is
-		// in the ports, not --elb-id.
-		{"tcp and udp on a BLB", []string{"create", "service", "loadbalancer", "dns", "--tcp=53", "--udp=53", "--platform=serverless-blb,kubernetes"},
-			[]string{"error BLB001 Service/dns spec.ports[1]: port 53 is exposed for both TCP and UDP", "error BLB002", "fix --tcp/--udp, or pass"}},
 		{"bad service name", []string{"create", "service", "loadbalancer", "Web_1", "--tcp=80"},
 			[]string{"error SVC001", "error K8S006", "fix NAME"}},
 	} {
@@ -302,6 +292,43 @@ func TestGeneratorRefusesRuleBreakingFlags(t *testing.T) {
 	}
 }
 
+// Rules the platform documentation does not make server-side errors only
+// warn: the object is printed (or sent) and the finding is on stderr.
+func TestGeneratorWarnsOnAdvisoryRules(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"masked pool id", []string{"create", "poolbinding", "b1", "--pool-id=e08*****-****-****-****-********29c1", "--service=web", "--port=80"},
+			[]string{"Warning: <generated>: warning PLB008 PoolBinding/b1 spec.poolRef.id: \"e08*****-****-****-****-********29c1\" is not a backend server group ID (UUID): it is masked"}},
+		{"pool id not a uuid", []string{"create", "poolbinding", "b1", "--pool-id=pool-123", "--service=web", "--port=80"},
+			[]string{"warning PLB008", "pool-123"}},
+		{"group without version", []string{"create", "poolbinding", "b1", "--pool-id=" + poolID, "--service=web", "--port=80", "--group=cci"},
+			[]string{"warning PLB004"}},
+		{"masked elb id", []string{"create", "service", "loadbalancer", "web", "--tcp=80", "--elb-id=0b9*****-****-****-****-********f1a2"},
+			[]string{"warning ELB001"}},
+		{"tcp and udp on a BLB", []string{"create", "service", "loadbalancer", "dns", "--tcp=53", "--udp=53", "--platform=serverless-blb,kubernetes"},
+			[]string{"warning BLB001 Service/dns spec.ports[1]: port 53 is exposed for both TCP and UDP", "warning BLB002"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, "", append(tc.args, "--dry-run=client", "-o", "name")...)
+			if r.code != 0 || r.out == "" {
+				t.Fatalf("want exit 0 and the object: %s", r)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.errOut, w) {
+					t.Errorf("stderr lacks %q: %s", w, r)
+				}
+			}
+			// --validate=strict still only refuses errors; warnings stay warnings.
+			if strict := run(t, "", append(tc.args, "--dry-run=client", "-o", "name", "--validate=strict")...); strict.code != 0 {
+				t.Errorf("--validate=strict refused a warning: %s", strict)
+			}
+		})
+	}
+}
+
 func TestGeneratorUsageErrors(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -315,7 +342,7 @@ func TestGeneratorUsageErrors(t *testing.T) {
 		{[]string{"create", "service", "nodeport", "web"}, `unknown service type "nodeport"`},
 		{[]string{"create", "poolbinding", "b1"}, "required flag(s) not set: --pool-id, --service, --port"},
 		// Rules run before the missing config is noticed: they need no server.
-		{[]string{"create", "poolbinding", "b1", "--pool-id=x", "--service=web", "--port=80"}, "error PLB008 PoolBinding/b1 spec.poolRef.id"},
+		{[]string{"create", "poolbinding", "b1", "--pool-id=" + poolID, "--service=web", "--port=0"}, "error PLB007 PoolBinding/b1 spec.targetRef.port"},
 		{[]string{"create", "poolbinding", "b1", "--pool-id=" + poolID, "--service=web", "--port=x"}, `invalid argument "x" for "--port"`},
 		{[]string{"create", "poolbinding", "b1", "--pool-id=" + poolID, "--service=web", "--port=80", "--disable-rule=NOPE1"}, `unknown rule "NOPE1"`},
 		{[]string{"create", "poolbinding", "b1", "--pool-id=" + poolID, "--service=web", "--port=80", "--dry-run=maybe"}, `invalid dry-run value (maybe)`},
@@ -334,9 +361,9 @@ func TestGeneratorUsageErrors(t *testing.T) {
 // --validate=warn sends what strict refuses, reporting the findings as
 // warnings; --validate=ignore says nothing.
 func TestGeneratorValidateModes(t *testing.T) {
-	args := []string{"create", "poolbinding", "b1", "--pool-id=pool-123", "--service=web", "--port=80", "--dry-run=client", "-o", "name"}
+	args := []string{"create", "poolbinding", "b1", "--pool-id=" + poolID, "--service=web", "--port=0", "--dry-run=client", "-o", "name"}
 	r := mustRun(t, "", append(args, "--validate=warn")...)
-	if r.out != "poolbinding.loadbalancer.networking.openvessel.io/b1\n" || !strings.HasPrefix(r.errOut, "Warning: <generated>: error PLB008 PoolBinding/b1 spec.poolRef.id: ") {
+	if r.out != "poolbinding.loadbalancer.networking.openvessel.io/b1\n" || !strings.HasPrefix(r.errOut, "Warning: <generated>: error PLB007 PoolBinding/b1 spec.targetRef.port: ") {
 		t.Errorf("--validate=warn: %s", r)
 	}
 	r = mustRun(t, "", append(args, "--validate=ignore")...)
@@ -344,7 +371,11 @@ func TestGeneratorValidateModes(t *testing.T) {
 		t.Errorf("--validate=ignore printed %q", r.errOut)
 	}
 	// A disabled rule does not refuse the object.
-	mustRun(t, "", append(args, "--disable-rule=plb008")...)
+	mustRun(t, "", append(args, "--disable-rule=plb007")...)
+	// --disable, the deprecated alias, still works and says so.
+	if r := mustRun(t, "", append(args, "--disable=plb007")...); !strings.Contains(r.errOut, "Flag --disable has been deprecated, use --disable-rule\n") {
+		t.Errorf("--disable: %s", r)
+	}
 	// Warnings never refuse: targetRef.group apps/v1 is PLB005, a warning.
 	r = mustRun(t, "", "create", "poolbinding", "b1", "--pool-id="+poolID, "--service=web", "--port=80", "--kind=Deployment", "--group=apps/v1", "--dry-run=client", "-o", "name")
 	if !strings.Contains(r.errOut, "Warning: <generated>: warning PLB005 ") {

@@ -328,13 +328,7 @@ func (g *generatorOptions) complete(f *cmdutil.Factory, cmd *cobra.Command) erro
 			g.configErr = nil
 		}
 	}
-	if err := g.Validation.Complete(); err != nil {
-		return err
-	}
-	if err := validate.CheckOptions(g.Validation.Options()); err != nil {
-		return cmdutil.UsageErrorf(cmd, "%v", strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
-	return nil
+	return g.Validation.Complete(cmd)
 }
 
 // generatedDocument wraps a generated object as the rules and InfoForDocument take it.

@@ -32,6 +32,8 @@ type DeleteOptions struct {
 	Wait           bool
 	Timeout        time.Duration
 	GracePeriod    int
+	Force          bool
+	Now            bool
 	Cascade        string
 	Output         string
 
@@ -86,7 +88,9 @@ By default delete waits until each object is gone (finalizers included);
 	fl.BoolVar(&o.IgnoreNotFound, "ignore-not-found", false, "Treat \"resource not found\" as a successful delete. Defaults to \"true\" when --all is specified.")
 	fl.BoolVar(&o.Wait, "wait", true, "If true, wait for resources to be gone before returning. This waits for finalizers.")
 	fl.DurationVar(&o.Timeout, "timeout", 0, "The length of time to wait before giving up on a delete, zero means wait up to a week")
-	fl.IntVar(&o.GracePeriod, "grace-period", -1, "Period of time in seconds given to the resource to terminate gracefully. Ignored if negative.")
+	fl.IntVar(&o.GracePeriod, "grace-period", -1, "Period of time in seconds given to the resource to terminate gracefully. Ignored if negative. Set to 1 for immediate shutdown. Can only be set to 0 when --force is true (force deletion).")
+	fl.BoolVar(&o.Force, "force", false, "If true, immediately remove resources from API and bypass graceful deletion. Note that immediate deletion of some resources may result in inconsistency or data loss and requires confirmation.")
+	fl.BoolVar(&o.Now, "now", false, "If true, resources are signaled for immediate shutdown (same as --grace-period=1).")
 	fl.StringVar(&o.Cascade, "cascade", "background", `Must be "background", "orphan", or "foreground".`)
 	fl.StringVarP(&o.Output, "output", "o", "", "Output mode. Use \"-o name\" for shorter output (resource/name).")
 	cmdutil.AddDryRunFlag(cmd)
@@ -106,8 +110,24 @@ func (o *DeleteOptions) Complete(f *cmdutil.Factory, cmd *cobra.Command, args []
 	if o.AllNamespaces {
 		o.EnforceNamespace = false
 	}
-	if o.All && !cmd.Flags().Changed("ignore-not-found") {
+	// As kubectl: --all, -l and --field-selector ignore NotFound unless told.
+	if (o.All || o.LabelSelector != "" || o.FieldSelector != "") && !cmd.Flags().Changed("ignore-not-found") {
 		o.IgnoreNotFound = true
+	}
+	// kubectl's grace-period rules: --now is --grace-period=1; 0 without
+	// --force becomes 1 (so a typo cannot skip graceful termination);
+	// --force alone means 0.
+	if o.Now {
+		if o.GracePeriod != -1 {
+			return fmt.Errorf("--now and --grace-period cannot be specified together")
+		}
+		o.GracePeriod = 1
+	}
+	if o.GracePeriod == 0 && !o.Force {
+		o.GracePeriod = 1
+	}
+	if o.Force && o.GracePeriod < 0 {
+		o.GracePeriod = 0
 	}
 	if o.DryRun != cmdutil.DryRunNone {
 		o.Wait = false
@@ -129,6 +149,12 @@ func (o *DeleteOptions) Validate(cmd *cobra.Command) error {
 		o.Cascade = "orphan"
 	default:
 		return cmdutil.UsageErrorf(cmd, `invalid cascade value (%v). Must be "background", "foreground", or "orphan"`, o.Cascade)
+	}
+	switch {
+	case o.GracePeriod == 0 && o.Force:
+		fmt.Fprintln(o.ErrOut, "Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely.")
+	case o.GracePeriod > 0 && o.Force:
+		return fmt.Errorf("--force and --grace-period greater than 0 cannot be specified together")
 	}
 	hasFiles := len(o.Filenames) > 0
 	if !hasFiles && len(o.Args) == 0 {

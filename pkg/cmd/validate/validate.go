@@ -55,7 +55,7 @@ var example = `  # Check a file, a directory (recursively) or standard input
   ccictl validate -f manifests/ -R -o json
 
   # Check a serverless cluster in BLB mode; skip one rule; fail on warnings
-  ccictl validate -f svc.yaml --platform=serverless-blb,kubernetes --disable=SVC015 --strict
+  ccictl validate -f svc.yaml --platform=serverless-blb,kubernetes --disable-rule=SVC015 --strict
 
   # Every rule, with its platform, severity and whether it runs by default
   ccictl validate --list-rules`
@@ -65,7 +65,7 @@ var example = `  # Check a file, a directory (recursively) or standard input
 func NewCmdValidate(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &ValidateOptions{Output: "text", IOStreams: streams}
 	cmd := &cobra.Command{
-		Use:                   "validate -f FILENAME [-R] [-o text|json] [--platform=P,...] [--disable=RULE,...] [--strict]",
+		Use:                   "validate -f FILENAME [-R] [-o text|json] [--platform=P,...] [--disable-rule=RULE,...] [--strict]",
 		DisableFlagsInUseLine: true,
 		Short:                 "Check manifests against the platform rules, offline",
 		Long:                  longHelp(),
@@ -88,7 +88,7 @@ func NewCmdValidate(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cob
 	fl.BoolVarP(&o.Recursive, "recursive", "R", false, "Process the directories given in -f recursively")
 	fl.StringVarP(&o.Output, "output", "o", o.Output, "Output format: text or json")
 	fl.StringSliceVar(&o.Platforms, "platform", nil, "Platform rule sets to check against, instead of the default set (cci,cce,kubernetes default rules): "+strings.Join(platformNames(), ", "))
-	fl.StringSliceVar(&o.Disabled, "disable", nil, "Rule IDs to skip, e.g. SVC015,PLB005 (also CCICTL_DISABLE or 'disable' in the settings file)")
+	cmdutil.AddDisableRuleFlag(cmd, &o.Disabled)
 	fl.BoolVar(&o.Strict, "strict", false, "Exit 1 on warnings too")
 	fl.BoolVar(&o.ListRules, "list-rules", false, "Print the rules (ID, platform, severity, default, description) and exit")
 	_ = cmd.MarkFlagFilename("filename", "json", "yaml", "yml")
@@ -123,8 +123,8 @@ Platforms (--platform; without it the default rules of the platforms marked
 		fmt.Fprintf(&b, "  %s %-22s %s\n", mark, p.Name, p.Description)
 	}
 	b.WriteString(`
-Rules can be switched off by ID with --disable, CCICTL_DISABLE or the
-'disable' key of the settings file; MAN001 (the document does not decode)
+Rules can be switched off by ID with --disable-rule, CCICTL_DISABLE_RULE or
+the 'disable-rule' key of the settings file; MAN001 (the document does not decode)
 cannot. 'ccictl validate --list-rules' prints every rule; docs/validate.md
 explains each one and the seed page it comes from.`)
 	return b.String()
@@ -138,22 +138,8 @@ func platformNames() []string {
 	return n
 }
 
-// Complete turns the flags into rule options. Rule IDs are matched without
-// regard to case or spaces, as they come from env and settings files too.
-func (o *ValidateOptions) Complete(cmd *cobra.Command) error {
-	o.ruleOptions = rules.Options{Disabled: map[string]bool{}}
-	for _, p := range o.Platforms {
-		if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
-			o.ruleOptions.Platforms = append(o.ruleOptions.Platforms, p)
-		}
-	}
-	for _, id := range o.Disabled {
-		if id = strings.ToUpper(strings.TrimSpace(id)); id != "" {
-			o.ruleOptions.Disabled[id] = true
-		}
-	}
-	return nil
-}
+// Complete has nothing to resolve: validate needs no config or server.
+func (o *ValidateOptions) Complete(cmd *cobra.Command) error { return nil }
 
 // Validate rejects flags that would check something else than asked:
 // unknown platforms and rule IDs, an unknown output format, no input.
@@ -161,9 +147,11 @@ func (o *ValidateOptions) Validate(cmd *cobra.Command) error {
 	if o.Output != "text" && o.Output != "json" {
 		return cmdutil.UsageErrorf(cmd, "unknown output format %q: must be text or json", o.Output)
 	}
-	if err := rules.CheckOptions(o.ruleOptions); err != nil {
-		return cmdutil.UsageErrorf(cmd, "%v", strings.ReplaceAll(err.Error(), "\n", "; "))
+	ro, err := cmdutil.RuleOptions(cmd, o.Platforms, o.Disabled)
+	if err != nil {
+		return err
 	}
+	o.ruleOptions = ro
 	if !o.ListRules && len(o.Filenames) == 0 {
 		return cmdutil.UsageErrorf(cmd, "must specify -f FILENAME (a file, a directory, or - for standard input)")
 	}
@@ -265,7 +253,7 @@ func (o *ValidateOptions) printRules() error {
 	return t.Render()
 }
 
-// selected mirrors how rules.Options picks rules, minus --disable (the
+// selected mirrors how rules.Options picks rules, minus --disable-rule (the
 // table shows disabled rules as such): no platforms means every rule,
 // otherwise the rules of the named platforms plus MAN001, which always runs.
 func selected(r rules.RuleInfo, opts rules.Options) bool {

@@ -81,11 +81,15 @@ func TestExitCodes(t *testing.T) {
 		code int
 	}{
 		{"valid corpus is clean", []string{"-f", corpus + "/valid"}, 0},
-		{"errors exit 1", []string{"-f", corpus + "/invalid/seed000-poolbinding-stripped.yaml"}, 1},
+		{"errors exit 1", []string{"-f", corpus + "/invalid/poolbinding-fields.yaml"}, 1},
+		// seed000's masked pool ID is PLB008, a warning: the API accepts it.
+		{"masked pool ID only warns", []string{"-f", corpus + "/invalid/seed000-poolbinding-stripped.yaml"}, 0},
+		{"masked pool ID with --strict exits 1", []string{"--strict", "-f", corpus + "/invalid/seed000-poolbinding-stripped.yaml"}, 1},
 		// seed001's response carries server-populated metadata: SVC015 is a warning.
 		{"warnings alone exit 0", []string{"-f", corpus + "/invalid/seed001-create-service-response.json"}, 0},
 		{"warnings with --strict exit 1", []string{"--strict", "-f", corpus + "/invalid/seed001-create-service-response.json"}, 1},
-		{"disabled rule no longer fails", []string{"--disable=plb008", "-f", corpus + "/invalid/seed000-poolbinding-stripped.yaml"}, 0},
+		{"disabled rule no longer fails", []string{"--strict", "--disable-rule=plb008", "-f", corpus + "/invalid/seed000-poolbinding-stripped.yaml"}, 0},
+		{"deprecated --disable still works", []string{"--strict", "--disable=plb008", "-f", corpus + "/invalid/seed000-poolbinding-stripped.yaml"}, 0},
 		{"broken YAML exits 1", []string{"-f", corpus + "/invalid/seed002-direct-access-as-printed.yaml"}, 1},
 		{"missing path", []string{"-f", "does-not-exist.yaml"}, 1},
 		{"no -f", nil, 1},
@@ -122,11 +126,11 @@ func TestGoldenCorpus(t *testing.T) {
 		{"corpus-valid.txt", []string{"-f", corpus + "/valid"}, 0},
 		{"corpus-valid.json", []string{"-f", corpus + "/valid", "-o", "json"}, 0},
 		// The files that name other platforms in their "# platforms:" line.
-		{"blb.txt", []string{"--platform=serverless-blb,kubernetes", "-f", corpus + "/invalid/seed004-blb-services.yaml"}, 1},
+		{"blb.txt", []string{"--platform=serverless-blb,kubernetes", "-f", corpus + "/invalid/seed004-blb-services.yaml"}, 0},
 		{"edge.json", []string{"--platform", "edge-nodepool", "--platform", "kubernetes", "-o", "json",
-			"-f", corpus + "/invalid/edge-selector-and-class.yaml", "-f", corpus + "/invalid/seed003-shared-elb.yaml"}, 1},
+			"-f", corpus + "/invalid/edge-selector-and-class.yaml", "-f", corpus + "/invalid/seed003-shared-elb.yaml"}, 0},
 		{"list-rules.txt", []string{"--list-rules"}, 0},
-		{"list-rules-blb.txt", []string{"--list-rules", "--platform=serverless-blb", "--disable=BLB003"}, 0},
+		{"list-rules-blb.txt", []string{"--list-rules", "--platform=serverless-blb", "--disable-rule=BLB003"}, 0},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			r := run(t, "", tc.args...)
@@ -195,15 +199,15 @@ func TestStdin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := run(t, string(data), "-f", "-")
+	r := run(t, string(data), "-f", "-", "--strict")
 	if r.code != 1 {
 		t.Fatalf("want exit 1: %s", r)
 	}
-	want := "<stdin>:8: error PLB008 PoolBinding/test-ns/test-c1 spec.poolRef.id: "
+	want := "<stdin>:8: warning PLB008 PoolBinding/test-ns/test-c1 spec.poolRef.id: "
 	if !strings.HasPrefix(r.out, want) || strings.Count(r.out, "\n") != 1 {
 		t.Errorf("stdout = %q, want one line starting %q", r.out, want)
 	}
-	if r.errOut != "1 error, 0 warnings in 1 object\n" {
+	if r.errOut != "0 errors, 1 warning in 1 object\n" {
 		t.Errorf("summary = %q", r.errOut)
 	}
 }
@@ -228,8 +232,8 @@ func TestRecursive(t *testing.T) {
 	if r := run(t, "", "-f", dir); r.code != 0 || r.errOut != "0 errors, 0 warnings in 2 objects\n" {
 		t.Errorf("without -R the subdirectory is skipped: %s", r)
 	}
-	r := run(t, "", "-f", dir, "-R")
-	if r.code != 1 || !strings.Contains(r.out, filepath.Join(sub, "bad.yaml")+":8: error PLB008") {
+	r := run(t, "", "-f", dir, "-R", "--strict")
+	if r.code != 1 || !strings.Contains(r.out, filepath.Join(sub, "bad.yaml")+":8: warning PLB008") {
 		t.Errorf("with -R the subdirectory is checked: %s", r)
 	}
 }
@@ -242,7 +246,7 @@ func TestPlatform(t *testing.T) {
 	}
 	r := run(t, "", "-f", blb, "--platform=serverless-blb")
 	for _, id := range []string{"BLB001", "BLB002", "BLB003"} {
-		if !strings.Contains(r.out, "error "+id+" ") {
+		if !strings.Contains(r.out, "warning "+id+" ") {
 			t.Errorf("--platform=serverless-blb: no %s: %s", id, r)
 		}
 	}
@@ -258,8 +262,8 @@ func TestPlatform(t *testing.T) {
 
 func TestDisable(t *testing.T) {
 	f := corpus + "/invalid/cce-elb-annotations.yaml"
-	all := run(t, "", "-f", f)
-	r := run(t, "", "-f", f, "--disable", "ELB005, elb001")
+	all := run(t, "", "-f", f, "--strict")
+	r := run(t, "", "-f", f, "--strict", "--disable-rule", "ELB005, elb001")
 	if r.code != 1 || !strings.Contains(all.out, "ELB005") || !strings.Contains(all.out, "ELB001") {
 		t.Fatalf("corpus file changed? %s", all)
 	}
@@ -276,21 +280,25 @@ func TestDisableFromEnvironmentAndSettings(t *testing.T) {
 	t.Setenv("HOME", home)
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
 
-	t.Setenv("CCICTL_DISABLE", "PLB008")
-	if r := runRoot(t, "", "-f", f); r.code != 0 || r.out != "" {
-		t.Errorf("CCICTL_DISABLE=PLB008: %s", r)
+	for _, env := range []string{"CCICTL_DISABLE_RULE", "CCICTL_DISABLE"} { // the second is the deprecated name
+		t.Setenv(env, "PLB008")
+		if r := runRoot(t, "", "-f", f, "--strict"); r.code != 0 || r.out != "" {
+			t.Errorf("%s=PLB008: %s", env, r)
+		}
+		// A flag on the command line wins over the environment.
+		if r := runRoot(t, "", "-f", f, "--strict", "--disable-rule=SVC015"); r.code != 1 || !strings.Contains(r.out, "PLB008") {
+			t.Errorf("--disable-rule did not replace %s: %s", env, r)
+		}
+		t.Setenv(env, "")
+		os.Unsetenv(env)
 	}
-	// A flag on the command line wins over the environment.
-	if r := runRoot(t, "", "-f", f, "--disable=SVC015"); r.code != 1 || !strings.Contains(r.out, "PLB008") {
-		t.Errorf("--disable did not replace CCICTL_DISABLE: %s", r)
-	}
-	t.Setenv("CCICTL_DISABLE", "")
-	os.Unsetenv("CCICTL_DISABLE")
 
 	settings := filepath.Join(home, "settings.yaml")
-	write(t, settings, "disable:\n- PLB008\nstrict: true\n")
-	if r := runRoot(t, "", "--settings", settings, "-f", f); r.code != 0 || r.out != "" {
-		t.Errorf("settings file disable: [PLB008]: %s", r)
+	for _, key := range []string{"disable-rule", "disable"} {
+		write(t, settings, key+":\n- PLB008\nstrict: true\n")
+		if r := runRoot(t, "", "--settings", settings, "-f", f); r.code != 0 || r.out != "" {
+			t.Errorf("settings file %s: [PLB008]: %s", key, r)
+		}
 	}
 	// strict: true from the settings file turns warnings into failure.
 	if r := runRoot(t, "", "--settings", settings, "-f", corpus+"/invalid/seed001-create-service-response.json"); r.code != 1 {
