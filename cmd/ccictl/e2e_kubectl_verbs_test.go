@@ -788,3 +788,32 @@ func TestKubectlVerbsTLSServerNameAndCompression(t *testing.T) {
 		}
 	}
 }
+
+// TestKubectlVerbsIAMAuth: kubectl's verbs authenticate through ccictl's
+// config loading, the iam auth provider (X-Auth-Token through the gateway
+// double), and its secret masking holds at -v=9.
+func TestKubectlVerbsIAMAuth(t *testing.T) {
+	gw := startGateway(t, iamUser)
+	ns := newNamespace(t, "e2e-verbs-iam")
+	token := gw.iam.IssueToken(iamUser)
+	cfg := writeCLIConfig(t, gw.url, gw.caPEM, ns, iamAuthInfo(gw.providerConfig("token", token)))
+	run := func(args ...string) result {
+		return runIn(t, "", nil, ccictlBin, append([]string{"--cliconfig", cfg, "--cache-dir", t.TempDir()}, args...)...)
+	}
+	mustSucceed(t, run("create", "-f", writeFile(t, "plb.yaml", plbManifest(t, ns, "via-iam"))))
+	before := gw.iam.Calls().VerifiedToken
+
+	r := mustSucceed(t, run("-v=9", "label", "plb", "via-iam", "ci=yes"))
+	if r.Stdout != plbResource+"/via-iam labeled\n" {
+		t.Errorf("label through IAM: %s", r)
+	}
+	assertNoSecrets(t, "label -v=9", r, token)
+	r = mustSucceed(t, run("-v=9", "wait", "--for=jsonpath={.metadata.labels.ci}=yes", "plb/via-iam", "--timeout=20s"))
+	if r.Stdout != plbResource+"/via-iam condition met\n" {
+		t.Errorf("wait through IAM: %s", r)
+	}
+	assertNoSecrets(t, "wait -v=9", r, token)
+	if c := gw.iam.Calls(); c.VerifiedToken <= before || c.Rejected != 0 {
+		t.Errorf("the gateway did not see the verbs' requests authenticated by X-Auth-Token: %+v", c)
+	}
+}
