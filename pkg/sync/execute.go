@@ -33,6 +33,9 @@ type Target struct {
 	ServiceELBID string
 	// SubnetCIDRID is the subnet of members to add ("" = IP-type members).
 	SubnetCIDRID string
+	// UnknownZone counts the ready endpoints a zone-scoped binding did not
+	// take because their zone (or node) is not known.
+	UnknownZone int
 }
 
 // Options are the policy of a pass.
@@ -146,6 +149,9 @@ type Result struct {
 	Orphans    int `json:"orphans"`
 	// Draining counts owned members of terminating endpoints kept at weight 0.
 	Draining int `json:"draining"`
+	// UnknownZone counts ready endpoints a zone-scoped binding skipped
+	// because their zone (or node) is not known.
+	UnknownZone int `json:"unknownZone"`
 
 	// Notes say what the pool's settings changed about the pass, e.g. that
 	// its lb_algorithm ignores weights so terminating endpoints were removed.
@@ -213,6 +219,9 @@ func (r Result) Line() string {
 	}
 	if r.Draining > 0 {
 		s += fmt.Sprintf(" draining=%d", r.Draining)
+	}
+	if r.UnknownZone > 0 {
+		s += fmt.Sprintf(" unknown-zone=%d", r.UnknownZone)
 	}
 	if up := r.Updated; r.DryRun && r.Plan.Update > 0 || up > 0 {
 		if r.DryRun {
@@ -377,6 +386,7 @@ func newResult(t Target, opts Options) Result {
 	r.Binding = b.Namespace + "/" + b.Name
 	r.PoolID = b.Spec.PoolRef.ID
 	r.Desired = len(validDesired(t.Endpoints))
+	r.UnknownZone = t.UnknownZone
 	r.Plan.Desired = r.Desired
 	switch err := ValidateOwner(ownerOf(b)); {
 	case err != nil:

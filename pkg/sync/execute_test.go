@@ -529,7 +529,7 @@ func TestResultMarshalsStably(t *testing.T) {
 		`"message":"would add 2 and remove 0 member(s)","dryRun":true,"plan":{"desired":2,"current":0,"add":2,"remove":0,"keep":0,` +
 		`"foreign":0,"orphans":0,"conflicts":0,"withheld":0,"prune":0,"update":0,"draining":0,"toAdd":[{"name":"ccictl:ns/web:uid-1","address":"10.0.0.1","port":80},` +
 		`{"name":"ccictl:ns/web:uid-1","address":"10.0.0.2","port":80}],"toRemove":[],"toUpdate":[],"conflicting":[]},"added":0,"removed":0,` +
-		`"existed":0,"notFound":0,"updated":0,"desired":2,"registered":0,"kept":0,"foreign":0,"orphans":0,"draining":0}`
+		`"existed":0,"notFound":0,"updated":0,"desired":2,"registered":0,"kept":0,"foreign":0,"orphans":0,"draining":0,"unknownZone":0}`
 	if string(j1) != want {
 		t.Fatalf("json:\n%s\nwant\n%s", j1, want)
 	}

@@ -18,8 +18,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/cmdutil"
 	"github.com/openvessel/ccictl/pkg/endpoints"
 	lbsync "github.com/openvessel/ccictl/pkg/sync"
 )
@@ -173,6 +175,19 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 		}
 		return ns
 	}
+	// Nodes are read at most once per pass, and only when a binding needs
+	// them: one on the Pod path scoped by zone, or one with a node selector.
+	var nodesRead bool
+	var nodesList endpoints.Nodes
+	var nodesErr error
+	warnedNodes := false
+	readNodes := func(ctx context.Context) (endpoints.Nodes, error) {
+		if !nodesRead {
+			nodesRead = true
+			nodesList, nodesErr = listNodes(ctx, f, mapper)
+		}
+		return nodesList, nodesErr
+	}
 	for _, u := range selected {
 		var b lbv1.PoolBinding
 		t := lbsync.Target{Binding: &b}
@@ -197,6 +212,31 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 			in.targets = append(in.targets, t)
 			continue
 		}
+		zs, err := zoneScope(&b)
+		if err != nil {
+			t.ResolveErr = err
+			in.targets = append(in.targets, t)
+			continue
+		}
+		var nodes endpoints.Nodes
+		if zs.NodeSelector != nil || (zs.Zones != nil && !haveSlices) {
+			nodes, err = readNodes(ctx)
+			switch {
+			case errors.Is(err, errNodesUnavailable) && zs.NodeSelector == nil:
+				if !warnedNodes {
+					warnedNodes = true
+					in.warnings = append(in.warnings, fmt.Sprintf("%v: zone-scoped bindings take the zone from the pods' %s label", err, lbv1.ZoneLabel))
+				}
+			case errors.Is(err, errNodesUnavailable):
+				t.ResolveErr = fmt.Errorf("annotation %s needs the cluster's Nodes: %w; where pods have no nodes (CCI 2.0) scope the binding with %s", lbv1.NodeSelectorAnnotation, err, lbv1.ZonesAnnotation)
+			case err != nil:
+				t.ResolveErr = fmt.Errorf("zone-scoped binding: %w", err)
+			}
+			if t.ResolveErr != nil {
+				in.targets = append(in.targets, t)
+				continue
+			}
+		}
 		svcKey := svcGVR.String()
 		scope := scopeOf(b.Namespace, svcKey)
 		l := lists[scope+"|"+svcKey]
@@ -211,14 +251,14 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 			lists[scope+"|"+svcKey] = l
 		}
 		var set endpoints.Set
-		set, t.ServiceELBID, t.ResolveErr = resolve(&b, l, haveSlices)
+		set, t.UnknownZone, t.ServiceELBID, t.ResolveErr = resolve(&b, l, haveSlices, zs, nodes)
 		t.Endpoints, t.Draining = set.Ready, set.Terminating
 		// The re-check before removals keeps a member whose endpoint is
 		// ready again (terminating endpoints are the planner's to drain or
 		// remove, as the pool's settings say).
 		in.rereads[string(b.UID)] = func(ctx context.Context) ([]endpoints.Endpoint, error) {
 			l := readLists(ctx, dyn, typed, b.Namespace, svcGVR, podsGVR, slicesGVR, haveSlices)
-			set, _, err := resolve(&b, l, haveSlices)
+			set, _, _, err := resolve(&b, l, haveSlices, zs, nodes)
 			return set.Ready, err
 		}
 		in.targets = append(in.targets, t)
@@ -331,15 +371,62 @@ func listPods(ctx context.Context, dyn dynamic.Interface, typed kubernetes.Inter
 	return out, nil
 }
 
+// errNodesUnavailable: the server does not serve Nodes or does not let this
+// identity list them (as on CCI 2.0).
+var errNodesUnavailable = errors.New("nodes cannot be listed")
+
+// listNodes reads the labels of every Node, metadata only: a zone-scoped
+// pass needs nothing else of them.
+func listNodes(ctx context.Context, f *cmdutil.Factory, mapper meta.RESTMapper) (endpoints.Nodes, error) {
+	gvr, ok := resourceFor(mapper, schema.GroupKind{Kind: "Node"}, "v1")
+	if !ok {
+		return nil, fmt.Errorf("%w: the server does not serve them", errNodesUnavailable)
+	}
+	cfg, err := f.ToRESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	md, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	list, err := md.Resource(gvr).List(ctx, metav1.ListOptions{})
+	switch {
+	case apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err):
+		return nil, fmt.Errorf("%w: %v", errNodesUnavailable, err)
+	case err != nil:
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	nodes := make(endpoints.Nodes, len(list.Items))
+	for i := range list.Items {
+		nodes[list.Items[i].Name] = labels.Set(list.Items[i].Labels)
+	}
+	return nodes, nil
+}
+
+// zoneScope reads a binding's zone and node-selector annotations.
+func zoneScope(b *lbv1.PoolBinding) (endpoints.Scope, error) {
+	zones, err := b.Zones()
+	if err != nil {
+		return endpoints.Scope{}, err
+	}
+	sel, err := b.NodeSelector()
+	if err != nil {
+		return endpoints.Scope{}, err
+	}
+	return endpoints.Scope{Zones: zones, NodeSelector: sel}, nil
+}
+
 // resolve finds a binding's Service in the lists and its ready and
-// terminating-but-serving endpoints.
-func resolve(b *lbv1.PoolBinding, l *nsLists, haveSlices bool) (endpoints.Set, string, error) {
+// terminating-but-serving endpoints within the binding's zone scope, and
+// how many ready endpoints it skipped because their zone is unknown.
+func resolve(b *lbv1.PoolBinding, l *nsLists, haveSlices bool, zs endpoints.Scope, nodes endpoints.Nodes) (endpoints.Set, int, string, error) {
 	if l.err != nil {
-		return endpoints.Set{}, "", l.err
+		return endpoints.Set{}, 0, "", l.err
 	}
 	ns := b.Namespace
 	if b.Spec.TargetRef.Namespace != "" && b.Spec.TargetRef.Namespace != ns {
-		return endpoints.Set{}, "", fmt.Errorf("targetRef.namespace %q differs from the binding's namespace %q", b.Spec.TargetRef.Namespace, ns)
+		return endpoints.Set{}, 0, "", fmt.Errorf("targetRef.namespace %q differs from the binding's namespace %q", b.Spec.TargetRef.Namespace, ns)
 	}
 	var svc *corev1.Service
 	for i := range l.services {
@@ -349,14 +436,15 @@ func resolve(b *lbv1.PoolBinding, l *nsLists, haveSlices bool) (endpoints.Set, s
 		}
 	}
 	if svc == nil {
-		return endpoints.Set{}, "", fmt.Errorf("service %s/%s: %w", ns, b.Spec.TargetRef.Name, endpoints.ErrServiceNotFound)
+		return endpoints.Set{}, 0, "", fmt.Errorf("service %s/%s: %w", ns, b.Spec.TargetRef.Name, endpoints.ErrServiceNotFound)
 	}
 	var set endpoints.Set
+	var unknownZone int
 	var err error
 	if haveSlices {
-		set, err = endpoints.SliceEndpoints(svc, b.Spec.TargetRef.Port, l.slices)
+		set, unknownZone, err = endpoints.ScopedSliceEndpoints(svc, b.Spec.TargetRef.Port, l.slices, zs, nodes)
 	} else {
-		set, err = endpoints.PodEndpoints(svc, b.Spec.TargetRef.Port, l.pods)
+		set, unknownZone, err = endpoints.ScopedPodEndpoints(svc, b.Spec.TargetRef.Port, l.pods, zs, nodes)
 	}
-	return set, endpoints.ELBID(svc), err
+	return set, unknownZone, endpoints.ELBID(svc), err
 }

@@ -1,0 +1,199 @@
+package main_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+)
+
+const (
+	zonePoolA = "a1c2e3f4-0000-4000-8000-00000000000a"
+	zonePoolB = "b1c2e3f4-0000-4000-8000-00000000000b"
+)
+
+// zonedBinding creates a PoolBinding with annotations and returns its uid.
+func (e *syncEnv) zonedBinding(name, poolID, svc string, port int32, annotations map[string]string) string {
+	e.t.Helper()
+	var ann strings.Builder
+	for k, v := range annotations {
+		fmt.Fprintf(&ann, "    %s: %q\n", k, v)
+	}
+	m := fmt.Sprintf(`apiVersion: loadbalancer.networking.openvessel.io/v1
+kind: PoolBinding
+metadata:
+  name: %s
+  namespace: %s
+  annotations:
+%sspec:
+  poolRef:
+    id: %s
+  targetRef:
+    kind: Service
+    group: cci/v2
+    name: %s
+    port: %d
+`, name, e.ns, ann.String(), poolID, svc, port)
+	mustSucceed(e.t, ccictl(e.t, "create", "-f", writeFile(e.t, name+".yaml", m)))
+	return e.jsonpath(name, "{.metadata.uid}")
+}
+
+// zonedEndpoint is one endpoint of a hand-written EndpointSlice.
+type zonedEndpoint struct{ addr, zone, node string }
+
+// zonedSlice writes a selectorless Service and one EndpointSlice of ready
+// endpoints carrying zones and node names as the EndpointSlice controller
+// publishes them.
+func (e *syncEnv) zonedSlice(svc string, port, target int32, eps ...zonedEndpoint) {
+	e.t.Helper()
+	s := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: svc, Namespace: e.ns},
+		Spec:       corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: port, TargetPort: intstr.FromInt32(target)}}},
+	}
+	if _, err := e.kube.CoreV1().Services(e.ns).Create(e.ctx(), s, metav1.CreateOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+	ready, name, proto := true, "http", corev1.ProtocolTCP
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: svc + "-zoned", Namespace: e.ns, Labels: map[string]string{
+			discoveryv1.LabelServiceName: svc, discoveryv1.LabelManagedBy: "e2e-sync-test"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &target, Protocol: &proto}},
+	}
+	for _, ep := range eps {
+		d := discoveryv1.Endpoint{Addresses: []string{ep.addr}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}
+		if ep.zone != "" {
+			d.Zone = &ep.zone
+		}
+		if ep.node != "" {
+			d.NodeName = &ep.node
+		}
+		slice.Endpoints = append(slice.Endpoints, d)
+	}
+	if _, err := e.kube.DiscoveryV1().EndpointSlices(e.ns).Create(e.ctx(), slice, metav1.CreateOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// node creates a Node with labels (no kubelet: only the object matters)
+// and deletes it after the test.
+func (e *syncEnv) node(name string, labels map[string]string) {
+	e.t.Helper()
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
+	if _, err := e.kube.CoreV1().Nodes().Create(e.ctx(), n, metav1.CreateOptions{}); err != nil {
+		e.t.Fatalf("create node %s: %v", name, err)
+	}
+	e.t.Cleanup(func() { _ = e.kube.CoreV1().Nodes().Delete(e.ctx(), name, metav1.DeleteOptions{}) })
+}
+
+// placedPod creates a ready pod labelled app=app on node (none when "")
+// with extra labels.
+func (e *syncEnv) placedPod(app, name, ip, node string, labels map[string]string) {
+	e.t.Helper()
+	l := map[string]string{"app": app}
+	for k, v := range labels {
+		l[k] = v
+	}
+	p := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns, Labels: l},
+		Spec: corev1.PodSpec{
+			NodeName:   node,
+			Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}},
+		},
+	}
+	if _, err := e.kube.CoreV1().Pods(e.ns).Create(e.ctx(), p, metav1.CreateOptions{}); err != nil {
+		e.t.Fatalf("create pod %s: %v", name, err)
+	}
+	e.setPodStatus(name, ip, true)
+}
+
+// TestSyncZonesSlices: two zone-scoped bindings of one Service to two
+// pools split its endpoints by endpoints[].zone; endpoints without a zone
+// go to neither and are counted; a node-selector binding takes the
+// endpoints on its node pool's nodes.
+func TestSyncZonesSlices(t *testing.T) {
+	e := newSyncEnv(t, "sync-zones")
+	e.pool(zonePoolA)
+	e.pool(zonePoolB)
+	e.pool(syncPool)
+	e.node("zones-edge-1", map[string]string{"pool": "edge", lbv1.ZoneLabel: "cn-north-4a"})
+	e.node("zones-core-1", map[string]string{"pool": "core", lbv1.ZoneLabel: "cn-north-4b"})
+	e.zonedSlice("web", 80, 8080,
+		zonedEndpoint{"10.4.0.1", "cn-north-4a", "zones-edge-1"},
+		zonedEndpoint{"10.4.0.2", "cn-north-4a", "zones-edge-1"},
+		zonedEndpoint{"10.4.0.3", "cn-north-4b", "zones-core-1"},
+		zonedEndpoint{"10.4.0.4", "cn-north-4c", ""},
+		zonedEndpoint{"10.4.0.5", "", "zones-edge-1"}, // no zone
+		zonedEndpoint{"10.4.0.6", "", ""},             // neither zone nor node
+	)
+	uidA := e.zonedBinding("a", zonePoolA, "web", 80, map[string]string{lbv1.ZonesAnnotation: "cn-north-4a"})
+	uidB := e.zonedBinding("b", zonePoolB, "web", 80, map[string]string{lbv1.ZonesAnnotation: "cn-north-4b, cn-north-4c"})
+	uidEdge := e.zonedBinding("edge", syncPool, "web", 80, map[string]string{lbv1.NodeSelectorAnnotation: "pool=edge"})
+
+	r := mustSucceed(t, e.sync())
+	want := "poolbinding/a: +2 -0 =0 foreign=0 unknown-zone=2\n" +
+		"poolbinding/b: +2 -0 =0 foreign=0 unknown-zone=2\n" +
+		"poolbinding/edge: +3 -0 =0 foreign=0 unknown-zone=2\n"
+	if r.Stdout != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", r.Stdout, want)
+	}
+	e.wantPool(zonePoolA, owned(markerOf(e.ns, "a", uidA), "10.4.0.1:8080", "10.4.0.2:8080"))
+	e.wantPool(zonePoolB, owned(markerOf(e.ns, "b", uidB), "10.4.0.3:8080", "10.4.0.4:8080"))
+	e.wantPool(syncPool, owned(markerOf(e.ns, "edge", uidEdge), "10.4.0.1:8080", "10.4.0.2:8080", "10.4.0.5:8080"))
+
+	// The count is in the machine-readable result too.
+	var rep struct {
+		Results []struct {
+			UnknownZone, Desired int
+			State                string
+		} `json:"results"`
+	}
+	js := e.sync("a", "-o", "json")
+	if err := json.Unmarshal([]byte(js.Stdout), &rep); err != nil || js.Code != 0 {
+		t.Fatalf("-o json: %v\n%s", err, js)
+	}
+	if len(rep.Results) != 1 || rep.Results[0].UnknownZone != 2 || rep.Results[0].Desired != 2 || rep.Results[0].State != "InSync" {
+		t.Errorf("-o json results: %+v", rep.Results)
+	}
+}
+
+// TestSyncZonesPodPath: on the Pod path (no EndpointSlices) a pod's zone
+// is its node's topology.kubernetes.io/zone label, or the pod's own label
+// when it has no node, as on CCI 2.0; pods with neither are counted.
+func TestSyncZonesPodPath(t *testing.T) {
+	e := newSyncEnv(t, "sync-zones-pods")
+	var sliceReads atomic.Int64
+	e.config = discoveryHidingConfig(t, &sliceReads)
+	e.pool(zonePoolA)
+	e.pool(zonePoolB)
+	e.node("zones-pods-a", map[string]string{lbv1.ZoneLabel: "cn-north-4a"})
+	e.node("zones-pods-b", map[string]string{lbv1.ZoneLabel: "cn-north-4b"})
+	e.service("web", 80, intstr.FromInt32(8080), map[string]string{"app": "web"}, nil)
+	e.placedPod("web", "on-a", "10.5.0.1", "zones-pods-a", nil)
+	e.placedPod("web", "on-b", "10.5.0.2", "zones-pods-b", nil)
+	e.placedPod("web", "cci-a", "10.5.0.3", "", map[string]string{lbv1.ZoneLabel: "cn-north-4a"})
+	e.placedPod("web", "cci-b", "10.5.0.4", "", map[string]string{lbv1.ZoneLabel: "cn-north-4b"})
+	e.placedPod("web", "nowhere", "10.5.0.5", "", nil)
+	uidA := e.zonedBinding("a", zonePoolA, "web", 80, map[string]string{lbv1.ZonesAnnotation: "cn-north-4a"})
+	uidB := e.zonedBinding("b", zonePoolB, "web", 80, map[string]string{lbv1.ZonesAnnotation: "cn-north-4b"})
+
+	r := mustSucceed(t, e.sync())
+	want := "poolbinding/a: +2 -0 =0 foreign=0 unknown-zone=1\n" +
+		"poolbinding/b: +2 -0 =0 foreign=0 unknown-zone=1\n"
+	if r.Stdout != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", r.Stdout, want)
+	}
+	e.wantPool(zonePoolA, owned(markerOf(e.ns, "a", uidA), "10.5.0.1:8080", "10.5.0.3:8080"))
+	e.wantPool(zonePoolB, owned(markerOf(e.ns, "b", uidB), "10.5.0.2:8080", "10.5.0.4:8080"))
+	if n := sliceReads.Load(); n != 0 {
+		t.Errorf("%d EndpointSlice requests on the Pod path", n)
+	}
+}
