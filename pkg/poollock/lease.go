@@ -145,17 +145,25 @@ func (l *LeaseLocker) Lock(ctx context.Context, bindingNamespace, poolID string)
 	// Writers inside this process take turns first (two bindings of one
 	// pass on one pool), so the Lease sees one holder per process.
 	slot := l.localSlot(ns + "/" + name)
+	h := &holder{l: l, client: l.Leases.Leases(ns), ns: ns, name: name}
 	select {
 	case slot <- struct{}{}:
-	case <-ctx.Done():
-		return nil, nil, ctx.Err()
+	default:
+		h.contended = true
+		select {
+		case slot <- struct{}{}:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
 	}
-	h := &holder{l: l, client: l.Leases.Leases(ns), ns: ns, name: name}
 	if err := h.acquire(ctx); err != nil {
 		<-slot
 		return nil, nil, err
 	}
 	held, cancel := context.WithCancelCause(ctx)
+	if h.contended {
+		held = WithContended(held)
+	}
 	done := make(chan struct{})
 	go h.renew(held, cancel, done)
 	var once gosync.Once
@@ -181,6 +189,9 @@ type holder struct {
 	lease *coordinationv1.Lease // as last written by us
 	// renewed is when we last wrote the Lease successfully (our clock).
 	renewed time.Time
+	// contended: another writer held (or had just held) the lock when we
+	// asked, so what the caller read before asking may be stale.
+	contended bool
 }
 
 // acquire takes the Lease, waiting for another holder unless NoWait.
@@ -199,6 +210,7 @@ func (h *holder) acquire(ctx context.Context) error {
 			case !apierrors.IsAlreadyExists(err):
 				return h.classify(err)
 			}
+			h.contended = true
 		}
 		cur, err := h.client.Get(ctx, h.name, metav1.GetOptions{})
 		switch {

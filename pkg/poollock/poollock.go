@@ -39,6 +39,24 @@ type Locker interface {
 	Lock(ctx context.Context, bindingNamespace, poolID string) (held context.Context, release func(), err error)
 }
 
+type contendedKey struct{}
+
+// WithContended marks a held lock's context as contended (see Contended);
+// a Locker calls it when another writer held the lock first.
+func WithContended(ctx context.Context) context.Context {
+	return context.WithValue(ctx, contendedKey{}, true)
+}
+
+// Contended reports whether the lock held under ctx was obtained after
+// another writer held it (here or in another process). That writer may have
+// changed the pool, and time has passed: whatever the caller read before
+// Lock (desired endpoints above all) is then stale and must be read again
+// before planning.
+func Contended(held context.Context) bool {
+	v, _ := held.Value(contendedKey{}).(bool)
+	return v
+}
+
 var (
 	// ErrBusy: another writer holds the pool's lock.
 	ErrBusy = errors.New("pool is locked by another writer")

@@ -59,11 +59,32 @@ type Options struct {
 	// its pool's lock, so no pass acts on a plan another pass's writes made
 	// stale. Not taken on a dry run.
 	Locker poollock.Locker
-	// ReadDesired re-reads a target's desired endpoints. Where the Locker
-	// reports locks unavailable, it is called, with a fresh member list,
-	// right before the removals, and a removal whose endpoint is desired
-	// again (or whose member changed) is dropped.
+	// ReadDesired re-reads a target's desired (ready) endpoints. After a
+	// lock that another writer held first (poollock.Contended), the plan is
+	// made from its answer instead of the pass's earlier read. Where the
+	// Locker reports locks unavailable, it is called, with a fresh member
+	// list, right before the removals, and a removal whose endpoint is
+	// desired again (or whose member changed) is dropped.
 	ReadDesired func(ctx context.Context, t Target) ([]Endpoint, error)
+}
+
+// withFreshDesired is t with a newly read ready set. ReadDesired reads
+// ready endpoints only, so a terminating endpoint read earlier stays
+// draining unless it is ready again now: a ready endpoint is never drained.
+func (t Target) withFreshDesired(ready []Endpoint) Target {
+	t.Endpoints = ready
+	isReady := make(map[memberKey]bool, len(ready))
+	for _, e := range ready {
+		isReady[keyOf(e.Address, e.Port)] = true
+	}
+	var draining []Endpoint
+	for _, e := range t.Draining {
+		if !isReady[keyOf(e.Address, e.Port)] {
+			draining = append(draining, e)
+		}
+	}
+	t.Draining = draining
+	return t
 }
 
 // DefaultConcurrency is Run's concurrency when Options.Concurrency <= 0.
@@ -317,6 +338,20 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 			defer release()
 			ctx = held
 			defer func() { res = lockLost(held, res) }()
+			if poollock.Contended(held) && opts.ReadDesired != nil {
+				// Another writer went first and time passed while waiting:
+				// endpoints read before the wait may be gone (a rollout) or
+				// back, and planning from them would undo that writer's
+				// work. Plan from what is desired now.
+				fresh, err := opts.ReadDesired(held, t)
+				if err != nil {
+					r.State, r.Reason, r.Blocked = StateBlocked, ReasonEndpointsUnresolved, BlockedIncomplete
+					r.Message = fmt.Sprintf("re-reading the endpoints after waiting for the pool lock failed (%v); nothing changed", err)
+					return r
+				}
+				t = t.withFreshDesired(fresh)
+				r.Desired, r.Plan.Desired = len(validDesired(fresh)), len(validDesired(fresh))
+			}
 		case errors.Is(err, poollock.ErrBusy):
 			r.State, r.Reason, r.Message = StateBlocked, ReasonBusy, err.Error()+"; nothing changed"
 			return r

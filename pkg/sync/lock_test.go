@@ -15,10 +15,11 @@ import (
 // scriptedLocker answers Lock with err, or grants a lock whose context the
 // test can cancel as lost; it records what was asked.
 type scriptedLocker struct {
-	err      error
-	calls    []string
-	released int
-	lose     func() // set while held: cancels the held context with ErrLost
+	err       error
+	contended bool // the lock is granted as if another writer held it first
+	calls     []string
+	released  int
+	lose      func() // set while held: cancels the held context with ErrLost
 }
 
 func (l *scriptedLocker) Lock(ctx context.Context, ns, poolID string) (context.Context, func(), error) {
@@ -27,6 +28,9 @@ func (l *scriptedLocker) Lock(ctx context.Context, ns, poolID string) (context.C
 		return nil, nil, l.err
 	}
 	held, cancel := context.WithCancelCause(ctx)
+	if l.contended {
+		held = poollock.WithContended(held)
+	}
 	l.lose = func() { cancel(fmt.Errorf("%w: test", poollock.ErrLost)) }
 	return held, func() { l.released++; cancel(nil) }, nil
 }
@@ -144,4 +148,51 @@ func (c *lossyClient) BatchAddMembers(ctx context.Context, poolID string, ms []e
 		c.lose()
 	}
 	return res, err
+}
+
+// A lock another writer held first means the endpoints read before the wait
+// may be stale: the plan is made from a fresh read, so a pass that waited
+// never re-adds endpoints a rollout removed meanwhile, nor removes the new
+// ones, and never drains an endpoint that is ready again.
+func TestSyncContendedLockRereadsDesired(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-1")
+	b := binding("web", "uid-1", pid)
+	// The writer that went first left the pool at the new endpoints 2-3.
+	wantState(t, Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(2, 2)}, Options{}), StateSynced, ReasonSynced)
+	e.emu.ResetCounts()
+
+	reads := 0
+	opts := Options{Locker: &scriptedLocker{contended: true}, ReadDesired: func(context.Context, Target) ([]Endpoint, error) {
+		reads++
+		return eps(2, 2), nil
+	}}
+	// This pass read the old endpoints 0-1 before waiting, and 2 as
+	// terminating; now 2 is ready again.
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2), Draining: eps(2, 1)}, opts)
+	wantState(t, r, StateInSync, ReasonInSync)
+	if reads != 1 || r.Desired != 2 || r.Plan.Update != 0 {
+		t.Errorf("reads %d, desired %d, updates %d: want one re-read, 2 desired, no weight change", reads, r.Desired, r.Plan.Update)
+	}
+	e.wantPool(t, pid, b, eps(2, 2))
+	e.wantCounts(t, 1, 1, 0, 0)
+
+	// Uncontended: no re-read, the pass's own read is used.
+	reads = 0
+	opts.Locker = &scriptedLocker{}
+	wantState(t, Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(2, 2)}, opts), StateInSync, ReasonInSync)
+	if reads != 0 {
+		t.Errorf("re-read %d time(s) without contention", reads)
+	}
+
+	// A failed re-read changes nothing.
+	opts.Locker = &scriptedLocker{contended: true}
+	opts.ReadDesired = func(context.Context, Target) ([]Endpoint, error) {
+		return nil, errors.New("list endpointslices: forbidden")
+	}
+	e.emu.ResetCounts()
+	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2)}, opts)
+	wantState(t, r, StateBlocked, ReasonEndpointsUnresolved)
+	e.wantPool(t, pid, b, eps(2, 2))
+	e.wantCounts(t, 0, 0, 0, 0)
 }
