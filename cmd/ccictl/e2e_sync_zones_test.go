@@ -135,7 +135,7 @@ func TestSyncZonesSlices(t *testing.T) {
 		zonedEndpoint{"10.4.0.6", "", ""},             // neither zone nor node
 	)
 	uidA := e.zonedBinding("a", zonePoolA, "web", 80, map[string]string{lbv1.ZonesAnnotation: "cn-north-4a"})
-	uidB := e.zonedBinding("b", zonePoolB, "web", 80, map[string]string{lbv1.ZonesAnnotation: "cn-north-4b, cn-north-4c"})
+	uidB := e.zonedBinding("b", zonePoolB, "web", 80, map[string]string{lbv1.ZonesAnnotation: "cn-north-4b,cn-north-4c", lbv1.RegionAnnotation: "cn-north-4"})
 	uidEdge := e.zonedBinding("edge", syncPool, "web", 80, map[string]string{lbv1.NodeSelectorAnnotation: "pool=edge"})
 
 	r := mustSucceed(t, e.sync())
@@ -162,6 +162,18 @@ func TestSyncZonesSlices(t *testing.T) {
 	}
 	if len(rep.Results) != 1 || rep.Results[0].UnknownZone != 2 || rep.Results[0].Desired != 2 || rep.Results[0].State != "InSync" {
 		t.Errorf("-o json results: %+v", rep.Results)
+	}
+
+	// get -o wide shows the region and zones annotations as columns, as
+	// kubectl does from the CRD's printer columns.
+	wide := mustSucceed(t, ccictl(t, "get", "plb", "-n", e.ns, "b", "-o", "wide")).Stdout
+	lines := strings.Split(strings.TrimSpace(wide), "\n")
+	if len(lines) != 2 || !strings.HasSuffix(strings.TrimSpace(lines[0]), "REGION       ZONES") ||
+		!strings.HasSuffix(strings.TrimSpace(lines[1]), "cn-north-4   cn-north-4b,cn-north-4c") {
+		t.Errorf("get plb -o wide:\n%s", wide)
+	}
+	if k := mustSucceed(t, kubectl(t, "get", "plb", "-n", e.ns, "b", "-o", "wide")).Stdout; k != wide && maskAge(k) != maskAge(wide) {
+		t.Errorf("get plb -o wide differs from kubectl's:\n%s\nkubectl:\n%s", wide, k)
 	}
 }
 
