@@ -221,3 +221,27 @@ func TestValidationDefaultsFollowTheServer(t *testing.T) {
 		t.Errorf("validate of the export: %s", v)
 	}
 }
+
+// TestConfigSubcommandsLikeKubectl: an unknown config subcommand is kubectl's
+// usage error (exit 1), config alone prints its help on stderr with exit 1
+// as kubectl does, and with no config at all the error says which files and
+// variables ccictl reads instead of client-go's KUBERNETES_MASTER.
+func TestConfigSubcommandsLikeKubectl(t *testing.T) {
+	for _, args := range [][]string{{"config", "bogus"}, {"config", "bogus", "extra"}} {
+		c, k := runIn(t, "", nil, ccictlBin, args...), kubectl(t, args...)
+		if c.Code != 1 || c.Code != k.Code || c.Stdout != k.Stdout || c.Stderr != strings.ReplaceAll(k.Stderr, "'kubectl ", "'ccictl ") {
+			t.Errorf("%v: ccictl %s\nkubectl %s", args, c, k)
+		}
+	}
+	c, k := runIn(t, "", nil, ccictlBin, "config"), kubectl(t, "config")
+	if c.Code != 1 || k.Code != 1 || c.Stdout != "" || k.Stdout != "" || !strings.HasPrefix(c.Stderr, "Modify cliconfig files") {
+		t.Errorf("config alone: ccictl %s\nkubectl %s", c, k)
+	}
+	for _, args := range [][]string{{"get", "pods"}, {"create", "-f", "-"}, {"wait", "--for=delete", "pod/x"}} {
+		r := runIn(t, "", nil, ccictlBin, args...)
+		if r.Code != 1 || strings.Contains(r.Stderr, "KUBERNETES_MASTER") ||
+			!strings.Contains(r.Stderr, "error: no configuration has been provided: pass --cliconfig or --kubeconfig, set CLICONFIG or KUBECONFIG, or create $HOME/.kubev2/config (see 'ccictl help environment')") {
+			t.Errorf("%v without any config: %s", args, r)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
 // Environment variables that choose the config file, as the vendor's ccictl
@@ -158,10 +159,40 @@ func NewGetter(o *ConnectionOptions) *Getter { return &Getter{Options: o} }
 // ToRawKubeConfigLoader returns the merged config loader.
 func (g *Getter) ToRawKubeConfigLoader() clientcmd.ClientConfig {
 	if g.loader == nil {
-		g.loader = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(g.Options.LoadingRules(), g.Options.overrides())
+		g.loader = noConfigExplained{loader: clientcmd.NewNonInteractiveDeferredLoadingClientConfig(g.Options.LoadingRules(), g.Options.overrides())}
 	}
 	return g.loader
 }
+
+// ErrNoConfig is client-go's empty-config error (clientcmd.IsEmptyConfig
+// holds) with a message naming what ccictl reads: client-go's says to set
+// KUBERNETES_MASTER, which ccictl does not read.
+var ErrNoConfig = clientcmd.NewEmptyConfigError("no configuration has been provided: pass --cliconfig or --kubeconfig, set " +
+	EnvCLIConfig + " or " + EnvKubeconfig + ", or create $HOME/.kubev2/config (see 'ccictl help environment')")
+
+// noConfigExplained replaces client-go's empty-config error by ErrNoConfig.
+type noConfigExplained struct{ loader clientcmd.ClientConfig }
+
+func explainNoConfig(err error) error {
+	if err != nil && clientcmd.IsEmptyConfig(err) {
+		return ErrNoConfig
+	}
+	return err
+}
+
+func (c noConfigExplained) RawConfig() (clientcmdapi.Config, error) { return c.loader.RawConfig() }
+
+func (c noConfigExplained) ClientConfig() (*rest.Config, error) {
+	cfg, err := c.loader.ClientConfig()
+	return cfg, explainNoConfig(err)
+}
+
+func (c noConfigExplained) Namespace() (string, bool, error) {
+	ns, explicit, err := c.loader.Namespace()
+	return ns, explicit, explainNoConfig(err)
+}
+
+func (c noConfigExplained) ConfigAccess() clientcmd.ConfigAccess { return c.loader.ConfigAccess() }
 
 // ToRESTConfig returns the REST config for the current context.
 func (g *Getter) ToRESTConfig() (*rest.Config, error) {

@@ -1,7 +1,8 @@
 // Package config implements `ccictl config …`: reading and editing the
 // kubeconfig-shaped cliconfig the way `kubectl config` does, with the same
-// flags, messages and output. It reads and writes files with client-go's
-// clientcmd directly; kubectl's own config commands call os.Exit.
+// flags, messages and output. set, unset, rename-context and get-users are
+// kubectl's own commands (kubectl.go); the others read and write files with
+// client-go's clientcmd directly.
 package config
 
 import (
@@ -18,6 +19,8 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	kcmdutil "k8s.io/kubectl/pkg/cmd/util"
+
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 )
 
@@ -33,7 +36,11 @@ The file read is, in order: --cliconfig, --kubeconfig, $CLICONFIG, $KUBECONFIG
 explicit file, else the first file of $KUBECONFIG, else $HOME/.kubev2/config,
 which is created (mode 0600, directory 0700) if missing.`,
 		DisableFlagsInUseLine: true,
+		// As kubectl: without a subcommand the help goes to stderr and the
+		// exit code is 1; an unknown subcommand is a usage error.
+		Run: kcmdutil.DefaultSubCommandRun(streams.ErrOut),
 	}
+	cmd.AddCommand(kubectlConfigCommands(f, streams)...)
 	cmd.AddCommand(
 		NewCmdConfigView(f, streams),
 		NewCmdConfigGetContexts(f, streams),

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	kcmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/openvessel/ccictl/pkg/client"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
@@ -58,8 +59,27 @@ func run(t *testing.T, args ...string) result {
 	root.SetArgs(args)
 	root.SetOut(out)
 	root.SetErr(errOut)
-	err := root.Execute()
+	err := executeLikeMain(root)
 	return result{out: out.String(), errOut: errOut.String(), err: err}
+}
+
+// executeLikeMain runs root as root.Main does for kubectl's commands: their
+// kcmdutil.CheckErr unwinds as a *cmdutil.KubectlFatal instead of exiting.
+func executeLikeMain(root *cobra.Command) (err error) {
+	fatal := cmdutil.NewKubectlFatalHandler()
+	kcmdutil.BehaviorOnFatal(fatal.Handle)
+	defer kcmdutil.DefaultBehaviorOnFatal()
+	fatal.Bind()
+	defer func() {
+		if r := recover(); r != nil {
+			kf, ok := r.(*cmdutil.KubectlFatal)
+			if !ok {
+				panic(r)
+			}
+			err = kf
+		}
+	}()
+	return root.Execute()
 }
 
 // mustRun runs and fails the test on error.

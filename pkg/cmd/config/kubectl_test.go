@@ -3,7 +3,6 @@ package config
 import (
 	"bytes"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,21 +11,20 @@ import (
 	"github.com/openvessel/ccictl/internal/golden"
 )
 
-// kubectlPath is the kubectl these outputs are held to. It is part of the
-// machine image and CI, so its absence is a failure, not a skip.
-const kubectlPath = "/usr/bin/kubectl"
-
-// kubectl runs the real kubectl on the config file in $KUBECONFIG and
-// returns stdout, the error message and whether it failed.
+// kubectl runs the real kubectl (the one on PATH, which the machine image
+// and CI provide, so its absence is a failure, not a skip) on the config
+// file in $KUBECONFIG and returns stdout, the error message and whether it
+// failed.
 func kubectl(t *testing.T, args ...string) result {
 	t.Helper()
-	if _, err := os.Stat(kubectlPath); err != nil {
-		t.Fatalf("kubectl is required for this test: %v", err)
+	path, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Fatalf("kubectl is required for this test and is not on PATH: %v", err)
 	}
-	cmd := exec.Command(kubectlPath, args...)
+	cmd := exec.Command(path, args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
+	err = cmd.Run()
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {
 		t.Fatalf("running kubectl: %v", err)
@@ -55,6 +53,13 @@ var sameSetup = [][]string{
 	{"use-context", "local"},
 	{"set-context", "--current", "--namespace=default"},
 	{"delete-context", "x"},
+	{"set", "clusters.cci.insecure-skip-tls-verify", "true"},
+	{"set", "users.admin.token", "NEWTOKEN"},
+	{"set", "contexts.local.namespace", "ns2"},
+	{"set", "clusters.byfile.certificate-authority-data", "Y2VydA==", "--set-raw-bytes=false"},
+	{"unset", "contexts.local.namespace"},
+	{"unset", "users.basic"},
+	{"rename-context", "a-very-long-context-name", "renamed"},
 }
 
 func TestSameAsKubectl(t *testing.T) {
@@ -98,6 +103,13 @@ func TestSameAsKubectl(t *testing.T) {
 		{"get-contexts", "cci", "nope"},
 		{"current-context"},
 		{"use-context", "nope"},
+		{"get-users"},
+		{"rename-context", "nope", "other"},
+		{"rename-context", "renamed", "cci"},
+		{"set", "current-context", "renamed"},
+		{"unset", "nope.path"},
+		{"bogus"},
+		{"bogus", "extra"},
 	} {
 		k := kubectl(t, append([]string{"config"}, a...)...)
 		c := run(t, append([]string{"config"}, a...)...)
@@ -107,7 +119,7 @@ func TestSameAsKubectl(t *testing.T) {
 		if (k.err != nil) != (c.err != nil) {
 			t.Errorf("config %v: kubectl err %v, ccictl err %v", a, k.err, c.err)
 		}
-		if kmsg := strings.TrimSuffix(k.errOut, "\n"); c.err != nil && kmsg != c.msg() {
+		if kmsg := strings.ReplaceAll(strings.TrimSuffix(k.errOut, "\n"), "'kubectl ", "'ccictl "); c.err != nil && kmsg != c.msg() {
 			t.Errorf("config %v: error %q, kubectl says %q", a, c.msg(), kmsg)
 		}
 	}
@@ -119,4 +131,21 @@ func TestSameAsKubectl(t *testing.T) {
 func withoutEmptyPreferences(s string) string {
 	s = strings.ReplaceAll(s, "\npreferences: {}\n", "\n")
 	return strings.ReplaceAll(s, "\n    \"preferences\": {},\n", "\n")
+}
+
+// Commands that answer with their help: same exit code as kubectl, the help
+// on the same stream (config alone: stderr, exit 1).
+func TestHelpAnswersAsKubectl(t *testing.T) {
+	isolate(t)
+	for _, a := range [][]string{{"config"}, {"config", "set", "only-one-arg"}, {"config", "unset"}} {
+		k, c := kubectl(t, a...), run(t, a...)
+		// root.Main prints the error message on stderr; here it is c.msg().
+		if (k.err != nil) != (c.err != nil) || (k.out == "") != (c.out == "") || (k.errOut == "") != (c.errOut+c.msg() == "") {
+			t.Errorf("%v: kubectl err %v, stdout %d bytes, stderr %d bytes; ccictl err %v, stdout %d bytes, stderr %d bytes",
+				a, k.err, len(k.out), len(k.errOut), c.err, len(c.out), len(c.errOut))
+		}
+		if c.err != nil && c.msg() != "" && !strings.HasPrefix(c.msg(), "error: ") {
+			t.Errorf("%v: message %q", a, c.msg())
+		}
+	}
 }
