@@ -13,5 +13,6 @@ const (
 	docRefPoolBind = "reference 1.7: PoolBinding constraints (usermanual-cci2/cci_01_0124, cci_01_0126)"
 	docRefCCE      = "reference 5: CCE LoadBalancer annotations (usermanual-cce/cce_10_0385)"
 	docRefWeight   = "reference 2.2: ELB v3 member weight is 0-100, default 1 (api-elb/BatchUpdateMembers)"
+	docSyncZones   = "docs/sync.md: Zones (zone-scoped bindings)"
 	docKubernetes  = "Kubernetes API validation (k8s.io/apimachinery validation rules)"
 )

@@ -42,6 +42,7 @@ func init() {
 		cross("PLB010", SeverityWarning, "spec.poolRef.id", "the pool may not be the one of the target Service's own load balancer (where the input shows the link, e.g. the Service's kubernetes.io/elb.id annotation)", docSeed000, crossPLBOwnLB),
 		cross("PLB011", SeverityWarning, "spec.targetRef.port", "when the target is in the input, targetRef.port is one of the Service's spec.ports[].port (or a containerPort of the Deployment)", docSeed000, crossPLBTargetPort),
 		plb("PLB014", SeverityWarning, annotationPath(lbv1.WeightAnnotation), "the "+lbv1.WeightAnnotation+" annotation, when set, is an integer 0-100 (the ELB member weight sync keeps the binding's members at)", docRefWeight, checkPLBWeight),
+		plb("PLB015", SeverityError, annotationPath(lbv1.ZonesAnnotation), "the "+lbv1.ZonesAnnotation+" annotation lists zone names separated by commas, and the "+lbv1.NodeSelectorAnnotation+" annotation is a non-empty label selector (sync blocks a binding whose scope it cannot read)", docSyncZones, checkPLBZoneScope),
 		cross("PLB013", SeverityWarning, "metadata.namespace", "when the target Service is in the input only in another namespace, the binding is in the wrong namespace", docSeed000, crossPLBTargetNamespace),
 		rule{
 			RuleInfo: RuleInfo{ID: "CCI001", Platform: PlatformCCI, Severity: SeverityError, Field: "apiVersion",
@@ -411,6 +412,31 @@ func crossPLBTargetNamespace(in *input, e *emitter) {
 		}
 		if len(elsewhere) > 0 {
 			e.report(b, manifest.Child("metadata", "namespace"), "the PoolBinding is in namespace %q but Service %q is in namespace %s in this input; a PoolBinding must be in its Service's namespace", ns, name, strings.Join(elsewhere, ", "))
+		}
+	}
+}
+
+func checkPLBZoneScope(_ *input, o *object, e *emitter) {
+	for _, key := range []string{lbv1.ZonesAnnotation, lbv1.NodeSelectorAnnotation} {
+		raw, present := o.annotation(key)
+		if !present {
+			continue
+		}
+		v, ok := raw.(string)
+		if !ok {
+			e.report(o, annotationPath(key), "annotation values are strings, not %s", show(raw))
+			continue
+		}
+		b := lbv1.PoolBinding{}
+		b.Annotations = map[string]string{key: v}
+		var err error
+		if key == lbv1.ZonesAnnotation {
+			_, err = b.Zones()
+		} else {
+			_, err = b.NodeSelector()
+		}
+		if err != nil {
+			e.report(o, annotationPath(key), "%v; sync would block the binding", err)
 		}
 	}
 }
