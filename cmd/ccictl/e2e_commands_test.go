@@ -119,7 +119,7 @@ func TestCommandsWatch(t *testing.T) {
 
 	got := out.String()
 	lines := strings.Split(strings.TrimRight(got, "\n"), "\n")
-	if h := strings.Join(strings.Fields(lines[0]), " "); h != "NAME POOL TARGET PORT MEMBERS SYNCED AGE" {
+	if h := strings.Join(strings.Fields(lines[0]), " "); h != "NAME POOL TARGET PORT MEMBERS HEALTHY SYNCED AGE" {
 		t.Errorf("first line is not the printer-column header: %q", lines[0])
 	}
 	if n := strings.Count(got, "NAME "); n != 1 {

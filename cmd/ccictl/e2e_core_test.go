@@ -66,7 +66,7 @@ func TestSeedScenario(t *testing.T) {
 		t.Errorf("table differs:\n--- ccictl\n%s--- kubectl\n%s", ours.Stdout, theirs.Stdout)
 	}
 	header := strings.Fields(strings.SplitN(ours.Stdout, "\n", 2)[0])
-	if strings.Join(header, " ") != "NAME POOL TARGET PORT MEMBERS SYNCED AGE" {
+	if strings.Join(header, " ") != "NAME POOL TARGET PORT MEMBERS HEALTHY SYNCED AGE" {
 		t.Errorf("table header = %v", header)
 	}
 	wide := mustSucceed(t, ccictl(t, "get", "plb", "-n", ns, "-o", "wide"))

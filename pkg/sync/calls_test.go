@@ -7,7 +7,9 @@ package sync
 //
 //	Σ_p ⌈max(M_p,1)/2000⌉ list + ⌈A_p/200⌉ batch-add + ⌈U_p/200⌉ batch-update + ⌈D_p/200⌉ batch-delete
 //
-// calls, plus one pool read per pool (ownership/constraint check). The
+// calls, plus one pool read per pool (ownership/constraint check) and one
+// quota read per pass when anything is to be added (staged passes and
+// health polls: stage_calls_test.go). The
 // expected numbers below are computed from the emulator's state before the
 // pass and the desired set, independently of the planner, and compared with
 // the emulator's per-operation counters over real HTTP. The same check runs

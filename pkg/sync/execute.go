@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	gosync "sync"
+	"time"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/elb"
@@ -66,6 +68,22 @@ type Options struct {
 	// list, right before the removals, and a removal whose endpoint is
 	// desired again (or whose member changed) is dropped.
 	ReadDesired func(ctx context.Context, t Target) ([]Endpoint, error)
+	// MemberQuota is the members_per_pool to stage against when the quota
+	// API cannot be read (0 = DefaultMemberQuota, -1 = unlimited).
+	MemberQuota int
+	// WaitHealthy makes each round wait until its new members are ONLINE
+	// before removing stale ones (pools with a health monitor only).
+	WaitHealthy bool
+	// HealthTimeout bounds one round's wait (0 = DefaultHealthTimeout);
+	// HealthInterval is the time between polls (0 = DefaultHealthInterval).
+	HealthTimeout  time.Duration
+	HealthInterval time.Duration
+	// Warn receives notices about the whole pass (e.g. the quota fallback),
+	// at most once each; nil drops them.
+	Warn func(string)
+
+	// quota is shared by the bindings of one Run.
+	quota *quotaCache
 }
 
 // withFreshDesired is t with a newly read ready set. ReadDesired reads
@@ -100,11 +118,12 @@ const DefaultConcurrency = 16
 // Result states. A binding is in sync after the pass when its state is
 // StateInSync or StateSynced.
 const (
-	StateInSync  = "InSync"  // nothing to change
-	StateSynced  = "Synced"  // changes applied, pool now as desired
-	StatePending = "Pending" // dry run found changes
-	StateBlocked = "Blocked" // a safety rule or constraint held changes back
-	StateFailed  = "Failed"  // an error; the pool may be partly changed
+	StateInSync   = "InSync"   // nothing to change
+	StateSynced   = "Synced"   // changes applied, pool now as desired
+	StatePending  = "Pending"  // dry run found changes
+	StateBlocked  = "Blocked"  // a safety rule or constraint held changes back
+	StateDegraded = "Degraded" // new members did not become healthy; stale ones kept
+	StateFailed   = "Failed"   // an error; the pool may be partly changed
 )
 
 // Condition reasons (Result.Reason and the Synced/Degraded conditions).
@@ -126,6 +145,18 @@ const (
 	ReasonTimeout                = "Timeout"
 	ReasonBusy                   = "Busy"     // another writer holds the pool's lock (no waiting asked)
 	ReasonLockLost               = "LockLost" // the pool's lock was lost while writing
+	// ReasonQuotaExhausted: members sync must keep fill the pool's quota,
+	// so desired endpoints cannot be added.
+	ReasonQuotaExhausted = "QuotaExhausted"
+	// ReasonMembersUnhealthy: with --wait-healthy, new members were not
+	// ONLINE within --health-timeout; the stale members they replace stay.
+	ReasonMembersUnhealthy = "MembersUnhealthy"
+	// ReasonDeletionProtected: the pool has member deletion protection on;
+	// additions happened, removals were withheld.
+	ReasonDeletionProtected = "DeletionProtected"
+	// ReasonPoolTypeUnsupported: the pool's type or ip_version cannot take
+	// the members sync would add; nothing was written.
+	ReasonPoolTypeUnsupported = "PoolTypeUnsupported"
 )
 
 // Result is what one binding's pass planned and did. It is the
@@ -176,8 +207,16 @@ type Result struct {
 
 	// Notes say what the pool's settings changed about the pass, e.g. that
 	// its lb_algorithm ignores weights so terminating endpoints were removed.
-	Notes  []string `json:"notes,omitempty"`
-	Errors []string `json:"errors,omitempty"`
+	Notes []string `json:"notes,omitempty"`
+
+	// Rounds is the number of rounds the pass ran (staging, see Stage).
+	Rounds int `json:"rounds"`
+	// Health of the members at desired endpoints, when the pool has a
+	// health monitor.
+	Health *HealthSummary `json:"health,omitempty"`
+
+	Warnings []string `json:"warnings,omitempty"`
+	Errors   []string `json:"errors,omitempty"`
 
 	// poolRead: the member counts come from a read of the pool.
 	poolRead bool
@@ -200,12 +239,19 @@ type PlanSummary struct {
 	Prune int `json:"prune"`
 	// Update is the number of weight changes; Draining the owned members
 	// of terminating endpoints kept at weight 0.
-	Update   int         `json:"update"`
-	Draining int         `json:"draining"`
-	ToAdd    []MemberRef `json:"toAdd"`
-	ToRemove []MemberRef `json:"toRemove"`
-	ToUpdate []WeightRef `json:"toUpdate"`
-	Conflict []MemberRef `json:"conflicting"`
+	Update   int `json:"update"`
+	Draining int `json:"draining"`
+	// Quota is the pool's member quota staged against (-1 = unlimited)
+	// and QuotaSource where it came from (QuotaFrom*); Rounds the rounds
+	// planned and Short the additions that cannot fit.
+	Quota       int         `json:"quota"`
+	QuotaSource string      `json:"quotaSource,omitempty"`
+	Rounds      int         `json:"rounds"`
+	Short       int         `json:"short"`
+	ToAdd       []MemberRef `json:"toAdd"`
+	ToRemove    []MemberRef `json:"toRemove"`
+	ToUpdate    []WeightRef `json:"toUpdate"`
+	Conflict    []MemberRef `json:"conflicting"`
 }
 
 // WeightRef is a planned weight change in output.
@@ -250,6 +296,12 @@ func (r Result) Line() string {
 		}
 		s += fmt.Sprintf(" weights=%d", up)
 	}
+	if r.Health != nil && r.Health.Monitored {
+		s += fmt.Sprintf(" healthy=%d/%d", r.Health.Healthy, r.Health.Healthy+r.Health.Unhealthy)
+	}
+	if rounds := max(r.Rounds, r.Plan.Rounds*btoi(r.DryRun)); rounds > 1 {
+		s += fmt.Sprintf(" rounds=%d", rounds)
+	}
 	for _, n := range r.Notes {
 		s += " (" + n + ")"
 	}
@@ -271,6 +323,9 @@ func (r Result) Line() string {
 // started fail with ReasonCanceled without any call. Results are in the
 // order of targets.
 func Run(ctx context.Context, c elb.Client, targets []Target, opts Options) []Result {
+	if opts.quota == nil {
+		opts.quota = newQuotaCache(opts)
+	}
 	n := opts.Concurrency
 	if n <= 0 {
 		n = DefaultConcurrency
@@ -295,12 +350,17 @@ func Run(ctx context.Context, c elb.Client, targets []Target, opts Options) []Re
 }
 
 // Sync runs one binding's pass: read the pool (GetPool, for the constraint
-// check and how it drains), read its members (ListMembers), plan, then
-// batch-add the missing members, and only after every add succeeded
-// batch-update weights (drain to 0, restore) and then batch-delete the stale
-// owned members, ≤elb.MaxBatch per call. Calls: 1 + ⌈max(M,1)/2000⌉ +
-// ⌈A/200⌉ + ⌈U/200⌉ + ⌈D/200⌉; a pass with nothing to change writes nothing.
-// With opts.Locker all of it happens under the pool's lock.
+// and pre-flight checks and how it drains), read its members (ListMembers),
+// plan, read the member quota when there is something to add (once per
+// Run), then apply the plan in rounds that fit the quota (Stage): each
+// round batch-adds, waits for the new members to be ONLINE with
+// WaitHealthy, and only then batch-deletes stale owned members; the first
+// round also batch-updates weights (drain to 0, restore) after its adds;
+// ≤elb.MaxBatch per call. Calls: 1 + ⌈max(M,1)/2000⌉ (+1 quota read per
+// Run) + Σ_r ⌈a_r/200⌉ + ⌈U/200⌉ + Σ_r ⌈d_r/200⌉ (+ health polls); with one
+// round that is the unstaged ⌈A/200⌉ + ⌈U/200⌉ + ⌈D/200⌉, and a pass with
+// nothing to change writes nothing. With opts.Locker all of it happens
+// under the pool's lock.
 func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result) {
 	r := newResult(t, opts)
 	if r.State != "" {
@@ -380,34 +440,89 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 			}
 		}
 	}
+	if reason := poolTypeProblem(pool, t.SubnetCIDRID); reason != "" {
+		r.State, r.Reason = StateBlocked, ReasonPoolTypeUnsupported
+		r.Message = reason + "; nothing changed"
+		return r
+	}
+	if len(pool.Loadbalancers) == 0 && len(pool.Listeners) == 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("pool %s belongs to no load balancer and no listener: its members take no traffic", poolID))
+	}
 	current, err := c.ListMembers(ctx, poolID)
 	if err != nil {
 		return r.fail(fmt.Errorf("list members of pool %s: %w", poolID, err))
 	}
 
 	p := ComputePlan(t.Endpoints, current, ownerOf(b), PlanOptions{
-		Incomplete:   t.ResolveErr != nil,
-		AllowEmpty:   opts.AllowEmpty,
-		PruneOrphans: opts.PruneOrphans,
-		Owners:       opts.Owners,
-		SubnetCIDRID: t.SubnetCIDRID,
-		Weight:       weight,
-		Draining:     t.Draining,
-		Drain:        DrainModeOf(pool),
+		Incomplete:        t.ResolveErr != nil,
+		AllowEmpty:        opts.AllowEmpty,
+		PruneOrphans:      opts.PruneOrphans,
+		DeletionProtected: pool.MemberDeletionProtectionEnable,
+		Owners:            opts.Owners,
+		SubnetCIDRID:      t.SubnetCIDRID,
+		Weight:            weight,
+		Draining:          t.Draining,
+		Drain:             DrainModeOf(pool),
 	})
 	r.setPlan(p, len(current))
 	r.noteDrain(p, pool)
 
+	quota := elb.UnlimitedQuota
+	if len(p.ToAdd) > 0 {
+		qc := opts.quota
+		if qc == nil {
+			qc = newQuotaCache(opts)
+		}
+		quota, r.Plan.QuotaSource = qc.get(ctx, c)
+	}
+	r.Plan.Quota = quota
+	st := Stage(StageInput{Quota: quota, Current: len(current), Add: p.ToAdd, Remove: p.ToRemove})
+	r.Plan.Rounds, r.Plan.Short = len(st.Rounds), st.Short
+
+	monitored := pool.HealthmonitorID != ""
+	hb := newHealthBook(append(slices.Clone(p.Keep), p.Conflicts...))
+	ex := &rounds{c: c, poolID: poolID, quota: quota, n: len(current), adds: p.ToAdd, removes: p.ToRemove,
+		updates: p.ToUpdate, recheck: recheck, gate: opts.WaitHealthy && monitored, hb: hb, opts: opts}
+	start := time.Now()
 	if !opts.DryRun {
-		if err := r.apply(ctx, c, poolID, p, recheck); err != nil {
+		if err := r.apply(ctx, ex); err != nil {
+			r.setHealth(monitored, ex, time.Since(start))
 			return r.fail(err)
 		}
 	}
-	r.finish(p, t.ResolveErr, opts.DryRun)
+	r.setHealth(monitored, ex, time.Since(start))
+	if opts.WaitHealthy && !monitored {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("pool %s has no health monitor (healthmonitor_id empty): removals were not gated on health", poolID))
+	}
+	r.finish(p, t.ResolveErr, opts.DryRun, ex)
 	if r.dropped > 0 {
 		r.Message += fmt.Sprintf("; %d removal(s) dropped: their members changed or their endpoints were desired again when re-read right before removing", r.dropped)
 	}
 	return r
+}
+
+// setHealth records what is known about health; a pool without a health
+// monitor has nothing to report (every member is NO_MONITOR).
+func (r *Result) setHealth(monitored bool, x *rounds, waited time.Duration) {
+	if monitored {
+		r.Health = x.hb.summary(monitored, x.gate, x.polls, waited)
+	}
+}
+
+// poolTypeProblem says why the pool cannot take the members sync would add
+// (IPv4 addresses; IP-type members unless a subnet is given), or "".
+func poolTypeProblem(pool *elb.Pool, subnet string) string {
+	switch {
+	case pool.Type == "instance" && subnet == "":
+		return fmt.Sprintf("pool %s has type instance, which takes no IP-type members (give a subnet with --subnet-id, or bind a pool of type \"\")", pool.ID)
+	case pool.Type == "ip" && subnet != "":
+		return fmt.Sprintf("pool %s has type ip, which takes no members with a subnet (subnet_cidr_id %s)", pool.ID, subnet)
+	case pool.Type != "" && pool.Type != "instance" && pool.Type != "ip":
+		return fmt.Sprintf("pool %s has type %q, which sync does not know", pool.ID, pool.Type)
+	case pool.IPVersion == "v6":
+		return fmt.Sprintf("pool %s has ip_version v6 and cannot take the IPv4 endpoints of the Service", pool.ID)
+	}
+	return ""
 }
 
 func newResult(t Target, opts Options) Result {
@@ -501,31 +616,10 @@ func (r *Result) noteDrain(p Plan, pool *elb.Pool) {
 	}
 }
 
-// apply adds, then changes weights, then removes. Any failed add stops
-// before the rest, so a member is never taken out while its replacement may
-// be missing. recheck, if set, may drop removals right before they are made.
-func (r *Result) apply(ctx context.Context, c elb.Client, poolID string, p Plan,
-	recheck func(context.Context, []elb.Member) ([]elb.Member, error)) error {
-	if err := r.applyAdds(ctx, c, poolID, p); err != nil {
-		return err
-	}
-	if err := r.applyUpdates(ctx, c, poolID, p); err != nil {
-		return err
-	}
-	toRemove := p.ToRemove
-	if recheck != nil && len(toRemove) > 0 {
-		var err error
-		if toRemove, err = recheck(ctx, toRemove); err != nil {
-			return err
-		}
-	}
-	return r.applyRemovals(ctx, c, poolID, toRemove)
-}
-
 // applyUpdates sets weights, ≤elb.MaxBatch per call. The client checks that
 // each answer shows every asked member with the asked weight.
-func (r *Result) applyUpdates(ctx context.Context, c elb.Client, poolID string, p Plan) error {
-	for chunk := range chunks(p.ToUpdate) {
+func (r *Result) applyUpdates(ctx context.Context, c elb.Client, poolID string, updates []WeightUpdate) error {
+	for chunk := range chunks(updates) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -543,12 +637,115 @@ func (r *Result) applyUpdates(ctx context.Context, c elb.Client, poolID string, 
 	return nil
 }
 
-func (r *Result) applyAdds(ctx context.Context, c elb.Client, poolID string, p Plan) error {
-	for chunk := range chunks(p.ToAdd) {
-		if err := ctx.Err(); err != nil {
+// rounds is the state of one binding's staged execution.
+type rounds struct {
+	c      elb.Client
+	poolID string
+	quota  int // members_per_pool staged against; lowered on ELB.8905
+	n      int // members in the pool, as far as this pass knows
+	adds   []elb.NewMember
+	// removes are the stale members not removed yet.
+	removes []elb.Member
+	// updates are the weight changes, made once after the first round's
+	// adds (and health wait).
+	updates []WeightUpdate
+	// recheck, if set, may drop removals right before they are made.
+	recheck func(context.Context, []elb.Member) ([]elb.Member, error)
+	gate    bool // wait for new members to be ONLINE before removing
+	hb      *healthBook
+	opts    Options
+
+	ran       int  // rounds started
+	polls     int  // health polls made
+	short     int  // additions that did not fit (Stage.Short)
+	refused   bool // the ELB refused additions with ELB.8905 despite the room made
+	unhealthy []string
+}
+
+// apply runs the plan round by round: stage what is left, run the first
+// round, repeat. A round removes first only when the pool has no room;
+// otherwise it adds, waits for the new members (gate), then removes as many
+// stale members as it added. A failed add stops before any removal of that
+// round, so a member is never taken out while its replacement may be
+// missing; an add refused for quota (ELB.8905) sets the quota to the
+// pool's current size and staging carries on, once without progress at
+// most. A round whose new members do not become healthy in time stops the
+// pass with its stale members kept. Weight changes follow the first
+// round's adds, before any removal.
+func (r *Result) apply(ctx context.Context, x *rounds) error {
+	first := true
+	for {
+		st := Stage(StageInput{Quota: x.quota, Current: x.n, Add: x.adds, Remove: x.removes})
+		if len(st.Rounds) == 0 {
+			x.short = st.Short
+			if first {
+				return r.applyUpdates(ctx, x.c, x.poolID, x.updates)
+			}
+			return nil
+		}
+		round := st.Rounds[0]
+		x.ran++
+		r.Rounds = x.ran
+		if round.RemoveFirst {
+			if err := r.remove(ctx, x, round.Remove); err != nil {
+				return err
+			}
+		}
+		added, refused, err := r.add(ctx, x, round.Add)
+		if err != nil {
 			return err
 		}
-		res, err := c.BatchAddMembers(ctx, poolID, chunk)
+		if x.gate && len(added) > 0 {
+			ok, polls, err := waitHealthy(ctx, x.c, x.poolID, added, x.n, x.hb, x.opts.healthTimeout(), x.opts.healthInterval())
+			x.polls += polls
+			if err != nil {
+				return err
+			}
+			if !ok {
+				x.unhealthy = added
+				return nil
+			}
+		}
+		if first {
+			first = false
+			if err := r.applyUpdates(ctx, x.c, x.poolID, x.updates); err != nil {
+				return err
+			}
+		}
+		if !round.RemoveFirst {
+			rm := round.Remove
+			if refused {
+				// Only replace what was added; the rest waits for room.
+				rm = rm[:min(len(rm), len(added))]
+			}
+			if err := r.remove(ctx, x, rm); err != nil {
+				return err
+			}
+		}
+		if refused {
+			if len(added) == 0 && round.RemoveFirst {
+				// Room was made and the ELB still refused: the real limit
+				// is not this pool's size (a project quota, another writer).
+				x.refused = true
+				return nil
+			}
+			x.quota = x.n
+		}
+	}
+}
+
+// add batch-adds ms in calls of ≤elb.MaxBatch and returns the IDs of the
+// members added. It stops at a call refused for quota (refused=true, no
+// error); any other failure is an error.
+func (r *Result) add(ctx context.Context, x *rounds, ms []elb.NewMember) (ids []string, refused bool, err error) {
+	for chunk := range chunks(ms) {
+		if err := ctx.Err(); err != nil {
+			return ids, false, err
+		}
+		res, err := x.c.BatchAddMembers(ctx, x.poolID, chunk)
+		if err != nil && elb.IsQuotaExceeded(err) {
+			return ids, true, nil
+		}
 		ok, existed, bad := tally(res, elb.RetExisted)
 		r.Added += ok + existed
 		r.Existed += existed
@@ -560,22 +757,48 @@ func (r *Result) applyAdds(ctx context.Context, c elb.Client, poolID string, p P
 			err = fmt.Errorf("batch-add answered %d of %d members", ok+existed, len(chunk))
 		}
 		if err != nil {
-			return fmt.Errorf("add members to pool %s: %w", poolID, err)
+			return ids, false, fmt.Errorf("add members to pool %s: %w", x.poolID, err)
+		}
+		x.adds = x.adds[len(chunk):]
+		for _, b := range res {
+			if b.RetStatus == elb.RetSuccessful {
+				x.n++
+			}
+			ids = append(ids, b.ID)
+			x.hb.added(elb.Member{ID: b.ID, Address: b.Address, ProtocolPort: b.ProtocolPort})
 		}
 	}
-	return nil
+	return ids, false, nil
 }
 
-func (r *Result) applyRemovals(ctx context.Context, c elb.Client, poolID string, toRemove []elb.Member) error {
-	ids := make([]string, len(toRemove))
-	for i, m := range toRemove {
+// remove batch-deletes ms (stale members) in calls of ≤elb.MaxBatch, after
+// the re-check (if any) dropped those that no longer hold; dropped members
+// are not tried again in later rounds.
+func (r *Result) remove(ctx context.Context, x *rounds, ms []elb.Member) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	planned := ms
+	if x.recheck != nil {
+		var err error
+		if ms, err = x.recheck(ctx, ms); err != nil {
+			return err
+		}
+	}
+	done := make(map[string]bool, len(planned))
+	for _, m := range planned {
+		done[m.ID] = true
+	}
+	x.removes = slices.DeleteFunc(x.removes, func(m elb.Member) bool { return done[m.ID] })
+	ids := make([]string, len(ms))
+	for i, m := range ms {
 		ids[i] = m.ID
 	}
 	for chunk := range chunks(ids) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		res, err := c.BatchDeleteMembers(ctx, poolID, chunk)
+		res, err := x.c.BatchDeleteMembers(ctx, x.poolID, chunk)
 		ok, notFound, bad := tally(res, elb.RetNotFound)
 		r.Removed += ok + notFound
 		r.NotFound += notFound
@@ -586,10 +809,32 @@ func (r *Result) applyRemovals(ctx context.Context, c elb.Client, poolID string,
 			err = fmt.Errorf("batch-delete answered %d of %d members", ok+notFound, len(chunk))
 		}
 		if err != nil {
-			return fmt.Errorf("remove members from pool %s: %w", poolID, err)
+			return fmt.Errorf("remove members from pool %s: %w", x.poolID, err)
 		}
+		x.n -= ok
 	}
 	return nil
+}
+
+func (o Options) healthTimeout() time.Duration {
+	if o.HealthTimeout > 0 {
+		return o.HealthTimeout
+	}
+	return DefaultHealthTimeout
+}
+
+func (o Options) healthInterval() time.Duration {
+	if o.HealthInterval > 0 {
+		return o.HealthInterval
+	}
+	return DefaultHealthInterval
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // tally counts "successful", the given already-done status, and others.
@@ -620,7 +865,11 @@ func chunks[T any](s []T) func(func([]T) bool) {
 	}
 }
 
-func (r *Result) finish(p Plan, resolveErr error, dryRun bool) {
+func (r *Result) finish(p Plan, resolveErr error, dryRun bool, x *rounds) {
+	short := x.short
+	if dryRun {
+		short = r.Plan.Short
+	}
 	switch {
 	case p.Blocked == BlockedIncomplete:
 		r.State, r.Reason = StateBlocked, resolveReason(resolveErr)
@@ -635,9 +884,30 @@ func (r *Result) finish(p Plan, resolveErr error, dryRun bool) {
 	case p.Blocked == BlockedInconsistentRead:
 		r.State, r.Reason = StateBlocked, ReasonInconsistentRead
 		r.Message = fmt.Sprintf("member list repeats or lacks a member id; %d removal(s)%s withheld", len(p.Withheld), withheldUpdates(p))
-	case p.Blocked != "":
+	case p.Blocked != "" && p.Blocked != BlockedDeletionProtected:
 		// BlockedInvalidOwner; newResult already rejects such bindings.
 		r.State, r.Reason = StateFailed, ReasonInvalidBinding
+	case len(x.unhealthy) > 0:
+		text, n := x.hb.unhealthyText(x.unhealthy)
+		r.State, r.Reason = StateDegraded, ReasonMembersUnhealthy
+		r.Message = fmt.Sprintf("%d new member(s) not ONLINE after %v (%s); %d stale member(s) kept",
+			n, x.opts.healthTimeout(), text, len(x.removes))
+	case short > 0 || x.refused:
+		kept := r.Plan.Keep + r.Plan.Conflicts
+		foreign := r.Plan.Foreign + r.Plan.Orphans - r.Plan.Prune
+		r.State, r.Reason = StateBlocked, ReasonQuotaExhausted
+		if x.refused {
+			r.Message = fmt.Sprintf("the ELB refused additions (ELB.8905) although the pool had room under its quota of %d; %d desired endpoint(s) not added", r.Plan.Quota, len(x.adds))
+		} else {
+			r.Message = fmt.Sprintf("member quota %d of pool %s is filled by members sync keeps (%d foreign or orphaned, %d owned at desired endpoints): %d of %d desired endpoint(s) cannot be added",
+				r.Plan.Quota, r.PoolID, foreign, kept, short, r.Desired)
+		}
+	case p.Blocked == BlockedDeletionProtected:
+		r.State, r.Reason = StateBlocked, ReasonDeletionProtected
+		r.Message = fmt.Sprintf("pool %s has member_deletion_protection_enable: %d removal(s) withheld", r.PoolID, len(p.Withheld))
+		if !dryRun {
+			r.Message = fmt.Sprintf("pool %s has member_deletion_protection_enable: added %d, %d removal(s) withheld", r.PoolID, r.Added, len(p.Withheld))
+		}
 	case dryRun && p.Changes():
 		r.State, r.Reason = StatePending, ReasonChangesPending
 		r.Message = fmt.Sprintf("would add %d and remove %d member(s)", len(p.ToAdd), len(p.ToRemove))

@@ -40,6 +40,7 @@ func (t tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 type env struct {
 	emu    *elbemulator.Emulator
 	client elb.Client
+	url    string
 }
 
 func newEnv(t *testing.T, opts elbemulator.Options) *env {
@@ -62,7 +63,7 @@ func newEnv(t *testing.T, opts elbemulator.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{emu: emu, client: c}
+	return &env{emu: emu, client: c, url: srv.URL}
 }
 
 func (e *env) pool(t *testing.T, id string, lbs ...string) string {
@@ -381,9 +382,10 @@ func TestSyncDryRunWritesNothing(t *testing.T) {
 }
 
 func TestSyncAddFailureStopsRemoval(t *testing.T) {
-	// Quota 3: the pool holds 3 owned members; replacing them needs 3 more
-	// first, which the quota refuses. Nothing may be removed then.
-	e := newEnv(t, elbemulator.Options{MemberQuota: 3})
+	// The pool holds 3 owned members; replacing them needs 3 adds first,
+	// which the ELB refuses (weight out of range). Nothing may be removed
+	// then. (A quota refusal is not a failure: see TestSyncStagesAtFullQuota.)
+	e := newEnv(t, elbemulator.Options{})
 	pid := e.pool(t, "pool-1")
 	b := binding("web", "uid-1", pid)
 	ctx := context.Background()
@@ -391,9 +393,10 @@ func TestSyncAddFailureStopsRemoval(t *testing.T) {
 		t.Fatalf("setup: %+v", r)
 	}
 	e.emu.ResetCounts()
-	r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(10, 3)}, Options{})
+	bad := int32(101)
+	r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(10, 3)}, Options{Weight: &bad})
 	wantState(t, r, StateFailed, ReasonELBError)
-	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "ELB.8905") {
+	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "ELB.1001") {
 		t.Fatalf("errors %v", r.Errors)
 	}
 	e.wantCounts(t, 1, 1, 1, 0)
@@ -527,9 +530,10 @@ func TestResultMarshalsStably(t *testing.T) {
 	}
 	want := `{"binding":"ns/web","namespace":"ns","name":"web","uid":"uid-1","poolId":"pool-1","state":"Pending","reason":"ChangesPending",` +
 		`"message":"would add 2 and remove 0 member(s)","dryRun":true,"plan":{"desired":2,"current":0,"add":2,"remove":0,"keep":0,` +
-		`"foreign":0,"orphans":0,"conflicts":0,"withheld":0,"prune":0,"update":0,"draining":0,"toAdd":[{"name":"ccictl:ns/web:uid-1","address":"10.0.0.1","port":80},` +
+		`"foreign":0,"orphans":0,"conflicts":0,"withheld":0,"prune":0,"update":0,"draining":0,"quota":10000,"quotaSource":"api","rounds":1,"short":0,"toAdd":[{"name":"ccictl:ns/web:uid-1","address":"10.0.0.1","port":80},` +
 		`{"name":"ccictl:ns/web:uid-1","address":"10.0.0.2","port":80}],"toRemove":[],"toUpdate":[],"conflicting":[]},"added":0,"removed":0,` +
-		`"existed":0,"notFound":0,"updated":0,"desired":2,"registered":0,"kept":0,"foreign":0,"orphans":0,"draining":0,"unknownZone":0}`
+		`"existed":0,"notFound":0,"updated":0,"desired":2,"registered":0,"kept":0,"foreign":0,"orphans":0,"draining":0,"unknownZone":0,"rounds":0,` +
+		`"warnings":["pool pool-1 belongs to no load balancer and no listener: its members take no traffic"]}`
 	if string(j1) != want {
 		t.Fatalf("json:\n%s\nwant\n%s", j1, want)
 	}
@@ -579,7 +583,7 @@ func TestFinishInconsistentRead(t *testing.T) {
 	cur := []elb.Member{mem("a", selfMark, "10.0.0.1", 80), mem("a", selfMark, "10.0.0.2", 80)}
 	p := ComputePlan([]Endpoint{ep("10.0.0.1", 80)}, cur, self, PlanOptions{})
 	var r Result
-	r.finish(p, nil, false)
+	r.finish(p, nil, false, &rounds{hb: newHealthBook(nil)})
 	wantState(t, r, StateBlocked, ReasonInconsistentRead)
 }
 

@@ -48,6 +48,9 @@ const (
 	// BlockedInvalidOwner: the binding has no usable namespace/name/uid, so
 	// no member can be attributed to it; nothing is changed.
 	BlockedInvalidOwner = "InvalidOwner"
+	// BlockedDeletionProtected: the pool has member_deletion_protection_enable,
+	// so the API refuses every removal; additions still happen.
+	BlockedDeletionProtected = "DeletionProtected"
 )
 
 // OwnerLookup tells whether the binding named by another member's marker
@@ -88,6 +91,8 @@ type PlanOptions struct {
 	AllowEmpty bool
 	// PruneOrphans removes members of bindings that no longer exist.
 	PruneOrphans bool
+	// DeletionProtected: the pool refuses removals; withhold them.
+	DeletionProtected bool
 	// Owners identifies orphans among other bindings' members. Without it,
 	// only members of an earlier binding with this one's namespace and name
 	// (a different uid) are recognised as orphans.
@@ -316,6 +321,10 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 	case !consistentIDs(cur):
 		p.Blocked = BlockedInconsistentRead
 		p.Withheld, p.WithheldUpdates = removable, updates
+	case opts.DeletionProtected && len(removable) > 0:
+		// The API refuses removals; weight changes still go through.
+		p.Blocked = BlockedDeletionProtected
+		p.Withheld, p.ToUpdate = removable, updates
 	case len(p.Desired) == 0 && (len(removable) > 0 || len(updates) > 0) && !opts.AllowEmpty:
 		// Covers orphans too: pruning them with nothing desired would also
 		// empty the pool, which is exactly what AllowEmpty guards.

@@ -23,8 +23,10 @@ import (
 //     before while the rollout goes on; the last round also removes the
 //     rest;
 //   - a pool at or over its quota cannot add before it removes: the round
-//     then removes first, at most one batch (MaxBatch) more than the excess
-//     and never more than there is to add, and adds what that freed;
+//     then removes first (the excess over the quota plus a step of a tenth
+//     of the pool, at least one member and at most one batch, never more
+//     than there is to add) and adds what that freed, so capacity dips by
+//     at most that step, and unhealthy stale members go first;
 //   - when the stale members cannot make room (the quota is filled by
 //     members sync must keep: foreign ones, orphans, owned members at
 //     desired endpoints), the additions that do not fit are Short and
@@ -103,8 +105,10 @@ func Stage(in StageInput) Staging {
 		var r Round
 		room := q - n
 		if room <= 0 {
-			// Free the excess plus up to one batch, no more than is to add.
-			need := n - q + min(len(adds), elb.MaxBatch)
+			// Free the excess plus a step: a tenth of the pool (at least
+			// one member, at most one batch), no more than is to add.
+			step := min(len(adds), elb.MaxBatch, max(1, n/10))
+			need := n - q + step
 			p := min(len(removes), need)
 			if p-(n-q) <= 0 {
 				st.Short = len(adds)

@@ -117,12 +117,14 @@ func TestStageExamples(t *testing.T) {
 		{"450to420", 500, 0, 0, 450, 420, 9, 0, 9, 9, 50, 50, 0},
 		{"fits", 500, 0, 0, 100, 400, 1, 0, 2, 1, 400, 100, 0},
 		{"unlimited", -1, 0, 0, 3000, 3000, 1, 0, 15, 15, 3000, 3000, 0},
-		// At the quota: remove one batch first, then add it.
-		{"full", 500, 0, 0, 500, 500, 3, 0, 3, 3, 200, 200, 1},
+		// At the quota: remove a tenth first, then add it.
+		{"full", 500, 0, 0, 500, 500, 10, 0, 10, 10, 50, 50, 1},
+		{"fullSmall", 3, 0, 0, 3, 3, 3, 0, 3, 3, 1, 1, 1},
+		{"fullLarge", 3000, 0, 0, 3000, 3000, 15, 0, 15, 15, 200, 200, 1},
 		// Foreign members fill the quota: nothing can move.
 		{"foreignFull", 500, 500, 0, 0, 10, 0, 10, 0, 0, 0, 0, 0},
-		// Foreign 400 + stale 100: only 100 fit at most.
-		{"partial", 500, 400, 0, 100, 200, 1, 100, 1, 1, 100, 100, 1},
+		// Foreign 400 + stale 100: only 100 fit at most, 50 per round.
+		{"partial", 500, 400, 0, 100, 200, 2, 100, 2, 2, 50, 50, 1},
 		{"onlyRemovals", 10, 0, 5, 20, 0, 1, 0, 0, 1, 0, 20, 0},
 		{"nothing", 10, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0},
 	} {

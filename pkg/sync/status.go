@@ -36,6 +36,10 @@ func Status(b *lbv1.PoolBinding, r Result, now time.Time) lbv1.PoolBindingStatus
 		// Everything this binding does not own, orphans included.
 		st.ForeignMembers = clamp(r.Foreign + r.Orphans)
 		st.DrainingMembers = clamp(r.Draining)
+		st.HealthyMembers, st.UnhealthyMembers = 0, 0
+		if r.Health != nil {
+			st.HealthyMembers, st.UnhealthyMembers = clamp(r.Health.Healthy), clamp(r.Health.Unhealthy)
+		}
 	} else if r.Reason == ReasonServiceNotFound || r.Reason == ReasonServicePortNotFound {
 		st.DesiredMembers = 0
 	}

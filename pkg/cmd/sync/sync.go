@@ -39,6 +39,11 @@ type SyncOptions struct {
 	Output       string
 	NoStatus     bool
 
+	MemberQuota    int
+	WaitHealthy    bool
+	HealthTimeout  time.Duration
+	HealthInterval time.Duration
+
 	ELBEndpoint  string
 	Region       string
 	ProjectID    string
@@ -70,7 +75,9 @@ For each binding, sync
      matching the Service's selector;
   3. checks the pool is not the one the Service's own load balancer uses
      (kubernetes.io/elb.id against the pool's loadbalancers);
-  4. reads the pool's members (pages of 2000), adds the missing ones
+  4. checks the pool can take the members (pool type and ip_version) and
+     whether it refuses removals (member_deletion_protection_enable);
+  5. reads the pool's members (pages of 2000), adds the missing ones
      (batch-add, 200 per call), sets weights (batch-update, 200 per call),
      then removes stale members it owns (batch-delete, 200 per call). Adds
      always come before removals.
@@ -80,6 +87,15 @@ weight 0 (no new connections) until it is gone, unless the pool drains
 removed members itself (connection_drain) or ignores weights (SOURCE_IP,
 QUIC_CID). Owned members are kept at the binding's weight: annotation
 loadbalancer.networking.openvessel.io/weight (0-100), default 1.
+
+Quota: when the pool's member quota (members_per_pool, read once per pass,
+else --member-quota) cannot hold the old and the new members at once, the
+pass runs in rounds: add what fits, remove as many stale members as were
+added (unhealthy ones first), repeat. With --wait-healthy each round waits
+until its new members are ONLINE in the ELB health check (at most
+--health-timeout) before removing anything; a round that times out keeps
+its stale members and the binding is Degraded (MembersUnhealthy). Pools
+without a health monitor are not waited on.
 
 Ownership: members sync adds carry "ccictl:<namespace>/<name>:<uid>" in their
 name. Members without this binding's marker are foreign: counted, never
@@ -108,7 +124,8 @@ HW_SECRET_KEY, else an IAM token in CCICTL_ELB_TOKEN. Project:
 --project-id, HW_PROJECT_ID, or looked up in IAM.
 
 Exit codes: 0 every binding is in sync after the pass (or, with --dry-run,
-the plan was computed); 1 any binding failed or was blocked; 2 with
+the plan was computed); 1 any binding failed, was blocked (QuotaExhausted,
+DeletionProtected, PoolTypeUnsupported, ...) or degraded; 2 with
 --dry-run --exit-code when the plan has changes.`
 
 var example = `  # Converge every PoolBinding of a namespace
@@ -118,12 +135,16 @@ var example = `  # Converge every PoolBinding of a namespace
   ccictl sync -A --dry-run --exit-code -o json
 
   # One binding, allowing it to empty its pool
-  ccictl sync test-c1 -n test-ns --allow-empty`
+  ccictl sync test-c1 -n test-ns --allow-empty
+
+  # A rollout step: remove old members only once the new ones are healthy
+  ccictl sync -n test-ns --wait-healthy --health-timeout 10m --timeout 30m`
 
 // NewCmdSync returns the sync command.
 func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &SyncOptions{Concurrency: lbsync.DefaultConcurrency, Timeout: 5 * time.Minute,
-		ELBRequestTimeout: elb.DefaultRequestTimeout, IOStreams: streams}
+		ELBRequestTimeout: elb.DefaultRequestTimeout, IOStreams: streams,
+		MemberQuota: lbsync.DefaultMemberQuota, HealthTimeout: lbsync.DefaultHealthTimeout, HealthInterval: lbsync.DefaultHealthInterval}
 	cmd := &cobra.Command{
 		Use:                   "sync [NAME...] [-n NAMESPACE | -A] [-l SELECTOR]",
 		DisableFlagsInUseLine: true,
@@ -152,6 +173,10 @@ func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.C
 	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "Give up on the whole pass after this long (retries included).")
 	fl.StringVarP(&o.Output, "output", "o", "", "Output format: one line per binding by default, or json|yaml (plan and result per binding).")
 	fl.BoolVar(&o.NoStatus, "no-status", false, "Do not write PoolBinding status.")
+	fl.IntVar(&o.MemberQuota, "member-quota", o.MemberQuota, "Members per pool to stage against when the ELB quota cannot be read (-1 = unlimited).")
+	fl.BoolVar(&o.WaitHealthy, "wait-healthy", false, "Remove stale members only after the new members of their round are ONLINE in the ELB health check.")
+	fl.DurationVar(&o.HealthTimeout, "health-timeout", o.HealthTimeout, "With --wait-healthy, how long one round waits for its new members.")
+	fl.DurationVar(&o.HealthInterval, "health-interval", o.HealthInterval, "With --wait-healthy, time between two health polls of a round.")
 	fl.StringVar(&o.ELBEndpoint, "elb-endpoint", "", "ELB API base URL (default https://elb.<region>.myhuaweicloud.com).")
 	fl.StringVar(&o.Region, "region", "", "Region for the ELB endpoint (default $HW_REGION_NAME or the iam project-name).")
 	fl.StringVar(&o.ProjectID, "project-id", "", "Project ID for ELB paths (default $HW_PROJECT_ID or an IAM lookup).")
@@ -194,6 +219,12 @@ func (o *SyncOptions) Validate(cmd *cobra.Command) error {
 	}
 	if o.ELBRequestTimeout < 0 {
 		return cmdutil.UsageErrorf(cmd, "--elb-request-timeout must not be negative")
+	}
+	if o.MemberQuota < -1 || o.MemberQuota == 0 {
+		return cmdutil.UsageErrorf(cmd, "--member-quota must be a positive number of members, or -1 for unlimited")
+	}
+	if o.HealthTimeout <= 0 || o.HealthInterval <= 0 {
+		return cmdutil.UsageErrorf(cmd, "--health-timeout and --health-interval must be positive")
 	}
 	return nil
 }
@@ -267,11 +298,22 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 			}
 			return reread(ctx)
 		},
+
+		MemberQuota:    o.MemberQuota,
+		WaitHealthy:    o.WaitHealthy,
+		HealthTimeout:  o.HealthTimeout,
+		HealthInterval: o.HealthInterval,
+		Warn:           func(s string) { fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(s)) },
 	})
 	// The last line of defence before anything is written: ELB errors are
 	// masked where they are made, but a message must never carry a secret
 	// into stdout, the report or a PoolBinding's status.
 	maskResults(results)
+	for _, r := range results {
+		for _, w := range r.Warnings {
+			fmt.Fprintf(o.ErrOut, "Warning: poolbinding/%s: %s\n", r.Name, w)
+		}
+	}
 	if !o.DryRun && !o.NoStatus {
 		o.writeStatuses(ctx, in, results)
 	}

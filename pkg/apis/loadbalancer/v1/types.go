@@ -81,6 +81,12 @@ type PoolBindingStatus struct {
 	// DrainingMembers is the number of owned members of terminating but
 	// still serving endpoints, kept at weight 0 until the endpoint is gone.
 	DrainingMembers int32 `json:"drainingMembers,omitempty"`
+	// HealthyMembers and UnhealthyMembers count the members at desired
+	// endpoints the ELB health check reported ONLINE, and not ONLINE
+	// (INITIAL, OFFLINE, UNKNOWN), as the last pass saw them. Both are
+	// unset when the pool has no health monitor.
+	HealthyMembers   int32 `json:"healthyMembers,omitempty"`
+	UnhealthyMembers int32 `json:"unhealthyMembers,omitempty"`
 	// LastSyncTime is when the last pass finished.
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
 }
