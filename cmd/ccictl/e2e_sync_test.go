@@ -98,6 +98,13 @@ func kubeFor(t *testing.T) kubernetes.Interface {
 
 func newSyncEnv(t *testing.T, ns string) *syncEnv {
 	t.Helper()
+	return newSyncEnvWith(t, ns, elbemulator.Options{MemberQuota: 10000})
+}
+
+// newSyncEnvWith is newSyncEnv with the emulator's options (quota, health
+// delay); project and token are set here.
+func newSyncEnvWith(t *testing.T, ns string, o elbemulator.Options) *syncEnv {
+	t.Helper()
 	kube := kubeFor(t)
 	newNamespace(t, ns)
 	// Pods of a node without a kubelet never finish terminating: remove them
@@ -107,7 +114,8 @@ func newSyncEnv(t *testing.T, ns string) *syncEnv {
 		_ = kube.CoreV1().Pods(ns).DeleteCollection(context.Background(),
 			metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
 	})
-	emu := elbemulator.New(elbemulator.Options{ProjectID: syncProject, Token: syncToken, MemberQuota: 10000})
+	o.ProjectID, o.Token = syncProject, syncToken
+	emu := elbemulator.New(o)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
 	return &syncEnv{t: t, ns: ns, emu: emu, url: srv.URL, kube: kube, config: cliconfig}
