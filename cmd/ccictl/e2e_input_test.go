@@ -77,7 +77,9 @@ func TestBadInput(t *testing.T) {
 
 	t.Run("flag errors", func(t *testing.T) {
 		r := ccictl(t, "create")
-		if r.Code != 1 || !strings.Contains(r.Stderr, "See 'ccictl create -h' for help and examples") {
+		// kubectl prints one line ("must specify one of -f and -k"); create
+		// has no -k, so ccictl names only -f.
+		if r.Code != 1 || r.Stderr != "error: must specify -f\n" {
 			t.Errorf("create without -f: %s", r)
 		}
 		r = ccictl(t, "get")
