@@ -300,6 +300,35 @@ func (e *syncEnv) waitSlices(svc string, want ...string) {
 	e.t.Fatalf("EndpointSlices of %s: ready endpoints %v, want %v", svc, got, want)
 }
 
+// waitNoServing waits until no EndpointSlice of svc lists a serving
+// endpoint, terminating ones included: a deleted pod can linger as
+// terminating-but-serving for a moment, which sync drains instead of removing.
+func (e *syncEnv) waitNoServing(svc string) {
+	e.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		list, err := e.kube.DiscoveryV1().EndpointSlices(e.ns).List(e.ctx(),
+			metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + svc})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		serving := 0
+		for _, s := range list.Items {
+			for _, ep := range s.Endpoints {
+				c := ep.Conditions
+				if (c.Serving != nil && *c.Serving) || (c.Serving == nil && (c.Ready == nil || *c.Ready)) {
+					serving++
+				}
+			}
+		}
+		if serving == 0 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.t.Fatalf("EndpointSlices of %s still list serving endpoints", svc)
+}
+
 // manualSlice makes a selectorless Service whose one EndpointSlice the test
 // writes itself: hundreds of endpoints without hundreds of pods.
 func (e *syncEnv) manualSlice(svc string, port, target int32, addrs []string) {
@@ -812,6 +841,7 @@ func TestSyncEmptyEndpoints(t *testing.T) {
 	e.setPodStatus("p1", "10.8.0.1", false)
 	e.deletePod("p2", 0)
 	e.waitSlices("web")
+	e.waitNoServing("web")
 	e.emu.ResetCounts()
 	r := e.sync()
 	if r.Code != 1 || !strings.HasPrefix(r.Stdout, "poolbinding/b1: +0 -0 =0 foreign=0 blocked: EmptyRefused: ") {
