@@ -268,8 +268,27 @@ func (e *syncEnv) deletePod(name string, grace int64) {
 }
 
 // waitSlices waits until the EndpointSlices of svc list exactly want
-// ("ip:port") as ready, non-terminating endpoints.
+// ("ip:port") as ready, non-terminating endpoints. A terminating endpoint
+// that still serves may be listed besides; tests of draining rely on that.
 func (e *syncEnv) waitSlices(svc string, want ...string) {
+	e.t.Helper()
+	e.waitEndpoints(svc, "ready", func(c discoveryv1.EndpointConditions) bool {
+		return c.Ready != nil && *c.Ready && (c.Terminating == nil || !*c.Terminating)
+	}, want)
+}
+
+// waitServing waits until the serving endpoints of svc, terminating ones
+// included, are exactly want: a deleted pod can linger as
+// terminating-but-serving for a moment, which sync drains instead of
+// removing, so a test that means "gone" waits for this.
+func (e *syncEnv) waitServing(svc string, want ...string) {
+	e.t.Helper()
+	e.waitEndpoints(svc, "serving", func(c discoveryv1.EndpointConditions) bool {
+		return (c.Serving != nil && *c.Serving) || (c.Serving == nil && (c.Ready == nil || *c.Ready))
+	}, want)
+}
+
+func (e *syncEnv) waitEndpoints(svc, what string, counts func(discoveryv1.EndpointConditions) bool, want []string) {
 	e.t.Helper()
 	sort.Strings(want)
 	var got []string
@@ -283,7 +302,7 @@ func (e *syncEnv) waitSlices(svc string, want ...string) {
 		got = got[:0]
 		for _, s := range list.Items {
 			for _, ep := range s.Endpoints {
-				if ep.Conditions.Ready == nil || !*ep.Conditions.Ready || (ep.Conditions.Terminating != nil && *ep.Conditions.Terminating) {
+				if !counts(ep.Conditions) {
 					continue
 				}
 				for _, p := range s.Ports {
@@ -297,36 +316,7 @@ func (e *syncEnv) waitSlices(svc string, want ...string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	e.t.Fatalf("EndpointSlices of %s: ready endpoints %v, want %v", svc, got, want)
-}
-
-// waitNoServing waits until no EndpointSlice of svc lists a serving
-// endpoint, terminating ones included: a deleted pod can linger as
-// terminating-but-serving for a moment, which sync drains instead of removing.
-func (e *syncEnv) waitNoServing(svc string) {
-	e.t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		list, err := e.kube.DiscoveryV1().EndpointSlices(e.ns).List(e.ctx(),
-			metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + svc})
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		serving := 0
-		for _, s := range list.Items {
-			for _, ep := range s.Endpoints {
-				c := ep.Conditions
-				if (c.Serving != nil && *c.Serving) || (c.Serving == nil && (c.Ready == nil || *c.Ready)) {
-					serving++
-				}
-			}
-		}
-		if serving == 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	e.t.Fatalf("EndpointSlices of %s still list serving endpoints", svc)
+	e.t.Fatalf("EndpointSlices of %s: %s endpoints %v, want %v", svc, what, got, want)
 }
 
 // manualSlice makes a selectorless Service whose one EndpointSlice the test
@@ -524,6 +514,7 @@ func TestSyncScaleUpAndDown(t *testing.T) {
 	e.deletePod("p3", 30)
 	e.setPodStatus("p6", "10.1.0.6", true)
 	e.waitSlices("web", "10.1.0.4:8080", "10.1.0.5:8080", "10.1.0.6:8080")
+	e.waitServing("web", "10.1.0.3:8080", "10.1.0.4:8080", "10.1.0.5:8080", "10.1.0.6:8080")
 	e.emu.ResetCounts()
 	wantLine(t, e.sync(), 0, "poolbinding/b1: +1 -2 =2 foreign=0 draining=1 weights=1")
 	e.wantCallsUpd(1, 1, 1, 1, 1)
@@ -752,7 +743,7 @@ func TestSyncOrphans(t *testing.T) {
 		t.Fatalf("re-created binding kept uid %s", uid1)
 	}
 	e.deletePod("w2", 0)
-	e.waitSlices("web", "10.5.0.1:8080")
+	e.waitServing("web", "10.5.0.1:8080")
 
 	// Without the flag the orphans stay; 10.5.0.1 is held by an orphan so
 	// nothing is added either.
@@ -840,8 +831,7 @@ func TestSyncEmptyEndpoints(t *testing.T) {
 
 	e.setPodStatus("p1", "10.8.0.1", false)
 	e.deletePod("p2", 0)
-	e.waitSlices("web")
-	e.waitNoServing("web")
+	e.waitServing("web")
 	e.emu.ResetCounts()
 	r := e.sync()
 	if r.Code != 1 || !strings.HasPrefix(r.Stdout, "poolbinding/b1: +0 -0 =0 foreign=0 blocked: EmptyRefused: ") {
