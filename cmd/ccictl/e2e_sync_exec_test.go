@@ -320,12 +320,17 @@ func impersonatingConfig(t *testing.T, user string) string {
 // (what any sync needs); the namespaced reads are granted per test.
 func grantSyncBasics(t *testing.T, kube kubernetes.Interface, user string, extra ...rbacv1.PolicyRule) {
 	t.Helper()
-	ctx := context.Background()
-	name := "e2e-sync-" + user
-	rules := append([]rbacv1.PolicyRule{
+	grantClusterRules(t, kube, user, append([]rbacv1.PolicyRule{
 		{APIGroups: []string{"loadbalancer.networking.openvessel.io"}, Resources: []string{"poolbindings"}, Verbs: []string{"get", "list"}},
 		{APIGroups: []string{"loadbalancer.networking.openvessel.io"}, Resources: []string{"poolbindings/status"}, Verbs: []string{"get", "update"}},
-	}, extra...)
+	}, extra...)...)
+}
+
+// grantClusterRules gives user exactly rules, cluster-wide, for the test.
+func grantClusterRules(t *testing.T, kube kubernetes.Interface, user string, rules ...rbacv1.PolicyRule) {
+	t.Helper()
+	ctx := context.Background()
+	name := "e2e-sync-" + user
 	cr := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}
 	if _, err := kube.RbacV1().ClusterRoles().Create(ctx, cr, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -750,4 +755,81 @@ func TestSyncSpecChanged(t *testing.T) {
 	if n := len(e.members(pool2)); n != 0 {
 		t.Errorf("the new b2's pool was changed by the old pass: %d members", n)
 	}
+}
+
+// TestSyncStatusNotWrittenExits1: an identity that may sync but not write
+// PoolBinding status gets its members synced, a warning naming the binding,
+// and exit 1: the status may still say Synced=True from an earlier pass
+// (here it says nothing at all), and a pipeline that waits on it must not
+// be told the pass succeeded. With --no-status the same pass exits 0.
+func TestSyncStatusNotWrittenExits1(t *testing.T) {
+	const user = "e2e-sync-nostatus"
+	e := newSyncEnv(t, "sync-nostatus")
+	grantClusterRules(t, e.kube, user,
+		rbacv1.PolicyRule{APIGroups: []string{"loadbalancer.networking.openvessel.io"}, Resources: []string{"poolbindings"}, Verbs: []string{"get", "list"}})
+	grantEndpointReads(t, e.kube, user, e.ns)
+	e.pool(syncPool)
+	e.manualSlice("web", 123, 8080, addrs("10.45", 0, 2))
+	uid := e.binding("b1", syncPool, "web", 123)
+	cfg := impersonatingConfig(t, user)
+	args := []string{"--cliconfig", cfg, "sync", "-n", e.ns, "--elb-endpoint", e.url, "--project-id", syncProject}
+	r := runIn(t, "", e.syncEnvVars(), ccictlBin, args...)
+	if r.Code != 1 || r.Stdout != "poolbinding/b1: +2 -0 =0 foreign=0\n" {
+		t.Errorf("want exit 1 and the synced line, got %s", r)
+	}
+	for _, want := range []string{
+		"Warning: status not written for 1 PoolBinding(s) (" + e.ns + "/b1)",
+		"poolbindings/status",
+		"error: the status of 1 PoolBinding(s) was not written and may be stale (pass --no-status where status writes are not wanted)",
+	} {
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.Stderr)
+		}
+	}
+	e.wantPool(syncPool, owned(markerOf(e.ns, "b1", uid), withPort(addrs("10.45", 0, 2), 8080)...))
+	if got := e.syncedCond("b1"); got != "  " {
+		t.Errorf("status written by an identity without the right: %q", got)
+	}
+	r = runIn(t, "", e.syncEnvVars(), ccictlBin, append(args, "--no-status")...)
+	if r.Code != 0 || r.Stdout != "poolbinding/b1: +0 -0 =2 foreign=0\n" || strings.Contains(r.Stderr, "status not written") {
+		t.Errorf("--no-status: want exit 0, in sync, no status warning; got %s", r)
+	}
+}
+
+// TestSyncLockNamespace: --lock-namespace puts every pool's Lease in that
+// namespace (a holder there makes a --no-wait-lock pass Busy), and a
+// namespace that does not exist is an error of the pass (exit 1, nothing
+// written), not a silent fall-back to syncing without locks.
+func TestSyncLockNamespace(t *testing.T) {
+	e := newSyncEnv(t, "sync-lockns")
+	locks := newNamespace(t, "sync-lockns-locks")
+	e.pool(syncPool)
+	e.manualSlice("web", 123, 8080, addrs("10.47", 0, 2))
+	uid := e.binding("b1", syncPool, "web", 123)
+
+	other := leaseLocker(t, e.kube, "holder-elsewhere", 30*time.Second)
+	other.Namespace = locks
+	_, release, err := other.Lock(context.Background(), "unused", syncPool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.sync("--lock-namespace", locks, "--no-wait-lock")
+	if r.Code != 1 || !strings.HasPrefix(r.Stdout, "poolbinding/b1: +0 -0 =0 foreign=0 blocked: Busy: pool is locked by holder-elsewhere (Lease "+locks+"/ccictl-pool-"+syncPool) {
+		t.Errorf("holder in --lock-namespace: want Busy, got %s", r)
+	}
+	e.wantPool(syncPool, map[string]string{})
+	release()
+
+	e.emu.ResetCounts()
+	r = e.sync("--lock-namespace", "no-such-namespace")
+	if r.Code != 1 || !strings.Contains(r.Stdout, "the lock namespace does not exist: Lease no-such-namespace/ccictl-pool-"+syncPool) ||
+		strings.Contains(r.Stderr, "unavailable") {
+		t.Errorf("missing --lock-namespace: want exit 1 naming it and no fall-back, got %s", r)
+	}
+	e.wantCalls(0, 0, 0, 0)
+	e.wantPool(syncPool, map[string]string{})
+
+	wantLine(t, e.sync("--lock-namespace", locks), 0, "poolbinding/b1: +2 -0 =0 foreign=0")
+	e.wantPool(syncPool, owned(markerOf(e.ns, "b1", uid), withPort(addrs("10.47", 0, 2), 8080)...))
+	e.wantNoLease(locks, syncPool, "after the pass")
 }

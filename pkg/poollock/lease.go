@@ -250,6 +250,11 @@ func (h *holder) acquire(ctx context.Context) error {
 // classify turns an API error into UnavailableError when the Lease API is
 // not served or not allowed; other errors stay as they are.
 func (h *holder) classify(err error) error {
+	if h.l.Namespace != "" && isObjectNotFound(err) {
+		// A namespace the user named that does not exist is a mistake to
+		// report, not a reason to sync without locks.
+		return fmt.Errorf("%w: Lease %s/%s: %v", ErrNamespace, h.ns, h.name, err)
+	}
 	if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || apierrors.IsMethodNotSupported(err) {
 		// Forbidden is a matter of the namespace (RBAC, or a namespace
 		// being deleted); a resource the server does not serve is missing

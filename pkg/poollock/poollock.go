@@ -64,6 +64,8 @@ var (
 	ErrUnavailable = errors.New("pool locks are unavailable")
 	// ErrLost: the lock was lost while held (not renewed in time, or taken over).
 	ErrLost = errors.New("pool lock lost")
+	// ErrNamespace: the namespace given for the locks does not exist.
+	ErrNamespace = errors.New("the lock namespace does not exist")
 )
 
 // BusyError says who holds the lock.

@@ -81,6 +81,12 @@ type Options struct {
 	// Warn receives notices about the whole pass (e.g. the quota fallback),
 	// at most once each; nil drops them.
 	Warn func(string)
+	// Record, if set, is called once per binding with its final result,
+	// while the binding's pool lock (if taken) is still held, so that what
+	// it writes (the binding's status) cannot land after a later writer's
+	// of the same pool. It may change the result (e.g. to SpecChanged).
+	// Calls for different bindings run concurrently.
+	Record func(t Target, r *Result)
 
 	// quota is shared by the bindings of one Run.
 	quota *quotaCache
@@ -362,6 +368,12 @@ func Run(ctx context.Context, c elb.Client, targets []Target, opts Options) []Re
 // nothing to change writes nothing. With opts.Locker all of it happens
 // under the pool's lock.
 func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result) {
+	recorded := false
+	defer func() {
+		if !recorded && opts.Record != nil {
+			opts.Record(t, &res)
+		}
+	}()
 	r := newResult(t, opts)
 	if r.State != "" {
 		return r
@@ -395,9 +407,16 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		held, release, err := opts.Locker.Lock(ctx, b.Namespace, poolID)
 		switch {
 		case err == nil:
-			defer release()
 			ctx = held
-			defer func() { res = lockLost(held, res) }()
+			bound := t
+			defer func() {
+				res = lockLost(held, res)
+				if opts.Record != nil {
+					opts.Record(bound, &res)
+					recorded = true
+				}
+				release()
+			}()
 			if poollock.Contended(held) && opts.ReadDesired != nil {
 				// Another writer went first and time passed while waiting:
 				// endpoints read before the wait may be gone (a rollout) or

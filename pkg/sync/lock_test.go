@@ -196,3 +196,43 @@ func TestSyncContendedLockRereadsDesired(t *testing.T) {
 	e.wantPool(t, pid, b, eps(2, 2))
 	e.wantCounts(t, 0, 0, 0, 0)
 }
+
+// The result is recorded (the binding's status written) while the pool's
+// lock is still held, after a lost lock has been accounted for, and exactly
+// once per binding: on the locked path, on a path that returns before the
+// lock, and when the lock is busy.
+func TestSyncRecordsUnderTheLock(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-1")
+	b := binding("web", "uid-1", pid)
+	l := &scriptedLocker{}
+	var got []string
+	record := func(tg Target, r *Result) {
+		got = append(got, fmt.Sprintf("%s %s released=%d", tg.Binding.Name, r.Reason, l.released))
+		r.Message = "changed by the recorder"
+	}
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{Locker: l, Record: record})
+	if len(got) != 1 || got[0] != "web "+ReasonSynced+" released=0" || l.released != 1 {
+		t.Errorf("records %v, released %d: want one record of a Synced result before the release", got, l.released)
+	}
+	if r.Message != "changed by the recorder" {
+		t.Errorf("the recorder's change to the result was lost: %q", r.Message)
+	}
+
+	// Busy: recorded once, no lock held.
+	got = nil
+	busy := &poollock.BusyError{Lease: "ns/x", Holder: "other"}
+	Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{Locker: &scriptedLocker{err: busy}, Record: record})
+	if len(got) != 1 || !strings.HasPrefix(got[0], "web "+ReasonBusy) {
+		t.Errorf("busy records %v, want one", got)
+	}
+
+	// Returned before the lock (an invalid weight): recorded once.
+	got = nil
+	bad := binding("bad", "uid-2", pid)
+	bad.Annotations = map[string]string{"loadbalancer.networking.openvessel.io/weight": "heavy"}
+	Sync(context.Background(), e.client, Target{Binding: bad, Endpoints: eps(0, 1)}, Options{Locker: &scriptedLocker{}, Record: record})
+	if len(got) != 1 || !strings.HasPrefix(got[0], "bad "+ReasonInvalidWeight) {
+		t.Errorf("early-return records %v, want one InvalidWeight", got)
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/client/redact"
+	"github.com/openvessel/ccictl/pkg/cmdutil"
 	lbsync "github.com/openvessel/ccictl/pkg/sync"
 )
 
@@ -51,59 +52,93 @@ func statusContext(pass context.Context) (context.Context, context.CancelFunc) {
 	}
 }
 
-// writeStatuses records each result on its binding through the status
-// subresource. A server that refuses status writes (CCI may not offer the
-// subresource) does not change the pass's outcome, but every write that
-// fails is reported on stderr. A binding whose generation changed, or that
-// was re-created, during the pass gets reason SpecChanged (in results too,
-// so the pass exits 1). Writes run --concurrency at a time; that bound, not
-// client-go's 50-per-second token bucket, limits the load, since one write
-// per binding behind the bucket made status the slowest part of a pass over
-// many bindings (docs/performance.md).
-func (o *SyncOptions) writeStatuses(pass context.Context, in *clusterInput, results []lbsync.Result) {
+// statusWriter records each binding's result on it through the status
+// subresource, called by the executor (lbsync.Options.Record) while the
+// binding's pool lock is still held: a pass that finished earlier cannot
+// overwrite the status of a later pass on the same pool, whatever the
+// clocks say. A binding whose generation changed, or that was re-created,
+// during the pass gets reason SpecChanged (in results too, so the pass
+// exits 1). The executor's --concurrency bound, not client-go's
+// 50-per-second token bucket, limits the load, since one write per binding
+// behind the bucket made status the slowest part of a pass over many
+// bindings (docs/performance.md).
+type statusWriter struct {
+	o      *SyncOptions
+	in     *clusterInput
+	ctx    context.Context
+	cancel context.CancelFunc
+	now    time.Time
+	byUID  map[string]*unstructured.Unstructured
+
+	mu gosync.Mutex
+	// failed: writes that failed, so the status may claim what this pass
+	// did not find; unserved: the server offers no status subresource
+	// (CCI may not) or the binding is gone, which leaves nothing stale.
+	failed, unserved []string
+	lastErr          error
+}
+
+func (o *SyncOptions) newStatusWriter(pass context.Context, in *clusterInput) *statusWriter {
 	ctx, cancel := statusContext(pass)
-	defer cancel()
-	now := time.Now()
-	var (
-		mu      gosync.Mutex
-		failed  []string
-		lastErr error
-		wg      gosync.WaitGroup
-	)
-	sem := make(chan struct{}, max(o.Concurrency, 1))
-	for i, u := range in.objects {
-		if i >= len(results) || results[i].UID != string(u.GetUID()) {
-			continue
-		}
-		if results[i].Reason == lbsync.ReasonBusy {
-			// The holder of the pool's lock writes this binding's status;
-			// ours, written at any moment, could overwrite its newer one.
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := o.writeStatus(ctx, in, u, &results[i], now); err != nil {
-				mu.Lock()
-				failed = append(failed, u.GetNamespace()+"/"+u.GetName())
-				lastErr = err
-				mu.Unlock()
-			}
-		}()
+	w := &statusWriter{o: o, in: in, ctx: ctx, cancel: cancel, now: time.Now(),
+		byUID: make(map[string]*unstructured.Unstructured, len(in.objects))}
+	for _, u := range in.objects {
+		w.byUID[string(u.GetUID())] = u
 	}
-	wg.Wait()
-	if len(failed) == 0 {
+	return w
+}
+
+// record is lbsync.Options.Record. The result is masked before it is
+// written: a status is readable by anyone who can read PoolBindings.
+func (w *statusWriter) record(_ lbsync.Target, r *lbsync.Result) {
+	u := w.byUID[r.UID]
+	if u == nil || r.Reason == lbsync.ReasonBusy {
+		// Busy: the holder of the pool's lock writes this binding's status.
 		return
 	}
-	names := strings.Join(failed[:min(len(failed), 5)], ", ")
-	if len(failed) > 5 {
-		names += fmt.Sprintf(" and %d more", len(failed)-5)
+	maskResult(r)
+	err := w.o.writeStatus(w.ctx, w.in, u, r, w.now)
+	if err == nil {
+		return
 	}
-	if cause := context.Cause(ctx); cause != nil {
+	name := u.GetNamespace() + "/" + u.GetName()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err) {
+		w.unserved = append(w.unserved, name)
+	} else {
+		w.failed = append(w.failed, name)
+	}
+	w.lastErr = err
+}
+
+// finish ends the writes and reports the failed ones on stderr. It returns
+// an error when a status could not be written for a reason other than the
+// server not offering it: the binding's status may then say Synced=True
+// from an earlier pass while this one was not, and a pipeline that waits on
+// that condition would trust it, so the pass must not exit 0.
+func (w *statusWriter) finish() error {
+	defer w.cancel()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	all := append(append([]string(nil), w.failed...), w.unserved...)
+	if len(all) == 0 {
+		return nil
+	}
+	names := strings.Join(all[:min(len(all), 5)], ", ")
+	if len(all) > 5 {
+		names += fmt.Sprintf(" and %d more", len(all)-5)
+	}
+	lastErr := w.lastErr
+	if cause := context.Cause(w.ctx); cause != nil {
 		lastErr = fmt.Errorf("%w (%v)", lastErr, cause)
 	}
-	fmt.Fprintf(o.ErrOut, "Warning: status not written for %d PoolBinding(s) (%s): %v\n", len(failed), names, redact.Error(lastErr))
+	fmt.Fprintf(w.o.ErrOut, "Warning: status not written for %d PoolBinding(s) (%s): %v\n", len(all), names, redact.Error(lastErr))
+	if len(w.failed) == 0 {
+		return nil
+	}
+	return &cmdutil.ExitCodeError{Code: cmdutil.ExitError,
+		Err: fmt.Errorf("the status of %d PoolBinding(s) was not written and may be stale (pass --no-status where status writes are not wanted)", len(w.failed))}
 }
 
 // writeStatus writes r to u's status, re-reading u on a conflict. The

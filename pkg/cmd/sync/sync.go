@@ -284,6 +284,12 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 			fmt.Fprintf(o.ErrOut, "Warning: %v; each binding re-reads its endpoints and members right before removing instead\n", redact.Error(err))
 		},
 	}
+	var status *statusWriter
+	var record func(lbsync.Target, *lbsync.Result)
+	if !o.DryRun && !o.NoStatus {
+		status = o.newStatusWriter(ctx, in)
+		record = status.record
+	}
 	results := lbsync.Run(ctx, client, in.targets, lbsync.Options{
 		DryRun:       o.DryRun,
 		AllowEmpty:   o.AllowEmpty,
@@ -304,6 +310,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		HealthTimeout:  o.HealthTimeout,
 		HealthInterval: o.HealthInterval,
 		Warn:           func(s string) { fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(s)) },
+		Record:         record,
 	})
 	// The last line of defence before anything is written: ELB errors are
 	// masked where they are made, but a message must never carry a secret
@@ -314,27 +321,37 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 			fmt.Fprintf(o.ErrOut, "Warning: poolbinding/%s: %s\n", r.Name, w)
 		}
 	}
-	if !o.DryRun && !o.NoStatus {
-		o.writeStatuses(ctx, in, results)
+	var statusErr error
+	if status != nil {
+		statusErr = status.finish()
 	}
 	if err := o.print(results); err != nil {
 		return err
 	}
-	return exitFor(results, o.DryRun, o.ExitCode)
+	if err := exitFor(results, o.DryRun, o.ExitCode); err != nil {
+		return err
+	}
+	return statusErr
 }
 
 // maskResults replaces every secret the process knows (and credential
 // header values) in the free-text parts of results.
 func maskResults(results []lbsync.Result) {
 	for i := range results {
-		r := &results[i]
-		r.Message = redact.String(r.Message)
-		for j := range r.Errors {
-			r.Errors[j] = redact.String(r.Errors[j])
-		}
-		for j := range r.Notes {
-			r.Notes[j] = redact.String(r.Notes[j])
-		}
+		maskResult(&results[i])
+	}
+}
+
+func maskResult(r *lbsync.Result) {
+	r.Message = redact.String(r.Message)
+	for j := range r.Errors {
+		r.Errors[j] = redact.String(r.Errors[j])
+	}
+	for j := range r.Notes {
+		r.Notes[j] = redact.String(r.Notes[j])
+	}
+	for j := range r.Warnings {
+		r.Warnings[j] = redact.String(r.Warnings[j])
 	}
 }
 
