@@ -50,6 +50,11 @@ type Options struct {
 	PruneOrphans bool
 	// Owners tells which other bindings exist (see NewOwnerLookup).
 	Owners OwnerLookup
+	// ReadOwners, if set, reads Owners again. With PruneOrphans, a plan
+	// that finds orphans is made again from its answer, under the pool's
+	// lock: a binding created after Owners was read (and synced by another
+	// pass meanwhile) would otherwise have its members removed as orphans.
+	ReadOwners func(ctx context.Context) (OwnerLookup, error)
 	// Weight of members of bindings without the weight annotation
 	// (lbv1.WeightAnnotation); nil means the API default, 1.
 	Weight *int32
@@ -472,7 +477,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		return r.fail(fmt.Errorf("list members of pool %s: %w", poolID, err))
 	}
 
-	p := ComputePlan(t.Endpoints, current, ownerOf(b), PlanOptions{
+	planOpts := PlanOptions{
 		Incomplete:        t.ResolveErr != nil,
 		AllowEmpty:        opts.AllowEmpty,
 		PruneOrphans:      opts.PruneOrphans,
@@ -482,7 +487,18 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		Weight:            weight,
 		Draining:          t.Draining,
 		Drain:             DrainModeOf(pool),
-	})
+	}
+	p := ComputePlan(t.Endpoints, current, ownerOf(b), planOpts)
+	if opts.PruneOrphans && len(p.Orphans) > 0 && opts.ReadOwners != nil && !opts.DryRun {
+		owners, err := opts.ReadOwners(ctx)
+		if err != nil {
+			r.State, r.Reason, r.Blocked = StateBlocked, ReasonEndpointsUnresolved, BlockedIncomplete
+			r.Message = fmt.Sprintf("re-reading the PoolBindings before removing orphans failed (%v); nothing changed", err)
+			return r
+		}
+		planOpts.Owners = owners
+		p = ComputePlan(t.Endpoints, current, ownerOf(b), planOpts)
+	}
 	r.setPlan(p, len(current))
 	r.noteDrain(p, pool)
 

@@ -755,3 +755,49 @@ func TestSyncDrainRefusedWhenNothingReady(t *testing.T) {
 		}
 	}
 }
+
+// With --prune-orphans, the PoolBindings are read again before orphans are
+// removed: a binding created after the pass's first read (here "late") is
+// live, so its member stays. The re-read happens only when there are
+// orphans, and a failed re-read removes nothing.
+func TestSyncPruneOrphansRereadsOwners(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-1")
+	b := binding("web", "uid-web", pid)
+	late := e.direct(t, pid, Marker(Owner{"ns", "late", "uid-late"}), "10.9.1.1", 8080)
+	gone := e.direct(t, pid, Marker(Owner{"ns", "gone", "uid-gone"}), "10.9.1.2", 8080)
+	before := NewOwnerLookup([]Owner{{"ns", "web", "uid-web"}}, []string{"ns"})
+	now := NewOwnerLookup([]Owner{{"ns", "web", "uid-web"}, {"ns", "late", "uid-late"}}, []string{"ns"})
+	reads := 0
+	target := Target{Binding: b, Endpoints: eps(0, 1)}
+	opts := Options{Owners: before, PruneOrphans: true, ReadOwners: func(context.Context) (OwnerLookup, error) {
+		reads++
+		return now, nil
+	}}
+
+	r := Sync(context.Background(), e.client, target, opts)
+	wantState(t, r, StateSynced, ReasonSynced)
+	if reads != 1 || r.Removed != 1 || r.Orphans != 1 {
+		t.Fatalf("reads %d, result %+v: want one re-read, only the gone binding's member removed", reads, r)
+	}
+	e.wantPool(t, pid, b, eps(0, 1), late.ID)
+
+	// No orphans (as the pass first read them): no re-read.
+	reads = 0
+	opts.Owners = now
+	Sync(context.Background(), e.client, target, opts)
+	if reads != 0 {
+		t.Errorf("re-read %d times without orphans", reads)
+	}
+
+	// A failed re-read: blocked, nothing removed.
+	gone = e.direct(t, pid, Marker(Owner{"ns", "gone", "uid-gone"}), "10.9.1.2", 8080)
+	opts.Owners = NewOwnerLookup([]Owner{{"ns", "web", "uid-web"}}, []string{"ns"})
+	opts.ReadOwners = func(context.Context) (OwnerLookup, error) { return nil, errors.New("connection refused") }
+	r = Sync(context.Background(), e.client, target, opts)
+	wantState(t, r, StateBlocked, ReasonEndpointsUnresolved)
+	if !strings.Contains(r.Message, "connection refused") || r.Removed != 0 {
+		t.Errorf("failed re-read: %+v", r)
+	}
+	e.wantPool(t, pid, b, eps(0, 1), late.ID, gone.ID)
+}

@@ -47,6 +47,10 @@ type clusterInput struct {
 	// rereads re-reads one binding's desired endpoints (by binding uid),
 	// for the re-check before removals where pool locks are unavailable.
 	rereads map[string]func(context.Context) ([]endpoints.Endpoint, error)
+	// readOwners lists the PoolBindings again, for a plan that would
+	// remove orphans: a binding created since the pass began must not have
+	// its members taken for orphans.
+	readOwners func(context.Context) (lbsync.OwnerLookup, error)
 }
 
 // nsLists holds one namespace's (or, with -A, every namespace's) lists,
@@ -157,6 +161,17 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 		scope = []string{o.Namespace}
 	}
 	in.owners = lbsync.NewOwnerLookup(live, scope)
+	in.readOwners = func(ctx context.Context) (lbsync.OwnerLookup, error) {
+		all, err := dyn.Resource(plbMapping.Resource).Namespace(listNS).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		live := make([]lbsync.Owner, 0, len(all.Items))
+		for _, u := range all.Items {
+			live = append(live, lbsync.Owner{Namespace: u.GetNamespace(), Name: u.GetName(), UID: string(u.GetUID())})
+		}
+		return lbsync.NewOwnerLookup(live, scope), nil
+	}
 	in.objects = selected
 	if len(selected) == 0 {
 		return in, nil

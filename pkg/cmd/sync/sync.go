@@ -311,6 +311,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		HealthInterval: o.HealthInterval,
 		Warn:           func(s string) { fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(s)) },
 		Record:         record,
+		ReadOwners:     in.readOwners,
 	})
 	// The last line of defence before anything is written: ELB errors are
 	// masked where they are made, but a message must never carry a secret
