@@ -1,52 +1,47 @@
-// Package get implements `ccictl get`: kubectl's get for the resource types
-// the server offers, with server-side Table output so CRD printer columns show.
+// Package get implements `ccictl get`: kubectl's get (k8s.io/kubectl/pkg/cmd/get)
+// on kubectl's Factory over ccictl's config loading, so flags, output,
+// messages and exit codes are kubectl's. Human-readable output is the
+// server's Table, so a PoolBinding's printer columns show as the CRD defines
+// them. Only the watch loop is ccictl's: it ends when the command's context
+// is cancelled (SIGINT/SIGTERM, handled in main) with kubectl's exit code 1,
+// where kubectl's own loop would exit the process from inside the package.
 package get
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1beta1 "k8s.io/apimachinery/pkg/apis/meta/v1beta1"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/rest"
+	watchtools "k8s.io/client-go/tools/watch"
+	"k8s.io/client-go/util/jsonpath"
 	kget "k8s.io/kubectl/pkg/cmd/get"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	kcmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 )
 
-// GetOptions holds everything `get` was asked to do.
-type GetOptions struct {
-	PrintFlags *kget.PrintFlags
-	resource.FilenameOptions
+var long = `Display one or many resources.
 
-	LabelSelector  string
-	FieldSelector  string
-	AllNamespaces  bool
-	IgnoreNotFound bool
-	Watch          bool
-	WatchOnly      bool
-	ChunkSize      int64
-	ServerPrint    bool
+Prints a table of the most important information about the specified
+resources: for a PoolBinding the columns its CRD defines (POOL, TARGET, PORT,
+MEMBERS, HEALTHY, SYNCED, AGE; -o wide adds the rest), drawn by the server.
+Types resolve through the server's discovery, so 'svc' is cci/v2 on CCI 2.0
+and v1 on Kubernetes. A list query prints a List in -o yaml/json; one named
+object prints bare. "No resources found" goes to stderr and exits 0.
 
-	Namespace         string
-	ExplicitNamespace bool
-	Args              []string
-	OutputFormat      string
-
-	newBuilder func() *resource.Builder
-	genericiooptions.IOStreams
-}
+Use "ccictl api-resources" for a complete list of supported resources.`
 
 var example = `  # List PoolBindings in a namespace as a table (server-side columns)
   ccictl get poolbindings -n test-ns
@@ -55,334 +50,227 @@ var example = `  # List PoolBindings in a namespace as a table (server-side colu
   ccictl get plb test-c1 -n test-ns -o yaml
   ccictl get poolbindings -n test-ns -o yaml
 
-  # Services and PoolBindings across all namespaces
-  ccictl get svc,plb -A
+  # Services and PoolBindings across all namespaces, oldest first
+  ccictl get svc,plb -A --sort-by=.metadata.creationTimestamp
 
   # Names only, for scripts
-  ccictl get plb -n test-ns -o jsonpath='{.items[*].metadata.name}'`
+  ccictl get plb -n test-ns -o jsonpath='{.items[*].metadata.name}'
+
+  # Print every change to the bindings of a namespace, one name a line
+  ccictl get plb -n test-ns -w -o name
+
+  # The status subresource of one binding, and a raw API path
+  ccictl get plb test-c1 -n test-ns --subresource=status -o yaml
+  ccictl get --raw /apis/loadbalancer.networking.openvessel.io/v1`
 
 // NewCmdGet returns the get command.
 func NewCmdGet(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &GetOptions{
-		PrintFlags:  kget.NewGetPrintFlags(),
-		ChunkSize:   500,
-		ServerPrint: true,
-		IOStreams:   streams,
-	}
+	kf := f.Kubectl()
+	o := kget.NewGetOptions("ccictl", streams)
 	cmd := &cobra.Command{
-		Use:                   "get [(-o|--output=)json|yaml|name|wide|jsonpath=...|go-template=...|custom-columns=...] (TYPE[.VERSION][.GROUP] [NAME | -l label] | TYPE[.VERSION][.GROUP]/NAME ...) [flags]",
+		Use:                   fmt.Sprintf("get [(-o|--output=)%s] (TYPE[.VERSION][.GROUP] [NAME | -l label] | TYPE[.VERSION][.GROUP]/NAME ...) [flags]", strings.Join(o.PrintFlags.AllowedFormats(), "|")),
 		DisableFlagsInUseLine: true,
 		Short:                 "Display one or many resources",
-		Long:                  "Display one or many resources. Types resolve through the server's discovery, so 'svc' is cci/v2 on CCI 2.0 and v1 on Kubernetes. A list query prints a List in -o yaml/json; one named object prints bare. 'No resources found' goes to stderr and exits 0.",
+		Long:                  long,
 		Example:               example,
 		ValidArgsFunction:     cmdutil.ResourceTypeAndNameCompletionFunc(f),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f, cmd, args); err != nil {
-				return err
+		SuggestFor:            []string{"list", "ls"},
+		// As kubectl's get: every error ends through CheckErr, which root.Main
+		// turns into kubectl's message and exit code.
+		Run: func(cmd *cobra.Command, args []string) {
+			kcmdutil.CheckErr(o.Complete(kf, cmd, args))
+			kcmdutil.CheckErr(o.Validate())
+			if len(o.Raw) == 0 && (o.Watch || o.WatchOnly) {
+				kcmdutil.CheckErr(Watch(cmd.Context(), kf, o, args))
+				return
 			}
-			if err := o.Validate(cmd); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
+			kcmdutil.CheckErr(runGet(o, kf, args))
 		},
 	}
-	o.PrintFlags.AddFlags(cmd)
+	// kubectl's flags, in kubectl's order.
 	fl := cmd.Flags()
-	fl.StringVarP(&o.LabelSelector, "selector", "l", "", "Selector (label query) to filter on, supports '=', '==', '!=', 'in', 'notin'.")
-	fl.StringVar(&o.FieldSelector, "field-selector", "", "Selector (field query) to filter on, supports '=', '==', and '!='.")
-	fl.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "If present, list the requested object(s) across all namespaces.")
-	fl.BoolVar(&o.IgnoreNotFound, "ignore-not-found", false, "If the requested object does not exist the command will return exit code 0.")
-	fl.BoolVarP(&o.Watch, "watch", "w", false, "After listing/getting the requested object, watch for changes.")
-	fl.BoolVar(&o.WatchOnly, "watch-only", false, "Watch for changes to the requested object(s), without listing/getting first.")
-	fl.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "Return large lists in chunks rather than all at once. Pass 0 to disable.")
-	fl.BoolVar(&o.ServerPrint, "server-print", o.ServerPrint, "If true, have the server return the appropriate table output.")
-	fl.StringSliceVarP(&o.Filenames, "filename", "f", nil, "Filename, directory, or URL to files identifying the resource to get.")
-	fl.BoolVarP(&o.Recursive, "recursive", "R", false, "Process the directory used in -f, --filename recursively.")
+	o.PrintFlags.AddFlags(cmd)
+	fl.StringVar(&o.Raw, "raw", o.Raw, "Raw URI to request from the server.  Uses the transport specified by the kubeconfig file.")
+	fl.BoolVarP(&o.Watch, "watch", "w", o.Watch, "After listing/getting the requested object, watch for changes.")
+	fl.BoolVar(&o.WatchOnly, "watch-only", o.WatchOnly, "Watch for changes to the requested object(s), without listing/getting first.")
+	fl.BoolVar(&o.OutputWatchEvents, "output-watch-events", o.OutputWatchEvents, "Output watch event objects when --watch or --watch-only is used. Existing objects are output as initial ADDED events.")
+	fl.BoolVar(&o.IgnoreNotFound, "ignore-not-found", o.IgnoreNotFound, "If set to true, suppresses NotFound error for specific objects that do not exist. Using this flag with commands that query for collections of resources has no effect when no resources are found.")
+	fl.StringVar(&o.FieldSelector, "field-selector", o.FieldSelector, "Selector (field query) to filter on, supports '=', '==', and '!='.(e.g. --field-selector key1=value1,key2=value2). The server only supports a limited number of field queries per type.")
+	fl.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", o.AllNamespaces, "If present, list the requested object(s) across all namespaces. Namespace in current context is ignored even if specified with --namespace.")
+	fl.BoolVar(&o.ServerPrint, "server-print", o.ServerPrint, "If true, have the server return the appropriate table output. Supports extension APIs and CRDs.")
+	kcmdutil.AddFilenameOptionFlags(cmd, &o.FilenameOptions, "identifying the resource to get from a server.")
+	kcmdutil.AddChunkSizeFlag(cmd, &o.ChunkSize)
+	kcmdutil.AddLabelSelectorFlagVar(cmd, &o.LabelSelector)
+	kcmdutil.AddSubresourceFlags(cmd, &o.Subresource, "If specified, gets the subresource of the requested object.")
 	return cmd
 }
 
-// Complete fills the options from flags, args and the factory.
-func (o *GetOptions) Complete(f *cmdutil.Factory, cmd *cobra.Command, args []string) error {
-	var err error
-	o.Namespace, o.ExplicitNamespace, err = f.Namespace()
+// runGet is kubectl's get, with --sort-by made to fail as loudly in a table as
+// elsewhere. kubectl checks the expression only while printing a table and
+// drops a printer's error there, so a malformed expression, or one that no
+// object has, prints "No resources found" and exits 0; with -o name or json
+// the same expression is an error. Here it is that error in every format.
+func runGet(o *kget.GetOptions, f kcmdutil.Factory, args []string) error {
+	if len(o.SortBy) == 0 {
+		return o.Run(f, args)
+	}
+	// The checks of kubectl's list sorter (SortObjects), with its words.
+	field, err := kget.RelaxedJSONPathExpression(o.SortBy)
 	if err != nil {
 		return err
 	}
-	if o.AllNamespaces {
-		o.ExplicitNamespace = false
+	if err := jsonpath.New("sorting").AllowMissingKeys(true).Parse(field); err != nil {
+		return err
 	}
-	o.Args = args
-	o.OutputFormat = *o.PrintFlags.OutputFormat
-	switch {
-	case o.OutputFormat == "" || o.OutputFormat == "wide":
-	default:
-		// Only human-readable output uses the server's Table.
-		o.ServerPrint = false
+	if !o.IsHumanReadablePrinter {
+		return o.Run(f, args)
 	}
-	if o.AllNamespaces {
-		_ = o.PrintFlags.EnsureWithNamespace()
+	var sortErr error
+	toPrinter := o.ToPrinter
+	o.ToPrinter = func(m *meta.RESTMapping, output *bool, withNamespace, withKind bool) (printers.ResourcePrinterFunc, error) {
+		print, err := toPrinter(m, output, withNamespace, withKind)
+		if err != nil {
+			return nil, err
+		}
+		return func(obj runtime.Object, w io.Writer) error {
+			err := print(obj, w)
+			if err != nil && sortErr == nil {
+				sortErr = err
+			}
+			return err
+		}, nil
 	}
-	o.newBuilder = f.NewBuilder
-	return nil
+	// Nothing printed because the sort failed is not "No resources found".
+	errOut := o.ErrOut
+	o.ErrOut = writerFunc(func(p []byte) (int, error) {
+		if sortErr != nil && bytes.HasPrefix(p, []byte("No resources found")) {
+			return len(p), nil
+		}
+		return errOut.Write(p)
+	})
+	defer func() { o.ErrOut = errOut }()
+	if err := o.Run(f, args); err != nil {
+		return err
+	}
+	return sortErr
 }
 
-// Validate checks the arguments make a query.
-func (o *GetOptions) Validate(cmd *cobra.Command) error {
-	if len(o.Args) == 0 && cmdutil.IsFilenameSliceEmpty(o.Filenames) {
-		return cmdutil.UsageErrorf(cmd, "You must specify the type of resource to get. Use \"ccictl api-resources\" for a complete list of supported resources.")
-	}
-	if o.WatchOnly {
-		o.Watch = true
-	}
-	if *o.PrintFlags.HumanReadableFlags.ShowLabels && o.OutputFormat != "" && o.OutputFormat != "wide" {
-		return fmt.Errorf("--show-labels option cannot be used with %s printer", o.OutputFormat)
-	}
-	return nil
-}
+type writerFunc func([]byte) (int, error)
 
-func (o *GetOptions) humanReadable() bool {
-	return o.OutputFormat == "" || o.OutputFormat == "wide"
-}
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-// tableAccept asks for server-side Tables, falling back to plain JSON.
-const tableAccept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
-
-func (o *GetOptions) transformRequests(req *rest.Request) {
-	if !o.ServerPrint || !o.humanReadable() {
-		return
-	}
-	req.SetHeader("Accept", tableAccept)
-}
-
-func (o *GetOptions) builder() *resource.Builder {
-	return o.newBuilder().
+// Watch is kubectl's `get --watch` / `--watch-only` (the same query, printers
+// and output), ending when ctx is cancelled: a watch stopped by a signal
+// exits 1 without a message, as kubectl's does; a watch the server closes
+// ends with exit 0, as kubectl's does.
+func Watch(ctx context.Context, f kcmdutil.Factory, o *kget.GetOptions, args []string) error {
+	r := f.NewBuilder().
 		Unstructured().
 		NamespaceParam(o.Namespace).DefaultNamespace().AllNamespaces(o.AllNamespaces).
 		FilenameParam(o.ExplicitNamespace, &o.FilenameOptions).
 		LabelSelectorParam(o.LabelSelector).
 		FieldSelectorParam(o.FieldSelector).
 		RequestChunksOf(o.ChunkSize).
-		ResourceTypeOrNameArgs(true, o.Args...).
-		ContinueOnError().
+		ResourceTypeOrNameArgs(true, args...).
+		SingleResourceType().
 		Latest().
-		Flatten().
-		TransformRequests(o.transformRequests)
-}
-
-// Run performs the query and prints the result.
-func (o *GetOptions) Run(ctx context.Context) error {
-	if o.Watch {
-		return o.watch(ctx)
-	}
-	r := o.builder().Do()
-	if o.IgnoreNotFound {
-		r.IgnoreErrors(apierrors.IsNotFound)
-	}
-	if !o.humanReadable() {
-		return o.printGeneric(r)
-	}
-
-	infos, err := r.Infos()
-	var errs []error
-	if err != nil {
-		errs = append(errs, err)
-	}
-	written := &countingWriter{w: o.Out}
-	w := printers.GetNewTabWriter(written)
-	var lastMapping *meta.RESTMapping
-	var printer printers.ResourcePrinter
-	allNamespaced := !o.AllNamespaces
-	kinds := map[string]bool{}
-	for _, info := range infos {
-		kinds[info.Mapping.GroupVersionKind.GroupKind().String()] = true
-	}
-	showKind := len(kinds) > 1 || *o.PrintFlags.HumanReadableFlags.ShowKind
-	for _, info := range infos {
-		m := info.Mapping
-		if m != nil && m.Scope.Name() != meta.RESTScopeNameNamespace {
-			allNamespaced = false
-		}
-		if lastMapping == nil || m.Resource != lastMapping.Resource {
-			if lastMapping != nil {
-				w.Flush()
-				// Each type's table gets its own column widths, as in kubectl.
-				w.SetRememberedWidths(nil)
-				fmt.Fprintln(written)
-			}
-			pf := o.PrintFlags.Copy()
-			if showKind {
-				pf.SetKind(m.GroupVersionKind.GroupKind())
-				_ = pf.EnsureWithKind()
-			}
-			if o.AllNamespaces {
-				_ = pf.EnsureWithNamespace()
-			}
-			p, err := pf.ToPrinter()
-			if err != nil {
-				return err
-			}
-			printer = &kget.TablePrinter{Delegate: p}
-			lastMapping = m
-		}
-		if err := printer.PrintObj(info.Object, w); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	w.Flush()
-	if written.n == 0 && !o.IgnoreNotFound && len(errs) == 0 {
-		if allNamespaced && o.Namespace != "" {
-			fmt.Fprintf(o.ErrOut, "No resources found in %s namespace.\n", o.Namespace)
-		} else {
-			fmt.Fprintln(o.ErrOut, "No resources found")
-		}
-	}
-	return utilerrors.Reduce(utilerrors.Flatten(utilerrors.NewAggregate(errs)))
-}
-
-// printGeneric prints json, yaml, name, templates and custom columns: one
-// named object bare, anything else wrapped in a v1 List, as scripts expect.
-func (o *GetOptions) printGeneric(r *resource.Result) error {
-	var errs []error
-	single := false
-	infos, err := r.IntoSingleItemImplied(&single).Infos()
-	if err != nil {
-		if single {
-			return err
-		}
-		errs = append(errs, err)
-	}
-	if len(infos) == 0 && o.IgnoreNotFound {
-		return utilerrors.Reduce(utilerrors.Flatten(utilerrors.NewAggregate(errs)))
-	}
-	printer, err := o.PrintFlags.ToPrinter()
-	if err != nil {
-		return err
-	}
-	if single && len(infos) == 1 {
-		if err := printer.PrintObj(infos[0].Object, o.Out); err != nil {
-			errs = append(errs, err)
-		}
-		return utilerrors.Reduce(utilerrors.Flatten(utilerrors.NewAggregate(errs)))
-	}
-	list := &unstructured.UnstructuredList{Object: map[string]any{
-		"apiVersion": "v1",
-		"kind":       "List",
-		"metadata":   map[string]any{"resourceVersion": ""},
-	}}
-	for _, info := range infos {
-		u, err := toUnstructured(info.Object)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		list.Items = append(list.Items, *u)
-	}
-	if err := printer.PrintObj(list, o.Out); err != nil {
-		errs = append(errs, err)
-	}
-	return utilerrors.Reduce(utilerrors.Flatten(utilerrors.NewAggregate(errs)))
-}
-
-func toUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		return u, nil
-	}
-	data, err := json.Marshal(obj)
-	if err != nil {
-		return nil, err
-	}
-	u := &unstructured.Unstructured{}
-	return u, u.UnmarshalJSON(data)
-}
-
-// watch lists (unless --watch-only) and then prints every change to one
-// resource type until interrupted.
-func (o *GetOptions) watch(ctx context.Context) error {
-	r := o.builder().SingleResourceType().Do()
+		TransformRequests(func(req *rest.Request) { transformRequests(o, req) }).
+		Do()
 	if err := r.Err(); err != nil {
 		return err
 	}
 	infos, err := r.Infos()
 	if err != nil {
+		if apierrors.IsNotFound(err) && o.IgnoreNotFound {
+			return nil
+		}
 		return err
 	}
-	if len(infos) > 1 {
-		return fmt.Errorf("watch is only supported on individual resources and resource collections, but %d resources were found", len(infos))
-	}
-	if len(infos) == 0 {
-		return fmt.Errorf("no resources found to watch")
-	}
-	pf := o.PrintFlags.Copy()
-	if o.AllNamespaces {
-		_ = pf.EnsureWithNamespace()
-	}
-	p, err := pf.ToPrinter()
+
+	mapping := infos[0].ResourceMapping()
+	// Printed through kubectl's printer chain; outputObjects switches the
+	// printing of objects off and on (--watch-only, the synthetic ADDED).
+	outputObjects := !o.WatchOnly
+	printer, err := o.ToPrinter(mapping, &outputObjects, o.AllNamespaces, false)
 	if err != nil {
 		return err
-	}
-	printer := p
-	if o.humanReadable() {
-		printer = &kget.TablePrinter{Delegate: p}
 	}
 	obj, err := r.Object()
 	if err != nil {
 		return err
 	}
-	// One tab writer for the whole watch: it remembers column widths, so
-	// every row lines up under the header printed once, as kubectl's do.
-	w := printers.GetNewTabWriter(o.Out)
+
+	// A list's resourceVersion is ~now and its watch sends no initial
+	// events; a single object is watched from "0", which starts with a
+	// synthetic ADDED event for it.
 	rv := "0"
-	if !o.WatchOnly {
-		rv, err = meta.NewAccessor().ResourceVersion(obj)
-		if err != nil {
+	isList := meta.IsListType(obj)
+	if isList {
+		if rv, err = meta.NewAccessor().ResourceVersion(obj); err != nil {
 			return err
 		}
-		// A collection comes back wrapped in a List (of items, or of the one
-		// server-side Table): print what it holds, not the wrapper.
-		objs := []runtime.Object{obj}
-		if meta.IsListType(obj) {
-			if objs, err = meta.ExtractList(obj); err != nil {
-				return err
-			}
-		}
-		for _, obj := range objs {
-			if err := printer.PrintObj(obj, w); err != nil {
-				return err
-			}
-		}
-		w.Flush()
 	}
-	wi, err := r.Watch(rv)
+
+	// One tab writer for the whole watch: it remembers column widths, so
+	// every row lines up under the header printed once.
+	writer := printers.GetNewTabWriter(o.Out)
+	var current []runtime.Object
+	if isList {
+		current, _ = meta.ExtractList(obj)
+	} else {
+		current = []runtime.Object{obj}
+	}
+	for _, obj := range current {
+		if o.OutputWatchEvents {
+			obj = &metav1.WatchEvent{Type: string(watch.Added), Object: runtime.RawExtension{Object: obj}}
+		}
+		if err := printer.PrintObj(obj, writer); err != nil {
+			return fmt.Errorf("unable to output the provided object: %v", err)
+		}
+	}
+	writer.Flush()
+	// After a list every event is printed; after a single object the first
+	// (synthetic) event repeats what was just printed and is skipped.
+	outputObjects = isList
+
+	w, err := r.Watch(rv)
 	if err != nil {
 		return err
 	}
-	defer wi.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-wi.ResultChan():
-			if !ok {
-				return nil
-			}
-			if ev.Type == watch.Error {
-				return apierrors.FromObject(ev.Object)
-			}
-			if err := printer.PrintObj(ev.Object, w); err != nil {
-				return err
-			}
-			w.Flush()
+	defer w.Stop()
+	// kubectl's watch ignores how its loop ended (the server closing the
+	// watch, a printer error): exit 0, unless it was interrupted.
+	_, _ = watchtools.UntilWithoutRetry(ctx, w, func(e watch.Event) (bool, error) {
+		obj := e.Object
+		if o.OutputWatchEvents {
+			obj = &metav1.WatchEvent{Type: string(e.Type), Object: runtime.RawExtension{Object: obj}}
 		}
+		if err := printer.PrintObj(obj, writer); err != nil {
+			return false, err
+		}
+		writer.Flush()
+		outputObjects = true
+		return false, nil
+	})
+	if ctx.Err() != nil {
+		// Interrupted: kubectl's watch exits 1 and prints nothing.
+		return kcmdutil.ErrExit
 	}
+	return nil
 }
 
-type countingWriter struct {
-	w io.Writer
-	n int
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += n
-	return n, err
+// transformRequests is kubectl's get's: ask for the server's Table for
+// human-readable output, with the full objects when sorting.
+func transformRequests(o *kget.GetOptions, req *rest.Request) {
+	if !o.ServerPrint || !o.IsHumanReadablePrinter {
+		return
+	}
+	req.SetHeader("Accept", strings.Join([]string{
+		fmt.Sprintf("application/json;as=Table;v=%s;g=%s", metav1.SchemeGroupVersion.Version, metav1.GroupName),
+		fmt.Sprintf("application/json;as=Table;v=%s;g=%s", metav1beta1.SchemeGroupVersion.Version, metav1beta1.GroupName),
+		"application/json",
+	}, ","))
+	if len(o.SortBy) > 0 {
+		req.Param("includeObject", "Object")
+	}
 }
