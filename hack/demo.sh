@@ -37,7 +37,10 @@ go build -o bin/demopods ./hack/demopods
 pool=$(sed -n 's/^ *id: *//p' testdata/poolbinding.yaml)
 project=0123456789abcdef0123456789abcdef
 echo "# starting the ELB v3 emulator (test double) with pool $pool"
-ELBEMU_TOKEN=demo-elb-token bin/elbemulator -addr 127.0.0.1:0 -project-id "$project" -pool "$pool" >"$work/elbemulator.json" 2>"$work/elbemulator.log" &
+# The pool takes at most 6 members (quota API: members_per_pool) and has a
+# health monitor: a new member is INITIAL for 1s, then ONLINE.
+ELBEMU_TOKEN=demo-elb-token bin/elbemulator -addr 127.0.0.1:0 -project-id "$project" -pool "$pool" \
+  -quota 6 -health-monitor -health-delay 1s >"$work/elbemulator.json" 2>"$work/elbemulator.log" &
 emupid=$!
 for _ in $(seq 1 100); do
   [ -s "$work/elbemulator.json" ] && break
@@ -51,7 +54,7 @@ export CCICTL_ELB_ENDPOINT="$elb" HW_PROJECT_ID="$project" CCICTL_ELB_TOKEN=demo
 echo "# CCICTL_ELB_ENDPOINT=$elb HW_PROJECT_ID=$project CCICTL_ELB_TOKEN=(set)"
 
 run() { printf '\n$ ccictl %s\n' "$*"; "$ccictl" "$@"; }
-pods() { printf '\n$ demopods -n test-ns -service test-name -replicas %s   # ready pods, as a kubelet would report them\n' "$1"; bin/demopods -n test-ns -service test-name -replicas "$1"; }
+pods() { printf '\n$ demopods -n test-ns -service test-name -replicas %s %s  # ready pods, as a kubelet would report them\n' "$1" "${*:2}"; bin/demopods -n test-ns -service test-name -replicas "$1" "${@:2}"; }
 members() { printf '\n# members of ELB pool %s:\n' "$pool"; bin/elbemulator -endpoint "$elb" -members "$pool"; }
 
 run version
@@ -77,6 +80,15 @@ pods 4
 run sync -n test-ns -o yaml
 members
 run sync -n test-ns --dry-run --exit-code; echo "(exit 0: in sync)"
+
+printf '\n# a rollout replaces every pod, and on CCI every new pod has a new IP. The\n'
+printf '# pool holds 4 members and takes at most 6, so the 4 new ones cannot be added\n'
+printf '# at once: sync stages the replacement in rounds (add what fits, wait until\n'
+printf '# the new members are ONLINE, then remove as many old ones) within one pass.\n'
+pods 4 -revision v2 -ip-prefix 10.0.1.
+run sync -n test-ns --dry-run
+run sync -n test-ns --wait-healthy --health-interval 250ms -o yaml
+members
 printf '\n# the vendor docs example pasted as printed (with // comments) is refused:\n'
 run create -f testdata/bad/seed000-doc-comments.yaml || echo "(exit $?)"
 run delete poolbindings -n test-ns test-c1

@@ -37,6 +37,7 @@ func main() {
 	replicas := flag.Int("replicas", 3, "number of ready pods to have")
 	ipPrefix := flag.String("ip-prefix", "10.0.0.", "pod i gets the IP <prefix><10+i>")
 	node := flag.String("node", "demo-node", "Node the pods are bound to (created if missing)")
+	revision := flag.String("revision", "", "pods are named <service>-<revision>-<i>: a new revision replaces every pod, as a rollout does")
 	flag.Parse()
 	if *service == "" || *replicas < 0 || *replicas > 240 {
 		fmt.Fprintln(os.Stderr, "demopods: -service is required and -replicas must be 0-240")
@@ -44,13 +45,13 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	if err := run(ctx, *kubeconfig, *ns, *service, *node, *ipPrefix, *replicas); err != nil {
+	if err := run(ctx, *kubeconfig, *ns, *service, *node, *ipPrefix, *revision, *replicas); err != nil {
 		fmt.Fprintln(os.Stderr, "demopods:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, kubeconfig, ns, service, node, ipPrefix string, replicas int) error {
+func run(ctx context.Context, kubeconfig, ns, service, node, ipPrefix, revision string, replicas int) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return err
@@ -73,8 +74,12 @@ func run(ctx context.Context, kubeconfig, ns, service, node, ipPrefix string, re
 	}
 
 	want := map[string]string{} // pod name → IP
+	prefix := service + "-"
+	if revision != "" {
+		prefix += revision + "-"
+	}
 	for i := 1; i <= replicas; i++ {
-		want[fmt.Sprintf("%s-%d", service, i)] = ipPrefix + strconv.Itoa(10+i)
+		want[prefix+strconv.Itoa(i)] = ipPrefix + strconv.Itoa(10+i)
 	}
 	existing, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: podLabel + "=" + service})
 	if err != nil {
@@ -152,7 +157,8 @@ func ensureReadyPod(ctx context.Context, kc kubernetes.Interface, svc *corev1.Se
 }
 
 // waitPublished waits until the Service's EndpointSlices list exactly ips as
-// ready endpoints.
+// serving endpoints (and they are ready: pods of a terminating endpoint are
+// gone by then).
 func waitPublished(ctx context.Context, kc kubernetes.Interface, ns, service string, ips []string) error {
 	sel := labels.Set{discoveryv1.LabelServiceName: service}.String()
 	var got []string
@@ -164,7 +170,10 @@ func waitPublished(ctx context.Context, kc kubernetes.Interface, ns, service str
 		got = got[:0]
 		for _, s := range list.Items {
 			for _, ep := range s.Endpoints {
-				if ep.Conditions.Ready != nil && *ep.Conditions.Ready && len(ep.Addresses) > 0 {
+				// Serving, not only Ready: a deleted pod lingers a moment as
+				// terminating-but-serving, which sync would drain.
+				c := ep.Conditions
+				if (c.Serving != nil && *c.Serving || c.Ready != nil && *c.Ready) && len(ep.Addresses) > 0 {
 					got = append(got, ep.Addresses[0])
 				}
 			}

@@ -222,6 +222,8 @@ type Result struct {
 
 	// Rounds is the number of rounds the pass ran (staging, see Stage).
 	Rounds int `json:"rounds"`
+	// RoundLog says what each round did, when there was more than one.
+	RoundLog []RoundReport `json:"roundLog,omitempty"`
 	// Health of the members at desired endpoints, when the pool has a
 	// health monitor.
 	Health *HealthSummary `json:"health,omitempty"`
@@ -233,6 +235,17 @@ type Result struct {
 	poolRead bool
 	// dropped: planned removals a re-check before removing dropped.
 	dropped int
+}
+
+// RoundReport is one round of a staged pass: the members it added and
+// removed, how long it waited for the new ones to be healthy, and the
+// pool's member count after it.
+type RoundReport struct {
+	Round   int     `json:"round"`
+	Added   int     `json:"added"`
+	Removed int     `json:"removed"`
+	Waited  float64 `json:"waitedSeconds"`
+	Members int     `json:"members"`
 }
 
 // PlanSummary is the plan part of a Result.
@@ -520,7 +533,11 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		updates: p.ToUpdate, recheck: recheck, gate: opts.WaitHealthy && monitored, hb: hb, opts: opts}
 	start := time.Now()
 	if !opts.DryRun {
-		if err := r.apply(ctx, ex); err != nil {
+		err := r.apply(ctx, ex)
+		if r.Rounds <= 1 {
+			r.RoundLog = nil // one round is the whole result already
+		}
+		if err != nil {
 			r.setHealth(monitored, ex, time.Since(start))
 			return r.fail(err)
 		}
@@ -721,6 +738,8 @@ func (r *Result) apply(ctx context.Context, x *rounds) error {
 		round := st.Rounds[0]
 		x.ran++
 		r.Rounds = x.ran
+		rep := RoundReport{Round: x.ran}
+		removedBefore := r.Removed
 		if round.RemoveFirst {
 			if err := r.remove(ctx, x, round.Remove); err != nil {
 				return err
@@ -730,14 +749,23 @@ func (r *Result) apply(ctx context.Context, x *rounds) error {
 		if err != nil {
 			return err
 		}
+		rep.Added = len(added)
+		logRound := func() {
+			rep.Removed, rep.Members = r.Removed-removedBefore, x.n
+			r.RoundLog = append(r.RoundLog, rep)
+		}
 		if x.gate && len(added) > 0 {
+			start := time.Now()
 			ok, polls, err := waitHealthy(ctx, x.c, x.poolID, added, x.n, x.hb, x.opts.healthTimeout(), x.opts.healthInterval())
 			x.polls += polls
+			rep.Waited = time.Since(start).Round(10 * time.Millisecond).Seconds()
 			if err != nil {
+				logRound()
 				return err
 			}
 			if !ok {
 				x.unhealthy = added
+				logRound()
 				return nil
 			}
 		}
@@ -754,9 +782,11 @@ func (r *Result) apply(ctx context.Context, x *rounds) error {
 				rm = rm[:min(len(rm), len(added))]
 			}
 			if err := r.remove(ctx, x, rm); err != nil {
+				logRound()
 				return err
 			}
 		}
+		logRound()
 		if refused {
 			if len(added) == 0 && round.RemoveFirst {
 				// Room was made and the ELB still refused: the real limit

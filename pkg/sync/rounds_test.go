@@ -103,6 +103,19 @@ func TestSyncStagesFullReplacement(t *testing.T) {
 	if !strings.Contains(r.Line(), " rounds=9") || strings.Contains(r.Line(), "healthy=") {
 		t.Fatalf("line %q", r.Line())
 	}
+	// The round log: +50/-50 eight times at 500 members, then +20/-50.
+	if len(r.RoundLog) != 9 {
+		t.Fatalf("round log %+v", r.RoundLog)
+	}
+	for i, rr := range r.RoundLog {
+		want := RoundReport{Round: i + 1, Added: 50, Removed: 50, Members: 450}
+		if i == 8 {
+			want = RoundReport{Round: 9, Added: 20, Removed: 50, Members: 420}
+		}
+		if rr != want {
+			t.Errorf("round %d: %+v, want %+v", i+1, rr, want)
+		}
+	}
 }
 
 // TestSyncWaitHealthyKeepsHealthyCount: with --wait-healthy the pool never
@@ -131,6 +144,12 @@ func TestSyncWaitHealthyKeepsHealthyCount(t *testing.T) {
 	}
 	if !strings.Contains(r.Line(), " healthy=420/420 rounds=9") {
 		t.Fatalf("line %q", r.Line())
+	}
+	for _, rr := range r.RoundLog {
+		// Each round's new members were INITIAL for 30ms after the add.
+		if rr.Waited <= 0 {
+			t.Errorf("round %d recorded no wait for health: %+v", rr.Round, rr)
+		}
 	}
 	e.wantPool(t, pid, tg.Binding, desired)
 }

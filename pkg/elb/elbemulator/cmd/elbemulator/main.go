@@ -38,6 +38,8 @@ func main() {
 	token := flag.String("token", os.Getenv("ELBEMU_TOKEN"), "accepted X-Auth-Token (default $ELBEMU_TOKEN; empty with no AK/SK = no auth)")
 	quota := flag.Int("quota", elbemulator.DefaultMemberQuota, "per-pool member quota")
 	latency := flag.Duration("latency", 0, "latency added to every API call")
+	healthDelay := flag.Duration("health-delay", 0, "with -health-monitor: how long a new member stays INITIAL before it is ONLINE")
+	monitored := flag.Bool("health-monitor", false, "give the pools created with -pool a health monitor (members report INITIAL, then ONLINE)")
 	var pools multiFlag
 	flag.Var(&pools, "pool", "create a pool with this ID at start (repeatable)")
 	members := flag.String("members", "", "print the members of this pool of a running emulator and exit")
@@ -54,10 +56,16 @@ func main() {
 	e := elbemulator.New(elbemulator.Options{
 		ProjectID: *project, Token: *token,
 		AccessKey: os.Getenv("ELBEMU_AK"), SecretKey: os.Getenv("ELBEMU_SK"),
-		MemberQuota: *quota, Latency: *latency,
+		MemberQuota: *quota, Latency: *latency, HealthDelay: *healthDelay,
 	})
 	for _, id := range pools {
-		e.CreatePool(elb.Pool{ID: id, Name: id})
+		// Behind a load balancer and a listener, as a pool that takes
+		// traffic is (sync warns about one that is not).
+		p := elb.Pool{ID: id, Name: id, Loadbalancers: []elb.Ref{{ID: "lb-" + id}}, Listeners: []elb.Ref{{ID: "listener-" + id}}}
+		if *monitored {
+			p.HealthmonitorID = "hm-" + id
+		}
+		e.CreatePool(p)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
