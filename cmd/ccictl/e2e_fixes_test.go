@@ -165,10 +165,12 @@ func TestValidationFlagsAreUsageErrors(t *testing.T) {
 			}
 		}
 	}
-	for _, verb := range []string{"create", "apply"} {
-		if r := runIn(t, "", nil, ccictlBin, verb); r.Code != 1 || r.Stdout != "" || r.Stderr != "error: must specify -f\n" {
-			t.Errorf("%s without -f: %s", verb, r)
-		}
+	if r := runIn(t, "", nil, ccictlBin, "create"); r.Code != 1 || r.Stdout != "" || r.Stderr != "error: must specify -f\n" {
+		t.Errorf("create without -f: %s", r)
+	}
+	// apply has -k, as kubectl's: kubectl's words.
+	if r, k := runIn(t, "", nil, ccictlBin, "apply"), kubectl(t, "apply"); r.Code != 1 || r != k || r.Stderr != "error: must specify one of -f and -k\n" {
+		t.Errorf("apply without -f: %s\nkubectl: %s", r, k)
 	}
 }
 

@@ -115,16 +115,24 @@ func TestDryRunAndApply(t *testing.T) {
 		t.Fatalf("dry runs created something: %s", got)
 	}
 
+	// apply is client-side by default, as kubectl's; --server-side applies
+	// with the field manager "ccictl".
 	r = mustSucceed(t, ccictl(t, "apply", "-f", plb))
-	if r.Stdout != plbResource+"/test-c1 serverside-applied\n" {
+	if r.Stdout != plbResource+"/test-c1 created\n" {
 		t.Errorf("apply: %s", r)
+	}
+	r = mustSucceed(t, ccictl(t, "apply", "-f", plb, "--server-side"))
+	if r.Stdout != plbResource+"/test-c1 serverside-applied\n" {
+		t.Errorf("apply --server-side: %s", r)
 	}
 	r = mustSucceed(t, ccictl(t, "get", "plb", "test-c1", "-n", ns, "-o", "jsonpath={.metadata.managedFields[0].manager}", "--show-managed-fields"))
 	if r.Stdout != "ccictl" {
 		t.Errorf("field manager = %q, want ccictl", r.Stdout)
 	}
 	// Applying again is idempotent.
-	mustSucceed(t, ccictl(t, "apply", "-f", plb))
+	if r := mustSucceed(t, ccictl(t, "apply", "-f", plb)); !strings.HasSuffix(r.Stdout, " unchanged\n") && !strings.HasSuffix(r.Stdout, " configured\n") {
+		t.Errorf("apply again: %s", r)
+	}
 
 	// The spec cannot change after creation (CEL rule in the CRD).
 	changed := writeFile(t, "changed.yaml", strings.ReplaceAll(mustRead(t, plb), "port: 123", "port: 124"))

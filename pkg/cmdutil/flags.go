@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -52,4 +53,19 @@ func PrintFlagsWithDryRun(pf *genericclioptions.PrintFlags, s DryRunStrategy) *g
 		pf.Complete("%s (server dry run)")
 	}
 	return pf
+}
+
+// kubectlInvocation matches "kubectl " where a command line is shown, not in
+// names such as kubectl.kubernetes.io/last-applied-configuration.
+var kubectlInvocation = regexp.MustCompile(`\bkubectl `)
+
+// RenameKubectlExamples makes the examples and long help of a command taken
+// from kubectl's packages (and of its subcommands) show the command a ccictl
+// user types.
+func RenameKubectlExamples(c *cobra.Command) {
+	c.Example = kubectlInvocation.ReplaceAllString(c.Example, "ccictl ")
+	c.Long = kubectlInvocation.ReplaceAllString(c.Long, "ccictl ")
+	for _, sub := range c.Commands() {
+		RenameKubectlExamples(sub)
+	}
 }

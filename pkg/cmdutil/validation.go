@@ -23,11 +23,26 @@ type ValidationOptions struct {
 	ruleOptions validate.Options
 }
 
+// ValidateFlagUsage is the help of --validate on create and apply.
+const ValidateFlagUsage = `Must be one of: strict, warn, ignore. "strict" refuses objects that break a platform rule (see 'ccictl validate') before sending them and asks the server to reject unknown fields; "warn" reports findings as warnings and sends anyway; "ignore" checks nothing.`
+
 // AddFlags adds --validate, --platform and --disable-rule.
 func (v *ValidationOptions) AddFlags(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&v.Mode, "validate", "strict", `Must be one of: strict, warn, ignore. "strict" refuses objects that break a platform rule (see 'ccictl validate') before sending them and asks the server to reject unknown fields; "warn" reports findings as warnings and sends anyway; "ignore" checks nothing.`)
+	cmd.Flags().StringVar(&v.Mode, "validate", "strict", ValidateFlagUsage)
+	v.AddRuleFlags(cmd)
+}
+
+// AddRuleFlags adds --platform and --disable-rule only, for a command whose
+// --validate is kubectl's (apply); SetMode then takes its value.
+func (v *ValidationOptions) AddRuleFlags(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVar(&v.Platforms, "platform", nil, "Platform rule sets to check against (default cci,cce). See 'ccictl validate --help'.")
 	AddDisableRuleFlag(cmd, &v.Disabled)
+}
+
+// SetMode sets the mode from a server field-validation directive (Strict,
+// Warn, Ignore), as kubectl reads --validate.
+func (v *ValidationOptions) SetMode(directive string) {
+	v.Mode = strings.ToLower(directive)
 }
 
 // AddDisableRuleFlag adds --disable-rule, the one name validate, create and

@@ -384,3 +384,28 @@ func describe(v interface{}) string {
 	}
 	return fmt.Sprintf("a %T", v)
 }
+
+// WithoutLines returns d with every line number dropped (its own, its
+// fields' and those in its errors): for documents decoded from text that
+// the user never saw, such as objects a kustomization built, where a line
+// would point nowhere.
+func (d Document) WithoutLines() Document {
+	d.Line = 0
+	d.lines = nil
+	forgetLines(d.Err)
+	return d
+}
+
+func forgetLines(err error) {
+	switch e := err.(type) {
+	case nil:
+	case *Error:
+		e.Line = 0
+	case interface{ Unwrap() []error }:
+		for _, inner := range e.Unwrap() {
+			forgetLines(inner)
+		}
+	case interface{ Unwrap() error }:
+		forgetLines(e.Unwrap())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -160,5 +161,22 @@ func TestPaths(t *testing.T) {
 		if got := parentPath(p); got != want {
 			t.Errorf("parentPath(%q) = %q, want %q", p, got, want)
 		}
+	}
+}
+
+// WithoutLines drops the document's line, its fields' lines and those of
+// every error it carries (a "//" comment error among joined ones here).
+func TestWithoutLines(t *testing.T) {
+	docs := Decode("built", []byte("apiVersion: v1\nkind: A\nmetadata:\n  name: a //the name\n  namespace: b //the namespace\n"))
+	if len(docs) != 1 || docs[0].Err == nil || !strings.Contains(docs[0].Err.Error(), "built:4: metadata.name") {
+		t.Fatalf("decoded %+v", docs)
+	}
+	d := docs[0].WithoutLines()
+	if d.Line != 0 || d.FieldLine("metadata.name") != 0 {
+		t.Errorf("lines left: doc %d, field %d", d.Line, d.FieldLine("metadata.name"))
+	}
+	msg := d.Err.Error()
+	if !strings.Contains(msg, "built: metadata.name: ") || !strings.Contains(msg, "built: metadata.namespace: ") || regexp.MustCompile(`built:\d`).MatchString(msg) {
+		t.Errorf("errors still name lines: %s", msg)
 	}
 }

@@ -1,154 +1,242 @@
-// Package apply implements `ccictl apply -f` as server-side apply.
+// Package apply implements `ccictl apply`: kubectl's apply
+// (k8s.io/kubectl/pkg/cmd/apply) on kubectl's Factory over ccictl's config
+// loading — client-side by default with the last-applied annotation and the
+// words created/configured/unchanged, --server-side, -k, --prune, --wait —
+// with ccictl's platform rules run over the input before anything is sent.
 package apply
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/labels"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/cli-runtime/pkg/resource"
+	kapply "k8s.io/kubectl/pkg/cmd/apply"
 	kcmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"sigs.k8s.io/yaml"
 
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 	"github.com/openvessel/ccictl/pkg/manifest"
 )
 
-// FieldManager is ccictl's server-side apply field manager.
-const FieldManager = "ccictl"
+// Field managers ccictl records when --field-manager is not given: its own
+// names where kubectl records "kubectl" and "kubectl-client-side-apply".
+const (
+	FieldManager           = "ccictl"
+	FieldManagerClientSide = "ccictl-client-side-apply"
+)
 
-// ApplyOptions holds everything `apply` was asked to do.
-type ApplyOptions struct {
-	PrintFlags *genericclioptions.PrintFlags
-	resource.FilenameOptions
-	FieldManager   string
-	ForceConflicts bool
-	Validation     cmdutil.ValidationOptions
+var long = `Apply a configuration to a resource by file name or stdin, as kubectl
+applies it: the resource is created if it does not exist yet, otherwise
+patched with the difference between the last applied configuration (the
+kubectl.kubernetes.io/last-applied-configuration annotation), the file and
+the live object. Each object prints "created", "configured" or "unchanged".
+Objects last applied by kubectl are applied the same way.
 
-	DryRun           cmdutil.DryRunStrategy
-	Namespace        string
-	EnforceNamespace bool
-	printer          printers.ResourcePrinter
-	factory          *cmdutil.Factory
+--server-side applies on the server instead (field manager "ccictl";
+prints "serverside-applied"). As with kubectl and a --field-manager of its
+own, the server then no longer keeps the last-applied annotation, and a
+later client-side apply warns that it is missing and adds it again;
+--field-manager=kubectl keeps kubectl's behaviour. -k applies a
+kustomization directory.
+--prune with -l (or --all) deletes objects of the allowed types that carry
+the label but are not in the input.
 
-	genericiooptions.IOStreams
-}
+Before anything is sent, every object of the input is checked against the
+platform rules ('ccictl validate'); with --validate=strict (the default) an
+object that breaks a rule the platform enforces is refused with its file and
+line, and the other objects are still applied (exit 1). Values that carry a
+'//' comment copied from documentation are refused. When an object is
+refused, --prune deletes nothing.
 
-var example = `  # Create or update the objects of a file (server-side apply, field manager "ccictl")
-  ccictl apply -f service.yaml
+PoolBinding specs are immutable after creation (the platform supports
+create, delete and query); applying a changed spec is refused by the server.`
 
-  # Take over fields another manager owns
-  ccictl apply -f service.yaml --force-conflicts
+var example = `  # Create or update the objects of a file (client-side apply)
+  ccictl apply -f poolbinding.yaml
 
-  # Ask the server what would happen, without persisting anything
-  ccictl apply -f manifests/ -R --dry-run=server`
+  # The same, on the server, taking over fields another manager owns
+  ccictl apply -f service.yaml --server-side --force-conflicts
+
+  # The merged object that would be sent, without sending it
+  ccictl apply -f poolbinding.yaml --dry-run=client -o yaml
+
+  # Apply a kustomization directory
+  ccictl apply -k overlays/prod/
+
+  # Apply a directory of manifests labelled app=web and delete the Services
+  # labelled app=web that are no longer in it
+  ccictl apply -f manifests/ -R -l app=web --prune --prune-allowlist=core/v1/Service`
 
 // NewCmdApply returns the apply command.
 func NewCmdApply(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ApplyOptions{
-		PrintFlags:   genericclioptions.NewPrintFlags("serverside-applied"),
-		FieldManager: FieldManager,
-		IOStreams:    streams,
-	}
+	kf := f.Kubectl()
+	flags := kapply.NewApplyFlags(streams)
+	var rules cmdutil.ValidationOptions
 	cmd := &cobra.Command{
-		Use:                   "apply -f FILENAME",
+		Use:                   "apply (-f FILENAME | -k DIRECTORY)",
 		DisableFlagsInUseLine: true,
-		Short:                 "Apply a configuration to a resource by file name or stdin (server-side apply)",
-		Long: `Apply a configuration to resources with server-side apply: the server merges
-the fields you give and records them under the field manager "ccictl".
-
-PoolBinding specs are immutable after creation (the platform supports create,
-delete and query); applying a changed spec is refused by the server.`,
-		Example: example,
+		Short:                 "Apply a configuration to a resource by file name or stdin",
+		Long:                  long,
+		Example:               example,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return cmdutil.UsageErrorf(cmd, "unexpected args: %v", args)
-			}
-			// As kubectl: a missing -f is reported before the config is read.
-			if len(o.Filenames) == 0 {
-				return errors.New("must specify -f")
-			}
-			if err := o.Complete(f, cmd); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
+			return run(cmd, args, f, flags, &rules)
 		},
 	}
-	o.PrintFlags.AddFlags(cmd)
-	cmd.Flags().StringSliceVarP(&o.Filenames, "filename", "f", nil, "The files that contain the configurations to apply.")
-	cmd.Flags().BoolVarP(&o.Recursive, "recursive", "R", false, "Process the directory used in -f, --filename recursively.")
-	cmd.Flags().StringVar(&o.FieldManager, "field-manager", o.FieldManager, "Name of the manager used to track field ownership.")
-	cmd.Flags().BoolVar(&o.ForceConflicts, "force-conflicts", false, "If true, server-side apply will force the changes against conflicts.")
-	cmd.Flags().Bool("server-side", true, "Always true: ccictl applies server-side. Accepted for kubectl compatibility.")
-	cmdutil.AddDryRunFlag(cmd)
-	o.Validation.AddFlags(cmd)
+	flags.AddFlags(cmd)
+	rules.AddRuleFlags(cmd)
+	// kubectl's --validate, read as kubectl reads it; it also sets how the
+	// platform rules refuse.
+	cmd.Flags().Lookup("validate").Usage = cmdutil.ValidateFlagUsage
 	_ = cmd.MarkFlagFilename("filename", "json", "yaml", "yml")
+	// kubectl's subcommands, unchanged but for the command name they show.
+	for _, sub := range []*cobra.Command{
+		kapply.NewCmdApplyViewLastApplied(kf, streams),
+		kapply.NewCmdApplySetLastApplied(kf, streams),
+		kapply.NewCmdApplyEditLastApplied(kf, streams),
+	} {
+		cmdutil.RenameKubectlExamples(sub)
+		cmd.AddCommand(sub)
+	}
 	return cmd
 }
 
-// Complete resolves namespace, dry-run and printer.
-func (o *ApplyOptions) Complete(f *cmdutil.Factory, cmd *cobra.Command) error {
-	if err := o.Validation.Complete(cmd); err != nil {
+// run checks the flags ccictl adds, reads and checks the input, and hands
+// the usable objects to kubectl's apply. kubectl's own errors end through
+// kcmdutil.CheckErr with kubectl's words and exit codes; a refused document
+// is reported as create reports it (file:line, exit 1).
+func run(cmd *cobra.Command, args []string, f *cmdutil.Factory, flags *kapply.ApplyFlags, rules *cmdutil.ValidationOptions) error {
+	// Usage mistakes first, before any config is read (as kubectl, which
+	// needs none to say so).
+	directive, err := kcmdutil.GetValidationDirective(cmd)
+	kcmdutil.CheckErr(err)
+	rules.SetMode(directive)
+	if err := rules.Complete(cmd); err != nil {
 		return err
 	}
-	var err error
-	if ss, _ := cmd.Flags().GetBool("server-side"); !ss {
-		return cmdutil.UsageErrorf(cmd, "--server-side=false is not supported: ccictl only applies server-side")
+	input := flags.DeleteFlags.FileNameFlags.ToOptions()
+	kcmdutil.CheckErr(input.RequireFilenameOrKustomize())
+
+	o, err := flags.ToOptions(f.Kubectl(), cmd, "ccictl", args)
+	kcmdutil.CheckErr(err)
+	kcmdutil.CheckErr(o.Validate())
+	if !cmd.Flags().Changed("field-manager") {
+		o.FieldManager = FieldManagerClientSide
+		if o.ServerSideApply {
+			o.FieldManager = FieldManager
+		}
 	}
-	o.DryRun, err = cmdutil.GetDryRunStrategy(cmd)
+
+	var infos []*resource.Info
+	var refused []error
+	var readErr error
+	if len(o.DeleteOptions.FilenameOptions.Kustomize) > 0 {
+		infos, refused, readErr = kustomized(o, rules)
+	} else {
+		infos, refused, err = files(cmd, f, o, rules)
+		if err != nil {
+			return err
+		}
+	}
+	if len(infos) == 0 && len(refused) > 0 {
+		return utilerrors.NewAggregate(refused)
+	}
+	if o.ApplySet != nil {
+		kcmdutil.CheckErr(o.ApplySet.AddLabels(infos...))
+	}
+	if len(refused) > 0 && o.Prune {
+		// An object that was not sent is not "gone from the input": pruning
+		// now would delete the live copy of every refused object. kubectl
+		// does not prune after a failed object either.
+		fmt.Fprintf(o.ErrOut, "Warning: nothing pruned: %d object(s) of the input were refused\n", len(refused))
+		o.Prune = false
+	}
+	o.SetObjects(infos)
+	err = o.Run()
+	if readErr != nil {
+		err = utilerrors.NewAggregate([]error{readErr, err})
+	}
+	if len(refused) == 0 {
+		kcmdutil.CheckErr(err)
+		return nil
+	}
 	if err != nil {
-		return err
+		refused = append(refused, err)
 	}
-	cmdutil.PrintFlagsWithDryRun(o.PrintFlags, o.DryRun)
-	if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
-		return err
-	}
-	if o.Namespace, o.EnforceNamespace, err = f.Namespace(); err != nil {
-		return err
-	}
-	o.factory = f
-	return nil
+	return utilerrors.NewAggregate(refused)
 }
 
-// Run applies every usable object and reports every unusable one.
-func (o *ApplyOptions) Run(ctx context.Context) error {
-	in := cmdutil.ManifestInput{
-		Filenames: o.Filenames, Recursive: o.Recursive, In: o.In, ErrOut: o.ErrOut,
-		Validation: &o.Validation, Namespace: o.Namespace, EnforceNamespace: o.EnforceNamespace,
+// files reads -f (files, directories, URLs, stdin) with ccictl's reader,
+// which knows each object's file and line, runs the platform rules and
+// resolves each usable document as kubectl's builder would (namespace
+// defaulting, -n enforcement, the -l filter).
+func files(cmd *cobra.Command, f *cmdutil.Factory, o *kapply.ApplyOptions, rules *cmdutil.ValidationOptions) ([]*resource.Info, []error, error) {
+	selector := labels.Everything()
+	if o.Selector != "" {
+		var err error
+		if selector, err = labels.Parse(o.Selector); err != nil {
+			return nil, nil, err
+		}
 	}
-	count, errs := cmdutil.VisitManifests(ctx, o.factory, in, func(doc manifest.Document, info *resource.Info) error {
-		if o.DryRun == cmdutil.DryRunClient {
-			return o.printer.PrintObj(info.Object, o.Out)
-		}
-		data, err := json.Marshal(info.Object)
-		if err != nil {
-			return cmdutil.DocumentError(doc, err)
-		}
-		force := o.ForceConflicts
-		obj, err := resource.NewHelper(info.Client, info.Mapping).
-			DryRun(o.DryRun == cmdutil.DryRunServer).
-			WithFieldManager(o.FieldManager).
-			WithFieldValidation(o.Validation.ServerDirective()).
-			Patch(info.Namespace, info.Name, types.ApplyPatchType, data, &metav1.PatchOptions{Force: &force})
-		if err != nil {
-			if apierrors.IsConflict(err) {
-				err = fmt.Errorf("%w\nPlease review the fields above; re-run with --force-conflicts to take them over, or remove them from your manifest", err)
-			}
-			return kcmdutil.AddSourceToErr("applying patch", info.Source, err)
-		}
-		_ = info.Refresh(obj, true)
-		return o.printer.PrintObj(info.Object, o.Out)
-	})
-	if count == 0 && len(errs) == 0 {
-		return errors.New("no objects passed to apply")
+	fo := o.DeleteOptions.FilenameOptions
+	docs, err := cmdutil.ReadManifests(cmd.Context(), fo.Filenames, fo.Recursive, o.In)
+	if err != nil {
+		return nil, nil, err
 	}
-	return utilerrors.NewAggregate(errs)
+	docs, refused := rules.Check(docs, o.ErrOut)
+	var infos []*resource.Info
+	for _, doc := range docs {
+		// -l picks the objects to apply; one it leaves out is not applied,
+		// so it is not refused either.
+		if doc.Object != nil && !selector.Matches(labels.Set(doc.Object.GetLabels())) {
+			continue
+		}
+		if doc.Err != nil {
+			refused = append(refused, doc.Err)
+			continue
+		}
+		info, err := cmdutil.InfoForDocument(f, doc, o.Namespace, o.EnforceNamespace)
+		if err != nil {
+			refused = append(refused, cmdutil.DocumentError(doc, err))
+			continue
+		}
+		infos = append(infos, info)
+	}
+	return infos, refused, nil
+}
+
+// kustomized builds -k with kubectl's builder and runs ccictl's checks over
+// what it produced, each object rendered as YAML and read as a manifest
+// file is (the "//" comments included). Findings name the kustomization and
+// the object; there is no file line to give. It returns the usable objects,
+// the refused ones and the builder's own error, which kubectl reports after
+// applying the rest.
+func kustomized(o *kapply.ApplyOptions, rules *cmdutil.ValidationOptions) ([]*resource.Info, []error, error) {
+	built, buildErr := o.GetObjects()
+	if len(built) == 0 {
+		kcmdutil.CheckErr(buildErr)
+	}
+	docs := make([]manifest.Document, 0, len(built))
+	for _, info := range built {
+		data, err := yaml.Marshal(info.Object)
+		kcmdutil.CheckErr(err)
+		source := fmt.Sprintf("%s (%s %s)", info.Source, info.Mapping.GroupVersionKind.Kind, info.Name)
+		decoded := manifest.Decode(source, data)
+		if len(decoded) != 1 {
+			kcmdutil.CheckErr(fmt.Errorf("%s: rendered as %d documents", source, len(decoded)))
+		}
+		docs = append(docs, decoded[0].WithoutLines())
+	}
+	checked, refused := rules.Check(docs, o.ErrOut)
+	var infos []*resource.Info
+	for i, doc := range checked {
+		if doc.Err != nil {
+			refused = append(refused, doc.Err)
+			continue
+		}
+		infos = append(infos, built[i])
+	}
+	return infos, refused, buildErr
 }

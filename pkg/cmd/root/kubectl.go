@@ -1,8 +1,6 @@
 package root
 
 import (
-	"regexp"
-
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/cmd/annotate"
@@ -100,7 +98,7 @@ func addKubectlVerbs(root *cobra.Command, f *cmdutil.Factory, streams genericioo
 	utilcomp.SetFactoryForCompletion(f.Kubectl())
 	for group, cmds := range kubectlVerbs(f, streams) {
 		for _, c := range cmds {
-			renameExamples(c)
+			cmdutil.RenameKubectlExamples(c)
 			c.GroupID = group
 			root.AddCommand(c)
 		}
@@ -109,19 +107,5 @@ func addKubectlVerbs(root *cobra.Command, f *cmdutil.Factory, streams genericioo
 		if g, ok := groupOf[c.Name()]; ok && c.GroupID == "" {
 			c.GroupID = g
 		}
-	}
-}
-
-// kubectlInvocation matches "kubectl " where a command line is shown, not in
-// names such as kubectl.kubernetes.io/last-applied-configuration.
-var kubectlInvocation = regexp.MustCompile(`\bkubectl `)
-
-// renameExamples makes the examples and long help of kubectl's commands show
-// the command a ccictl user types.
-func renameExamples(c *cobra.Command) {
-	c.Example = kubectlInvocation.ReplaceAllString(c.Example, "ccictl ")
-	c.Long = kubectlInvocation.ReplaceAllString(c.Long, "ccictl ")
-	for _, sub := range c.Commands() {
-		renameExamples(sub)
 	}
 }
