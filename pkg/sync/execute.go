@@ -180,6 +180,9 @@ type Result struct {
 	Name      string `json:"name"`
 	UID       string `json:"uid,omitempty"`
 	PoolID    string `json:"poolId"`
+	// Region of the pool (the binding's region annotation); "" is the
+	// pass's own region.
+	Region string `json:"region,omitempty"`
 	// State is one of the State* values; Reason the condition reason.
 	State   string `json:"state"`
 	Reason  string `json:"reason"`
@@ -595,6 +598,11 @@ func newResult(t Target, opts Options) Result {
 		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "binding cannot own members: "+err.Error()
 	case r.PoolID == "":
 		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "spec.poolRef.id is empty"
+	}
+	if region, err := b.Region(); err != nil && r.State == "" {
+		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, err.Error()+"; nothing changed"
+	} else {
+		r.Region = region
 	}
 	return r
 }

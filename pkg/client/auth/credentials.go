@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 
 	utilnet "k8s.io/apimachinery/pkg/util/net"
@@ -217,4 +218,23 @@ func closeBody(req *http.Request) {
 	if req.Body != nil {
 		_ = req.Body.Close()
 	}
+}
+
+// ForProject returns credentials of the same identity scoped to another
+// project: IAM projects are per region, so a pool in another region is in
+// another project. id may be empty; it is then looked up in IAM by name
+// (and cached per project name, as for the first project). A given IAM
+// token was issued for one project and cannot be scoped to another.
+func (c *Credentials) ForProject(name, id string) (*Credentials, error) {
+	if c.cfg.Mode == ModeToken {
+		return nil, errf("an IAM token is scoped to the one project it was issued for; project %q needs AK/SK or a user name and password", name)
+	}
+	cfg := c.cfg
+	cfg.ProjectName, cfg.ProjectID = name, id
+	if cfg.IAMEndpoint == "" && id == "" {
+		// IAM answers for the whole account at any region's endpoint.
+		r, _, _ := strings.Cut(name, "_")
+		cfg.IAMEndpoint = "https://iam." + r + ".myhuaweicloud.com"
+	}
+	return NewCredentials(cfg, c.opts)
 }

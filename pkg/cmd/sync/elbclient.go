@@ -16,10 +16,15 @@ import (
 // defaultELBClient builds the ELB client from the same credentials as the
 // CCI API: the current user's iam auth-provider block, else the HW_*
 // variables the vendor's tools read, else an IAM token in CCICTL_ELB_TOKEN.
-func (o *SyncOptions) defaultELBClient(ctx context.Context) (elb.Client, error) {
+// For another region than the pass's own, the same identity is scoped to
+// that region's project (IAM projects are per region).
+func (o *SyncOptions) defaultELBClient(ctx context.Context, region string) (elb.Client, error) {
 	creds, err := o.elbCredentials()
 	if err != nil {
 		return nil, err
+	}
+	if region != "" {
+		return o.regionELBClient(ctx, creds, region)
 	}
 	projectID := o.ProjectID
 	if projectID == "" {
@@ -44,6 +49,31 @@ func (o *SyncOptions) defaultELBClient(ctx context.Context) (elb.Client, error) 
 		}
 		endpoint = elb.EndpointForRegion(region)
 	}
+	return o.buildELBClient(creds, endpoint, projectID)
+}
+
+// regionELBClient is the client of a pool in region: endpoint from
+// --elb-endpoints (or the region's public one), project from
+// --elb-project-ids (or IAM, by the region's name, cached per region).
+func (o *SyncOptions) regionELBClient(ctx context.Context, creds *auth.Credentials, region string) (elb.Client, error) {
+	projectID := o.ELBProjectIDs[region]
+	rc, err := creds.ForProject(region, projectID)
+	if err != nil {
+		return nil, err
+	}
+	if projectID == "" {
+		if projectID, err = rc.ProjectID(ctx); err != nil {
+			return nil, fmt.Errorf("project ID: pass --elb-project-ids %s=<id> (IAM lookup failed: %w)", region, err)
+		}
+	}
+	endpoint := o.ELBEndpoints[region]
+	if endpoint == "" {
+		endpoint = elb.EndpointForRegion(region)
+	}
+	return o.buildELBClient(rc, endpoint, projectID)
+}
+
+func (o *SyncOptions) buildELBClient(creds *auth.Credentials, endpoint, projectID string) (elb.Client, error) {
 	// http.DefaultTransport keeps 2 idle connections per host: with more
 	// bindings in flight, most calls would open a new connection (a TLS
 	// handshake each). Keep one per concurrent binding (docs/performance.md).

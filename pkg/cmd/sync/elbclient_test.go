@@ -36,7 +36,7 @@ func TestELBClientAKSKWithProjectFlag(t *testing.T) {
 
 	o := &SyncOptions{ELBEndpoint: srv.URL, ProjectID: project,
 		factory: cmdutil.NewFactory(genericiooptions.NewTestIOStreamsDiscard(), &client.ConnectionOptions{CacheDir: t.TempDir()})}
-	c, err := o.defaultELBClient(context.Background())
+	c, err := o.defaultELBClient(context.Background(), "")
 	if err != nil {
 		t.Fatalf("ELB client: %v", err)
 	}

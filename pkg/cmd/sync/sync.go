@@ -10,12 +10,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 	"github.com/openvessel/ccictl/pkg/elb"
@@ -44,10 +46,14 @@ type SyncOptions struct {
 	HealthTimeout  time.Duration
 	HealthInterval time.Duration
 
-	ELBEndpoint  string
-	Region       string
-	ProjectID    string
-	SubnetCIDRID string
+	ELBEndpoint string
+	Region      string
+	ProjectID   string
+	// ELBEndpoints and ELBProjectIDs are per-region overrides for bindings
+	// whose pool is in another region (lbv1.RegionAnnotation).
+	ELBEndpoints  map[string]string
+	ELBProjectIDs map[string]string
+	SubnetCIDRID  string
 	// ELBRequestTimeout bounds one attempt of an ELB call (0 = no bound).
 	ELBRequestTimeout time.Duration
 	// NoWaitLock reports Busy instead of waiting for another writer's
@@ -57,8 +63,9 @@ type SyncOptions struct {
 	LockNamespace string
 
 	factory *cmdutil.Factory
-	// newELBClient is replaceable so tests can point at an emulator.
-	newELBClient func(ctx context.Context) (elb.Client, error)
+	// newELBClient builds the client of a region ("" = the pass's own);
+	// replaceable so tests can point at an emulator.
+	newELBClient func(ctx context.Context, region string) (elb.Client, error)
 
 	genericiooptions.IOStreams
 }
@@ -180,6 +187,8 @@ func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.C
 	fl.StringVar(&o.ELBEndpoint, "elb-endpoint", "", "ELB API base URL (default https://elb.<region>.myhuaweicloud.com).")
 	fl.StringVar(&o.Region, "region", "", "Region for the ELB endpoint (default $HW_REGION_NAME or the iam project-name).")
 	fl.StringVar(&o.ProjectID, "project-id", "", "Project ID for ELB paths (default $HW_PROJECT_ID or an IAM lookup).")
+	fl.StringToStringVar(&o.ELBEndpoints, "elb-endpoints", nil, "ELB API base URL per region, for bindings whose pool is in another region (region=url,...; default https://elb.<region>.myhuaweicloud.com).")
+	fl.StringToStringVar(&o.ELBProjectIDs, "elb-project-ids", nil, "Project ID per region, for bindings whose pool is in another region (region=id,...; default: looked up in IAM by the region name).")
 	fl.DurationVar(&o.ELBRequestTimeout, "elb-request-timeout", o.ELBRequestTimeout,
 		"Give up on one attempt of an ELB call after this long and retry it within --timeout (0 = no per-attempt limit). The global --request-timeout applies to Kubernetes requests.")
 	fl.BoolVar(&o.NoWaitLock, "no-wait-lock", false, "When another pass holds a pool's lock, report the binding Busy (exit 1) instead of waiting up to --timeout.")
@@ -226,6 +235,16 @@ func (o *SyncOptions) Validate(cmd *cobra.Command) error {
 	if o.HealthTimeout <= 0 || o.HealthInterval <= 0 {
 		return cmdutil.UsageErrorf(cmd, "--health-timeout and --health-interval must be positive")
 	}
+	for flag, m := range map[string]map[string]string{"--elb-endpoints": o.ELBEndpoints, "--elb-project-ids": o.ELBProjectIDs} {
+		for region, v := range m {
+			if !lbv1.ValidRegionName(region) {
+				return cmdutil.UsageErrorf(cmd, "%s: %q is not a region name (such as cn-north-4)", flag, region)
+			}
+			if v == "" {
+				return cmdutil.UsageErrorf(cmd, "%s: region %s has an empty value", flag, region)
+			}
+		}
+	}
 	return nil
 }
 
@@ -235,6 +254,10 @@ type Report struct {
 	DryRun  bool            `json:"dryRun"`
 	Results []lbsync.Result `json:"results"`
 	Summary Summary         `json:"summary"`
+	// Regions splits the summary by the pools' region, when the pass
+	// reached more than one; "" is the pass's own region when it has no
+	// name (--elb-endpoint without --region).
+	Regions []RegionSummary `json:"regions,omitempty"`
 }
 
 // Summary counts the bindings by outcome.
@@ -245,6 +268,20 @@ type Summary struct {
 	Failed   int `json:"failed"`
 	Added    int `json:"added"`
 	Removed  int `json:"removed"`
+}
+
+func (s *Summary) count(r lbsync.Result) {
+	s.Bindings++
+	switch {
+	case r.InSync():
+		s.InSync++
+	case r.State == lbsync.StatePending:
+		s.Pending++
+	default:
+		s.Failed++
+	}
+	s.Added += r.Added
+	s.Removed += r.Removed
 }
 
 // Run performs the pass.
@@ -272,9 +309,15 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		}
 		return nil
 	}
-	client, err := o.newELBClient(ctx)
-	if err != nil {
-		return err
+	regions := o.groupByRegion(in.targets)
+	clients := make([]elb.Client, len(regions))
+	for i, g := range regions {
+		if clients[i], err = o.newELBClient(ctx, g.region); err != nil {
+			if g.region != "" {
+				return fmt.Errorf("ELB client of region %s (bindings %s): %w", g.region, g.names(in.targets), err)
+			}
+			return err
+		}
 	}
 	locker := &poollock.LeaseLocker{
 		Leases:    in.leases.CoordinationV1(),
@@ -290,7 +333,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		status = o.newStatusWriter(ctx, in)
 		record = status.record
 	}
-	results := lbsync.Run(ctx, client, in.targets, lbsync.Options{
+	opts := lbsync.Options{
 		DryRun:       o.DryRun,
 		AllowEmpty:   o.AllowEmpty,
 		PruneOrphans: o.PruneOrphans,
@@ -312,7 +355,8 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		Warn:           func(s string) { fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(s)) },
 		Record:         record,
 		ReadOwners:     in.readOwners,
-	})
+	}
+	results := runRegions(ctx, regions, clients, in.targets, opts)
 	// The last line of defence before anything is written: ELB errors are
 	// masked where they are made, but a message must never carry a secret
 	// into stdout, the report or a PoolBinding's status.
@@ -364,18 +408,25 @@ func (o *SyncOptions) print(results []lbsync.Result) error {
 		return nil
 	}
 	rep := Report{Kind: "SyncReport", DryRun: o.DryRun, Results: results}
-	rep.Summary.Bindings = len(results)
+	byRegion := map[string]*Summary{}
+	var regions []string
 	for _, r := range results {
-		switch {
-		case r.InSync():
-			rep.Summary.InSync++
-		case r.State == lbsync.StatePending:
-			rep.Summary.Pending++
-		default:
-			rep.Summary.Failed++
+		region := r.Region
+		if region == "" {
+			region = o.passRegion()
 		}
-		rep.Summary.Added += r.Added
-		rep.Summary.Removed += r.Removed
+		if byRegion[region] == nil {
+			byRegion[region] = &Summary{}
+			regions = append(regions, region)
+		}
+		rep.Summary.count(r)
+		byRegion[region].count(r)
+	}
+	if len(regions) > 1 {
+		sort.Strings(regions)
+		for _, region := range regions {
+			rep.Regions = append(rep.Regions, RegionSummary{Region: region, Summary: *byRegion[region]})
+		}
 	}
 	data, err := json.MarshalIndent(rep, "", "    ")
 	if err != nil {

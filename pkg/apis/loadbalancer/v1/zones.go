@@ -2,6 +2,7 @@ package v1
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
@@ -71,4 +72,25 @@ func (b *PoolBinding) NodeSelector() (labels.Selector, error) {
 		return nil, fmt.Errorf("annotation %s: %w", NodeSelectorAnnotation, err)
 	}
 	return sel, nil
+}
+
+// regionName is the documented form of a Huawei Cloud region name:
+// a geography, one or more words and a number, e.g. "cn-north-4",
+// "ap-southeast-1", "cn-east-3", "la-north-2".
+var regionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// ValidRegionName reports whether r has the form of a region name.
+func ValidRegionName(r string) bool { return regionName.MatchString(r) }
+
+// Region returns the region of the binding's pool from RegionAnnotation,
+// "" without the annotation (the pass's own region).
+func (b *PoolBinding) Region() (string, error) {
+	v, ok := b.Annotations[RegionAnnotation]
+	if !ok {
+		return "", nil
+	}
+	if !ValidRegionName(v) {
+		return "", fmt.Errorf("annotation %s: %q is not a region name (such as cn-north-4)", RegionAnnotation, v)
+	}
+	return v, nil
 }

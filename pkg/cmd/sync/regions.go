@@ -1,0 +1,101 @@
+package sync
+
+import (
+	"context"
+	"os"
+	"sort"
+	"strings"
+	gosync "sync"
+
+	"github.com/openvessel/ccictl/pkg/elb"
+	lbsync "github.com/openvessel/ccictl/pkg/sync"
+)
+
+// regionGroup is the bindings whose pools are in one region; region "" is
+// the pass's own (--region, --elb-endpoint, --project-id).
+type regionGroup struct {
+	region  string
+	targets []int // indexes into the pass's targets
+}
+
+func (g regionGroup) names(targets []lbsync.Target) string {
+	var ns []string
+	for _, i := range g.targets[:min(len(g.targets), 3)] {
+		b := targets[i].Binding
+		ns = append(ns, b.Namespace+"/"+b.Name)
+	}
+	if len(g.targets) > 3 {
+		ns = append(ns, "…")
+	}
+	return strings.Join(ns, ", ")
+}
+
+// passRegion is the region of the pass's own ELB client, as far as it is
+// known without credentials: --region or HW_REGION_NAME.
+func (o *SyncOptions) passRegion() string {
+	if o.Region != "" {
+		return o.Region
+	}
+	return os.Getenv("HW_REGION_NAME")
+}
+
+// groupByRegion sorts the targets by the region of their pool. A binding
+// without the region annotation, or naming the pass's own region, is in
+// the pass's group (first); a binding whose annotation is invalid stays
+// there too and fails on its own (InvalidBinding) without any call.
+func (o *SyncOptions) groupByRegion(targets []lbsync.Target) []regionGroup {
+	own := o.passRegion()
+	byRegion := map[string][]int{}
+	for i, t := range targets {
+		r := ""
+		if t.Binding != nil {
+			if region, err := t.Binding.Region(); err == nil && region != own {
+				r = region
+			}
+		}
+		byRegion[r] = append(byRegion[r], i)
+	}
+	keys := make([]string, 0, len(byRegion))
+	for k := range byRegion {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // "" first
+	out := make([]regionGroup, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, regionGroup{region: k, targets: byRegion[k]})
+	}
+	return out
+}
+
+// runRegions syncs each region's bindings with that region's client, the
+// regions at the same time, each up to opts.Concurrency bindings at once:
+// API rate limits and connection pools are per regional endpoint, so one
+// region's slow gateway does not hold the others back. Results are in the
+// order of targets.
+func runRegions(ctx context.Context, groups []regionGroup, clients []elb.Client, targets []lbsync.Target, opts lbsync.Options) []lbsync.Result {
+	results := make([]lbsync.Result, len(targets))
+	var wg gosync.WaitGroup
+	for gi, g := range groups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sub := make([]lbsync.Target, len(g.targets))
+			for j, i := range g.targets {
+				sub[j] = targets[i]
+			}
+			// Each Run reads its region's quota once: quotas are per project.
+			for j, r := range lbsync.Run(ctx, clients[gi], sub, opts) {
+				results[g.targets[j]] = r
+			}
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// RegionSummary counts one region's bindings by outcome, in reports of a
+// pass over more than one region.
+type RegionSummary struct {
+	Region string `json:"region"`
+	Summary
+}
