@@ -116,6 +116,8 @@ var settingKeys = map[string]settingKey{
 	"disable":         {source: fromEnvAndFile},
 	"strict":          {source: fromEnvAndFile},
 	"elb-endpoint":    {source: fromEnvAndFile},
+	"elb-endpoints":   {source: fromEnvAndFile},
+	"elb-project-ids": {source: fromEnvAndFile},
 	"region":          {source: fromEnvAndFile},
 	"project-id":      {source: fromEnvAndFile},
 	"concurrency":     {source: fromEnvAndFile},
@@ -210,6 +212,20 @@ func (s *Settings) ApplyToFlags(flags *pflag.FlagSet, warn io.Writer) error {
 				errs = append(errs, fmt.Errorf("setting %q from %s: %w", f.Name, from, err))
 			}
 			return
+		}
+		if m, ok := val.(map[string]any); ok {
+			// A map in the settings file (elb-endpoints: {region: url}) is
+			// the flag's key=value list.
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			pairs := make([]string, 0, len(keys))
+			for _, k := range keys {
+				pairs = append(pairs, k+"="+fmt.Sprint(m[k]))
+			}
+			val = strings.Join(pairs, ",")
 		}
 		if err := f.Value.Set(fmt.Sprint(val)); err != nil {
 			errs = append(errs, fmt.Errorf("setting %q from %s: %w", f.Name, from, err))

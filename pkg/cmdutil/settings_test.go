@@ -203,11 +203,33 @@ func TestSettingsLoggedAtV2(t *testing.T) {
 // key added there has to be a deliberate decision that this test records.
 func TestSettingKeysAllowList(t *testing.T) {
 	envAndFile, envOnly := SettingKeys()
-	want := "cache-dir chunk-size concurrency context disable disable-rule elb-endpoint namespace no-headers output platform project-id region request-timeout strict timeout"
+	want := "cache-dir chunk-size concurrency context disable disable-rule elb-endpoint elb-endpoints elb-project-ids namespace no-headers output platform project-id region request-timeout strict timeout"
 	if got := strings.Join(envAndFile, " "); got != want {
 		t.Errorf("settable from CCICTL_* and the settings file:\n got %s\nwant %s", got, want)
 	}
 	if got := strings.Join(envOnly, " "); got != "elb-token" {
 		t.Errorf("settable from the environment only: %s", got)
+	}
+}
+
+// A per-region map in the settings file fills the flag's key=value list;
+// the environment gives the same as a string, and beats the file.
+func TestSettingsRegionMaps(t *testing.T) {
+	s := loadSettings(t, "elb-endpoints:\n  cn-south-1: https://elb.south.example\n  cn-east-3: https://elb.east.example\nelb-project-ids: {cn-south-1: p-south}\n")
+	t.Setenv("CCICTL_ELB_PROJECT_IDS", "cn-east-3=p-east")
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	endpoints := fs.StringToString("elb-endpoints", nil, "")
+	projects := fs.StringToString("elb-project-ids", nil, "")
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyToFlags(fs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(*endpoints) != 2 || (*endpoints)["cn-south-1"] != "https://elb.south.example" || (*endpoints)["cn-east-3"] != "https://elb.east.example" {
+		t.Errorf("elb-endpoints = %v", *endpoints)
+	}
+	if len(*projects) != 1 || (*projects)["cn-east-3"] != "p-east" {
+		t.Errorf("elb-project-ids = %v, want the environment's", *projects)
 	}
 }
