@@ -146,11 +146,13 @@ func run(cmd *cobra.Command, args []string, f *cmdutil.Factory, flags *kapply.Ap
 	if o.ApplySet != nil {
 		kcmdutil.CheckErr(o.ApplySet.AddLabels(infos...))
 	}
-	if len(refused) > 0 && o.Prune {
+	if o.Prune && (len(refused) > 0 || readErr != nil) {
 		// An object that was not sent is not "gone from the input": pruning
 		// now would delete the live copy of every refused object. kubectl
 		// does not prune after a failed object either.
-		fmt.Fprintf(o.ErrOut, "Warning: nothing pruned: %d object(s) of the input were refused\n", len(refused))
+		if len(refused) > 0 {
+			fmt.Fprintf(o.ErrOut, "Warning: nothing pruned: %d object(s) of the input were refused\n", len(refused))
+		}
 		o.Prune = false
 	}
 	o.SetObjects(infos)
