@@ -6,7 +6,9 @@ package main_test
 // must be the same.
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -290,5 +292,53 @@ func TestGetWatchErrors(t *testing.T) {
 	r := ccictl(t, "get", "plb", "missing", "-n", p.c, "-w", "--ignore-not-found")
 	if r != (result{}) {
 		t.Errorf("get -w --ignore-not-found of a missing object: %s", r)
+	}
+}
+
+// TestGetWatchJSON: `get -w -o json` on several objects prints each object,
+// then each event's object, as a stream of JSON documents, as kubectl does
+// (the objects' uid, resourceVersion and times masked for the comparison).
+func TestGetWatchJSON(t *testing.T) {
+	p := newPair(t, "e2e-getwj")
+	for _, ns := range []string{p.c, p.k} {
+		createPLBs(t, ns, nil, "first", "second")
+	}
+	args := []string{"get", "plb", "-n", "NS", "-w", "-o", "json"}
+	w := p.watch(t, args...)
+	p.until(t, w, `"name": "second"`)
+	for _, ns := range []string{p.c, p.k} {
+		createPLBs(t, ns, nil, "later")
+		mustSucceed(t, ccictl(t, "delete", "plb", "first", "-n", ns))
+	}
+	if !waitFor(20*time.Second, func() bool {
+		return strings.Count(w[0].out.String(), `"kind": "PoolBinding"`) == 4 && strings.Count(w[1].out.String(), `"kind": "PoolBinding"`) == 4
+	}) {
+		t.Fatalf("the watches did not print four objects:\n%s\n%s", w[0].out.String(), w[1].out.String())
+	}
+	for _, s := range w {
+		_ = s.cmd.Process.Signal(os.Interrupt)
+	}
+	ours, theirs := p.asKubectl(w[0].wait(t)), w[1].wait(t)
+	raw := ours.Stdout
+	for _, r := range []*result{&ours, &theirs} {
+		r.Stdout = liveFields.ReplaceAllString(r.Stdout, "${1}X")
+	}
+	assertSame(t, args, ours, theirs)
+	var names []string
+	dec := json.NewDecoder(strings.NewReader(raw))
+	for {
+		var obj struct {
+			Metadata struct{ Name string } `json:"metadata"`
+		}
+		if err := dec.Decode(&obj); err != nil {
+			if err != io.EOF {
+				t.Errorf("watch -o json is not a JSON stream: %v\n%s", err, raw)
+			}
+			break
+		}
+		names = append(names, obj.Metadata.Name)
+	}
+	if strings.Join(names, " ") != "first second later first" || ours.Code != 1 {
+		t.Errorf("watch -o json printed %v, exit %d", names, ours.Code)
 	}
 }
