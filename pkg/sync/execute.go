@@ -766,7 +766,7 @@ func (r *Result) apply(ctx context.Context, x *rounds) error {
 			start := time.Now()
 			ok, polls, err := waitHealthy(ctx, x.c, x.poolID, added, x.n, x.hb, x.opts.healthTimeout(), x.opts.healthInterval())
 			x.polls += polls
-			rep.Waited = time.Since(start).Round(10 * time.Millisecond).Seconds()
+			rep.Waited = time.Since(start).Round(time.Millisecond).Seconds()
 			if err != nil {
 				logRound()
 				return err
