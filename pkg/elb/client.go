@@ -200,8 +200,14 @@ func (c *httpClient) ListMembers(ctx context.Context, poolID string) ([]Member, 
 			return nil, fmt.Errorf("elb: ListMembers %s: answer has neither \"members\" nor \"page_info\"", poolID)
 		}
 		all = append(all, page.Members...)
-		// Documented termination: a short page, or no next_marker, is the last.
-		if len(page.Members) < MaxPageSize || page.PageInfo == nil || page.PageInfo.NextMarker == "" {
+		// The last page is the one without a next_marker, whatever its
+		// size: a server (or gateway) may cap pages below limit and still
+		// hand out a next_marker, and stopping at a short page would then
+		// read only the first one. An empty page ends the list too (a
+		// marker after nothing would not advance); a list cut short either
+		// way is caught by the caller's comparison with the pool's own
+		// member list.
+		if len(page.Members) == 0 || page.PageInfo == nil || page.PageInfo.NextMarker == "" {
 			break
 		}
 		next := page.PageInfo.NextMarker

@@ -332,3 +332,38 @@ func TestRetryableTransportError(t *testing.T) {
 		}
 	}
 }
+
+func TestPagingFollowsNextMarkerOfShortPages(t *testing.T) {
+	// A server that caps pages below limit but gives next_marker: every
+	// page is read, and the page without next_marker ends the list.
+	const total, capped = 8, 3
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		from := 0
+		if m := r.URL.Query().Get("marker"); m != "" {
+			fmt.Sscanf(m, "m%d", &from)
+			from++
+		}
+		page := listMembersResponse{PageInfo: &PageInfo{}}
+		for i := from; i < min(from+capped, total); i++ {
+			page.Members = append(page.Members, Member{ID: fmt.Sprint("m", i)})
+		}
+		if last := from + len(page.Members); last < total {
+			page.PageInfo.NextMarker = fmt.Sprint("m", last-1)
+		}
+		page.PageInfo.CurrentCount = len(page.Members)
+		json.NewEncoder(w).Encode(page)
+	}))
+	defer srv.Close()
+	c, _ := New(Config{Endpoint: srv.URL, ProjectID: proj})
+	ms, err := c.ListMembers(context.Background(), "p")
+	if err != nil || len(ms) != total || calls != 3 {
+		t.Fatalf("%d members in %d calls, %v; want %d in 3", len(ms), calls, err, total)
+	}
+	for i, m := range ms {
+		if m.ID != fmt.Sprint("m", i) {
+			t.Fatalf("member %d is %s", i, m.ID)
+		}
+	}
+}

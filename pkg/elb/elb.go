@@ -214,7 +214,8 @@ type Client interface {
 	// GetPool reads one pool (one call).
 	GetPool(ctx context.Context, poolID string) (*Pool, error)
 	// ListMembers reads every member of a pool, paging with limit=2000 and
-	// marker: ⌈max(M,1)/2000⌉ calls for M members.
+	// marker=next_marker until a page has no next_marker (or no members):
+	// ⌈max(M,1)/2000⌉ calls for M members where the server fills its pages.
 	ListMembers(ctx context.Context, poolID string) ([]Member, error)
 	// BatchAddMembers adds up to MaxBatch members in one call.
 	BatchAddMembers(ctx context.Context, poolID string, members []NewMember) ([]BatchResult, error)

@@ -488,13 +488,14 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 	if len(pool.Loadbalancers) == 0 && len(pool.Listeners) == 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("pool %s belongs to no load balancer and no listener: its members take no traffic", poolID))
 	}
-	current, err := c.ListMembers(ctx, poolID)
+	current, inconsistent, err := readMembers(ctx, c, pool)
 	if err != nil {
-		return r.fail(fmt.Errorf("list members of pool %s: %w", poolID, err))
+		return r.fail(err)
 	}
 
 	planOpts := PlanOptions{
 		Incomplete:        t.ResolveErr != nil,
+		InconsistentRead:  inconsistent,
 		AllowEmpty:        opts.AllowEmpty,
 		PruneOrphans:      opts.PruneOrphans,
 		DeletionProtected: pool.MemberDeletionProtectionEnable,
@@ -554,6 +555,77 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		r.Message += fmt.Sprintf("; %d removal(s) dropped: their members changed or their endpoints were desired again when re-read right before removing", r.dropped)
 	}
 	return r
+}
+
+// readMembers lists the pool's members and checks the list against the
+// pool's own list of member IDs (pool.Members, from the GetPool the pass
+// already made), so that a list that lost members (a page dropped, a short
+// page taken for the last, a lagging replica) or picked up a moved one is
+// noticed. A mismatch may be a concurrent writer's change between the two
+// reads, so it is checked once more against a fresh GetPool, and if that
+// does not explain it, the members are listed again; a mismatch that
+// remains is returned as the reason the read is inconsistent (the plan then
+// withholds removals). A consistent read costs no extra call. A pool
+// answer without a members list (the key absent) cannot be compared.
+func readMembers(ctx context.Context, c elb.Client, pool *elb.Pool) ([]elb.Member, string, error) {
+	poolID := pool.ID
+	current, err := c.ListMembers(ctx, poolID)
+	if err != nil {
+		return nil, "", fmt.Errorf("list members of pool %s: %w", poolID, err)
+	}
+	if pool.Members == nil {
+		return current, "", nil
+	}
+	diff := idMismatch(pool.Members, current)
+	if diff == "" {
+		return current, "", nil
+	}
+	again, err := c.GetPool(ctx, poolID)
+	if err != nil {
+		return nil, "", fmt.Errorf("re-read pool %s (its member list did not match the pool's: %s): %w", poolID, diff, err)
+	}
+	if idMismatch(again.Members, current) == "" {
+		return current, "", nil
+	}
+	current, err = c.ListMembers(ctx, poolID)
+	if err != nil {
+		return nil, "", fmt.Errorf("re-list members of pool %s (the first list did not match the pool's: %s): %w", poolID, diff, err)
+	}
+	if diff = idMismatch(again.Members, current); diff != "" {
+		return current, fmt.Sprintf("the member list of pool %s does not match the pool's own list of members, also when read again (%s)", poolID, diff), nil
+	}
+	return current, "", nil
+}
+
+// idMismatch compares the member IDs of the pool object with those of a
+// member list: "" when they are the same set with no ID listed twice, else
+// what differs.
+func idMismatch(pool []elb.Ref, listed []elb.Member) string {
+	want := make(map[string]bool, len(pool))
+	for _, r := range pool {
+		want[r.ID] = true
+	}
+	seen := make(map[string]bool, len(listed))
+	extra, repeated := 0, 0
+	for _, m := range listed {
+		switch {
+		case seen[m.ID]:
+			repeated++
+		case !want[m.ID]:
+			extra++
+		}
+		seen[m.ID] = true
+	}
+	missing := 0
+	for id := range want {
+		if !seen[id] {
+			missing++
+		}
+	}
+	if missing == 0 && extra == 0 && repeated == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d member(s) of the pool not listed, %d listed that the pool does not name, %d listed twice", missing, extra, repeated)
 }
 
 // setHealth records what is known about health; a pool without a health
@@ -956,7 +1028,7 @@ func (r *Result) finish(p Plan, resolveErr error, dryRun bool, x *rounds) {
 		}
 	case p.Blocked == BlockedInconsistentRead:
 		r.State, r.Reason = StateBlocked, ReasonInconsistentRead
-		r.Message = fmt.Sprintf("member list repeats or lacks a member id; %d removal(s)%s withheld", len(p.Withheld), withheldUpdates(p))
+		r.Message = fmt.Sprintf("%s; %d removal(s)%s withheld", p.Inconsistency, len(p.Withheld), withheldUpdates(p))
 	case p.Blocked != "" && p.Blocked != BlockedDeletionProtected:
 		// BlockedInvalidOwner; newResult already rejects such bindings.
 		r.State, r.Reason = StateFailed, ReasonInvalidBinding

@@ -23,6 +23,7 @@ package sync
 
 import (
 	"cmp"
+	"fmt"
 	"net/netip"
 	"slices"
 
@@ -41,9 +42,12 @@ const (
 	// BlockedEmptyRefused: no endpoint is desired but the pool holds members
 	// to remove; emptying needs AllowEmpty.
 	BlockedEmptyRefused = "EmptyRefused"
-	// BlockedInconsistentRead: the member list repeats an ID or lacks one,
-	// which a consistent read never shows; nothing is removed, since a
-	// removal by ID could hit a member that is also kept.
+	// BlockedInconsistentRead: the member list repeats an ID, lacks one,
+	// shows two members at one address+port, or does not match the pool's
+	// own member list — none of which a consistent read shows; nothing is
+	// removed, since a removal by ID could hit a member that is live (e.g.
+	// one removed and re-added under a new ID between two pages of the
+	// list, which then shows its endpoint twice).
 	BlockedInconsistentRead = "InconsistentRead"
 	// BlockedInvalidOwner: the binding has no usable namespace/name/uid, so
 	// no member can be attributed to it; nothing is changed.
@@ -87,6 +91,10 @@ func NewOwnerLookup(live []Owner, namespaces []string) OwnerLookup {
 type PlanOptions struct {
 	// Incomplete: the desired set may be missing endpoints; withhold removals.
 	Incomplete bool
+	// InconsistentRead says why the member list cannot be trusted (it did
+	// not match the pool's own list of member IDs, even when read again);
+	// "" = no known problem. Removals and weight changes are withheld.
+	InconsistentRead string
 	// AllowEmpty permits removing owned members when nothing is desired.
 	AllowEmpty bool
 	// PruneOrphans removes members of bindings that no longer exist.
@@ -192,6 +200,9 @@ type Plan struct {
 	WithheldUpdates []WeightUpdate `json:"withheldUpdates"`
 	// Blocked is one of the Blocked* reasons, or "".
 	Blocked string `json:"blocked,omitempty"`
+	// Inconsistency says what made the read inconsistent
+	// (Blocked == BlockedInconsistentRead).
+	Inconsistency string `json:"inconsistency,omitempty"`
 }
 
 // memberKey is the pool's uniqueness key: address + protocol_port.
@@ -244,6 +255,19 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 	present := make(map[memberKey]bool, len(cur))
 	var removable []elb.Member
 	var updates []WeightUpdate
+	// The API holds one member per address+port, so a list that shows two
+	// is not a consistent read of the pool (whoever owns them): a member
+	// that moved to a new ID between two pages shows at both, and
+	// removing "the extra one" may remove the live one.
+	var dupKey *memberKey
+	seenKey := make(map[memberKey]bool, len(cur))
+	for _, m := range cur {
+		k := keyOf(m.Address, m.ProtocolPort)
+		if seenKey[k] && dupKey == nil {
+			dupKey = &k
+		}
+		seenKey[k] = true
+	}
 	// Owned members first, so that if a (faulty) read shows an owned and a
 	// foreign member at one key, ours is the one kept.
 	for _, m := range cur {
@@ -253,8 +277,8 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 		k := keyOf(m.Address, m.ProtocolPort)
 		switch {
 		case present[k]:
-			// A second owned member at one key (the API forbids that;
-			// one is enough).
+			// A second owned member at one key: the read is
+			// inconsistent (dupKey), so it is withheld with the rest.
 			removable = append(removable, m)
 		case want[k]:
 			p.Keep = append(p.Keep, m)
@@ -318,9 +342,17 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 	case opts.Incomplete:
 		p.Blocked = BlockedIncomplete
 		p.Withheld, p.WithheldUpdates = removable, updates
-	case !consistentIDs(cur):
+	case opts.InconsistentRead != "" || !consistentIDs(cur) || dupKey != nil:
 		p.Blocked = BlockedInconsistentRead
 		p.Withheld, p.WithheldUpdates = removable, updates
+		switch {
+		case opts.InconsistentRead != "":
+			p.Inconsistency = opts.InconsistentRead
+		case !consistentIDs(cur):
+			p.Inconsistency = "the member list repeats or lacks a member id"
+		default:
+			p.Inconsistency = fmt.Sprintf("the member list shows two members at %s", Endpoint{Address: dupKey.addr, Port: dupKey.port})
+		}
 	case opts.DeletionProtected && len(removable) > 0:
 		// The API refuses removals; weight changes still go through.
 		p.Blocked = BlockedDeletionProtected

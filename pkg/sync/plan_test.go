@@ -136,16 +136,31 @@ func TestComputePlan(t *testing.T) {
 			orphans: []string{"o"}, blocked: BlockedEmptyRefused,
 		},
 		{
-			name:    "duplicate owned members at one key: one kept, extra removed",
+			// A member removed and re-added under a new ID between two
+			// pages shows twice; the live one may be either.
+			name:    "two owned members at one key: inconsistent read, nothing removed",
 			desired: []Endpoint{ep("10.0.0.1", 80)},
-			current: []elb.Member{mem("b", selfMark, "10.0.0.1", 80), mem("a", selfMark, "10.0.0.1", 80)},
-			keep:    []string{"a"}, remove: []string{"b"},
+			current: []elb.Member{mem("b", selfMark, "10.0.0.1", 80), mem("a", selfMark, "10.0.0.1", 80), mem("s", selfMark, "10.0.0.9", 80)},
+			keep:    []string{"a"}, blocked: BlockedInconsistentRead,
 		},
 		{
-			name:    "owned member wins over foreign at the same key",
+			name:    "owned and foreign member at one key: inconsistent read, owned one kept",
 			desired: []Endpoint{ep("10.0.0.1", 80)},
 			current: []elb.Member{mem("a", "x", "10.0.0.1", 80), mem("b", selfMark, "10.0.0.1", 80)},
-			keep:    []string{"b"}, foreign: []string{"a"}, confl: []string{"a"},
+			keep:    []string{"b"}, foreign: []string{"a"}, confl: []string{"a"}, blocked: BlockedInconsistentRead,
+		},
+		{
+			name:    "two foreign members at one key block removals elsewhere too",
+			desired: []Endpoint{ep("10.0.0.1", 80)},
+			current: []elb.Member{mem("a", "x", "10.0.0.7", 80), mem("b", "y", "10.0.0.7", 80), mem("s", selfMark, "10.0.0.9", 80)},
+			add:     []string{"10.0.0.1:80"}, foreign: []string{"a", "b"}, blocked: BlockedInconsistentRead,
+		},
+		{
+			name:    "the pool's own list disagreed: removals withheld",
+			desired: []Endpoint{ep("10.0.0.1", 80)},
+			current: []elb.Member{mem("s", selfMark, "10.0.0.9", 80)},
+			opts:    PlanOptions{InconsistentRead: "listed ids differ"},
+			add:     []string{"10.0.0.1:80"}, blocked: BlockedInconsistentRead,
 		},
 		{
 			name:    "repeated member id blocks removals",
@@ -269,6 +284,27 @@ func checkPlanInvariants(t *testing.T, desired []Endpoint, current []elb.Member,
 		if (n > 1 || id == "") && len(p.ToRemove) > 0 {
 			t.Fatalf("member id %q seen %d times but %d removals", id, n, len(p.ToRemove))
 		}
+	}
+	// Two members at one address+port: no removal and no weight change
+	// anywhere, and the plan says InconsistentRead (unless an earlier
+	// guard already holds everything back).
+	byKey := map[memberKey]int{}
+	for _, m := range current {
+		byKey[key(m.Address, m.ProtocolPort)]++
+	}
+	for k, n := range byKey {
+		if n < 2 || marker == "" {
+			continue
+		}
+		if len(p.ToRemove) > 0 || len(p.ToUpdate) > 0 {
+			t.Fatalf("%d members at %v but %d removals, %d weight changes", n, k, len(p.ToRemove), len(p.ToUpdate))
+		}
+		if !opts.Incomplete && p.Blocked != BlockedInconsistentRead {
+			t.Fatalf("%d members at %v but blocked=%q", n, k, p.Blocked)
+		}
+	}
+	if opts.InconsistentRead != "" && (len(p.ToRemove) > 0 || len(p.ToUpdate) > 0) {
+		t.Fatalf("inconsistent read but %d removals, %d weight changes", len(p.ToRemove), len(p.ToUpdate))
 	}
 	if marker == "" && p.Changes() {
 		t.Fatal("invalid owner but plan changes the pool")
@@ -652,11 +688,11 @@ func TestComputePlanDraining(t *testing.T) {
 			keep:     []string{"a"}, drain: []string{"b"}, withheld: []string{"a=1", "b=0"}, blocked: BlockedIncomplete,
 		},
 		{
-			name:     "second owned member at a terminating endpoint is removed, one drains",
+			name:     "second owned member at a terminating endpoint: inconsistent read, nothing removed",
 			desired:  []Endpoint{ep("10.0.0.1", 80)},
 			draining: []Endpoint{ep("10.0.0.2", 80)},
 			current:  []elb.Member{wmem("a", selfMark, "10.0.0.1", 80, 1), wmem("b", selfMark, "10.0.0.2", 80, 0), wmem("c", selfMark, "10.0.0.2", 80, 1)},
-			keep:     []string{"a"}, drain: []string{"b"}, remove: []string{"c"},
+			keep:     []string{"a"}, drain: []string{"b"}, blocked: BlockedInconsistentRead,
 		},
 	}
 	for _, tc := range tests {

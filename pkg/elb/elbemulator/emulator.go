@@ -34,7 +34,14 @@
 // member endpoints, other list filters (answered with 400 so a caller
 // cannot silently rely on them), and asynchronous provisioning.
 //
-// Admin helpers (CreatePool, AddMemberDirect, Members, Counts, SetFaults, …)
+// Faults (SetFaults) answer chosen calls with throttling, 5xx, stalls or
+// echoed credentials, and make member lists incomplete the ways a paging
+// client must notice: pages capped below limit (with next_marker), a
+// next_marker dropped, members left out that ShowPool still names;
+// SetBeforeListPage changes the pool between two pages of one list. These
+// are misbehaviours to test against, not claims about the product.
+//
+// Admin helpers (CreatePool, AddMemberDirect, RemoveMemberDirect, Members, Counts, SetFaults, …)
 // and the JSON endpoints under /_emulator/ are not part of the vendor API;
 // they are unauthenticated and not counted.
 package elbemulator
@@ -48,6 +55,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -136,6 +144,24 @@ type Faults struct {
 	// X-Auth-Token and Authorization header values in error_msg, as a
 	// misbehaving gateway or proxy may do.
 	EchoCredentialsFirst int `json:"echo_credentials_first"`
+
+	// Incomplete member lists (unfiltered ListMembers only; the id and
+	// operating_status filters are answered in full):
+	//
+	// PageCap: every page holds at most PageCap members whatever the
+	// limit asked, still with a next_marker when more follow (a server
+	// or gateway that caps pages below limit; 0 = off).
+	PageCap int `json:"page_cap"`
+	// DropNextMarker: the next N pages that have members after them omit
+	// page_info.next_marker, so a client believes the list ended.
+	DropNextMarker int `json:"drop_next_marker"`
+	// ListOmit: pages leave out the members named here, by member ID or
+	// "address:protocol_port", although ShowPool's members list still
+	// names them (a list answered from a lagging replica). ListOmitCalls
+	// is how many ListMembers requests do so (0 = every request while
+	// set).
+	ListOmit      []string `json:"list_omit,omitempty"`
+	ListOmitCalls int      `json:"list_omit_calls"`
 }
 
 // Emulator is the test double; it is an http.Handler and safe for
@@ -157,6 +183,11 @@ type Emulator struct {
 	failN     int // faults injected since SetFaults (alternates 503/500)
 	stallN    int // StallFirst calls still to stall
 	echoN     int // EchoCredentialsFirst calls still to answer
+	dropN     int // DropNextMarker pages still to answer without next_marker
+	omitN     int // ListOmitCalls requests still to omit from (ListOmitCalls > 0)
+	// beforePage, if set, runs before each unfiltered ListMembers page is
+	// read (SetBeforeListPage).
+	beforePage func(poolID, marker string)
 }
 
 // New returns an emulator with no pools.
@@ -188,6 +219,49 @@ func (e *Emulator) SetFaults(f Faults) {
 	e.throttleN = max(f.ThrottleFirst, 0)
 	e.stallN = max(f.StallFirst, 0)
 	e.echoN = max(f.EchoCredentialsFirst, 0)
+	e.dropN = max(f.DropNextMarker, 0)
+	e.omitN = max(f.ListOmitCalls, 0)
+	e.faults.ListOmit = slices.Clone(f.ListOmit)
+}
+
+// SetBeforeListPage installs a hook (nil removes it) that runs before each
+// unfiltered ListMembers page is read, with the pool and the request's
+// marker ("" for the first page), outside the emulator's locks: a test can
+// change the pool between two pages of one list, as a concurrent writer
+// would (e.g. RemoveMemberDirect then AddMemberDirect of one address under
+// a new ID, which a paging client then sees twice or not at all).
+func (e *Emulator) SetBeforeListPage(hook func(poolID, marker string)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.beforePage = hook
+}
+
+// listFaults is what the fault settings do to this unfiltered ListMembers
+// request: the page cap, whether to drop its next_marker (when it has
+// one; consumed only then), and the members to leave out.
+func (e *Emulator) listFaults() (pageCap int, drop func() bool, omit map[string]bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	pageCap = e.faults.PageCap
+	if len(e.faults.ListOmit) > 0 && (e.faults.ListOmitCalls == 0 || e.omitN > 0) {
+		if e.omitN > 0 {
+			e.omitN--
+		}
+		omit = map[string]bool{}
+		for _, k := range e.faults.ListOmit {
+			omit[k] = true
+		}
+	}
+	drop = func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.dropN > 0 {
+			e.dropN--
+			return true
+		}
+		return false
+	}
+	return pageCap, drop, omit
 }
 
 // Counts returns the API calls served per operation ("GetPool",
@@ -300,6 +374,23 @@ func (e *Emulator) AddMemberDirect(poolID string, m elb.Member) (elb.Member, err
 	ps.insert([]*elb.Member{&c})
 	ps.health[m.ID] = memberHealth{fixed: fixed}
 	return e.view(ps, &c, time.Now()), nil
+}
+
+// RemoveMemberDirect removes a member by ID bypassing the API (admin), as
+// another tool or a concurrent pass would; deletion protection does not
+// apply.
+func (e *Emulator) RemoveMemberDirect(poolID, memberID string) error {
+	ps := e.pool(poolID)
+	if ps == nil {
+		return fmt.Errorf("elbemulator: pool %q not found", poolID)
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if _, ok := ps.byID[memberID]; !ok {
+		return fmt.Errorf("elbemulator: pool %s has no member %s", poolID, memberID)
+	}
+	ps.remove(map[string]bool{memberID: true})
+	return nil
 }
 
 // Members returns a snapshot of a pool's members (admin), sorted by
@@ -566,6 +657,26 @@ func (e *Emulator) listMembers(w http.ResponseWriter, r *http.Request, ps *poolS
 		}
 	}
 	marker := ""
+	ids, statuses := q["id"], q["operating_status"]
+	filtered := len(ids) > 0 || len(statuses) > 0
+	var pageCap int
+	var dropMarker func() bool
+	var omit map[string]bool
+	if !filtered {
+		e.mu.Lock()
+		hook := e.beforePage
+		e.mu.Unlock()
+		if hook != nil {
+			ps.mu.Lock()
+			id := ps.pool.ID
+			ps.mu.Unlock()
+			hook(id, q.Get("marker"))
+		}
+		pageCap, dropMarker, omit = e.listFaults()
+		if pageCap > 0 {
+			limit = min(limit, pageCap)
+		}
+	}
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	if vs, ok := q["marker"]; ok {
@@ -582,7 +693,7 @@ func (e *Emulator) listMembers(w http.ResponseWriter, r *http.Request, ps *poolS
 	now := time.Now()
 	var members []elb.Member
 	var more bool
-	if ids, statuses := q["id"], q["operating_status"]; len(ids) > 0 || len(statuses) > 0 {
+	if filtered {
 		members, more = e.filteredPage(ps, ids, statuses, marker, limit, reverse, now)
 	} else {
 		members, more = ps.page(marker, limit, reverse)
@@ -590,13 +701,19 @@ func (e *Emulator) listMembers(w http.ResponseWriter, r *http.Request, ps *poolS
 			members[i] = e.view(ps, ps.byID[members[i].ID], now)
 		}
 	}
-	pi := pageInfo{CurrentCount: len(members)}
+	pi := pageInfo{}
 	if len(members) > 0 {
 		pi.PreviousMarker = members[0].ID
-		if more {
+		if more && (dropMarker == nil || !dropMarker()) {
 			pi.NextMarker = members[len(members)-1].ID
 		}
 	}
+	if omit != nil {
+		members = slices.DeleteFunc(members, func(m elb.Member) bool {
+			return omit[m.ID] || omit[fmt.Sprintf("%s:%d", m.Address, m.ProtocolPort)]
+		})
+	}
+	pi.CurrentCount = len(members)
 	writeJSON(w, http.StatusOK, struct {
 		RequestID string       `json:"request_id"`
 		PageInfo  pageInfo     `json:"page_info"`

@@ -712,3 +712,105 @@ func TestAdminEndpointsAndListenAndServe(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// listPage reads one unfiltered page.
+func listPage(t *testing.T, e *Emulator, poolID, marker string) listAnswer {
+	t.Helper()
+	path := poolPath(poolID, "/members?limit=2000")
+	if marker != "" {
+		path += "&marker=" + marker
+	}
+	r := call(t, e, http.MethodGet, path, nil)
+	if r.Status != 200 {
+		t.Fatalf("list: %d %s", r.Status, r.Body)
+	}
+	var a listAnswer
+	r.decode(t, &a)
+	return a
+}
+
+func TestListFaults(t *testing.T) {
+	e := newTestEmulator(Options{})
+	p := e.CreatePool(elb.Pool{})
+	seed(t, e, p.ID, 5)
+	all := e.Members(p.ID)
+
+	// PageCap: pages of 2 with next_marker although limit is 2000.
+	e.SetFaults(Faults{PageCap: 2})
+	a := listPage(t, e, p.ID, "")
+	if len(a.Members) != 2 || a.PageInfo.NextMarker == nil || *a.PageInfo.NextMarker != a.Members[1].ID {
+		t.Fatalf("capped page: %d members, next_marker %v", len(a.Members), a.PageInfo.NextMarker)
+	}
+	// DropNextMarker: the next page that has more after it says nothing.
+	e.SetFaults(Faults{PageCap: 2, DropNextMarker: 1})
+	if a = listPage(t, e, p.ID, ""); len(a.Members) != 2 || a.PageInfo.NextMarker != nil {
+		t.Fatalf("dropped marker: %d members, next_marker %v", len(a.Members), a.PageInfo.NextMarker)
+	}
+	if a = listPage(t, e, p.ID, ""); a.PageInfo.NextMarker == nil {
+		t.Fatal("DropNextMarker 1 dropped a second marker")
+	}
+	// ListOmit by address:port for one request; ShowPool still names it.
+	gone := fmt.Sprintf("%s:%d", all[0].Address, all[0].ProtocolPort)
+	e.SetFaults(Faults{ListOmit: []string{gone}, ListOmitCalls: 1})
+	if a = listPage(t, e, p.ID, ""); len(a.Members) != 4 || a.PageInfo.CurrentCount != 4 {
+		t.Fatalf("omitting list: %d members (count %d), want 4", len(a.Members), a.PageInfo.CurrentCount)
+	}
+	var sp struct{ Pool elb.Pool }
+	call(t, e, http.MethodGet, poolPath(p.ID, ""), nil).decode(t, &sp)
+	if len(sp.Pool.Members) != 5 {
+		t.Fatalf("ShowPool names %d members, want 5", len(sp.Pool.Members))
+	}
+	if a = listPage(t, e, p.ID, ""); len(a.Members) != 5 {
+		t.Fatalf("after ListOmitCalls: %d members, want 5", len(a.Members))
+	}
+	// Filtered reads are answered in full.
+	e.SetFaults(Faults{ListOmit: []string{all[0].ID}})
+	r := call(t, e, http.MethodGet, poolPath(p.ID, "/members?id="+all[0].ID), nil)
+	var f listAnswer
+	r.decode(t, &f)
+	if len(f.Members) != 1 {
+		t.Fatalf("id filter under ListOmit: %d members", len(f.Members))
+	}
+	e.SetFaults(Faults{})
+
+	// A mutation between pages: the member moves to a new ID that sorts
+	// last, so one list shows its address twice.
+	e.SetFaults(Faults{PageCap: 3})
+	low := ""
+	for _, m := range all {
+		if low == "" || m.ID < low {
+			low = m.ID
+		}
+	}
+	var lowM elb.Member
+	for _, m := range all {
+		if m.ID == low {
+			lowM = m
+		}
+	}
+	fired := false
+	e.SetBeforeListPage(func(poolID, marker string) {
+		if marker == "" || fired {
+			return
+		}
+		fired = true
+		if err := e.RemoveMemberDirect(poolID, lowM.ID); err != nil {
+			t.Error(err)
+		}
+		if _, err := e.AddMemberDirect(poolID, elb.Member{ID: "ffffffff-0000-4000-8000-000000000000", Address: lowM.Address, ProtocolPort: lowM.ProtocolPort}); err != nil {
+			t.Error(err)
+		}
+	})
+	first := listPage(t, e, p.ID, "")
+	second := listPage(t, e, p.ID, *first.PageInfo.NextMarker)
+	seen := map[string]int{}
+	for _, m := range append(first.Members, second.Members...) {
+		seen[fmt.Sprintf("%s:%d", m.Address, m.ProtocolPort)]++
+	}
+	if k := fmt.Sprintf("%s:%d", lowM.Address, lowM.ProtocolPort); seen[k] != 2 {
+		t.Fatalf("moved member seen %d times across the pages, want 2 (%v)", seen[k], seen)
+	}
+	if err := e.RemoveMemberDirect(p.ID, "no-such-member"); err == nil {
+		t.Fatal("RemoveMemberDirect of an unknown member succeeded")
+	}
+}

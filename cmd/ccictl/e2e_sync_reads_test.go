@@ -1,0 +1,148 @@
+package main_test
+
+// End-to-end tests of what `ccictl sync` does with reads it cannot take at
+// face value (docs/sync.md, "Complete reads"): member lists that are
+// incomplete or show a member twice, against the real API server and the
+// ELB emulator's fault knobs.
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
+)
+
+// readsSetup: Service web (port 80 → 8080) with ready endpoints .1-.3 of
+// prefix, binding b1 on syncPool, and the pool holding b1's members at
+// .1-.4 (.4 stale), with IDs in address order so .1 is on the first page.
+func readsSetup(t *testing.T, ns, prefix string) (*syncEnv, string, []elb.Member) {
+	t.Helper()
+	e := newSyncEnv(t, ns)
+	e.pool(syncPool)
+	e.manualSlice("web", 80, 8080, []string{prefix + ".1", prefix + ".2", prefix + ".3"})
+	uid := e.binding("b1", syncPool, "web", 80)
+	var ms []elb.Member
+	for i := 1; i <= 4; i++ {
+		m, err := e.emu.AddMemberDirect(syncPool, elb.Member{ID: fmt.Sprintf("10000000-0000-4000-8000-00000000000%d", i),
+			Name: markerOf(e.ns, "b1", uid), Address: fmt.Sprintf("%s.%d", prefix, i), ProtocolPort: 8080, Weight: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	e.emu.ResetCounts()
+	return e, uid, ms
+}
+
+// TestSyncReadsIncompleteList (issue 9, item 2): a member list that lacks
+// members the pool names (ShowPool's members), or pages cut short, is not
+// taken as the pool: after one GetPool re-check and one re-read, a
+// mismatch that remains withholds every removal and the binding is not in
+// sync (InconsistentRead, exit 1). Pages capped below limit are all read.
+func TestSyncReadsIncompleteList(t *testing.T) {
+	e, uid, ms := readsSetup(t, "sync-reads-list", "10.61.0")
+	marker := markerOf(e.ns, "b1", uid)
+	all := owned(marker, "10.61.0.1:8080", "10.61.0.2:8080", "10.61.0.3:8080", "10.61.0.4:8080")
+
+	// The list hides the stale member: without the check the pass would
+	// see nothing to remove and report Synced.
+	e.emu.SetFaults(elbemulator.Faults{ListOmit: []string{ms[3].ID}})
+	r := e.sync()
+	if r.Code != 1 || !strings.Contains(r.Stdout, "blocked: InconsistentRead") ||
+		!strings.Contains(r.Stdout, "1 listed that the pool does not name") && !strings.Contains(r.Stdout, "1 member(s) of the pool not listed") {
+		t.Errorf("list omitting a member: %s", r)
+	}
+	e.wantPool(syncPool, all)
+	// GetPool, ListMembers, the GetPool re-check, one re-read; nothing written.
+	e.wantCalls(2, 2, 0, 0)
+	if st := e.syncedCond("b1"); st != "False InconsistentRead 1" {
+		t.Errorf("status after an inconsistent read: %q", st)
+	}
+
+	// A dropped next_marker (pages of 2): the first page looks like all.
+	e.emu.SetFaults(elbemulator.Faults{PageCap: 2, DropNextMarker: 100})
+	r = e.sync()
+	if r.Code != 1 || !strings.Contains(r.Stdout, "blocked: InconsistentRead") {
+		t.Errorf("dropped next_marker: %s", r)
+	}
+	e.wantPool(syncPool, all)
+
+	// The omission happened once (a lagging replica): the re-read is
+	// complete and the pass syncs.
+	e.emu.SetFaults(elbemulator.Faults{ListOmit: []string{ms[3].ID}, ListOmitCalls: 1})
+	e.emu.ResetCounts()
+	wantLine(t, e.sync(), 0, "poolbinding/b1: +0 -1 =3 foreign=0")
+	e.wantCalls(2, 2, 0, 1)
+	want := owned(marker, "10.61.0.1:8080", "10.61.0.2:8080", "10.61.0.3:8080")
+	e.wantPool(syncPool, want)
+	if st := e.syncedCond("b1"); st != "True Synced 1" {
+		t.Errorf("status after a re-read that matched: %q", st)
+	}
+
+	// A server that caps pages at 2 but gives next_marker: every page is
+	// followed (two ListMembers for three members), no re-check.
+	if _, err := e.emu.AddMemberDirect(syncPool, elb.Member{ID: "20000000-0000-4000-8000-000000000001",
+		Name: marker, Address: "10.61.0.9", ProtocolPort: 8080, Weight: 1}); err != nil {
+		t.Fatal(err)
+	}
+	e.emu.SetFaults(elbemulator.Faults{PageCap: 2})
+	e.emu.ResetCounts()
+	wantLine(t, e.sync(), 0, "poolbinding/b1: +0 -1 =3 foreign=0")
+	e.wantCalls(1, 2, 0, 1)
+	e.wantPool(syncPool, want)
+}
+
+// TestSyncReadsMemberMovedBetweenPages (issue 9, item 1): a desired
+// member removed and re-added under a new ID between two pages of one list
+// (an overlapping pass after the endpoint flapped) shows twice at one
+// address+port. That read is inconsistent: no member is removed, not even
+// the stale one, and the binding reports InconsistentRead (exit 1). When
+// the move happened once, the re-read sees the pool as it is and the pass
+// syncs, keeping the live member.
+func TestSyncReadsMemberMovedBetweenPages(t *testing.T) {
+	e, uid, _ := readsSetup(t, "sync-reads-moved", "10.62.0")
+	marker := markerOf(e.ns, "b1", uid)
+	e.emu.SetFaults(elbemulator.Faults{PageCap: 2})
+	moves, limit := 0, 1000
+	e.emu.SetBeforeListPage(func(poolID, pageMarker string) {
+		if pageMarker == "" || moves >= limit {
+			return
+		}
+		for _, m := range e.emu.Members(poolID) {
+			if m.Address == "10.62.0.1" {
+				if err := e.emu.RemoveMemberDirect(poolID, m.ID); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		moves++
+		if _, err := e.emu.AddMemberDirect(poolID, elb.Member{ID: fmt.Sprintf("ffffffff-0000-4000-8000-%012d", moves),
+			Name: marker, Address: "10.62.0.1", ProtocolPort: 8080, Weight: 1}); err != nil {
+			t.Error(err)
+		}
+	})
+	t.Cleanup(func() { e.emu.SetBeforeListPage(nil) })
+
+	r := e.sync()
+	if r.Code != 1 || !strings.Contains(r.Stdout, "blocked: InconsistentRead") {
+		t.Errorf("member moving between pages: %s", r)
+	}
+	e.wantPool(syncPool, owned(marker, "10.62.0.1:8080", "10.62.0.2:8080", "10.62.0.3:8080", "10.62.0.4:8080"))
+	if st := e.syncedCond("b1"); st != "False InconsistentRead 1" {
+		t.Errorf("status: %q", st)
+	}
+
+	// One more move, then the pool holds still: the first list shows .1
+	// twice, the re-read is consistent, and the live member stays.
+	moves, limit = 0, 1
+	r = e.sync()
+	wantLine(t, r, 0, "poolbinding/b1: +0 -1 =3 foreign=0")
+	e.wantPool(syncPool, owned(marker, "10.62.0.1:8080", "10.62.0.2:8080", "10.62.0.3:8080"))
+	for _, m := range e.emu.Members(syncPool) {
+		if m.Address == "10.62.0.1" && m.ID != fmt.Sprintf("ffffffff-0000-4000-8000-%012d", 1) {
+			t.Errorf("member at 10.62.0.1 is %s, want the one re-added last", m.ID)
+		}
+	}
+}
