@@ -146,3 +146,67 @@ func TestSyncReadsMemberMovedBetweenPages(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncReadsClusterIdentity (issue 9, item 5): markers name the cluster
+// (the UID of kube-system, or --cluster-id). Members of another cluster
+// are foreign — never orphans, also with --prune-orphans, also with this
+// binding's namespace and name — while this cluster's legacy markers are
+// read as its own: the binding's are re-marked in place (same member, new
+// name), a deleted binding's are orphans.
+func TestSyncReadsClusterIdentity(t *testing.T) {
+	e := newSyncEnv(t, "sync-reads-cluster")
+	e.pool(syncPool)
+	e.manualSlice("web", 80, 8080, []string{"10.63.0.1", "10.63.0.2"})
+	uid := e.binding("b1", syncPool, "web", 80)
+	direct := func(name, addr string) elb.Member {
+		m, err := e.emu.AddMemberDirect(syncPool, elb.Member{Name: name, Address: addr, ProtocolPort: 8080, Weight: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	otherTwin := "ccictl:green-cluster:" + e.ns + "/b1:7a0b5c1e-0000-4000-8000-000000000001"
+	otherGone := "ccictl:green-cluster:" + e.ns + "/gone:7a0b5c1e-0000-4000-8000-000000000002"
+	deadHere := legacyMarkerOf(e.ns, "gone", "7a0b5c1e-0000-4000-8000-000000000003")
+	legacyOwn := direct(legacyMarkerOf(e.ns, "b1", uid), "10.63.0.1")
+	direct(legacyMarkerOf(e.ns, "b1", uid), "10.63.0.4") // stale
+	direct(otherTwin, "10.63.0.7")
+	direct(otherGone, "10.63.0.8")
+	direct(deadHere, "10.63.0.9")
+
+	e.emu.ResetCounts()
+	marker := markerOf(e.ns, "b1", uid)
+	wantLine(t, e.sync("--prune-orphans"), 0, "poolbinding/b1: +1 -2 =1 foreign=2 orphans=1 remarked=1")
+	e.wantPool(syncPool, merge(owned(marker, "10.63.0.1:8080", "10.63.0.2:8080"),
+		map[string]string{"10.63.0.7:8080": otherTwin, "10.63.0.8:8080": otherGone}))
+	for _, m := range e.emu.Members(syncPool) {
+		if m.Address == "10.63.0.1" && m.ID != legacyOwn.ID {
+			t.Errorf("member at 10.63.0.1 was replaced (id %s, was %s), not re-marked", m.ID, legacyOwn.ID)
+		}
+	}
+	// One batch-update re-marks the legacy member; one add, one delete.
+	e.wantCallsUpd(1, 1, 1, 1, 1)
+	if st := e.syncedCond("b1"); st != "True Synced 1" {
+		t.Errorf("status: %q", st)
+	}
+	// Converged: nothing to re-mark or remove the second time.
+	e.emu.ResetCounts()
+	wantLine(t, e.sync("--prune-orphans"), 0, "poolbinding/b1: +0 -0 =2 foreign=2")
+	e.wantCalls(1, 1, 0, 0)
+
+	// Seen as another cluster ("blue"), every member is foreign now that
+	// none has a legacy marker: nothing is an orphan, nothing would be
+	// removed, and members would be added under blue's own marker.
+	r := e.sync("--cluster-id", "blue", "--prune-orphans", "--dry-run", "-o", "json")
+	for _, want := range []string{`"orphans": 0`, `"prune": 0`, `"remove": 0`, `"foreign": 4`, `"conflicts": 2`} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("dry run as cluster blue lacks %s: %s", want, r)
+		}
+	}
+
+	// --cluster-id is checked before anything is read.
+	r = e.sync("--cluster-id", "a:b")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "invalid --cluster-id") {
+		t.Errorf("bad --cluster-id: %s", r)
+	}
+}

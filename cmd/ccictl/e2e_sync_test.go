@@ -426,7 +426,33 @@ func merge(ms ...map[string]string) map[string]string {
 	return out
 }
 
-func markerOf(ns, name, uid string) string { return "ccictl:" + ns + "/" + name + ":" + uid }
+// markerOf is the ownership marker sync writes in the test cluster:
+// ccictl:<cluster-id>:<ns>/<name>:<uid>, the cluster id being the UID of
+// its kube-system namespace.
+func markerOf(ns, name, uid string) string {
+	return "ccictl:" + testClusterID() + ":" + ns + "/" + name + ":" + uid
+}
+
+// legacyMarkerOf is the marker of earlier versions, without the cluster.
+func legacyMarkerOf(ns, name, uid string) string { return "ccictl:" + ns + "/" + name + ":" + uid }
+
+var (
+	clusterIDOnce sync.Once
+	clusterID     string
+)
+
+// testClusterID is the UID of the test cluster's kube-system namespace
+// (kubeFor must have run: every syncEnv does).
+func testClusterID() string {
+	clusterIDOnce.Do(func() {
+		ns, err := kubeClient.CoreV1().Namespaces().Get(context.Background(), metav1.NamespaceSystem, metav1.GetOptions{})
+		if err != nil {
+			panic("e2e: read namespace kube-system: " + err.Error())
+		}
+		clusterID = string(ns.UID)
+	})
+	return clusterID
+}
 
 // wantCalls checks the emulator's call counts since the last reset (no
 // batch-update expected; see wantCallsUpd).

@@ -51,7 +51,7 @@ func BenchmarkSyncCalls(b *testing.B) {
 					targets := ce.setup(b, s, p)
 					want := ce.minimumCalls(targets)
 					b.StartTimer()
-					results := Run(context.Background(), ce.client, targets, Options{})
+					results := Run(context.Background(), ce.client, targets, Options{ClusterID: testCluster})
 					b.StopTimer()
 					got := ce.counts()
 					ce.check(b, targets, results, got, want)
@@ -138,7 +138,7 @@ func benchLatencyPass(b *testing.B, s scale, p phase, conc int, tr *http.Transpo
 		}
 		b.StartTimer()
 		start := time.Now()
-		results := Run(context.Background(), ce.client, targets, Options{Concurrency: conc})
+		results := Run(context.Background(), ce.client, targets, Options{ClusterID: testCluster, Concurrency: conc})
 		elapsed := time.Since(start)
 		b.StopTimer()
 		got := ce.counts()
@@ -213,7 +213,7 @@ func memberState(b Target, s scale, p phase) []elb.Member {
 	if p == fromEmpty {
 		return []elb.Member{}
 	}
-	marker := Marker(ownerOf(b.Binding))
+	marker := Marker(ownerOf(b.Binding, testCluster))
 	out := make([]elb.Member, 0, s.Endpoints)
 	for i, e := range benchEndpoints(0, s.Endpoints) {
 		out = append(out, elb.Member{ID: fmt.Sprintf("m-%08d", i), Name: marker, Address: e.Address, ProtocolPort: e.Port, Weight: 1, AdminStateUp: true})
@@ -241,7 +241,7 @@ func BenchmarkSyncInMemory(b *testing.B) {
 				b.ResetTimer()
 				for n := 0; n < b.N; n++ {
 					for i := range targets {
-						if r := Sync(context.Background(), clients[i], targets[i], Options{}); !r.InSync() {
+						if r := Sync(context.Background(), clients[i], targets[i], Options{ClusterID: testCluster}); !r.InSync() {
 							b.Fatal(r.Line())
 						}
 					}
@@ -269,7 +269,7 @@ func BenchmarkComputePlan(b *testing.B) {
 				t := Target{Binding: benchBinding(0)}
 				desired := desiredFor(s, p)
 				current := memberState(t, s, p)
-				owner := ownerOf(t.Binding)
+				owner := ownerOf(t.Binding, testCluster)
 				b.ReportAllocs()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {

@@ -145,7 +145,7 @@ func (ce *callEnv) setup(tb testing.TB, s scale, p phase) []Target {
 		b := benchBinding(i)
 		ce.emu.CreatePool(elb.Pool{ID: b.Spec.PoolRef.ID})
 		if p != fromEmpty {
-			marker := Marker(ownerOf(b))
+			marker := Marker(ownerOf(b, testCluster))
 			for _, e := range benchEndpoints(0, s.Endpoints) {
 				if _, err := ce.emu.AddMemberDirect(b.Spec.PoolRef.ID, elb.Member{Name: marker, Address: e.Address, ProtocolPort: e.Port, Weight: 1}); err != nil {
 					tb.Fatal(err)
@@ -260,7 +260,7 @@ func (ce *callEnv) check(tb testing.TB, targets []Target, results []Result, got,
 		for _, e := range t.Endpoints {
 			want[e] = 1
 		}
-		marker := Marker(ownerOf(t.Binding))
+		marker := Marker(ownerOf(t.Binding, testCluster))
 		desiredHeld := 0
 		for _, m := range ms {
 			w, ok := want[Endpoint{Address: m.Address, Port: m.ProtocolPort}]
@@ -287,7 +287,7 @@ var ciScales = []scale{{1, 2100}, {40, 50}}
 // without any write.
 func TestCallMinimum(t *testing.T) {
 	for _, s := range ciScales {
-		t.Run(s.String(), func(t *testing.T) { runCallSequence(t, s, Options{}) })
+		t.Run(s.String(), func(t *testing.T) { runCallSequence(t, s, Options{ClusterID: testCluster}) })
 	}
 }
 
@@ -334,7 +334,7 @@ func TestCallMinimumPhases(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%s/c%d", s, p, c), func(t *testing.T) {
 					ce := newCallEnv(t, 0, nil)
 					targets := ce.setup(t, s, p)
-					got := ce.pass(t, targets, Options{Concurrency: c})
+					got := ce.pass(t, targets, Options{ClusterID: testCluster, Concurrency: c})
 					if p == noop && got.Writes() != 0 {
 						t.Fatalf("no-op wrote %+v", got)
 					}
@@ -376,13 +376,13 @@ func TestCallMinimumDraining(t *testing.T) {
 	}
 	tgt.Endpoints = append(append([]Endpoint{}, all[:550]...), benchEndpoints(n, 50)...)
 	tgt.Draining = all[550:800]
-	got := ce.pass(t, targets, Options{})
+	got := ce.pass(t, targets, Options{ClusterID: testCluster})
 	if want := (callCounts{Get: 1, List: 1, Add: 1, Update: ceilDiv(210+250, elb.MaxBatch), Delete: 1}); got != want {
 		t.Fatalf("rollout step: %+v, want %+v", got, want)
 	}
 	// The terminating endpoints are gone: removed, nothing re-weighted.
 	tgt.Draining = nil
-	got = ce.pass(t, targets, Options{})
+	got = ce.pass(t, targets, Options{ClusterID: testCluster})
 	if want := (callCounts{Get: 1, List: 1, Delete: ceilDiv(250, elb.MaxBatch)}); got != want {
 		t.Fatalf("after draining: %+v, want %+v", got, want)
 	}

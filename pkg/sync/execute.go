@@ -55,6 +55,10 @@ type Options struct {
 	// lock: a binding created after Owners was read (and synced by another
 	// pass meanwhile) would otherwise have its members removed as orphans.
 	ReadOwners func(ctx context.Context) (OwnerLookup, error)
+	// ClusterID is this cluster's identity in the ownership markers
+	// (ValidateClusterID; required): members marked by another cluster are
+	// foreign, never orphans.
+	ClusterID string
 	// Weight of members of bindings without the weight annotation
 	// (lbv1.WeightAnnotation); nil means the API default, 1.
 	Weight *int32
@@ -206,6 +210,9 @@ type Result struct {
 	// Updated counts member weights this pass changed (drained to 0, or
 	// restored to the binding's weight).
 	Updated int `json:"updated"`
+	// Renamed counts members this pass re-marked (legacy markers migrated,
+	// members handed over to another binding).
+	Renamed int `json:"renamed"`
 
 	// The pool after the pass, as far as this pass knows.
 	Desired    int `json:"desired"`
@@ -278,7 +285,18 @@ type PlanSummary struct {
 	ToAdd       []MemberRef `json:"toAdd"`
 	ToRemove    []MemberRef `json:"toRemove"`
 	ToUpdate    []WeightRef `json:"toUpdate"`
-	Conflict    []MemberRef `json:"conflicting"`
+	// Rename is the number of members to re-mark; ToRename lists them.
+	Rename   int         `json:"rename"`
+	ToRename []RenameRef `json:"toRename"`
+	Conflict []MemberRef `json:"conflicting"`
+}
+
+// RenameRef is a planned re-mark in output: the member, its new name and
+// why (Migrate, Handover).
+type RenameRef struct {
+	MemberRef
+	To     string `json:"to"`
+	Reason string `json:"reason"`
 }
 
 // WeightRef is a planned weight change in output.
@@ -316,6 +334,12 @@ func (r Result) Line() string {
 	}
 	if r.UnknownZone > 0 {
 		s += fmt.Sprintf(" unknown-zone=%d", r.UnknownZone)
+	}
+	if rn := r.Renamed; r.DryRun && r.Plan.Rename > 0 || rn > 0 {
+		if r.DryRun {
+			rn = r.Plan.Rename
+		}
+		s += fmt.Sprintf(" remarked=%d", rn)
 	}
 	if up := r.Updated; r.DryRun && r.Plan.Update > 0 || up > 0 {
 		if r.DryRun {
@@ -505,7 +529,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		Draining:          t.Draining,
 		Drain:             DrainModeOf(pool),
 	}
-	p := ComputePlan(t.Endpoints, current, ownerOf(b), planOpts)
+	p := ComputePlan(t.Endpoints, current, ownerOf(b, opts.ClusterID), planOpts)
 	if opts.PruneOrphans && len(p.Orphans) > 0 && opts.ReadOwners != nil && !opts.DryRun {
 		owners, err := opts.ReadOwners(ctx)
 		if err != nil {
@@ -514,7 +538,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 			return r
 		}
 		planOpts.Owners = owners
-		p = ComputePlan(t.Endpoints, current, ownerOf(b), planOpts)
+		p = ComputePlan(t.Endpoints, current, ownerOf(b, opts.ClusterID), planOpts)
 	}
 	r.setPlan(p, len(current))
 	r.noteDrain(p, pool)
@@ -534,7 +558,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 	monitored := pool.HealthmonitorID != ""
 	hb := newHealthBook(append(slices.Clone(p.Keep), p.Conflicts...))
 	ex := &rounds{c: c, poolID: poolID, quota: quota, n: len(current), adds: p.ToAdd, removes: p.ToRemove,
-		updates: p.ToUpdate, recheck: recheck, gate: opts.WaitHealthy && monitored, hb: hb, opts: opts}
+		updates: p.ToUpdate, renames: p.ToRename, recheck: recheck, gate: opts.WaitHealthy && monitored, hb: hb, opts: opts}
 	start := time.Now()
 	if !opts.DryRun {
 		err := r.apply(ctx, ex)
@@ -653,7 +677,7 @@ func poolTypeProblem(pool *elb.Pool, subnet string) string {
 }
 
 func newResult(t Target, opts Options) Result {
-	r := Result{DryRun: opts.DryRun, Plan: PlanSummary{ToAdd: []MemberRef{}, ToRemove: []MemberRef{}, ToUpdate: []WeightRef{}, Conflict: []MemberRef{}}}
+	r := Result{DryRun: opts.DryRun, Plan: PlanSummary{ToAdd: []MemberRef{}, ToRemove: []MemberRef{}, ToUpdate: []WeightRef{}, ToRename: []RenameRef{}, Conflict: []MemberRef{}}}
 	b := t.Binding
 	if b == nil {
 		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "no binding"
@@ -665,7 +689,7 @@ func newResult(t Target, opts Options) Result {
 	r.Desired = len(validDesired(t.Endpoints))
 	r.UnknownZone = t.UnknownZone
 	r.Plan.Desired = r.Desired
-	switch err := ValidateOwner(ownerOf(b)); {
+	switch err := ValidateOwner(ownerOf(b, opts.ClusterID)); {
 	case err != nil:
 		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "binding cannot own members: "+err.Error()
 	case r.PoolID == "":
@@ -679,8 +703,8 @@ func newResult(t Target, opts Options) Result {
 	return r
 }
 
-func ownerOf(b *lbv1.PoolBinding) Owner {
-	return Owner{Namespace: b.Namespace, Name: b.Name, UID: string(b.UID)}
+func ownerOf(b *lbv1.PoolBinding, cluster string) Owner {
+	return Owner{Namespace: b.Namespace, Name: b.Name, UID: string(b.UID), Cluster: cluster}
 }
 
 func (r *Result) setPlan(p Plan, current int) {
@@ -701,6 +725,7 @@ func (r *Result) setPlan(p Plan, current int) {
 		ToAdd:     make([]MemberRef, 0, len(p.ToAdd)),
 		ToRemove:  refs(p.ToRemove),
 		ToUpdate:  make([]WeightRef, 0, len(p.ToUpdate)),
+		ToRename:  make([]RenameRef, 0, len(p.ToRename)),
 		Conflict:  refs(p.Conflicts),
 	}
 	for _, u := range p.ToUpdate {
@@ -711,9 +736,17 @@ func (r *Result) setPlan(p Plan, current int) {
 		})
 	}
 	for _, m := range p.ToRemove {
-		if m.Name != p.Marker {
+		if !p.Owns(m.Name) {
 			r.Plan.Prune++
 		}
+	}
+	r.Plan.Rename = len(p.ToRename)
+	for _, x := range p.ToRename {
+		m := x.Member
+		r.Plan.ToRename = append(r.Plan.ToRename, RenameRef{
+			MemberRef: MemberRef{ID: m.ID, Name: m.Name, Address: m.Address, Port: m.ProtocolPort},
+			To:        x.Name, Reason: x.Reason,
+		})
 	}
 	for _, m := range p.ToAdd {
 		r.Plan.ToAdd = append(r.Plan.ToAdd, MemberRef{Name: m.Name, Address: m.Address, Port: m.ProtocolPort})
@@ -748,25 +781,56 @@ func (r *Result) noteDrain(p Plan, pool *elb.Pool) {
 	}
 }
 
-// applyUpdates sets weights, ≤elb.MaxBatch per call. The client checks that
-// each answer shows every asked member with the asked weight.
-func (r *Result) applyUpdates(ctx context.Context, c elb.Client, poolID string, updates []WeightUpdate) error {
-	for chunk := range chunks(updates) {
+// applyUpdates sets weights and names (re-marks), ≤elb.MaxBatch members per
+// call, one update per member (a member with both a new weight and a new
+// name gets both in one item). The client checks that each answer shows
+// every asked member with the asked values.
+func (r *Result) applyUpdates(ctx context.Context, c elb.Client, poolID string, updates []WeightUpdate, renames []Rename) error {
+	us := mergeUpdates(updates, renames)
+	for chunk := range chunks(us) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		us := make([]elb.MemberUpdate, len(chunk))
-		for i, u := range chunk {
-			w := u.Weight
-			us[i] = elb.MemberUpdate{ID: u.Member.ID, Weight: &w}
-		}
-		res, err := c.BatchUpdateMembers(ctx, poolID, us)
+		res, err := c.BatchUpdateMembers(ctx, poolID, chunk)
 		if err != nil {
-			return fmt.Errorf("update member weights in pool %s: %w", poolID, err)
+			what := "weights"
+			if len(renames) > 0 {
+				what = "weights and names"
+			}
+			return fmt.Errorf("update member %s in pool %s: %w", what, poolID, err)
 		}
-		r.Updated += len(res)
+		for i := range res {
+			if chunk[i].Weight != nil {
+				r.Updated++
+			}
+			if chunk[i].Name != nil {
+				r.Renamed++
+			}
+		}
 	}
 	return nil
+}
+
+// mergeUpdates turns weight changes and renames into one update per
+// member, in the order of the weight changes, then the renames.
+func mergeUpdates(updates []WeightUpdate, renames []Rename) []elb.MemberUpdate {
+	out := make([]elb.MemberUpdate, 0, len(updates)+len(renames))
+	at := make(map[string]int, len(updates)+len(renames))
+	for _, u := range updates {
+		w := u.Weight
+		at[u.Member.ID] = len(out)
+		out = append(out, elb.MemberUpdate{ID: u.Member.ID, Weight: &w})
+	}
+	for _, x := range renames {
+		n := x.Name
+		if i, ok := at[x.Member.ID]; ok {
+			out[i].Name = &n
+			continue
+		}
+		at[x.Member.ID] = len(out)
+		out = append(out, elb.MemberUpdate{ID: x.Member.ID, Name: &n})
+	}
+	return out
 }
 
 // rounds is the state of one binding's staged execution.
@@ -778,9 +842,10 @@ type rounds struct {
 	adds   []elb.NewMember
 	// removes are the stale members not removed yet.
 	removes []elb.Member
-	// updates are the weight changes, made once after the first round's
-	// adds (and health wait).
+	// updates are the weight changes and renames the re-marks, made once
+	// after the first round's adds (and health wait), in the same calls.
 	updates []WeightUpdate
+	renames []Rename
 	// recheck, if set, may drop removals right before they are made.
 	recheck func(context.Context, []elb.Member) ([]elb.Member, error)
 	gate    bool // wait for new members to be ONLINE before removing
@@ -811,7 +876,7 @@ func (r *Result) apply(ctx context.Context, x *rounds) error {
 		if len(st.Rounds) == 0 {
 			x.short = st.Short
 			if first {
-				return r.applyUpdates(ctx, x.c, x.poolID, x.updates)
+				return r.applyUpdates(ctx, x.c, x.poolID, x.updates, x.renames)
 			}
 			return nil
 		}
@@ -851,7 +916,7 @@ func (r *Result) apply(ctx context.Context, x *rounds) error {
 		}
 		if first {
 			first = false
-			if err := r.applyUpdates(ctx, x.c, x.poolID, x.updates); err != nil {
+			if err := r.applyUpdates(ctx, x.c, x.poolID, x.updates, x.renames); err != nil {
 				return err
 			}
 		}
@@ -1066,6 +1131,9 @@ func (r *Result) finish(p Plan, resolveErr error, dryRun bool, x *rounds) {
 		r.Message = fmt.Sprintf("added %d, removed %d member(s)", r.Added, r.Removed)
 		if r.Updated > 0 {
 			r.Message += fmt.Sprintf(", changed %d weight(s)", r.Updated)
+		}
+		if r.Renamed > 0 {
+			r.Message += fmt.Sprintf(", re-marked %d member(s)", r.Renamed)
 		}
 	}
 }

@@ -9,17 +9,26 @@ import (
 
 // Ownership marker.
 //
-// Every member sync adds carries, in its `name`, a marker naming the binding:
+// Every member sync adds carries, in its `name`, a marker naming the cluster
+// and the binding:
 //
-//	ccictl:<namespace>/<name>:<uid>
+//	ccictl:<cluster-id>:<namespace>/<name>:<uid>
 //
-// The uid tells a re-created binding of the same name from the deleted one,
-// whose members then become orphans rather than "ours". Kubernetes names
-// cannot contain ':' or '/', so the marker parses unambiguously. ELB member
-// names may be 255 characters long; a binding name may be 253, so names
-// longer than maxMarkerName are shortened to a prefix, '~' (which no
-// Kubernetes name contains) and a hash of the full name, keeping every marker
-// under 200 characters.
+// The cluster id tells this cluster's bindings from another cluster's that
+// feed the same pool (a blue/green migration, one Service in two regions):
+// members of another cluster are foreign, never orphans. The uid tells a
+// re-created binding of the same name from the deleted one, whose members
+// then become orphans rather than "ours". Kubernetes names cannot contain
+// ':' or '/', and a cluster id may not either, so the marker parses
+// unambiguously. ELB member names may be 255 characters long; a binding name
+// may be 253, so names longer than maxMarkerName are shortened to a prefix,
+// '~' (which no Kubernetes name contains) and a hash of the full name,
+// keeping every marker within MaxMarkerLen (248).
+//
+// The earlier form without the cluster id, ccictl:<namespace>/<name>:<uid>
+// ("legacy"), is read as this cluster's: a binding owns members with its
+// legacy marker too and re-marks them to the current form (batch-update of
+// the name, no removal).
 const (
 	markerPrefix = "ccictl:"
 
@@ -28,22 +37,54 @@ const (
 	maxUID        = 64  // real UIDs are 36-character UUIDs
 	maxMarkerName = 63
 	hashLen       = 8
-	// MaxMarkerLen bounds len(Marker(o)) for every valid owner.
-	MaxMarkerLen = len(markerPrefix) + maxNamespace + 1 + maxMarkerName + 1 + maxUID
+	// MaxClusterID is the longest cluster id: it keeps every marker within
+	// MaxMarkerLen (a namespace UID, the default, has 36 characters).
+	MaxClusterID = 48
+	// MaxMarkerLen bounds len(Marker(o)) for every valid owner, 7 below
+	// the ELB's 255.
+	MaxMarkerLen = len(markerPrefix) + MaxClusterID + 1 + maxNamespace + 1 + maxMarkerName + 1 + maxUID
 )
 
-// Owner identifies the PoolBinding a member belongs to.
+// Owner identifies the PoolBinding a member belongs to. Cluster is the
+// cluster's identity (ValidateClusterID); in an Owner that ParseMarker read
+// from a legacy marker it is "".
 type Owner struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
 	UID       string `json:"uid"`
+	Cluster   string `json:"cluster,omitempty"`
 }
 
 func (o Owner) String() string { return o.Namespace + "/" + o.Name }
 
+// ValidateClusterID reports whether id can name a cluster in a marker:
+// 1-48 letters, digits, '-', '_' or '.'.
+func ValidateClusterID(id string) error {
+	if id == "" || len(id) > MaxClusterID {
+		return fmt.Errorf("cluster id %q must be 1-%d characters long", id, MaxClusterID)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("cluster id %q may contain only letters, digits, '-', '_' and '.'", id)
+		}
+	}
+	return nil
+}
+
 // ValidateOwner reports whether o can be written into a marker. Name may be
 // a full object name or the shortened form ParseMarker returns.
 func ValidateOwner(o Owner) error {
+	if err := validateBinding(o); err != nil {
+		return err
+	}
+	if err := ValidateClusterID(o.Cluster); err != nil {
+		return fmt.Errorf("no usable cluster identity: %w", err)
+	}
+	return nil
+}
+
+func validateBinding(o Owner) error {
 	switch {
 	case !isLabel(o.Namespace):
 		return fmt.Errorf("invalid namespace %q", o.Namespace)
@@ -61,17 +102,35 @@ func Marker(o Owner) string {
 	if ValidateOwner(o) != nil {
 		return ""
 	}
+	return markerPrefix + o.Cluster + ":" + o.Namespace + "/" + markerName(o.Name) + ":" + o.UID
+}
+
+// LegacyMarker is the marker o's members had before markers named the
+// cluster ("" for an invalid owner). Sync owns members named so and
+// re-marks them with Marker.
+func LegacyMarker(o Owner) string {
+	if ValidateOwner(o) != nil {
+		return ""
+	}
 	return markerPrefix + o.Namespace + "/" + markerName(o.Name) + ":" + o.UID
 }
 
-// ParseMarker reads a marker written by Marker. Anything else, including
-// names that merely look similar, returns false. For a shortened name the
-// returned Owner.Name is the shortened form, so Marker(owner) == name holds
-// for every accepted name.
+// ParseMarker reads a marker written by Marker, or the legacy form (then
+// Owner.Cluster is ""). Anything else, including names that merely look
+// similar, returns false. For a shortened name the returned Owner.Name is
+// the shortened form, so Marker(owner) == name (LegacyMarker for the legacy
+// form, with any cluster) holds for every accepted name.
 func ParseMarker(name string) (Owner, bool) {
 	rest, ok := strings.CutPrefix(name, markerPrefix)
 	if !ok {
 		return Owner{}, false
+	}
+	cluster := ""
+	if first, after, ok := strings.Cut(rest, ":"); ok && !strings.Contains(first, "/") {
+		if ValidateClusterID(first) != nil {
+			return Owner{}, false
+		}
+		cluster, rest = first, after
 	}
 	ns, rest, ok := strings.Cut(rest, "/")
 	if !ok {
@@ -81,10 +140,10 @@ func ParseMarker(name string) (Owner, bool) {
 	if !ok {
 		return Owner{}, false
 	}
-	o := Owner{Namespace: ns, Name: n, UID: uid}
+	o := Owner{Namespace: ns, Name: n, UID: uid, Cluster: cluster}
 	// Only canonical markers are ours: a long unshortened name is not
 	// something Marker writes.
-	if ValidateOwner(o) != nil || markerName(n) != n {
+	if validateBinding(o) != nil || markerName(n) != n {
 		return Owner{}, false
 	}
 	return o, true

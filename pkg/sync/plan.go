@@ -162,6 +162,24 @@ type WeightUpdate struct {
 	Reason string     `json:"reason"`
 }
 
+// Why a member is re-marked (its name changed by batch-update).
+const (
+	// RenameMigrate: an owned member with the legacy marker (no cluster
+	// id) gets the current one.
+	RenameMigrate = "Migrate"
+	// RenameHandover: an owned member at an endpoint this binding no
+	// longer wants but another live binding on the pool does is handed to
+	// that binding instead of being removed.
+	RenameHandover = "Handover"
+)
+
+// Rename is one planned change of a member's name (its marker).
+type Rename struct {
+	Member elb.Member `json:"member"`
+	Name   string     `json:"name"`
+	Reason string     `json:"reason"`
+}
+
 // Plan is what one binding's pass should do. All slices are sorted by
 // address, port, then id, so equal inputs give equal plans.
 type Plan struct {
@@ -198,6 +216,11 @@ type Plan struct {
 	Withheld []elb.Member `json:"withheld"`
 	// WithheldUpdates are weight changes the guard refused.
 	WithheldUpdates []WeightUpdate `json:"withheldUpdates"`
+	// ToRename are owned members to re-mark: legacy markers to the
+	// current form (Migrate), members handed to another binding
+	// (Handover). WithheldRenames are those a guard refused.
+	ToRename        []Rename `json:"toRename"`
+	WithheldRenames []Rename `json:"withheldRenames"`
 	// Blocked is one of the Blocked* reasons, or "".
 	Blocked string `json:"blocked,omitempty"`
 	// Inconsistency says what made the read inconsistent
@@ -224,6 +247,8 @@ func keyOf(addr string, port int32) memberKey {
 // because the result type is.)
 func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts PlanOptions) Plan {
 	p := Plan{Owner: owner, Marker: Marker(owner)}
+	legacy := LegacyMarker(owner)
+	owns := func(name string) bool { return name == p.Marker || name == legacy }
 	p.Desired = validDesired(desired)
 
 	cur := slices.Clone(current)
@@ -255,6 +280,12 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 	present := make(map[memberKey]bool, len(cur))
 	var removable []elb.Member
 	var updates []WeightUpdate
+	var renames []Rename
+	migrate := func(m elb.Member) {
+		if m.Name == legacy {
+			renames = append(renames, Rename{Member: m, Name: p.Marker, Reason: RenameMigrate})
+		}
+	}
 	// The API holds one member per address+port, so a list that shows two
 	// is not a consistent read of the pool (whoever owns them): a member
 	// that moved to a new ID between two pages shows at both, and
@@ -271,7 +302,7 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 	// Owned members first, so that if a (faulty) read shows an owned and a
 	// foreign member at one key, ours is the one kept.
 	for _, m := range cur {
-		if m.Name != p.Marker {
+		if !owns(m.Name) {
 			continue
 		}
 		k := keyOf(m.Address, m.ProtocolPort)
@@ -282,11 +313,13 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 			removable = append(removable, m)
 		case want[k]:
 			p.Keep = append(p.Keep, m)
+			migrate(m)
 			if opts.Drain != DrainWeightIgnored && m.Weight != weight {
 				updates = append(updates, WeightUpdate{Member: m, Weight: weight, Reason: UpdateRestore})
 			}
 		case draining[k] && opts.Drain == DrainByWeight:
 			p.Draining = append(p.Draining, m)
+			migrate(m)
 			if m.Weight != 0 {
 				updates = append(updates, WeightUpdate{Member: m, Weight: 0, Reason: UpdateDrain})
 			}
@@ -299,11 +332,11 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 		present[k] = true
 	}
 	for _, m := range cur {
-		if m.Name == p.Marker {
+		if owns(m.Name) {
 			continue
 		}
 		k := keyOf(m.Address, m.ProtocolPort)
-		if isOrphan(m.Name, owner, p.Marker, opts.Owners) {
+		if isOrphan(m.Name, owner, opts.Owners) {
 			p.Orphans = append(p.Orphans, m)
 			switch {
 			case want[k]:
@@ -338,13 +371,15 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 	// A guard that withholds removals withholds weight changes too: a pass
 	// that cannot trust what it read changes nothing but adds, and draining
 	// every member to weight 0 empties a pool as surely as removing them.
+	// Renames go with the weight changes: a read that cannot be trusted
+	// re-marks nothing either.
 	switch {
 	case opts.Incomplete:
 		p.Blocked = BlockedIncomplete
-		p.Withheld, p.WithheldUpdates = removable, updates
+		p.Withheld, p.WithheldUpdates, p.WithheldRenames = removable, updates, renames
 	case opts.InconsistentRead != "" || !consistentIDs(cur) || dupKey != nil:
 		p.Blocked = BlockedInconsistentRead
-		p.Withheld, p.WithheldUpdates = removable, updates
+		p.Withheld, p.WithheldUpdates, p.WithheldRenames = removable, updates, renames
 		switch {
 		case opts.InconsistentRead != "":
 			p.Inconsistency = opts.InconsistentRead
@@ -356,15 +391,17 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 	case opts.DeletionProtected && len(removable) > 0:
 		// The API refuses removals; weight changes still go through.
 		p.Blocked = BlockedDeletionProtected
-		p.Withheld, p.ToUpdate = removable, updates
+		p.Withheld, p.ToUpdate, p.ToRename = removable, updates, renames
 	case len(p.Desired) == 0 && (len(removable) > 0 || len(updates) > 0) && !opts.AllowEmpty:
 		// Covers orphans too: pruning them with nothing desired would also
 		// empty the pool, which is exactly what AllowEmpty guards.
 		p.Blocked = BlockedEmptyRefused
-		p.Withheld, p.WithheldUpdates = removable, updates
+		p.Withheld, p.WithheldUpdates, p.WithheldRenames = removable, updates, renames
 	default:
-		p.ToRemove, p.ToUpdate = removable, updates
+		p.ToRemove, p.ToUpdate, p.ToRename = removable, updates, renames
 	}
+	slices.SortFunc(p.ToRename, compareRenames)
+	slices.SortFunc(p.WithheldRenames, compareRenames)
 	slices.SortFunc(p.ToRemove, compareMembers)
 	slices.SortFunc(p.Withheld, compareMembers)
 	slices.SortFunc(p.DrainRemoved, compareMembers)
@@ -374,6 +411,8 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 }
 
 func compareUpdates(a, b WeightUpdate) int { return compareMembers(a.Member, b.Member) }
+
+func compareRenames(a, b Rename) int { return compareMembers(a.Member, b.Member) }
 
 func consistentIDs(ms []elb.Member) bool {
 	seen := make(map[string]bool, len(ms))
@@ -386,13 +425,18 @@ func consistentIDs(ms []elb.Member) bool {
 	return true
 }
 
-// isOrphan: the name is another binding's marker and that binding is gone.
-// A marker with this binding's namespace and name but another uid belongs
-// to a deleted earlier binding of the same name: the name can only have one
-// live uid, and that is ours.
-func isOrphan(name string, owner Owner, ours string, lookup OwnerLookup) bool {
+// isOrphan: the name is another binding's marker, of this cluster, and that
+// binding is gone. A marker of another cluster is never an orphan here (its
+// bindings are not this cluster's to know); a legacy marker (no cluster) is
+// read as this cluster's. A marker with this binding's namespace and name
+// but another uid belongs to a deleted earlier binding of the same name: the
+// name can only have one live uid, and that is ours.
+func isOrphan(name string, owner Owner, lookup OwnerLookup) bool {
 	o, ok := ParseMarker(name)
-	if !ok || name == ours {
+	if !ok || name == Marker(owner) || name == LegacyMarker(owner) {
+		return false
+	}
+	if o.Cluster != "" && o.Cluster != owner.Cluster {
 		return false
 	}
 	if o.Namespace == owner.Namespace && o.Name == markerName(owner.Name) && o.UID != owner.UID {
@@ -458,8 +502,22 @@ func (p Plan) normalized() Plan {
 	p.Orphans, p.Conflicts, p.Withheld = nz(p.Orphans), nz(p.Conflicts), nz(p.Withheld)
 	p.Draining, p.DrainRemoved = nz(p.Draining), nz(p.DrainRemoved)
 	p.ToUpdate, p.WithheldUpdates = nzu(p.ToUpdate), nzu(p.WithheldUpdates)
+	if p.ToRename == nil {
+		p.ToRename = []Rename{}
+	}
+	if p.WithheldRenames == nil {
+		p.WithheldRenames = []Rename{}
+	}
 	return p
 }
 
 // Changes reports whether the plan would write anything.
-func (p Plan) Changes() bool { return len(p.ToAdd) > 0 || len(p.ToRemove) > 0 || len(p.ToUpdate) > 0 }
+func (p Plan) Changes() bool {
+	return len(p.ToAdd) > 0 || len(p.ToRemove) > 0 || len(p.ToUpdate) > 0 || len(p.ToRename) > 0
+}
+
+// Owns reports whether a member name marks this plan's binding (the
+// current or the legacy marker).
+func (p Plan) Owns(name string) bool {
+	return p.Marker != "" && (name == p.Marker || name == LegacyMarker(p.Owner))
+}

@@ -9,14 +9,27 @@ import (
 	"github.com/openvessel/ccictl/pkg/elb"
 )
 
+// testCluster is the cluster identity of the tests' markers; otherCluster
+// another cluster's that feeds the same pools.
+const (
+	testCluster  = "c1-3f6b2a90"
+	otherCluster = "c2-77d01e4c"
+)
+
 var (
-	self      = Owner{Namespace: "ns", Name: "web", UID: "uid-self"}
-	selfMark  = Marker(self)
-	oldSelf   = Marker(Owner{Namespace: "ns", Name: "web", UID: "uid-old"})   // earlier binding of the same name
-	liveOther = Marker(Owner{Namespace: "ns", Name: "api", UID: "uid-live"})  // another existing binding
-	deadOther = Marker(Owner{Namespace: "ns", Name: "gone", UID: "uid-dead"}) // deleted binding
-	unknownNS = Marker(Owner{Namespace: "far", Name: "x", UID: "uid-far"})    // namespace not listed
-	lookup    = NewOwnerLookup([]Owner{self, {Namespace: "ns", Name: "api", UID: "uid-live"}}, []string{"ns"})
+	self       = Owner{Namespace: "ns", Name: "web", UID: "uid-self", Cluster: testCluster}
+	selfMark   = Marker(self)
+	selfLegacy = LegacyMarker(self)                                                                  // the same binding's marker before cluster ids
+	oldSelf    = Marker(Owner{Namespace: "ns", Name: "web", UID: "uid-old", Cluster: testCluster})   // earlier binding of the same name
+	liveOther  = Marker(Owner{Namespace: "ns", Name: "api", UID: "uid-live", Cluster: testCluster})  // another existing binding
+	deadOther  = Marker(Owner{Namespace: "ns", Name: "gone", UID: "uid-dead", Cluster: testCluster}) // deleted binding
+	unknownNS  = Marker(Owner{Namespace: "far", Name: "x", UID: "uid-far", Cluster: testCluster})    // namespace not listed
+	// Another cluster's bindings: same namespace and name (a blue/green
+	// twin), and one whose uid this cluster does not know.
+	twinOther   = Marker(Owner{Namespace: "ns", Name: "web", UID: "uid-twin", Cluster: otherCluster})
+	remoteOther = Marker(Owner{Namespace: "ns", Name: "gone", UID: "uid-remote", Cluster: otherCluster})
+	deadLegacy  = LegacyMarker(Owner{Namespace: "ns", Name: "gone", UID: "uid-dead", Cluster: testCluster}) // deleted binding, legacy form
+	lookup      = NewOwnerLookup([]Owner{self, {Namespace: "ns", Name: "api", UID: "uid-live"}}, []string{"ns"})
 )
 
 func ep(addr string, port int32) Endpoint { return Endpoint{Address: addr, Port: port} }
@@ -236,6 +249,8 @@ func TestComputePlanInvalidOwnerChangesNothing(t *testing.T) {
 func checkPlanInvariants(t *testing.T, desired []Endpoint, current []elb.Member, owner Owner, opts PlanOptions, p Plan) {
 	t.Helper()
 	marker := Marker(owner)
+	legacy := LegacyMarker(owner)
+	owns := func(name string) bool { return marker != "" && (name == marker || name == legacy) }
 	key := func(addr string, port int32) memberKey { return keyOf(addr, port) }
 
 	want := map[memberKey]bool{}
@@ -248,7 +263,7 @@ func checkPlanInvariants(t *testing.T, desired []Endpoint, current []elb.Member,
 	for _, m := range current {
 		k := key(m.Address, m.ProtocolPort)
 		curKeys[k] = true
-		if marker == "" || m.Name != marker {
+		if !owns(m.Name) {
 			notOwnedAt[k] = true
 		}
 		byID[m.ID]++
@@ -263,10 +278,10 @@ func checkPlanInvariants(t *testing.T, desired []Endpoint, current []elb.Member,
 			t.Fatalf("member %s removed twice", m.ID)
 		}
 		seenRemove[m.ID] = true
-		if marker != "" && m.Name == marker {
+		if owns(m.Name) {
 			continue
 		}
-		if !opts.PruneOrphans || !isOrphan(m.Name, owner, marker, opts.Owners) {
+		if !opts.PruneOrphans || !isOrphan(m.Name, owner, opts.Owners) {
 			t.Fatalf("removes member %s (%q) it does not own", m.ID, m.Name)
 		}
 		if want[key(m.Address, m.ProtocolPort)] {
@@ -309,6 +324,49 @@ func checkPlanInvariants(t *testing.T, desired []Endpoint, current []elb.Member,
 	if marker == "" && p.Changes() {
 		t.Fatal("invalid owner but plan changes the pool")
 	}
+	// Another cluster's members are foreign: never orphans, never removed,
+	// never re-marked, whatever the flags.
+	otherCl := func(name string) bool {
+		o, ok := ParseMarker(name)
+		return ok && o.Cluster != "" && o.Cluster != owner.Cluster
+	}
+	for _, m := range append(append(slices.Clone(p.ToRemove), p.Orphans...), p.Withheld...) {
+		if otherCl(m.Name) {
+			t.Fatalf("member %s of another cluster (%q) is treated as an orphan or removed", m.ID, m.Name)
+		}
+	}
+	// Renames: only owned members, each once; Migrate takes a legacy
+	// marker to the current one; Handover to another live binding of this
+	// cluster; a kept or draining legacy member is re-marked (or withheld
+	// with the rest).
+	renamed := map[string]bool{}
+	for _, x := range append(slices.Clone(p.ToRename), p.WithheldRenames...) {
+		if !owns(x.Member.Name) || renamed[ident3(x.Member)] {
+			t.Fatalf("bad or repeated rename %+v", x)
+		}
+		renamed[ident3(x.Member)] = true
+		switch x.Reason {
+		case RenameMigrate:
+			if x.Member.Name != legacy || x.Name != marker {
+				t.Fatalf("migrate rename %+v", x)
+			}
+		case RenameHandover:
+			o, ok := ParseMarker(x.Name)
+			if !ok || o.Cluster != owner.Cluster || x.Name == marker {
+				t.Fatalf("handover rename %+v", x)
+			}
+		default:
+			t.Fatalf("rename reason %q", x.Reason)
+		}
+	}
+	if len(p.ToRename) > 0 && p.Blocked != "" && p.Blocked != BlockedDeletionProtected {
+		t.Fatalf("blocked %q but %d renames", p.Blocked, len(p.ToRename))
+	}
+	for _, m := range append(slices.Clone(p.Keep), p.Draining...) {
+		if legacy != "" && m.Name == legacy && !renamed[ident3(m)] {
+			t.Fatalf("kept legacy member %s not re-marked", m.ID)
+		}
+	}
 
 	// No duplicate adds; adds are new keys; nothing added is also removed.
 	added := map[memberKey]bool{}
@@ -339,7 +397,7 @@ func checkPlanInvariants(t *testing.T, desired []Endpoint, current []elb.Member,
 	}
 	for _, m := range p.Keep {
 		k := key(m.Address, m.ProtocolPort)
-		if m.Name != marker || !want[k] || cover[k] {
+		if !owns(m.Name) || !want[k] || cover[k] {
 			t.Fatalf("bad keep %+v", m)
 		}
 		cover[k] = true
@@ -358,12 +416,12 @@ func checkPlanInvariants(t *testing.T, desired []Endpoint, current []elb.Member,
 			t.Fatalf("add ∪ keep has %d keys, desired %d", len(cover), len(want))
 		}
 	}
-	checkWeightInvariants(t, current, marker, opts, p, want)
+	checkWeightInvariants(t, current, owns, opts, p, want)
 
 	// Every current member lands in exactly one bucket.
 	owned := len(p.Keep) + len(p.Draining)
 	for _, m := range append(slices.Clone(p.ToRemove), p.Withheld...) {
-		if m.Name == marker && marker != "" {
+		if owns(m.Name) {
 			owned++
 		}
 	}
@@ -386,7 +444,7 @@ func checkPlanInvariants(t *testing.T, desired []Endpoint, current []elb.Member,
 // weight when kept; nothing is re-weighted when a guard blocks or the pool
 // ignores weights; a member of a terminating endpoint that still serves is
 // never removed where the pool drains by weight.
-func checkWeightInvariants(t *testing.T, current []elb.Member, marker string, opts PlanOptions, p Plan, want map[memberKey]bool) {
+func checkWeightInvariants(t *testing.T, current []elb.Member, owns func(string) bool, opts PlanOptions, p Plan, want map[memberKey]bool) {
 	t.Helper()
 	target := int32(1)
 	if opts.Weight != nil {
@@ -407,7 +465,7 @@ func checkWeightInvariants(t *testing.T, current []elb.Member, marker string, op
 	drainByID := map[string]bool{}
 	for _, m := range p.Draining {
 		k := keyOf(m.Address, m.ProtocolPort)
-		if m.Name != marker || marker == "" || !draining[k] || opts.Drain != DrainByWeight {
+		if !owns(m.Name) || !draining[k] || opts.Drain != DrainByWeight {
 			t.Fatalf("bad draining member %+v (mode %q)", m, opts.Drain)
 		}
 		if inDrain[k] {
@@ -418,7 +476,7 @@ func checkWeightInvariants(t *testing.T, current []elb.Member, marker string, op
 	updated := map[string]int32{}
 	for _, u := range append(slices.Clone(p.ToUpdate), p.WithheldUpdates...) {
 		m := u.Member
-		if marker == "" || m.Name != marker {
+		if !owns(m.Name) {
 			t.Fatalf("re-weights member %s (%q) it does not own", m.ID, m.Name)
 		}
 		if _, dup := updated[ident(m)]; dup {
@@ -483,24 +541,27 @@ func checkWeightInvariants(t *testing.T, current []elb.Member, marker string, op
 		if !draining[k] || opts.Drain != DrainByWeight {
 			continue
 		}
-		if m.Name != marker || !inDrain[k] || drainByID[ident(m)] {
+		if !owns(m.Name) || !inDrain[k] || drainByID[ident(m)] {
 			t.Fatalf("removes %s at terminating, still serving endpoint %v", m.ID, k)
 		}
 	}
-	if opts.Drain == DrainByWeight && marker != "" && p.Blocked == "" {
+	if opts.Drain == DrainByWeight && p.Marker != "" && p.Blocked == "" {
 		for _, m := range current {
-			if k := keyOf(m.Address, m.ProtocolPort); m.Name == marker && draining[k] && !inDrain[k] {
+			if k := keyOf(m.Address, m.ProtocolPort); owns(m.Name) && draining[k] && !inDrain[k] {
 				t.Fatalf("owned member %s at terminating endpoint %v is not draining", m.ID, k)
 			}
 		}
 	}
 	// DrainRemoved: owned members at draining keys in the other modes.
 	for _, m := range p.DrainRemoved {
-		if opts.Drain == DrainByWeight || m.Name != marker || !draining[keyOf(m.Address, m.ProtocolPort)] {
+		if opts.Drain == DrainByWeight || !owns(m.Name) || !draining[keyOf(m.Address, m.ProtocolPort)] {
 			t.Fatalf("bad drain-removed member %+v (mode %q)", m, opts.Drain)
 		}
 	}
 }
+
+// ident3 names a member by id and key (ids may repeat in a fuzzed pool).
+func ident3(m elb.Member) string { return fmt.Sprintf("%s|%s|%d", m.ID, m.Address, m.ProtocolPort) }
 
 // samePlan compares plans; member IDs may repeat in a fuzzed pool, so equal
 // sort keys can legitimately reorder identical-looking entries only when
@@ -539,7 +600,8 @@ func FuzzPlan(f *testing.F) {
 func decodeUniverse(data []byte) ([]Endpoint, []Endpoint, []elb.Member) {
 	addrs := []string{"10.0.0.1", "10.0.0.2", "10.0.0.10", "192.168.1.1", "fd00::1", "not-an-ip", "10.0.0.001", "0.0.0.0"}
 	ports := []int32{80, 8080, 0, 70000}
-	names := []string{selfMark, selfMark, oldSelf, liveOther, deadOther, unknownNS, "", "ccictl:ns/web", selfMark + " ", "manual"}
+	names := []string{selfMark, selfMark, oldSelf, liveOther, deadOther, unknownNS, "", "ccictl:ns/web", selfMark + " ", "manual",
+		selfLegacy, twinOther, remoteOther, deadLegacy}
 	weights := []int32{1, 0, 5, 7}
 	var desired, draining []Endpoint
 	var current []elb.Member

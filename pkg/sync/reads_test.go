@@ -24,7 +24,7 @@ func TestSyncCompleteReads(t *testing.T) {
 		// IDs in address order, so the member at 10.1.0.1 is on the first page.
 		for i, a := range []string{"10.1.0.1", "10.1.0.2", "10.1.0.3", "10.1.0.4"} {
 			m, err := e.emu.AddMemberDirect(pid, elb.Member{ID: "10000000-0000-4000-8000-00000000000" + string(rune('1'+i)),
-				Name: Marker(ownerOf(b)), Address: a, ProtocolPort: 8080, Weight: 1})
+				Name: Marker(ownerOf(b, testCluster)), Address: a, ProtocolPort: 8080, Weight: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -39,7 +39,7 @@ func TestSyncCompleteReads(t *testing.T) {
 		e, pid, _ := setup(t)
 		e.emu.SetFaults(elbemulator.Faults{PageCap: 3})
 		b := binding("web", "uid-1", pid)
-		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{})
+		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
 		wantState(t, r, StateSynced, ReasonSynced)
 		if r.Removed != 1 || r.Kept != 3 {
 			t.Fatalf("removed %d kept %d, want 1 and 3: %s", r.Removed, r.Kept, r.Line())
@@ -56,7 +56,7 @@ func TestSyncCompleteReads(t *testing.T) {
 		// an add of it answers "existed"; 10.1.0.4 is stale and is kept.
 		e.emu.SetFaults(elbemulator.Faults{ListOmit: []string{ms[0].ID}})
 		b := binding("web", "uid-1", pid)
-		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{})
+		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
 		wantState(t, r, StateBlocked, ReasonInconsistentRead)
 		if r.InSync() || r.Removed != 0 || !strings.Contains(r.Message, "1 member(s) of the pool not listed") {
 			t.Fatalf("result %s", r.Line())
@@ -72,7 +72,7 @@ func TestSyncCompleteReads(t *testing.T) {
 		e, pid, ms := setup(t)
 		e.emu.SetFaults(elbemulator.Faults{ListOmit: []string{ms[1].ID}, ListOmitCalls: 1})
 		b := binding("web", "uid-1", pid)
-		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{})
+		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
 		wantState(t, r, StateSynced, ReasonSynced)
 		if r.Added != 0 || r.Removed != 1 {
 			t.Fatalf("result %s, want +0 -1", r.Line())
@@ -85,7 +85,7 @@ func TestSyncCompleteReads(t *testing.T) {
 		e, pid, _ := setup(t)
 		e.emu.SetFaults(elbemulator.Faults{PageCap: 2, DropNextMarker: 10})
 		b := binding("web", "uid-1", pid)
-		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{})
+		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
 		wantState(t, r, StateBlocked, ReasonInconsistentRead)
 		if r.Removed != 0 || len(e.emu.Members(pid)) != 4 {
 			t.Fatalf("result %s; pool %d members", r.Line(), len(e.emu.Members(pid)))
@@ -113,11 +113,11 @@ func TestSyncCompleteReads(t *testing.T) {
 			}
 			n++
 			id := "ffffffff-0000-4000-8000-00000000000" + string(rune('0'+n))
-			if _, err := e.emu.AddMemberDirect(poolID, elb.Member{ID: id, Name: Marker(ownerOf(b)), Address: "10.1.0.1", ProtocolPort: 8080, Weight: 1}); err != nil {
+			if _, err := e.emu.AddMemberDirect(poolID, elb.Member{ID: id, Name: Marker(ownerOf(b, testCluster)), Address: "10.1.0.1", ProtocolPort: 8080, Weight: 1}); err != nil {
 				t.Error(err)
 			}
 		})
-		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{})
+		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
 		e.emu.SetBeforeListPage(nil)
 		wantState(t, r, StateBlocked, ReasonInconsistentRead)
 		got := map[string]bool{}

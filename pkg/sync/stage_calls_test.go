@@ -79,7 +79,7 @@ func TestCallCountStaged(t *testing.T) {
 			}
 			ce.emu.CreatePool(pool)
 			for _, e := range benchEndpoints(0, tc.m) {
-				if _, err := ce.emu.AddMemberDirect(pool.ID, elb.Member{Name: Marker(ownerOf(b)), Address: e.Address, ProtocolPort: e.Port}); err != nil {
+				if _, err := ce.emu.AddMemberDirect(pool.ID, elb.Member{Name: Marker(ownerOf(b, testCluster)), Address: e.Address, ProtocolPort: e.Port}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -92,7 +92,7 @@ func TestCallCountStaged(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := Sync(context.Background(), client, target, Options{WaitHealthy: tc.health, HealthInterval: time.Millisecond})
+			r := Sync(context.Background(), client, target, Options{ClusterID: testCluster, WaitHealthy: tc.health, HealthInterval: time.Millisecond})
 			c := ce.emu.Counts()
 			got := stagedCalls{c[elbemulator.OpGetPool], c[elbemulator.OpListMembers], c[elbemulator.OpGetQuota],
 				c[elbemulator.OpBatchAddMembers], c[elbemulator.OpBatchDeleteMembers], r.Rounds}

@@ -51,6 +51,8 @@ type clusterInput struct {
 	// remove orphans: a binding created since the pass began must not have
 	// its members taken for orphans.
 	readOwners func(context.Context) (lbsync.OwnerLookup, error)
+	// clusterID names this cluster in ownership markers.
+	clusterID string
 }
 
 // nsLists holds one namespace's (or, with -A, every namespace's) lists,
@@ -176,6 +178,9 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 	if len(selected) == 0 {
 		return in, nil
 	}
+	if in.clusterID, err = o.clusterIdentity(ctx, typed); err != nil {
+		return nil, err
+	}
 
 	slicesGVR, haveSlices := resourceFor(mapper, schema.GroupKind{Group: "discovery.k8s.io", Kind: "EndpointSlice"}, "v1")
 	lists := map[string]*nsLists{} // key: namespace, or "" for one cross-namespace list, "|" Service resource
@@ -279,6 +284,24 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 		in.targets = append(in.targets, t)
 	}
 	return in, nil
+}
+
+// clusterIdentity is --cluster-id, else the UID of the kube-system namespace
+// (one GET): stable for the cluster's life and different in every cluster,
+// which is what tells two clusters' members of one pool apart.
+func (o *SyncOptions) clusterIdentity(ctx context.Context, kube kubernetes.Interface) (string, error) {
+	if o.ClusterID != "" {
+		return o.ClusterID, nil
+	}
+	ns, err := kube.CoreV1().Namespaces().Get(ctx, metav1.NamespaceSystem, metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("cannot determine this cluster's identity for the ownership markers of pool members (reading namespace %s: %v); pass --cluster-id with a stable name for this cluster", metav1.NamespaceSystem, err)
+	}
+	id := string(ns.UID)
+	if err := lbsync.ValidateClusterID(id); err != nil {
+		return "", fmt.Errorf("cannot use the UID of namespace %s as this cluster's identity (%v); pass --cluster-id", metav1.NamespaceSystem, err)
+	}
+	return id, nil
 }
 
 // serviceResources maps a targetRef group ("cci/v2", "v1", "") to the

@@ -61,6 +61,9 @@ type SyncOptions struct {
 	// binding's namespace).
 	NoWaitLock    bool
 	LockNamespace string
+	// ClusterID names this cluster in ownership markers ("" = the UID of
+	// the kube-system namespace).
+	ClusterID string
 
 	factory *cmdutil.Factory
 	// newELBClient builds the client of a region ("" = the pass's own);
@@ -104,9 +107,12 @@ until its new members are ONLINE in the ELB health check (at most
 its stale members and the binding is Degraded (MembersUnhealthy). Pools
 without a health monitor are not waited on.
 
-Ownership: members sync adds carry "ccictl:<namespace>/<name>:<uid>" in their
-name. Members without this binding's marker are foreign: counted, never
-removed. Members of deleted bindings stay unless --prune-orphans.
+Ownership: members sync adds carry "ccictl:<cluster-id>:<namespace>/<name>:<uid>"
+in their name; the cluster id is --cluster-id, else the UID of the
+kube-system namespace. Members without this binding's marker are foreign:
+counted, never removed; another cluster's members are never orphans. Members
+of deleted bindings of this cluster stay unless --prune-orphans. Members
+with the earlier marker "ccictl:<namespace>/<name>:<uid>" are re-marked.
 
 Safety: when the Service is missing, endpoints cannot be resolved or a read
 is incomplete, nothing is removed. sync refuses to empty a pool that holds
@@ -193,6 +199,7 @@ func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.C
 		"Give up on one attempt of an ELB call after this long and retry it within --timeout (0 = no per-attempt limit). The global --request-timeout applies to Kubernetes requests.")
 	fl.BoolVar(&o.NoWaitLock, "no-wait-lock", false, "When another pass holds a pool's lock, report the binding Busy (exit 1) instead of waiting up to --timeout.")
 	fl.StringVar(&o.LockNamespace, "lock-namespace", "", "Namespace of the pool locks (coordination.k8s.io Leases) (default: each binding's namespace). Use one namespace for every pass when bindings of several namespaces share a pool.")
+	fl.StringVar(&o.ClusterID, "cluster-id", "", "This cluster's identity in ownership markers, 1-48 letters, digits, '-', '_', '.' (default: the UID of the kube-system namespace). Give every cluster that feeds one pool its own.")
 	fl.StringVar(&o.SubnetCIDRID, "subnet-id", "", "subnet_cidr_id for added members (default: the binding's "+SubnetAnnotation+" annotation; none = IP-type members).")
 	return cmd
 }
@@ -243,6 +250,11 @@ func (o *SyncOptions) Validate(cmd *cobra.Command) error {
 			if v == "" {
 				return cmdutil.UsageErrorf(cmd, "%s: region %s has an empty value", flag, region)
 			}
+		}
+	}
+	if cmd.Flags().Changed("cluster-id") {
+		if err := lbsync.ValidateClusterID(o.ClusterID); err != nil {
+			return cmdutil.UsageErrorf(cmd, "invalid --cluster-id: %v", err)
 		}
 	}
 	return nil
@@ -338,6 +350,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		AllowEmpty:   o.AllowEmpty,
 		PruneOrphans: o.PruneOrphans,
 		Owners:       in.owners,
+		ClusterID:    in.clusterID,
 		Concurrency:  o.Concurrency,
 		Locker:       locker,
 		ReadDesired: func(ctx context.Context, t lbsync.Target) ([]lbsync.Endpoint, error) {
