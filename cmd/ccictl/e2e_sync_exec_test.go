@@ -323,8 +323,13 @@ func grantSyncBasics(t *testing.T, kube kubernetes.Interface, user string, extra
 	grantClusterRules(t, kube, user, append([]rbacv1.PolicyRule{
 		{APIGroups: []string{"loadbalancer.networking.openvessel.io"}, Resources: []string{"poolbindings"}, Verbs: []string{"get", "list"}},
 		{APIGroups: []string{"loadbalancer.networking.openvessel.io"}, Resources: []string{"poolbindings/status"}, Verbs: []string{"get", "update"}},
+		kubeSystemGet,
 	}, extra...)...)
 }
+
+// kubeSystemGet lets sync read the cluster identity of its ownership
+// markers (the UID of namespace kube-system), as docs/sync.md's RBAC lists.
+var kubeSystemGet = rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"namespaces"}, ResourceNames: []string{"kube-system"}, Verbs: []string{"get"}}
 
 // grantClusterRules gives user exactly rules, cluster-wide, for the test.
 func grantClusterRules(t *testing.T, kube kubernetes.Interface, user string, rules ...rbacv1.PolicyRule) {
@@ -773,7 +778,16 @@ func TestSyncStatusNotWrittenExits1(t *testing.T) {
 	uid := e.binding("b1", syncPool, "web", 123)
 	cfg := impersonatingConfig(t, user)
 	args := []string{"--cliconfig", cfg, "sync", "-n", e.ns, "--elb-endpoint", e.url, "--project-id", syncProject}
+	// This identity may not read namespace kube-system, the default
+	// cluster identity of the ownership markers: the pass stops before any
+	// ELB call and says to pass --cluster-id, which it then does.
 	r := runIn(t, "", e.syncEnvVars(), ccictlBin, args...)
+	if r.Code != 1 || r.Stdout != "" || !strings.Contains(r.Stderr, `namespaces "kube-system" is forbidden`) || !strings.Contains(r.Stderr, "pass --cluster-id") {
+		t.Errorf("without the cluster identity: %s", r)
+	}
+	e.wantCalls(0, 0, 0, 0)
+	args = append(args, "--cluster-id", testClusterID())
+	r = runIn(t, "", e.syncEnvVars(), ccictlBin, args...)
 	if r.Code != 1 || r.Stdout != "poolbinding/b1: +2 -0 =0 foreign=0\n" {
 		t.Errorf("want exit 1 and the synced line, got %s", r)
 	}
