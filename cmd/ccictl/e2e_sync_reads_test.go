@@ -210,3 +210,62 @@ func TestSyncReadsClusterIdentity(t *testing.T) {
 		t.Errorf("bad --cluster-id: %s", r)
 	}
 }
+
+// TestSyncReadsSharedPool (issue 9, item 4): bindings stable and canary
+// share a pool (validate's PLB009 warns, nothing refuses it). Endpoint E
+// leaves stable's Service for canary's: in one pass, whichever binding goes
+// first, E's member is handed over — the same member re-marked for canary
+// by batch-update of its name — and never removed, so E never leaves the
+// pool. Both bindings are in sync (exit 0).
+func TestSyncReadsSharedPool(t *testing.T) {
+	e := newSyncEnv(t, "sync-reads-shared")
+	e.pool(syncPool)
+	e.manualSlice("stable", 80, 8080, []string{"10.64.0.1", "10.64.0.2"})
+	e.manualSlice("canary", 80, 8080, []string{"10.64.1.1"})
+	us := e.binding("stable", syncPool, "stable", 80)
+	uc := e.binding("canary", syncPool, "canary", 80)
+	sm, cm := markerOf(e.ns, "stable", us), markerOf(e.ns, "canary", uc)
+
+	// Two bindings on one pool: a warning, not an error.
+	both := mustSucceed(t, ccictl(t, "get", "plb", "-n", e.ns, "-o", "yaml"))
+	if v := ccictl(t, "validate", "-f", writeFile(t, "shared.yaml", both.Stdout)); v.Code != 0 || !strings.Contains(v.Stdout, "warning PLB009") {
+		t.Errorf("validate of two bindings on one pool: %s", v)
+	}
+
+	mustSucceed(t, e.sync())
+	e.wantPool(syncPool, merge(owned(sm, "10.64.0.1:8080", "10.64.0.2:8080"), owned(cm, "10.64.1.1:8080")))
+	var moved elb.Member
+	for _, m := range e.emu.Members(syncPool) {
+		if m.Address == "10.64.0.2" {
+			moved = m
+		}
+	}
+
+	// E = 10.64.0.2 moves to canary. No delete call is made at all, so E
+	// is never out of the pool.
+	e.manualSlice("stable", 80, 8080, []string{"10.64.0.1"})
+	e.manualSlice("canary", 80, 8080, []string{"10.64.1.1", "10.64.0.2"})
+	e.emu.ResetCounts()
+	r := e.sync()
+	if r.Code != 0 || !strings.Contains(r.Stdout, "poolbinding/stable: +0 -0 =1 ") || !strings.Contains(r.Stdout, "remarked=1") ||
+		!strings.Contains(r.Stdout, "1 member(s) handed over to "+e.ns+"/canary") {
+		t.Errorf("hand-over pass: %s", r)
+	}
+	e.wantPool(syncPool, merge(owned(sm, "10.64.0.1:8080"), owned(cm, "10.64.1.1:8080", "10.64.0.2:8080")))
+	for _, m := range e.emu.Members(syncPool) {
+		if m.Address == "10.64.0.2" && m.ID != moved.ID {
+			t.Errorf("E was removed and re-added (id %s, was %s) instead of handed over", m.ID, moved.ID)
+		}
+	}
+	if c := e.emu.Counts(); c[elbemulator.OpBatchDeleteMembers] != 0 || c[elbemulator.OpBatchAddMembers] != 0 || c[elbemulator.OpBatchUpdateMembers] != 1 {
+		t.Errorf("calls %v: want one batch-update and no add or delete", c)
+	}
+	for _, b := range []string{"stable", "canary"} {
+		if st := e.syncedCond(b); !strings.HasPrefix(st, "True ") {
+			t.Errorf("%s status: %q", b, st)
+		}
+	}
+	// The next pass has nothing to do.
+	r = e.sync()
+	wantLine(t, r, 0, "poolbinding/canary: +0 -0 =2 foreign=1\npoolbinding/stable: +0 -0 =1 foreign=2")
+}

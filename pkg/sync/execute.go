@@ -38,6 +38,10 @@ type Target struct {
 	// UnknownZone counts the ready endpoints a zone-scoped binding did not
 	// take because their zone (or node) is not known.
 	UnknownZone int
+
+	// claims are the other bindings of the Run on the same pool and the
+	// endpoints they want (Run sets them; PlanOptions.Claims).
+	claims map[Endpoint]Claim
 }
 
 // Options are the policy of a pass.
@@ -381,6 +385,7 @@ func Run(ctx context.Context, c elb.Client, targets []Target, opts Options) []Re
 	if n <= 0 {
 		n = DefaultConcurrency
 	}
+	targets = withClaims(targets, opts)
 	results := make([]Result, len(targets))
 	sem := make(chan struct{}, n)
 	var wg gosync.WaitGroup
@@ -398,6 +403,55 @@ func Run(ctx context.Context, c elb.Client, targets []Target, opts Options) []Re
 	}
 	wg.Wait()
 	return results
+}
+
+// withClaims gives each target the desired endpoints of the other bindings
+// of the Run on its pool, so that a member one binding no longer wants but
+// another one does is handed over, not removed (PlanOptions.Claims). Every
+// binding of a pool plans from the same read of the endpoints, the one the
+// Run was given. Where several others want one endpoint, the first by
+// namespace/name claims it.
+func withClaims(targets []Target, opts Options) []Target {
+	byPool := map[string][]int{}
+	for i, t := range targets {
+		if b := t.Binding; b != nil && b.Spec.PoolRef.ID != "" && ValidateOwner(ownerOf(b, opts.ClusterID)) == nil {
+			byPool[b.Spec.PoolRef.ID] = append(byPool[b.Spec.PoolRef.ID], i)
+		}
+	}
+	out := slices.Clone(targets)
+	for _, idx := range byPool {
+		if len(idx) < 2 {
+			continue
+		}
+		slices.SortFunc(idx, func(a, b int) int {
+			return strings.Compare(out[a].Binding.Namespace+"/"+out[a].Binding.Name, out[b].Binding.Namespace+"/"+out[b].Binding.Name)
+		})
+		for _, i := range idx {
+			claims := map[Endpoint]Claim{}
+			for _, j := range idx {
+				if j == i {
+					continue
+				}
+				o := out[j]
+				w := opts.Weight
+				if _, set := o.Binding.Annotations[lbv1.WeightAnnotation]; set {
+					v, err := o.Binding.Weight()
+					if err != nil {
+						continue // blocked before any ELB call; claims nothing
+					}
+					w = &v
+				}
+				c := Claim{Owner: ownerOf(o.Binding, opts.ClusterID), Weight: w}
+				for _, e := range validDesired(o.Endpoints) {
+					if _, taken := claims[e]; !taken {
+						claims[e] = c
+					}
+				}
+			}
+			out[i].claims = claims
+		}
+	}
+	return out
 }
 
 // Sync runs one binding's pass: read the pool (GetPool, for the constraint
@@ -528,6 +582,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		Weight:            weight,
 		Draining:          t.Draining,
 		Drain:             DrainModeOf(pool),
+		Claims:            t.claims,
 	}
 	p := ComputePlan(t.Endpoints, current, ownerOf(b, opts.ClusterID), planOpts)
 	if opts.PruneOrphans && len(p.Orphans) > 0 && opts.ReadOwners != nil && !opts.DryRun {
@@ -741,6 +796,20 @@ func (r *Result) setPlan(p Plan, current int) {
 		}
 	}
 	r.Plan.Rename = len(p.ToRename)
+	var to []string
+	handed := 0
+	for _, x := range p.ToRename {
+		if x.Reason == RenameHandover {
+			handed++
+			if o, ok := ParseMarker(x.Name); ok && !slices.Contains(to, o.String()) {
+				to = append(to, o.String())
+			}
+		}
+	}
+	if handed > 0 {
+		slices.Sort(to)
+		r.Notes = append(r.Notes, fmt.Sprintf("%d member(s) handed over to %s, which want(s) their endpoints", handed, strings.Join(to, ", ")))
+	}
 	for _, x := range p.ToRename {
 		m := x.Member
 		r.Plan.ToRename = append(r.Plan.ToRename, RenameRef{
@@ -787,6 +856,10 @@ func (r *Result) noteDrain(p Plan, pool *elb.Pool) {
 // every asked member with the asked values.
 func (r *Result) applyUpdates(ctx context.Context, c elb.Client, poolID string, updates []WeightUpdate, renames []Rename) error {
 	us := mergeUpdates(updates, renames)
+	weighted := make(map[string]bool, len(updates))
+	for _, u := range updates {
+		weighted[u.Member.ID] = true
+	}
 	for chunk := range chunks(us) {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -800,7 +873,7 @@ func (r *Result) applyUpdates(ctx context.Context, c elb.Client, poolID string, 
 			return fmt.Errorf("update member %s in pool %s: %w", what, poolID, err)
 		}
 		for i := range res {
-			if chunk[i].Weight != nil {
+			if weighted[chunk[i].ID] {
 				r.Updated++
 			}
 			if chunk[i].Name != nil {
@@ -828,7 +901,7 @@ func mergeUpdates(updates []WeightUpdate, renames []Rename) []elb.MemberUpdate {
 			continue
 		}
 		at[x.Member.ID] = len(out)
-		out = append(out, elb.MemberUpdate{ID: x.Member.ID, Name: &n})
+		out = append(out, elb.MemberUpdate{ID: x.Member.ID, Name: &n, Weight: x.Weight})
 	}
 	return out
 }

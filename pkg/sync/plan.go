@@ -116,6 +116,19 @@ type PlanOptions struct {
 	Draining []Endpoint
 	// Drain is how the pool treats members of terminating endpoints.
 	Drain DrainMode
+	// Claims are the desired endpoints of the other live bindings of this
+	// pass on the same pool (same cluster). An owned member this binding
+	// no longer wants at a claimed endpoint is handed over — re-marked for
+	// the claimant (at its weight), not removed — and an orphan there is
+	// not pruned.
+	Claims map[Endpoint]Claim
+}
+
+// Claim is another binding that wants an endpoint, with the weight its
+// members are kept at (nil = 1).
+type Claim struct {
+	Owner  Owner
+	Weight *int32
 }
 
 // DrainMode is how a pool lets a terminating endpoint finish its
@@ -173,10 +186,13 @@ const (
 	RenameHandover = "Handover"
 )
 
-// Rename is one planned change of a member's name (its marker).
+// Rename is one planned change of a member's name (its marker). Weight,
+// when set, is changed in the same update (a handover takes the
+// claimant's weight).
 type Rename struct {
 	Member elb.Member `json:"member"`
 	Name   string     `json:"name"`
+	Weight *int32     `json:"weight,omitempty"`
 	Reason string     `json:"reason"`
 }
 
@@ -205,6 +221,10 @@ type Plan struct {
 	// Draining are owned members at terminating endpoints that still
 	// serve, kept (at weight 0) instead of removed.
 	Draining []elb.Member `json:"draining"`
+	// HandedOver are owned members at endpoints another live binding of
+	// this pass on the pool wants: re-marked for it (ToRename, Handover),
+	// not removed.
+	HandedOver []elb.Member `json:"handedOver"`
 	// ToUpdate are weight changes of owned members: Draining ones to 0,
 	// kept ones back to the binding's weight.
 	ToUpdate []WeightUpdate `json:"toUpdate"`
@@ -277,6 +297,18 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 	if opts.Weight != nil {
 		weight = *opts.Weight
 	}
+	// claimed: another live binding of this pass on the pool wants the
+	// endpoint (its marker differs from ours; same cluster).
+	claimed := func(k memberKey) (Claim, bool) {
+		c, ok := opts.Claims[Endpoint{Address: k.addr, Port: k.port}]
+		if !ok || c.Owner.Cluster != owner.Cluster {
+			return Claim{}, false
+		}
+		if m := Marker(c.Owner); m == "" || m == p.Marker {
+			return Claim{}, false
+		}
+		return c, true
+	}
 	present := make(map[memberKey]bool, len(cur))
 	var removable []elb.Member
 	var updates []WeightUpdate
@@ -317,6 +349,23 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 			if opts.Drain != DrainWeightIgnored && m.Weight != weight {
 				updates = append(updates, WeightUpdate{Member: m, Weight: weight, Reason: UpdateRestore})
 			}
+		case hasClaim(claimed, k):
+			// Another binding wants this endpoint ready: hand the member
+			// over instead of removing (or draining) it, so the endpoint
+			// is never missing from the pool.
+			c, _ := claimed(k)
+			x := Rename{Member: m, Name: Marker(c.Owner), Reason: RenameHandover}
+			if opts.Drain != DrainWeightIgnored {
+				w := int32(1)
+				if c.Weight != nil {
+					w = *c.Weight
+				}
+				if w != m.Weight {
+					x.Weight = &w
+				}
+			}
+			renames = append(renames, x)
+			p.HandedOver = append(p.HandedOver, m)
 		case draining[k] && opts.Drain == DrainByWeight:
 			p.Draining = append(p.Draining, m)
 			migrate(m)
@@ -341,6 +390,8 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 			switch {
 			case want[k]:
 				p.Conflicts = append(p.Conflicts, m)
+			case hasClaim(claimed, k):
+				// Another live binding of this pass wants the endpoint.
 			case draining[k] && opts.Drain == DrainByWeight:
 				// Its endpoint still serves: pruning would cut its
 				// connections, and its weight is not ours to change.
@@ -413,6 +464,11 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 func compareUpdates(a, b WeightUpdate) int { return compareMembers(a.Member, b.Member) }
 
 func compareRenames(a, b Rename) int { return compareMembers(a.Member, b.Member) }
+
+func hasClaim(claimed func(memberKey) (Claim, bool), k memberKey) bool {
+	_, ok := claimed(k)
+	return ok
+}
 
 func consistentIDs(ms []elb.Member) bool {
 	seen := make(map[string]bool, len(ms))
@@ -500,7 +556,7 @@ func (p Plan) normalized() Plan {
 	}
 	p.ToRemove, p.Keep, p.Foreign = nz(p.ToRemove), nz(p.Keep), nz(p.Foreign)
 	p.Orphans, p.Conflicts, p.Withheld = nz(p.Orphans), nz(p.Conflicts), nz(p.Withheld)
-	p.Draining, p.DrainRemoved = nz(p.Draining), nz(p.DrainRemoved)
+	p.Draining, p.DrainRemoved, p.HandedOver = nz(p.Draining), nz(p.DrainRemoved), nz(p.HandedOver)
 	p.ToUpdate, p.WithheldUpdates = nzu(p.ToUpdate), nzu(p.WithheldUpdates)
 	if p.ToRename == nil {
 		p.ToRename = []Rename{}

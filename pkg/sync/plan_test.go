@@ -419,7 +419,22 @@ func checkPlanInvariants(t *testing.T, desired []Endpoint, current []elb.Member,
 	checkWeightInvariants(t, current, owns, opts, p, want)
 
 	// Every current member lands in exactly one bucket.
-	owned := len(p.Keep) + len(p.Draining)
+	owned := len(p.Keep) + len(p.Draining) + len(p.HandedOver)
+	// A handed-over member is at an endpoint another binding claims, is
+	// never removed, and is re-marked for that binding (or withheld).
+	for _, m := range p.HandedOver {
+		if _, ok := opts.Claims[Endpoint{Address: m.Address, Port: m.ProtocolPort}]; !ok || !owns(m.Name) {
+			t.Fatalf("handed over %s at an unclaimed endpoint or not owned", m.ID)
+		}
+		if seenRemove[m.ID] {
+			t.Fatalf("handed-over member %s also removed", m.ID)
+		}
+	}
+	for _, m := range p.ToRemove {
+		if c, ok := opts.Claims[Endpoint{Address: m.Address, Port: m.ProtocolPort}]; ok && c.Owner.Cluster == owner.Cluster && Marker(c.Owner) != marker {
+			t.Fatalf("removes %s at an endpoint %s wants", m.ID, c.Owner)
+		}
+	}
 	for _, m := range append(slices.Clone(p.ToRemove), p.Withheld...) {
 		if owns(m.Name) {
 			owned++
@@ -547,7 +562,7 @@ func checkWeightInvariants(t *testing.T, current []elb.Member, owns func(string)
 	}
 	if opts.Drain == DrainByWeight && p.Marker != "" && p.Blocked == "" {
 		for _, m := range current {
-			if k := keyOf(m.Address, m.ProtocolPort); owns(m.Name) && draining[k] && !inDrain[k] {
+			if k := keyOf(m.Address, m.ProtocolPort); owns(m.Name) && draining[k] && !inDrain[k] && !slices.ContainsFunc(p.HandedOver, func(h elb.Member) bool { return ident(h) == ident(m) }) {
 				t.Fatalf("owned member %s at terminating endpoint %v is not draining", m.ID, k)
 			}
 		}
@@ -576,14 +591,14 @@ func FuzzPlan(f *testing.F) {
 	f.Add([]byte{}, false, false, true)
 	f.Add([]byte{0x80, 0, 0, 0, 1, 1, 1, 1}, true, false, false)
 	f.Fuzz(func(t *testing.T, data []byte, incomplete, allowEmpty, prune bool) {
-		desired, draining, current := decodeUniverse(data)
+		desired, draining, current, claims := decodeUniverse(data)
 		seven, zero := int32(7), int32(0)
 		// Every input is planned for each way a pool drains and for the
 		// default, a raised and a zero binding weight.
 		for _, mode := range []DrainMode{DrainByWeight, DrainByPool, DrainWeightIgnored} {
 			for _, w := range []*int32{nil, &seven, &zero} {
 				opts := PlanOptions{Incomplete: incomplete, AllowEmpty: allowEmpty, PruneOrphans: prune, Owners: lookup,
-					Draining: draining, Drain: mode, Weight: w}
+					Draining: draining, Drain: mode, Weight: w, Claims: claims}
 				p := ComputePlan(desired, current, self, opts)
 				checkPlanInvariants(t, desired, current, self, opts, p)
 				opts.Owners = nil
@@ -594,10 +609,15 @@ func FuzzPlan(f *testing.F) {
 }
 
 // decodeUniverse reads pairs of bytes (a, b). With a's top bit clear, a is
-// an endpoint: desired, or terminating-but-serving when bit 5 is set. With
+// an endpoint: desired, or terminating-but-serving when bit 5 is set, or,
+// with bit 6, wanted by another binding of the pass (api, or another
+// cluster's twin when bit 5 is set too). With
 // it set, (a, b) is a member: a picks address, port and (bits 5-6) weight,
 // b its name and id.
-func decodeUniverse(data []byte) ([]Endpoint, []Endpoint, []elb.Member) {
+func decodeUniverse(data []byte) ([]Endpoint, []Endpoint, []elb.Member, map[Endpoint]Claim) {
+	claims := map[Endpoint]Claim{}
+	api := Owner{Namespace: "ns", Name: "api", UID: "uid-live", Cluster: testCluster}
+	twin := Owner{Namespace: "ns", Name: "web", UID: "uid-twin", Cluster: otherCluster}
 	addrs := []string{"10.0.0.1", "10.0.0.2", "10.0.0.10", "192.168.1.1", "fd00::1", "not-an-ip", "10.0.0.001", "0.0.0.0"}
 	ports := []int32{80, 8080, 0, 70000}
 	names := []string{selfMark, selfMark, oldSelf, liveOther, deadOther, unknownNS, "", "ccictl:ns/web", selfMark + " ", "manual",
@@ -609,6 +629,16 @@ func decodeUniverse(data []byte) ([]Endpoint, []Endpoint, []elb.Member) {
 		a, b := data[i], data[i+1]
 		addr, port := addrs[int(a&7)], ports[int(a>>3)&3]
 		if a&0x80 == 0 {
+			if a&0x40 != 0 {
+				if e := validDesired([]Endpoint{{Address: addr, Port: port}}); len(e) == 1 {
+					c := Claim{Owner: api}
+					if a&0x20 != 0 {
+						c.Owner = twin
+					}
+					claims[e[0]] = c
+				}
+				continue
+			}
 			if a&0x20 != 0 {
 				draining = append(draining, Endpoint{Address: addr, Port: port})
 			} else {
@@ -626,7 +656,7 @@ func decodeUniverse(data []byte) ([]Endpoint, []Endpoint, []elb.Member) {
 			Weight:       weights[int(a>>5)&3],
 		})
 	}
-	return desired, draining, current
+	return desired, draining, current, claims
 }
 
 func wmem(id, name, addr string, port, weight int32) elb.Member {
