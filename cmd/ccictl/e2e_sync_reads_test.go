@@ -10,6 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
 )
@@ -268,4 +273,75 @@ func TestSyncReadsSharedPool(t *testing.T) {
 	// The next pass has nothing to do.
 	r = e.sync()
 	wantLine(t, r, 0, "poolbinding/canary: +0 -0 =2 foreign=1\npoolbinding/stable: +0 -0 =1 foreign=2")
+}
+
+// dnsService makes selectorless Service svc with port 53 in two protocols
+// (first → 5353, second → 5354) and one EndpointSlice the test writes, as
+// the EndpointSlice controller would, for addrs.
+func (e *syncEnv) dnsService(svc string, first, second corev1.Protocol, addrs []string) {
+	e.t.Helper()
+	s := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: svc, Namespace: e.ns},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{
+			{Name: "dns-a", Port: 53, Protocol: first, TargetPort: intstr.FromInt32(5353)},
+			{Name: "dns-b", Port: 53, Protocol: second, TargetPort: intstr.FromInt32(5354)},
+		}},
+	}
+	if _, err := e.kube.CoreV1().Services(e.ns).Create(e.ctx(), s, metav1.CreateOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+	na, nb, pa, pb := "dns-a", "dns-b", int32(5353), int32(5354)
+	ready := true
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: svc + "-manual", Namespace: e.ns, Labels: map[string]string{
+			discoveryv1.LabelServiceName: svc, discoveryv1.LabelManagedBy: "e2e-sync-test"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: &na, Port: &pa, Protocol: &first}, {Name: &nb, Port: &pb, Protocol: &second}},
+	}
+	for _, a := range addrs {
+		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{a}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
+	}
+	if _, err := e.kube.DiscoveryV1().EndpointSlices(e.ns).Create(e.ctx(), slice, metav1.CreateOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestSyncReadsPortProtocol (issue 9, item 9): Service port 53 is UDP →
+// 5353 and TCP → 5354. Bound to a TCP pool the members are on 5354, to a
+// UDP pool on 5353, to an HTTP pool (TCP underneath) on 5354; with 53 as
+// UDP and SCTP only, a TCP pool has no Service port to take:
+// ServicePortNotFound with the reason, nothing changed, exit 1.
+func TestSyncReadsPortProtocol(t *testing.T) {
+	e := newSyncEnv(t, "sync-reads-ports")
+	e.dnsService("dns", corev1.ProtocolUDP, corev1.ProtocolTCP, []string{"10.65.0.1"})
+	e.dnsService("dns-sctp", corev1.ProtocolUDP, corev1.ProtocolSCTP, []string{"10.65.1.1"})
+	pools := map[string]string{
+		"TCP":  "1a000000-0000-4000-8000-000000000001",
+		"UDP":  "1a000000-0000-4000-8000-000000000002",
+		"HTTP": "1a000000-0000-4000-8000-000000000003",
+	}
+	uids := map[string]string{}
+	for proto, id := range pools {
+		e.emu.CreatePool(elb.Pool{ID: id, Protocol: proto, Listeners: []elb.Ref{{ID: "l-" + proto}}})
+		uids[proto] = e.binding("b-"+strings.ToLower(proto), id, "dns", 53)
+	}
+	r := e.sync()
+	wantLine(t, r, 0, "poolbinding/b-http: +1 -0 =0 foreign=0\npoolbinding/b-tcp: +1 -0 =0 foreign=0\npoolbinding/b-udp: +1 -0 =0 foreign=0")
+	for proto, port := range map[string]string{"TCP": "5354", "UDP": "5353", "HTTP": "5354"} {
+		e.wantPool(pools[proto], owned(markerOf(e.ns, "b-"+strings.ToLower(proto), uids[proto]), "10.65.0.1:"+port))
+		if st := e.syncedCond("b-" + strings.ToLower(proto)); st != "True Synced 1" {
+			t.Errorf("%s binding status: %q", proto, st)
+		}
+	}
+
+	const sctpPool = "1a000000-0000-4000-8000-000000000004"
+	e.emu.CreatePool(elb.Pool{ID: sctpPool, Protocol: "TCP", Listeners: []elb.Ref{{ID: "l-x"}}})
+	e.binding("b-sctp", sctpPool, "dns-sctp", 53)
+	r = e.sync("b-sctp")
+	wantLine(t, r, 1, "poolbinding/b-sctp: +0 -0 =0 foreign=0 blocked: ServicePortNotFound: service port 53 is served as SCTP and UDP only, and pool "+
+		sctpPool+" (protocol TCP) takes TCP: no Service port to bind; nothing changed")
+	e.wantPool(sctpPool, map[string]string{})
+	if st := e.syncedCond("b-sctp"); st != "False ServicePortNotFound 1" {
+		t.Errorf("status: %q", st)
+	}
 }

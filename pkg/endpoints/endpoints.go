@@ -38,6 +38,10 @@ var (
 	ErrServiceNotFound = errors.New("service not found")
 	ErrPortNotFound    = errors.New("service has no such port")
 	ErrNoSelector      = errors.New("service has no selector, so its pods cannot be found")
+	// ErrPortAmbiguous: the Service has the port number in more than one
+	// protocol (53/UDP and 53/TCP); the pool's protocol must choose
+	// (WithPortProtocol). It is an ErrPortNotFound.
+	ErrPortAmbiguous = fmt.Errorf("%w: the port number is served in more than one protocol", ErrPortNotFound)
 )
 
 // Endpoint is one desired backend: a pod IPv4 address and the member port.
@@ -94,17 +98,60 @@ func ELBID(svc *corev1.Service) string {
 	return svc.Annotations[ELBIDAnnotation]
 }
 
-// ServicePort returns the port entry whose `port` equals port.
+// ServicePort returns the port entry whose `port` equals port. When
+// several entries have that number (one per protocol), it is
+// ErrPortAmbiguous: see PortProtocols and WithPortProtocol.
 func ServicePort(svc *corev1.Service, port int32) (*corev1.ServicePort, error) {
 	if svc == nil {
 		return nil, ErrServiceNotFound
 	}
+	var found *corev1.ServicePort
 	for i := range svc.Spec.Ports {
 		if svc.Spec.Ports[i].Port == port {
-			return &svc.Spec.Ports[i], nil
+			if found != nil {
+				return nil, fmt.Errorf("%w: service %s/%s has port %d as %s", ErrPortAmbiguous, svc.Namespace, svc.Name, port, joinProtocols(PortProtocols(svc, port)))
+			}
+			found = &svc.Spec.Ports[i]
 		}
 	}
-	return nil, fmt.Errorf("%w: service %s/%s has no port %d", ErrPortNotFound, svc.Namespace, svc.Name, port)
+	if found == nil {
+		return nil, fmt.Errorf("%w: service %s/%s has no port %d", ErrPortNotFound, svc.Namespace, svc.Name, port)
+	}
+	return found, nil
+}
+
+// PortProtocols lists the protocols (TCP when unset) of svc's entries with
+// port number port, in the Service's order.
+func PortProtocols(svc *corev1.Service, port int32) []corev1.Protocol {
+	var out []corev1.Protocol
+	for _, sp := range svc.Spec.Ports {
+		if sp.Port == port && !slices.Contains(out, protocolOf(sp.Protocol)) {
+			out = append(out, protocolOf(sp.Protocol))
+		}
+	}
+	return out
+}
+
+// WithPortProtocol returns svc with the entries of port number port that
+// have another protocol than proto left out (a copy; svc is unchanged), so
+// that ServicePort picks the entry of that protocol.
+func WithPortProtocol(svc *corev1.Service, port int32, proto corev1.Protocol) *corev1.Service {
+	out := *svc
+	out.Spec.Ports = slices.DeleteFunc(slices.Clone(svc.Spec.Ports), func(sp corev1.ServicePort) bool {
+		return sp.Port == port && protocolOf(sp.Protocol) != proto
+	})
+	return &out
+}
+
+func joinProtocols(ps []corev1.Protocol) string {
+	s := ""
+	for i, p := range ps {
+		if i > 0 {
+			s += " and "
+		}
+		s += string(p)
+	}
+	return s
 }
 
 // targetPort resolves the numeric part of a targetPort. It returns

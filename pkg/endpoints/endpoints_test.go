@@ -3,6 +3,7 @@ package endpoints
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -262,5 +263,38 @@ func TestServiceFromUnstructured(t *testing.T) {
 func TestEndpointString(t *testing.T) {
 	if s := (Endpoint{"10.0.0.1", 80}).String(); s != "10.0.0.1:80" {
 		t.Fatal(s)
+	}
+}
+
+func TestServicePortByProtocol(t *testing.T) {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "dns"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{
+			{Name: "dns-udp", Port: 53, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(5353)},
+			{Name: "dns-tcp", Port: 53, TargetPort: intstr.FromInt32(5354)}, // protocol unset = TCP
+			{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)},
+		}},
+	}
+	if _, err := ServicePort(svc, 53); !errors.Is(err, ErrPortAmbiguous) || !errors.Is(err, ErrPortNotFound) ||
+		!strings.Contains(err.Error(), "port 53 as UDP and TCP") {
+		t.Fatalf("ambiguous port: %v", err)
+	}
+	if got := PortProtocols(svc, 53); len(got) != 2 || got[0] != corev1.ProtocolUDP || got[1] != corev1.ProtocolTCP {
+		t.Fatalf("protocols %v", got)
+	}
+	for proto, want := range map[corev1.Protocol]int32{corev1.ProtocolTCP: 5354, corev1.ProtocolUDP: 5353} {
+		sp, err := ServicePort(WithPortProtocol(svc, 53, proto), 53)
+		if err != nil || sp.TargetPort.IntVal != want {
+			t.Errorf("%s: %+v, %v; want targetPort %d", proto, sp, err, want)
+		}
+	}
+	if _, err := ServicePort(WithPortProtocol(svc, 53, corev1.ProtocolSCTP), 53); !errors.Is(err, ErrPortNotFound) {
+		t.Errorf("SCTP: %v", err)
+	}
+	if len(svc.Spec.Ports) != 3 {
+		t.Fatal("WithPortProtocol changed the Service")
+	}
+	if sp, err := ServicePort(svc, 80); err != nil || sp.Name != "http" {
+		t.Errorf("single port: %+v, %v", sp, err)
 	}
 }

@@ -39,9 +39,61 @@ type Target struct {
 	// take because their zone (or node) is not known.
 	UnknownZone int
 
+	// PortChoices, when the Service has the binding's port number in more
+	// than one protocol (53/UDP and 53/TCP), are its endpoints per protocol
+	// ("TCP", "UDP", …); the pool's protocol (PortProtocol) picks one
+	// after GetPool, which then stands for Endpoints, Draining,
+	// UnknownZone and ResolveErr. A pool whose protocol has no choice
+	// blocks the binding (ServicePortNotFound).
+	PortChoices map[string]PortChoice
+	// PortProtocol is the protocol chosen from PortChoices ("" without
+	// choices); ReadDesired re-reads that protocol's endpoints.
+	PortProtocol string
+
 	// claims are the other bindings of the Run on the same pool and the
 	// endpoints they want (Run sets them; PlanOptions.Claims).
 	claims map[Endpoint]Claim
+}
+
+// PortChoice is the desired set of one protocol of a Service port number.
+type PortChoice struct {
+	Endpoints   []Endpoint
+	Draining    []Endpoint
+	UnknownZone int
+	ResolveErr  error
+}
+
+// PortProtocol is the Service port protocol that serves a pool of the
+// given protocol: UDP for UDP and QUIC pools, TCP for TCP, HTTP, HTTPS,
+// GRPC, TLS and any other.
+func PortProtocol(poolProtocol string) string {
+	switch strings.ToUpper(poolProtocol) {
+	case "UDP", "QUIC":
+		return "UDP"
+	}
+	return "TCP"
+}
+
+// choosePort applies the pool's protocol to t's PortChoices; ok=false with
+// the reason when none fits.
+func (t Target) choosePort(pool *elb.Pool) (Target, string, bool) {
+	if len(t.PortChoices) == 0 {
+		return t, "", true
+	}
+	want := PortProtocol(pool.Protocol)
+	ch, ok := t.PortChoices[want]
+	if !ok {
+		var have []string
+		for p := range t.PortChoices {
+			have = append(have, p)
+		}
+		slices.Sort(have)
+		return t, fmt.Sprintf("service port %d is served as %s only, and pool %s (protocol %s) takes %s: no Service port to bind",
+			t.Binding.Spec.TargetRef.Port, strings.Join(have, " and "), pool.ID, pool.Protocol, want), false
+	}
+	t.Endpoints, t.Draining, t.UnknownZone, t.ResolveErr = ch.Endpoints, ch.Draining, ch.UnknownZone, ch.ResolveErr
+	t.PortProtocol = want
+	return t, "", true
 }
 
 // Options are the policy of a pass.
@@ -494,7 +546,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 
 	// Service missing or unresolvable with nothing to add: no write could
 	// happen (removals are withheld), so spare the ELB calls.
-	if t.ResolveErr != nil && len(t.Endpoints) == 0 {
+	if t.ResolveErr != nil && len(t.Endpoints) == 0 && len(t.PortChoices) == 0 {
 		r.State, r.Reason = StateBlocked, resolveReason(t.ResolveErr)
 		r.Blocked = BlockedIncomplete
 		r.Message = t.ResolveErr.Error()
@@ -502,6 +554,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 	}
 
 	var recheck func(context.Context, []elb.Member) ([]elb.Member, error)
+	reread := false
 	if opts.Locker != nil && !opts.DryRun {
 		held, release, err := opts.Locker.Lock(ctx, b.Namespace, poolID)
 		switch {
@@ -516,20 +569,12 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 				}
 				release()
 			}()
-			if poollock.Contended(held) && opts.ReadDesired != nil {
-				// Another writer went first and time passed while waiting:
-				// endpoints read before the wait may be gone (a rollout) or
-				// back, and planning from them would undo that writer's
-				// work. Plan from what is desired now.
-				fresh, err := opts.ReadDesired(held, t)
-				if err != nil {
-					r.State, r.Reason, r.Blocked = StateBlocked, ReasonEndpointsUnresolved, BlockedIncomplete
-					r.Message = fmt.Sprintf("re-reading the endpoints after waiting for the pool lock failed (%v); nothing changed", err)
-					return r
-				}
-				t = t.withFreshDesired(fresh)
-				r.Desired, r.Plan.Desired = len(validDesired(fresh)), len(validDesired(fresh))
-			}
+			// Another writer went first and time passed while waiting:
+			// endpoints read before the wait may be gone (a rollout) or
+			// back, and planning from them would undo that writer's work.
+			// Plan from what is desired now (re-read below; after the
+			// GetPool when the pool's protocol must choose the port).
+			reread = poollock.Contended(held) && opts.ReadDesired != nil
 		case errors.Is(err, poollock.ErrBusy):
 			r.State, r.Reason, r.Message = StateBlocked, ReasonBusy, err.Error()+"; nothing changed"
 			return r
@@ -544,9 +589,39 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		}
 	}
 
+	rereadDesired := func() bool {
+		fresh, err := opts.ReadDesired(ctx, t)
+		if err != nil {
+			r.State, r.Reason, r.Blocked = StateBlocked, ReasonEndpointsUnresolved, BlockedIncomplete
+			r.Message = fmt.Sprintf("re-reading the endpoints after waiting for the pool lock failed (%v); nothing changed", err)
+			return false
+		}
+		t = t.withFreshDesired(fresh)
+		r.Desired, r.Plan.Desired = len(validDesired(fresh)), len(validDesired(fresh))
+		return true
+	}
+	if reread && len(t.PortChoices) == 0 {
+		if !rereadDesired() {
+			return r
+		}
+		reread = false
+	}
 	pool, err := c.GetPool(ctx, poolID)
 	if err != nil {
 		return r.fail(fmt.Errorf("read pool %s: %w", poolID, err))
+	}
+	var why string
+	var fits bool
+	if t, why, fits = t.choosePort(pool); !fits {
+		r.State, r.Reason, r.Blocked = StateBlocked, ReasonServicePortNotFound, BlockedIncomplete
+		r.Message = why + "; nothing changed"
+		return r
+	}
+	if len(t.PortChoices) > 0 {
+		r.Desired, r.Plan.Desired, r.UnknownZone = len(validDesired(t.Endpoints)), len(validDesired(t.Endpoints)), t.UnknownZone
+	}
+	if reread && !rereadDesired() {
+		return r
 	}
 	if t.ServiceELBID != "" {
 		for _, lb := range pool.Loadbalancers {

@@ -46,7 +46,9 @@ type clusterInput struct {
 	leases kubernetes.Interface
 	// rereads re-reads one binding's desired endpoints (by binding uid),
 	// for the re-check before removals where pool locks are unavailable.
-	rereads map[string]func(context.Context) ([]endpoints.Endpoint, error)
+	// proto is the Service port protocol the pool chose ("" when the
+	// port number has one).
+	rereads map[string]func(ctx context.Context, proto string) ([]endpoints.Endpoint, error)
 	// readOwners lists the PoolBindings again, for a plan that would
 	// remove orphans: a binding created since the pass began must not have
 	// its members taken for orphans.
@@ -107,7 +109,7 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 	if in.leases, err = kubernetes.NewForConfig(statusCfg); err != nil {
 		return nil, err
 	}
-	in.rereads = map[string]func(context.Context) ([]endpoints.Endpoint, error){}
+	in.rereads = map[string]func(context.Context, string) ([]endpoints.Endpoint, error){}
 
 	listNS := o.Namespace
 	if o.AllNamespaces {
@@ -271,14 +273,24 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 			lists[scope+"|"+svcKey] = l
 		}
 		var set endpoints.Set
-		set, t.UnknownZone, t.ServiceELBID, t.ResolveErr = resolve(&b, l, haveSlices, zs, nodes)
+		set, t.UnknownZone, t.ServiceELBID, t.ResolveErr = resolve(&b, l, haveSlices, zs, nodes, "")
 		t.Endpoints, t.Draining = set.Ready, set.Terminating
+		if errors.Is(t.ResolveErr, endpoints.ErrPortAmbiguous) {
+			// 53/UDP and 53/TCP: the pool's protocol chooses (after its
+			// GetPool); resolve each now, from the same lists.
+			t.ResolveErr, t.UnknownZone = nil, 0
+			t.PortChoices = map[string]lbsync.PortChoice{}
+			for _, proto := range endpoints.PortProtocols(serviceOf(&b, l), b.Spec.TargetRef.Port) {
+				set, unknown, _, err := resolve(&b, l, haveSlices, zs, nodes, proto)
+				t.PortChoices[string(proto)] = lbsync.PortChoice{Endpoints: set.Ready, Draining: set.Terminating, UnknownZone: unknown, ResolveErr: err}
+			}
+		}
 		// The re-check before removals keeps a member whose endpoint is
 		// ready again (terminating endpoints are the planner's to drain or
 		// remove, as the pool's settings say).
-		in.rereads[string(b.UID)] = func(ctx context.Context) ([]endpoints.Endpoint, error) {
+		in.rereads[string(b.UID)] = func(ctx context.Context, proto string) ([]endpoints.Endpoint, error) {
 			l := readLists(ctx, dyn, typed, b.Namespace, svcGVR, podsGVR, slicesGVR, haveSlices)
-			set, _, _, err := resolve(&b, l, haveSlices, zs, nodes)
+			set, _, _, err := resolve(&b, l, haveSlices, zs, nodes, corev1.Protocol(proto))
 			return set.Ready, err
 		}
 		in.targets = append(in.targets, t)
@@ -455,10 +467,22 @@ func zoneScope(b *lbv1.PoolBinding) (endpoints.Scope, error) {
 	return endpoints.Scope{Zones: zones, NodeSelector: sel}, nil
 }
 
+// serviceOf finds a binding's Service in the lists (nil when absent).
+func serviceOf(b *lbv1.PoolBinding, l *nsLists) *corev1.Service {
+	for i := range l.services {
+		if s := &l.services[i]; s.Namespace == b.Namespace && s.Name == b.Spec.TargetRef.Name {
+			return s
+		}
+	}
+	return nil
+}
+
 // resolve finds a binding's Service in the lists and its ready and
 // terminating-but-serving endpoints within the binding's zone scope, and
-// how many ready endpoints it skipped because their zone is unknown.
-func resolve(b *lbv1.PoolBinding, l *nsLists, haveSlices bool, zs endpoints.Scope, nodes endpoints.Nodes) (endpoints.Set, int, string, error) {
+// how many ready endpoints it skipped because their zone is unknown. proto
+// picks the Service port of that protocol where the port number has
+// several ("" = the one there is; several is endpoints.ErrPortAmbiguous).
+func resolve(b *lbv1.PoolBinding, l *nsLists, haveSlices bool, zs endpoints.Scope, nodes endpoints.Nodes, proto corev1.Protocol) (endpoints.Set, int, string, error) {
 	if l.err != nil {
 		return endpoints.Set{}, 0, "", l.err
 	}
@@ -466,15 +490,12 @@ func resolve(b *lbv1.PoolBinding, l *nsLists, haveSlices bool, zs endpoints.Scop
 	if b.Spec.TargetRef.Namespace != "" && b.Spec.TargetRef.Namespace != ns {
 		return endpoints.Set{}, 0, "", fmt.Errorf("targetRef.namespace %q differs from the binding's namespace %q", b.Spec.TargetRef.Namespace, ns)
 	}
-	var svc *corev1.Service
-	for i := range l.services {
-		if s := &l.services[i]; s.Namespace == ns && s.Name == b.Spec.TargetRef.Name {
-			svc = s
-			break
-		}
-	}
+	svc := serviceOf(b, l)
 	if svc == nil {
 		return endpoints.Set{}, 0, "", fmt.Errorf("service %s/%s: %w", ns, b.Spec.TargetRef.Name, endpoints.ErrServiceNotFound)
+	}
+	if proto != "" {
+		svc = endpoints.WithPortProtocol(svc, b.Spec.TargetRef.Port, proto)
 	}
 	var set endpoints.Set
 	var unknownZone int

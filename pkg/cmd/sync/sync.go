@@ -358,7 +358,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 			if reread == nil {
 				return nil, fmt.Errorf("no way to re-read the endpoints of %s/%s", t.Binding.Namespace, t.Binding.Name)
 			}
-			return reread(ctx)
+			return reread(ctx, t.PortProtocol)
 		},
 
 		MemberQuota:    o.MemberQuota,
