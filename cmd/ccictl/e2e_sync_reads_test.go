@@ -345,3 +345,67 @@ func TestSyncReadsPortProtocol(t *testing.T) {
 		t.Errorf("status: %q", st)
 	}
 }
+
+// namedSlice writes EndpointSlice name of Service svc with one port named
+// portName (TCP, target) and addrs ready, as the EndpointSlice controller
+// does for a Service port of that name.
+func (e *syncEnv) namedSlice(svc, name, portName string, target int32, addrs []string) {
+	e.t.Helper()
+	ready, proto := true, corev1.ProtocolTCP
+	slice := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns, Labels: map[string]string{
+			discoveryv1.LabelServiceName: svc, discoveryv1.LabelManagedBy: "e2e-sync-test"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: &portName, Port: &target, Protocol: &proto}},
+	}
+	for _, a := range addrs {
+		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{Addresses: []string{a}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
+	}
+	cur, err := e.kube.DiscoveryV1().EndpointSlices(e.ns).Get(e.ctx(), name, metav1.GetOptions{})
+	if err == nil {
+		slice.ResourceVersion = cur.ResourceVersion
+		_, err = e.kube.DiscoveryV1().EndpointSlices(e.ns).Update(e.ctx(), slice, metav1.UpdateOptions{})
+	} else {
+		_, err = e.kube.DiscoveryV1().EndpointSlices(e.ns).Create(e.ctx(), slice, metav1.CreateOptions{})
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestSyncReadsPortRenameInTransition (issue 9, item 12): the Service's
+// port is now named http, but one of its two EndpointSlices still names it
+// web (the EndpointSlice controller has rewritten only the other). The
+// endpoints of the lagging slice still serve: their members stay, the
+// member of an endpoint that is gone goes, and the pass says
+// EndpointsInTransition (exit 1, Synced=False). Once the slices agree, the
+// pass is in sync.
+func TestSyncReadsPortRenameInTransition(t *testing.T) {
+	e := newSyncEnv(t, "sync-reads-rename")
+	e.pool(syncPool)
+	e.manualSlice("web", 80, 8080, []string{"10.66.0.1", "10.66.0.2", "10.66.0.3"})
+	uid := e.binding("b1", syncPool, "web", 80)
+	marker := markerOf(e.ns, "b1", uid)
+	wantLine(t, e.sync(), 0, "poolbinding/b1: +3 -0 =0 foreign=0")
+
+	// Mid-rename: web-manual (name http) holds .1, web-old still says web
+	// for .2; .3 is gone.
+	e.manualSlice("web", 80, 8080, []string{"10.66.0.1"})
+	e.namedSlice("web", "web-old", "web", 8080, []string{"10.66.0.2"})
+	r := e.sync()
+	wantLine(t, r, 1, "poolbinding/b1: +0 -1 =1 foreign=0 blocked: EndpointsInTransition: added 0, removed 1 member(s); "+
+		"the Service's EndpointSlices disagree on the name of port 80 (1 slice(s) name it otherwise: a rename in progress); "+
+		"1 removal(s) at their endpoints withheld until they agree")
+	e.wantPool(syncPool, owned(marker, "10.66.0.1:8080", "10.66.0.2:8080"))
+	if st := e.syncedCond("b1"); st != "False EndpointsInTransition 1" {
+		t.Errorf("status mid-rename: %q", st)
+	}
+
+	// The controller catches up: both slices say http.
+	e.namedSlice("web", "web-old", "http", 8080, []string{"10.66.0.2"})
+	wantLine(t, e.sync(), 0, "poolbinding/b1: +0 -0 =2 foreign=0")
+	e.wantPool(syncPool, owned(marker, "10.66.0.1:8080", "10.66.0.2:8080"))
+	if st := e.syncedCond("b1"); st != "True InSync 1" {
+		t.Errorf("status after the rename: %q", st)
+	}
+}

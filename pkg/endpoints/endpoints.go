@@ -208,6 +208,14 @@ type Set struct {
 	// Terminating endpoints are terminating but still serving: their
 	// members should take no new connections but keep the ones they have.
 	Terminating []Endpoint
+	// Lagging are the serving endpoints of slices that disagree with the
+	// Service on the port's name (a rename the EndpointSlice controller
+	// has not finished rewriting): they name the binding's port — same
+	// protocol and member port number — otherwise. They are not taken,
+	// and their members are not to be removed while the slices disagree.
+	// LaggingSlices counts those slices.
+	Lagging       []Endpoint
+	LaggingSlices int
 }
 
 func newSet(ready, terminating []Endpoint) Set {
@@ -243,6 +251,15 @@ func SliceEndpoints(svc *corev1.Service, port int32, eps []discoveryv1.EndpointS
 	}
 	proto := protocolOf(sp.Protocol)
 	var out, terminating []Endpoint
+	// Slices without the Service port's name, and the member port numbers
+	// the slices that have it use (plus a numeric targetPort): a slice
+	// that has a port of the same protocol and one of those numbers under
+	// another name lags behind a rename.
+	var others []*discoveryv1.EndpointSlice
+	known := map[int32]bool{}
+	if num, name := targetPort(sp); name == "" {
+		known[num] = true
+	}
 	for i := range eps {
 		s := &eps[i]
 		if s.Labels[discoveryv1.LabelServiceName] != svc.Name {
@@ -256,8 +273,10 @@ func SliceEndpoints(svc *corev1.Service, port int32, eps []discoveryv1.EndpointS
 		}
 		memberPort, ok := slicePort(s, sp.Name, proto)
 		if !ok {
+			others = append(others, s)
 			continue
 		}
+		known[memberPort] = true
 		for _, ep := range s.Endpoints {
 			// All addresses of one endpoint are the same backend;
 			// the API says consumers use the first.
@@ -276,7 +295,45 @@ func SliceEndpoints(svc *corev1.Service, port int32, eps []discoveryv1.EndpointS
 			}
 		}
 	}
-	return newSet(out, terminating), nil
+	set := newSet(out, terminating)
+	var lagging []Endpoint
+	for _, s := range others {
+		port, ok := laggingPort(s, sp.Name, proto, known)
+		if !ok {
+			continue
+		}
+		set.LaggingSlices++
+		for _, ep := range s.Endpoints {
+			if len(ep.Addresses) == 0 {
+				continue
+			}
+			a, ok := ipv4(ep.Addresses[0])
+			if ok && (sliceEndpointReady(ep.Conditions) || sliceEndpointDraining(ep.Conditions)) {
+				lagging = append(lagging, Endpoint{Address: a, Port: port})
+			}
+		}
+	}
+	set.Lagging = normalize(lagging)
+	return set, nil
+}
+
+// laggingPort: the slice has a port of protocol proto, named otherwise than
+// name, whose number is one the Service port resolves to.
+func laggingPort(s *discoveryv1.EndpointSlice, name string, proto corev1.Protocol, known map[int32]bool) (int32, bool) {
+	for _, p := range s.Ports {
+		pn := ""
+		if p.Name != nil {
+			pn = *p.Name
+		}
+		pp := corev1.ProtocolTCP
+		if p.Protocol != nil {
+			pp = protocolOf(*p.Protocol)
+		}
+		if pn != name && pp == proto && p.Port != nil && known[*p.Port] {
+			return *p.Port, true
+		}
+	}
+	return 0, false
 }
 
 func slicePort(s *discoveryv1.EndpointSlice, name string, proto corev1.Protocol) (int32, bool) {

@@ -298,3 +298,52 @@ func TestServicePortByProtocol(t *testing.T) {
 		t.Errorf("single port: %+v, %v", sp, err)
 	}
 }
+
+// TestSliceEndpointsLaggingRename (issue 9, item 12): the Service port was
+// renamed web → http; one slice is rewritten, the other still says web.
+// Its endpoints are not taken, but reported as Lagging with the member
+// port; a slice that lacks the port for another reason (no port of that
+// number) is not lagging.
+func TestSliceEndpointsLaggingRename(t *testing.T) {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{
+			{Name: "http", Port: 80, TargetPort: intstr.FromString("serve")},
+			{Name: "metrics", Port: 9090, TargetPort: intstr.FromInt32(9090)},
+		}},
+	}
+	mk := func(name string, ports map[string]int32, addrs ...string) discoveryv1.EndpointSlice {
+		s := discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Namespace: "ns", Name: name, Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+		}
+		for n, p := range ports {
+			n, p := n, p
+			s.Ports = append(s.Ports, discoveryv1.EndpointPort{Name: &n, Port: &p})
+		}
+		for _, a := range addrs {
+			s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{Addresses: []string{a}})
+		}
+		return s
+	}
+	eps := []discoveryv1.EndpointSlice{
+		mk("new", map[string]int32{"http": 8080, "metrics": 9090}, "10.0.0.1"),
+		mk("old", map[string]int32{"web": 8080, "metrics": 9090}, "10.0.0.2", "10.0.0.3"),
+		mk("metrics-only", map[string]int32{"metrics": 9090}, "10.0.0.4"),
+	}
+	set, err := SliceEndpoints(svc, 80, eps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(set.Ready, []Endpoint{{"10.0.0.1", 8080}}) {
+		t.Errorf("ready %v", set.Ready)
+	}
+	if !reflect.DeepEqual(set.Lagging, []Endpoint{{"10.0.0.2", 8080}, {"10.0.0.3", 8080}}) || set.LaggingSlices != 1 {
+		t.Errorf("lagging %v (%d slices)", set.Lagging, set.LaggingSlices)
+	}
+	// All slices agree: nothing lags.
+	set, _ = SliceEndpoints(svc, 80, eps[:1])
+	if len(set.Lagging) != 0 || set.LaggingSlices != 0 {
+		t.Errorf("agreeing slices: lagging %v", set.Lagging)
+	}
+}

@@ -46,6 +46,12 @@ type Target struct {
 	// UnknownZone and ResolveErr. A pool whose protocol has no choice
 	// blocks the binding (ServicePortNotFound).
 	PortChoices map[string]PortChoice
+	// Lagging are the serving endpoints of the Service's EndpointSlices
+	// that name the binding's port otherwise (a port rename the
+	// EndpointSlice controller has not finished): their members are not
+	// removed (EndpointsInTransition). LaggingSlices counts those slices.
+	Lagging       []Endpoint
+	LaggingSlices int
 	// PortProtocol is the protocol chosen from PortChoices ("" without
 	// choices); ReadDesired re-reads that protocol's endpoints.
 	PortProtocol string
@@ -57,10 +63,12 @@ type Target struct {
 
 // PortChoice is the desired set of one protocol of a Service port number.
 type PortChoice struct {
-	Endpoints   []Endpoint
-	Draining    []Endpoint
-	UnknownZone int
-	ResolveErr  error
+	Endpoints     []Endpoint
+	Draining      []Endpoint
+	UnknownZone   int
+	ResolveErr    error
+	Lagging       []Endpoint
+	LaggingSlices int
 }
 
 // PortProtocol is the Service port protocol that serves a pool of the
@@ -92,6 +100,7 @@ func (t Target) choosePort(pool *elb.Pool) (Target, string, bool) {
 			t.Binding.Spec.TargetRef.Port, strings.Join(have, " and "), pool.ID, pool.Protocol, want), false
 	}
 	t.Endpoints, t.Draining, t.UnknownZone, t.ResolveErr = ch.Endpoints, ch.Draining, ch.UnknownZone, ch.ResolveErr
+	t.Lagging, t.LaggingSlices = ch.Lagging, ch.LaggingSlices
 	t.PortProtocol = want
 	return t, "", true
 }
@@ -228,6 +237,10 @@ const (
 	// ReasonPoolTypeUnsupported: the pool's type or ip_version cannot take
 	// the members sync would add; nothing was written.
 	ReasonPoolTypeUnsupported = "PoolTypeUnsupported"
+	// ReasonEndpointsInTransition: the Service's EndpointSlices disagree on
+	// the name of the binding's port (a rename in progress); removals at
+	// the endpoints of the lagging slices were withheld.
+	ReasonEndpointsInTransition = "EndpointsInTransition"
 )
 
 // Result is what one binding's pass planned and did. It is the
@@ -301,6 +314,9 @@ type Result struct {
 	poolRead bool
 	// dropped: planned removals a re-check before removing dropped.
 	dropped int
+	// port and laggingSlices describe an EndpointSlice transition.
+	port          int32
+	laggingSlices int
 }
 
 // RoundReport is one round of a staged pass: the members it added and
@@ -325,6 +341,9 @@ type PlanSummary struct {
 	Orphans   int `json:"orphans"`
 	Conflicts int `json:"conflicts"`
 	Withheld  int `json:"withheld"`
+	// Transition is the number of removals withheld at endpoints of
+	// lagging EndpointSlices.
+	Transition int `json:"transition"`
 	// Prune is the number of orphans among Remove.
 	Prune int `json:"prune"`
 	// Update is the number of weight changes; Draining the owned members
@@ -658,6 +677,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		Draining:          t.Draining,
 		Drain:             DrainModeOf(pool),
 		Claims:            t.claims,
+		Lagging:           t.Lagging,
 	}
 	p := ComputePlan(t.Endpoints, current, ownerOf(b, opts.ClusterID), planOpts)
 	if opts.PruneOrphans && len(p.Orphans) > 0 && opts.ReadOwners != nil && !opts.DryRun {
@@ -671,6 +691,10 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		p = ComputePlan(t.Endpoints, current, ownerOf(b, opts.ClusterID), planOpts)
 	}
 	r.setPlan(p, len(current))
+	r.port, r.laggingSlices = b.Spec.TargetRef.Port, t.LaggingSlices
+	if t.LaggingSlices > 0 && len(p.Transition) == 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d EndpointSlice(s) of the Service name port %d otherwise (a rename in progress); no member at their endpoints to keep", t.LaggingSlices, b.Spec.TargetRef.Port))
+	}
 	r.noteDrain(p, pool)
 
 	quota := elb.UnlimitedQuota
@@ -841,22 +865,23 @@ func (r *Result) setPlan(p Plan, current int) {
 	r.poolRead = true
 	r.Blocked = p.Blocked
 	r.Plan = PlanSummary{
-		Desired:   len(p.Desired),
-		Current:   current,
-		Add:       len(p.ToAdd),
-		Remove:    len(p.ToRemove),
-		Keep:      len(p.Keep),
-		Foreign:   len(p.Foreign),
-		Orphans:   len(p.Orphans),
-		Conflicts: len(p.Conflicts),
-		Withheld:  len(p.Withheld),
-		Update:    len(p.ToUpdate),
-		Draining:  len(p.Draining),
-		ToAdd:     make([]MemberRef, 0, len(p.ToAdd)),
-		ToRemove:  refs(p.ToRemove),
-		ToUpdate:  make([]WeightRef, 0, len(p.ToUpdate)),
-		ToRename:  make([]RenameRef, 0, len(p.ToRename)),
-		Conflict:  refs(p.Conflicts),
+		Desired:    len(p.Desired),
+		Current:    current,
+		Add:        len(p.ToAdd),
+		Remove:     len(p.ToRemove),
+		Keep:       len(p.Keep),
+		Foreign:    len(p.Foreign),
+		Orphans:    len(p.Orphans),
+		Conflicts:  len(p.Conflicts),
+		Withheld:   len(p.Withheld),
+		Transition: len(p.Transition),
+		Update:     len(p.ToUpdate),
+		Draining:   len(p.Draining),
+		ToAdd:      make([]MemberRef, 0, len(p.ToAdd)),
+		ToRemove:   refs(p.ToRemove),
+		ToUpdate:   make([]WeightRef, 0, len(p.ToUpdate)),
+		ToRename:   make([]RenameRef, 0, len(p.ToRename)),
+		Conflict:   refs(p.Conflicts),
 	}
 	for _, u := range p.ToUpdate {
 		m := u.Member
@@ -1259,6 +1284,13 @@ func (r *Result) finish(p Plan, resolveErr error, dryRun bool, x *rounds) {
 		} else {
 			r.Message = fmt.Sprintf("member quota %d of pool %s is filled by members sync keeps (%d foreign or orphaned, %d owned at desired endpoints): %d of %d desired endpoint(s) cannot be added",
 				r.Plan.Quota, r.PoolID, foreign, kept, short, r.Desired)
+		}
+	case len(p.Transition) > 0 && p.Blocked == "":
+		r.State, r.Reason = StateBlocked, ReasonEndpointsInTransition
+		r.Message = fmt.Sprintf("the Service's EndpointSlices disagree on the name of port %d (%d slice(s) name it otherwise: a rename in progress); %d removal(s) at their endpoints withheld until they agree",
+			r.port, r.laggingSlices, len(p.Transition))
+		if !dryRun {
+			r.Message = fmt.Sprintf("added %d, removed %d member(s); ", r.Added, r.Removed) + r.Message
 		}
 	case p.Blocked == BlockedDeletionProtected:
 		r.State, r.Reason = StateBlocked, ReasonDeletionProtected

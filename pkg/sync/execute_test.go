@@ -530,7 +530,7 @@ func TestResultMarshalsStably(t *testing.T) {
 	}
 	want := `{"binding":"ns/web","namespace":"ns","name":"web","uid":"uid-1","poolId":"pool-1","state":"Pending","reason":"ChangesPending",` +
 		`"message":"would add 2 and remove 0 member(s)","dryRun":true,"plan":{"desired":2,"current":0,"add":2,"remove":0,"keep":0,` +
-		`"foreign":0,"orphans":0,"conflicts":0,"withheld":0,"prune":0,"update":0,"draining":0,"quota":10000,"quotaSource":"api","rounds":1,"short":0,"toAdd":[{"name":"ccictl:c1-3f6b2a90:ns/web:uid-1","address":"10.0.0.1","port":80},` +
+		`"foreign":0,"orphans":0,"conflicts":0,"withheld":0,"transition":0,"prune":0,"update":0,"draining":0,"quota":10000,"quotaSource":"api","rounds":1,"short":0,"toAdd":[{"name":"ccictl:c1-3f6b2a90:ns/web:uid-1","address":"10.0.0.1","port":80},` +
 		`{"name":"ccictl:c1-3f6b2a90:ns/web:uid-1","address":"10.0.0.2","port":80}],"toRemove":[],"toUpdate":[],"rename":0,"toRename":[],"conflicting":[]},"added":0,"removed":0,` +
 		`"existed":0,"notFound":0,"updated":0,"renamed":0,"desired":2,"registered":0,"kept":0,"foreign":0,"orphans":0,"draining":0,"unknownZone":0,"rounds":0,` +
 		`"warnings":["pool pool-1 belongs to no load balancer and no listener: its members take no traffic"]}`

@@ -116,6 +116,10 @@ type PlanOptions struct {
 	Draining []Endpoint
 	// Drain is how the pool treats members of terminating endpoints.
 	Drain DrainMode
+	// Lagging are endpoints of EndpointSlices that name the binding's port
+	// otherwise than the Service does (a rename in progress): members there
+	// are not removed (Plan.Transition) while the slices disagree.
+	Lagging []Endpoint
 	// Claims are the desired endpoints of the other live bindings of this
 	// pass on the same pool (same cluster). An owned member this binding
 	// no longer wants at a claimed endpoint is handed over — re-marked for
@@ -221,6 +225,9 @@ type Plan struct {
 	// Draining are owned members at terminating endpoints that still
 	// serve, kept (at weight 0) instead of removed.
 	Draining []elb.Member `json:"draining"`
+	// Transition are removals withheld because their endpoint is served
+	// by a lagging EndpointSlice (PlanOptions.Lagging).
+	Transition []elb.Member `json:"transition"`
 	// HandedOver are owned members at endpoints another live binding of
 	// this pass on the pool wants: re-marked for it (ToRename, Handover),
 	// not removed.
@@ -422,6 +429,22 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 	// A guard that withholds removals withholds weight changes too: a pass
 	// that cannot trust what it read changes nothing but adds, and draining
 	// every member to weight 0 empties a pool as surely as removing them.
+	// Endpoints still served under another port name (slices mid-rename)
+	// keep their members until the slices agree.
+	if len(opts.Lagging) > 0 {
+		lag := make(map[memberKey]bool, len(opts.Lagging))
+		for _, e := range validDesired(opts.Lagging) {
+			lag[keyOf(e.Address, e.Port)] = true
+		}
+		removable = slices.DeleteFunc(removable, func(m elb.Member) bool {
+			if lag[keyOf(m.Address, m.ProtocolPort)] {
+				p.Transition = append(p.Transition, m)
+				return true
+			}
+			return false
+		})
+		slices.SortFunc(p.Transition, compareMembers)
+	}
 	// Renames go with the weight changes: a read that cannot be trusted
 	// re-marks nothing either.
 	switch {
@@ -557,6 +580,7 @@ func (p Plan) normalized() Plan {
 	p.ToRemove, p.Keep, p.Foreign = nz(p.ToRemove), nz(p.Keep), nz(p.Foreign)
 	p.Orphans, p.Conflicts, p.Withheld = nz(p.Orphans), nz(p.Conflicts), nz(p.Withheld)
 	p.Draining, p.DrainRemoved, p.HandedOver = nz(p.Draining), nz(p.DrainRemoved), nz(p.HandedOver)
+	p.Transition = nz(p.Transition)
 	p.ToUpdate, p.WithheldUpdates = nzu(p.ToUpdate), nzu(p.WithheldUpdates)
 	if p.ToRename == nil {
 		p.ToRename = []Rename{}
