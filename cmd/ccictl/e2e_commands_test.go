@@ -151,6 +151,12 @@ func TestCommandsDiscovery(t *testing.T) {
 		{"api-resources"},
 		{"api-resources", "-o", "name"},
 		{"api-resources", "--namespaced=false"},
+		{"api-resources", "-o", "wide"},
+		{"api-resources", "--no-headers", "--sort-by=kind"},
+		{"api-resources", "--sort-by=name", "--namespaced=true"},
+		{"api-resources", "--verbs=patch"},
+		{"api-resources", "--verbs=list,watch", "-o", "name"},
+		{"api-resources", "--api-group="},
 		{"api-versions"},
 	} {
 		ours := mustSucceed(t, ccictl(t, args...))
@@ -401,8 +407,22 @@ func TestCommandsGetTypesAndNamespaces(t *testing.T) {
 	if len(parts) != 2 || rowNames(parts[0])[0] != "service/test-name" || rowNames(parts[1])[0] != plbResource+"/one" {
 		t.Errorf("get svc,plb: two tables with kind-qualified names expected:\n%s", r.Stdout)
 	}
+	// Each type is its own table with its own widths: the wide PoolBinding
+	// names first must not widen the Service table after them.
+	r = mustSucceed(t, ccictl(t, "get", "plb,svc", "-n", ns1))
+	parts = strings.Split(r.Stdout, "\n\n")
+	if len(parts) != 2 {
+		t.Fatalf("get plb,svc: two tables expected:\n%s", r.Stdout)
+	}
+	for i, name := range []string{plbResource + "/one", "service/test-name"} {
+		want := []int{len(name) + 3, len(name) + 3}
+		if got := secondColumns(parts[i]); !reflect.DeepEqual(got, want) || rowNames(parts[i])[0] != name {
+			t.Errorf("get plb,svc: table %d (%s) has its second column at %v, want %v:\n%s", i, name, got, want, r.Stdout)
+		}
+	}
 	for _, args := range [][]string{
 		{"get", "svc,plb", "-n", ns1},
+		{"get", "plb,svc", "-n", ns1},
 		{"get", "plb", "-A", "-l", "suite=multi"},
 		{"get", "plb,svc", "-A", "-l", "suite=multi"},
 		{"get", "plb,svc", "-A", "-l", "suite=multi", "-o", "wide"},

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -261,6 +262,13 @@ func TestGetWatchTable(t *testing.T) {
 		createPLBs(t, ns, nil, "later")
 	}
 	p.until(t, w, "\nlater ")
+	// A longer name widens its own row; a shorter one after it is padded
+	// to the widest seen so far: widths are remembered, never shrunk.
+	const long = "a-much-longer-binding-name"
+	for _, ns := range []string{p.c, p.k} {
+		createPLBs(t, ns, nil, long, "z")
+	}
+	p.until(t, w, "\nz ")
 	for _, s := range w {
 		_ = s.cmd.Process.Signal(os.Interrupt)
 	}
@@ -268,9 +276,33 @@ func TestGetWatchTable(t *testing.T) {
 	if ours.Code != 1 || ours.Code != theirs.Code || ours.Stderr != theirs.Stderr || maskAge(ours.Stdout) != maskAge(theirs.Stdout) {
 		assertSame(t, args, ours, theirs)
 	}
-	if strings.Count(ours.Stdout, "NAME ") != 1 || len(rowNames(ours.Stdout)) != 2 {
+	if strings.Count(ours.Stdout, "NAME ") != 1 || !reflect.DeepEqual(rowNames(ours.Stdout), []string{"first", "later", long, "z"}) {
 		t.Errorf("watch table: %s", ours)
 	}
+	// maskAge folds spaces, so the widths are checked here, for both tools.
+	want := []int{len("first") + 3, len("first") + 3, len("later") + 3, len(long) + 3, len(long) + 3}
+	for _, r := range []result{ours, theirs} {
+		if got := secondColumns(r.Stdout); !reflect.DeepEqual(got, want) {
+			t.Errorf("second column of header and rows starts at %v, want %v:\n%s", got, want, r.Stdout)
+		}
+	}
+}
+
+// secondColumns is, for each line of a table, the offset where its second
+// column starts (columns are separated by at least two spaces; -1 when the
+// line has a single column).
+func secondColumns(table string) []int {
+	var offs []int
+	for _, l := range strings.Split(strings.TrimRight(table, "\n"), "\n") {
+		i := strings.Index(l, "  ")
+		if i < 0 {
+			offs = append(offs, -1)
+			continue
+		}
+		j := i + len(l[i:]) - len(strings.TrimLeft(l[i:], " "))
+		offs = append(offs, j)
+	}
+	return offs
 }
 
 // TestGetWatchErrors: a watch over several types, or of a missing object,

@@ -55,8 +55,7 @@ func runMain(m *testing.M) int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	crds := filepath.Join(repoRoot, "pkg", "apis", "loadbalancer", "v1", "crd")
-	cluster, err = testenv.Start(ctx, filepath.Join(workDir, "cluster"), crds)
+	cluster, err = testenv.StartWithCRDs(ctx, filepath.Join(workDir, "cluster"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: FAIL: the local kube-apiserver could not start, so no end-to-end test can run:", err)
 		return 1

@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -118,6 +119,48 @@ func Start(ctx context.Context, dir, crdDir string) (*Cluster, error) {
 			return nil, fmt.Errorf("local control plane not ready after 3m; its log:\n%s", tail(logPath, dir))
 		}
 	}
+}
+
+// CRDDir is the directory of the repository's CRD manifests (PoolBinding).
+func CRDDir() (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "pkg", "apis", "loadbalancer", "v1", "crd"), nil
+}
+
+// StartWithCRDs is Start with the repository's CRDs installed.
+func StartWithCRDs(ctx context.Context, dir string) (*Cluster, error) {
+	crds, err := CRDDir()
+	if err != nil {
+		return nil, err
+	}
+	return Start(ctx, dir, crds)
+}
+
+// RunTests is the TestMain of a package whose tests talk to the real API
+// server: it starts one control plane (with the repository's CRDs) for the
+// whole package, hands it to use, runs the tests and stops it. When the
+// control plane cannot start the package fails (exit code 1); it never skips.
+// Use it as os.Exit(testenv.RunTests(m, func(c *testenv.Cluster) { cluster = c })).
+func RunTests(m *testing.M, use func(*Cluster)) int {
+	dir, err := os.MkdirTemp("", "ccictl-testenv-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	c, err := StartWithCRDs(ctx, filepath.Join(dir, "cluster"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv: FAIL: the local kube-apiserver could not start, so these tests cannot run:", err)
+		return 1
+	}
+	defer c.Stop()
+	use(c)
+	return m.Run()
 }
 
 // Stop ends the control plane and its children.
