@@ -2,7 +2,8 @@ package client
 
 import (
 	"net/http"
-	"net/http/httptest"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -10,34 +11,29 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
-// discoveryServer serves core v1 with one resource, or fails every request.
-func discoveryServer(t *testing.T, fail bool) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if fail {
-			http.Error(w, "discovery is down", http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		switch r.URL.Path {
-		case "/api":
-			_, _ = w.Write([]byte(`{"kind":"APIVersions","versions":["v1"]}`))
-		case "/apis":
-			_, _ = w.Write([]byte(`{"kind":"APIGroupList","groups":[]}`))
-		case "/api/v1":
-			_, _ = w.Write([]byte(`{"kind":"APIResourceList","groupVersion":"v1","resources":[{"name":"namespaces","singularName":"namespace","namespaced":false,"kind":"Namespace","verbs":["get","list"],"shortNames":["ns"]}]}`))
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+// realServer connects to the package's real API server.
+func realServer() *ConnectionOptions {
+	return &ConnectionOptions{Server: cluster.Server, Token: cluster.Token, CertificateAuthority: cluster.CAFile}
 }
 
+// When discovery fails, the mapper reports the server's error, not "no
+// match": the real server answers, a proxy in front of it fails discovery.
 func TestMapperReportsDiscoveryFailure(t *testing.T) {
-	srv := discoveryServer(t, true)
+	var discoveryCalls atomic.Int32
+	proxy, err := cluster.Proxy(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/api" || r.URL.Path == "/apis" || strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/apis/") {
+			discoveryCalls.Add(1)
+			http.Error(w, "discovery is down", http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
 	t.Setenv("HOME", t.TempDir())
-	g := NewGetter(&ConnectionOptions{Server: srv.URL})
+	g := NewGetter(&ConnectionOptions{Server: proxy.URL})
 	m, err := g.ToRESTMapper()
 	if err != nil {
 		t.Fatal(err)
@@ -49,18 +45,26 @@ func TestMapperReportsDiscoveryFailure(t *testing.T) {
 	if !apierrors.IsServiceUnavailable(err) {
 		t.Errorf("want the server's 503 from discovery, got %T: %v", err, err)
 	}
+	if discoveryCalls.Load() == 0 {
+		t.Error("the mapper never asked for discovery")
+	}
 }
 
 func TestMapperNoMatchForUnknownTypeOnHealthyServer(t *testing.T) {
-	srv := discoveryServer(t, false)
 	t.Setenv("HOME", t.TempDir())
-	g := NewGetter(&ConnectionOptions{Server: srv.URL})
+	g := NewGetter(realServer())
 	m, err := g.ToRESTMapper()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.ResourceFor(schema.GroupVersionResource{Resource: "ns"}); err != nil {
-		t.Fatalf("short name ns: %v", err)
+	for short, want := range map[string]schema.GroupVersionResource{
+		"ns":  {Version: "v1", Resource: "namespaces"},
+		"plb": {Group: "loadbalancer.networking.openvessel.io", Version: "v1", Resource: "poolbindings"},
+	} {
+		got, err := m.ResourceFor(schema.GroupVersionResource{Resource: short})
+		if err != nil || got != want {
+			t.Errorf("short name %s: %v, %v; want %v", short, got, err, want)
+		}
 	}
 	_, err = m.ResourceFor(schema.GroupVersionResource{Resource: "widgets"})
 	if !meta.IsNoMatchError(err) {

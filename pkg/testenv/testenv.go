@@ -7,9 +7,15 @@ package testenv
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,4 +201,39 @@ func tail(launcherLog, dir string) string {
 		fmt.Fprintf(&b, "==> %s <==\n%s\n", f, strings.Join(lines, "\n"))
 	}
 	return b.String()
+}
+
+// Proxy is a plain-HTTP reverse proxy on loopback in front of the real API
+// server, adding the cluster's bearer token. It forwards every request
+// unchanged except those intercept answers itself (intercept returns true):
+// a way to inject a fault the real server cannot produce, or to record
+// what a client sent, without inventing Kubernetes answers. Close it after use.
+func (c *Cluster) Proxy(intercept func(http.ResponseWriter, *http.Request) bool) (*httptest.Server, error) {
+	upstream, err := url.Parse(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := os.ReadFile(c.CAFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("no certificate in %s", c.CAFile)
+	}
+	rp := &httputil.ReverseProxy{
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(upstream)
+			r.Out.Header.Set("Authorization", "Bearer "+c.Token)
+		},
+		// Watches stream: pass each event on as it arrives.
+		FlushInterval: -1,
+	}
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if intercept != nil && intercept(w, r) {
+			return
+		}
+		rp.ServeHTTP(w, r)
+	})), nil
 }
