@@ -1,80 +1,100 @@
 package cmdutil
 
 import (
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/openvessel/ccictl/pkg/client"
 )
 
-// fakeAPIServer serves legacy discovery for core v1 and the PoolBinding
-// group, and lists of a few objects.
-func fakeAPIServer(t *testing.T) *httptest.Server {
+// seedOnce creates, on the real server, what the completion cases expect:
+// namespace test-ns with Services test-name and other and PoolBinding
+// test-c1 (besides default/kubernetes, which the server makes itself).
+var seedOnce struct {
+	sync.Once
+	err error
+}
+
+func seed(t *testing.T) {
 	t.Helper()
-	obj := func(kind, ns, name string) map[string]any {
-		md := map[string]any{"name": name}
-		if ns != "" {
-			md["namespace"] = ns
-		}
-		return map[string]any{"kind": kind, "metadata": md}
+	seedOnce.Do(func() { seedOnce.err = createObjects() })
+	if seedOnce.err != nil {
+		t.Fatal(seedOnce.err)
 	}
-	list := func(apiVersion, kind string, items ...map[string]any) any {
-		for _, it := range items {
-			it["apiVersion"] = apiVersion
-		}
-		return map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": map[string]any{}, "items": items}
+}
+
+func createObjects() error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", cluster.Kubeconfig)
+	if err != nil {
+		return err
 	}
-	const plbGroup = "loadbalancer.networking.openvessel.io"
-	routes := map[string]any{
-		"/api": map[string]any{"kind": "APIVersions", "versions": []string{"v1"}},
-		"/apis": map[string]any{"kind": "APIGroupList", "apiVersion": "v1", "groups": []any{map[string]any{
-			"name": plbGroup, "versions": []any{map[string]any{"groupVersion": plbGroup + "/v1", "version": "v1"}},
-			"preferredVersion": map[string]any{"groupVersion": plbGroup + "/v1", "version": "v1"},
-		}}},
-		"/api/v1": map[string]any{"kind": "APIResourceList", "groupVersion": "v1", "resources": []any{
-			map[string]any{"name": "namespaces", "singularName": "namespace", "namespaced": false, "kind": "Namespace", "verbs": []string{"get", "list"}, "shortNames": []string{"ns"}},
-			map[string]any{"name": "services", "singularName": "service", "namespaced": true, "kind": "Service", "verbs": []string{"create", "get", "list"}, "shortNames": []string{"svc"}},
-			map[string]any{"name": "services/status", "singularName": "", "namespaced": true, "kind": "Service", "verbs": []string{"get"}},
-		}},
-		"/apis/" + plbGroup + "/v1": map[string]any{"kind": "APIResourceList", "groupVersion": plbGroup + "/v1", "resources": []any{
-			map[string]any{"name": "poolbindings", "singularName": "poolbinding", "namespaced": true, "kind": "PoolBinding", "verbs": []string{"create", "delete", "get", "list"}, "shortNames": []string{"plb"}},
-		}},
-		"/api/v1/namespaces":                                        list("v1", "NamespaceList", obj("Namespace", "", "default"), obj("Namespace", "", "test-ns")),
-		"/api/v1/namespaces/test-ns/services":                       list("v1", "ServiceList", obj("Service", "test-ns", "test-name"), obj("Service", "test-ns", "other")),
-		"/api/v1/services":                                          list("v1", "ServiceList", obj("Service", "test-ns", "test-name"), obj("Service", "kube-system", "kube-dns")),
-		"/api/v1/namespaces/default/services":                       list("v1", "ServiceList", obj("Service", "default", "kubernetes")),
-		"/apis/" + plbGroup + "/v1/namespaces/test-ns/poolbindings": list(plbGroup+"/v1", "PoolBindingList", obj("PoolBinding", "test-ns", "test-c1")),
+	dc, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := routes[r.URL.Path]
-		if !ok {
-			http.NotFound(w, r)
-			return
+	ns := schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	svc := schema.GroupVersionResource{Version: "v1", Resource: "services"}
+	plb := schema.GroupVersionResource{Group: "loadbalancer.networking.openvessel.io", Version: "v1", Resource: "poolbindings"}
+	objs := []struct {
+		gvr schema.GroupVersionResource
+		obj map[string]any
+	}{
+		{ns, map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "test-ns"}}},
+		{svc, service("test-name")},
+		{svc, service("other")},
+		{plb, map[string]any{"apiVersion": "loadbalancer.networking.openvessel.io/v1", "kind": "PoolBinding",
+			"metadata": map[string]any{"name": "test-c1", "namespace": "test-ns"},
+			"spec": map[string]any{
+				"poolRef":   map[string]any{"id": "e08f4a6b-1c2d-4e5f-8a9b-0c1d2e3f29c1"},
+				"targetRef": map[string]any{"kind": "Service", "group": "cci/v2", "name": "test-name", "port": int64(123)},
+			}}},
+	}
+	ctx := context.Background()
+	for _, o := range objs {
+		u := &unstructured.Unstructured{Object: o.obj}
+		var err error
+		if u.GetNamespace() == "" {
+			_, err = dc.Resource(o.gvr).Create(ctx, u, metav1.CreateOptions{})
+		} else {
+			_, err = dc.Resource(o.gvr).Namespace(u.GetNamespace()).Create(ctx, u, metav1.CreateOptions{})
 		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(body)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+		if err != nil {
+			return fmt.Errorf("create %s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+	}
+	return nil
+}
+
+func service(name string) map[string]any {
+	return map[string]any{"apiVersion": "v1", "kind": "Service",
+		"metadata": map[string]any{"name": name, "namespace": "test-ns"},
+		"spec":     map[string]any{"ports": []any{map[string]any{"port": int64(123)}}}}
 }
 
 // completionRoot is a root with the global flags completion reads and one
 // command whose arguments are resource types and names.
 func completionRoot(t *testing.T, server string) *cobra.Command {
 	t.Helper()
+	seed(t)
 	home := t.TempDir()
 	t.Setenv("HOME", home)
 	t.Setenv("KUBECONFIG", "")
 	cfg := filepath.Join(home, "config")
-	content := "apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster: {server: " + server + "}\n- name: cci\n  cluster: {server: https://cci.example}\nusers:\n- name: admin\n  user: {token: t}\ncontexts:\n- name: local\n  context: {cluster: local, user: admin, namespace: test-ns}\n- name: cci\n  context: {cluster: cci, user: admin}\ncurrent-context: local\n"
+	content := "apiVersion: v1\nkind: Config\nclusters:\n- name: local\n  cluster: {server: " + server + ", certificate-authority: " + cluster.CAFile + "}\n- name: cci\n  cluster: {server: https://cci.example}\nusers:\n- name: admin\n  user: {token: " + cluster.Token + "}\ncontexts:\n- name: local\n  context: {cluster: local, user: admin, namespace: test-ns}\n- name: cci\n  context: {cluster: cci, user: admin}\ncurrent-context: local\n"
 	if err := os.WriteFile(cfg, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -114,31 +134,42 @@ func complete(t *testing.T, root *cobra.Command, args ...string) []string {
 }
 
 func TestResourceTypeAndNameCompletion(t *testing.T) {
-	srv := fakeAPIServer(t)
 	cases := []struct {
 		args []string
 		want string
 	}{
-		{[]string{"get", ""}, "namespaces ns plb poolbindings services svc"},
-		{[]string{"get", "p"}, "plb poolbindings"},
+		{[]string{"get", "pl"}, "plb"},
+		{[]string{"get", "poo"}, "poolbindings"},
+		{[]string{"get", "sv"}, "svc"},
 		{[]string{"get", "svc", ""}, "other test-name"},
 		{[]string{"get", "services", "test-name", ""}, "other"},
 		{[]string{"get", "plb", "t"}, "test-c1"},
 		{[]string{"get", "-n", "default", "svc", ""}, "kubernetes"},
-		{[]string{"get", "-A", "svc", ""}, "kube-dns test-name"},
-		{[]string{"get", "ns", ""}, "default test-ns"},
+		{[]string{"get", "-A", "svc", ""}, "kubernetes other test-name"},
+		{[]string{"get", "ns", ""}, "default kube-node-lease kube-public kube-system test-ns"},
 		{[]string{"get", "nosuchtype", ""}, ""},
 	}
 	for _, c := range cases {
-		got := strings.Join(complete(t, completionRoot(t, srv.URL), c.args...), " ")
+		got := strings.Join(complete(t, completionRoot(t, cluster.Server), c.args...), " ")
 		if got != c.want {
 			t.Errorf("%v: got %q want %q", c.args, got, c.want)
+		}
+	}
+	// Every type is offered by its name and short names, subresources never.
+	all := complete(t, completionRoot(t, cluster.Server), "get", "")
+	for _, want := range []string{"namespaces", "ns", "plb", "poolbindings", "services", "svc"} {
+		if !slices.Contains(all, want) {
+			t.Errorf("get <TAB> lacks %q: %v", want, all)
+		}
+	}
+	for _, got := range all {
+		if strings.Contains(got, "/") {
+			t.Errorf("get <TAB> offers a subresource %q", got)
 		}
 	}
 }
 
 func TestGlobalFlagCompletion(t *testing.T) {
-	srv := fakeAPIServer(t)
 	cases := []struct {
 		args []string
 		want string
@@ -149,7 +180,7 @@ func TestGlobalFlagCompletion(t *testing.T) {
 		{[]string{"get", "-n", "t"}, "test-ns"},
 	}
 	for _, c := range cases {
-		got := strings.Join(complete(t, completionRoot(t, srv.URL), c.args...), " ")
+		got := strings.Join(complete(t, completionRoot(t, cluster.Server), c.args...), " ")
 		if got != c.want {
 			t.Errorf("%v: got %q want %q", c.args, got, c.want)
 		}
@@ -157,10 +188,16 @@ func TestGlobalFlagCompletion(t *testing.T) {
 }
 
 func TestCompletionWithUnreachableServerSuggestsNothing(t *testing.T) {
-	srv := fakeAPIServer(t)
-	url := srv.URL
-	srv.Close()
-	if got := complete(t, completionRoot(t, url), "get", "svc", ""); len(got) != 0 {
+	// A proxy to the real server: names come through it, then it goes away.
+	proxy, err := cluster.Proxy(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := complete(t, completionRoot(t, proxy.URL), "get", "svc", ""); strings.Join(got, " ") != "other test-name" {
+		t.Fatalf("through the proxy: got %q", got)
+	}
+	proxy.Close()
+	if got := complete(t, completionRoot(t, proxy.URL), "get", "svc", ""); len(got) != 0 {
 		t.Errorf("got %q", got)
 	}
 }
