@@ -1,11 +1,11 @@
 package create
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/openvessel/ccictl/internal/golden"
@@ -75,92 +76,48 @@ func mustRun(t *testing.T, stdin string, args ...string) result {
 	return r
 }
 
-// fakeServer is an API server with discovery for v1 Services, PoolBindings
-// and optionally the cci/v2 group; it records every request and answers a
-// create with the object it was sent.
-type fakeServer struct {
-	*httptest.Server
-	cci bool
+// recorder is a proxy in front of the package's real API server that
+// records every request (and the body of each POST) and forwards it
+// unchanged.
+type recorder struct {
+	url string
 
 	mu       sync.Mutex
 	requests []string // "METHOD path?query"
 	bodies   []map[string]interface{}
 }
 
-func newFakeServer(t *testing.T, cci bool) *fakeServer {
-	s := &fakeServer{cci: cci}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func resourceList(gv, name, kind string) map[string]interface{} {
-	return map[string]interface{}{
-		"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
-		"resources": []interface{}{map[string]interface{}{
-			"name": name, "singularName": strings.ToLower(kind), "namespaced": true, "kind": kind,
-			"verbs": []string{"create", "get", "list", "delete"},
-		}},
-	}
-}
-
-func group(name, version string) map[string]interface{} {
-	gv := map[string]interface{}{"groupVersion": name + "/" + version, "version": version}
-	return map[string]interface{}{"name": name, "versions": []interface{}{gv}, "preferredVersion": gv}
-}
-
-func (s *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	s.mu.Lock()
-	req := r.Method + " " + r.URL.Path
-	if r.URL.RawQuery != "" {
-		req += "?" + r.URL.RawQuery
-	}
-	s.requests = append(s.requests, req)
-	s.mu.Unlock()
-
-	// Plain JSON, not aggregated discovery: client-go falls back to the
-	// legacy per-group-version documents.
-	w.Header().Set("Content-Type", "application/json")
-	reply := func(code int, v interface{}) {
-		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(v)
-	}
-	groups := []interface{}{group("loadbalancer.networking.openvessel.io", "v1")}
-	if s.cci {
-		groups = append(groups, group("cci", "v2"))
-	}
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/api":
-		reply(200, map[string]interface{}{"kind": "APIVersions", "versions": []string{"v1"}})
-	case r.Method == http.MethodGet && r.URL.Path == "/apis":
-		reply(200, map[string]interface{}{"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
-	case r.Method == http.MethodGet && r.URL.Path == "/api/v1":
-		reply(200, resourceList("v1", "services", "Service"))
-	case r.Method == http.MethodGet && r.URL.Path == "/apis/loadbalancer.networking.openvessel.io/v1":
-		reply(200, resourceList("loadbalancer.networking.openvessel.io/v1", "poolbindings", "PoolBinding"))
-	case r.Method == http.MethodGet && r.URL.Path == "/apis/cci/v2" && s.cci:
-		reply(200, resourceList("cci/v2", "services", "Service"))
-	case r.Method == http.MethodPost:
-		var obj map[string]interface{}
-		if err := json.Unmarshal(body, &obj); err != nil {
-			reply(400, map[string]interface{}{"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": err.Error(), "code": 400})
-			return
+func newRecorder(t *testing.T) *recorder {
+	t.Helper()
+	rec := &recorder{}
+	proxy, err := cluster.Proxy(func(w http.ResponseWriter, r *http.Request) bool {
+		req := r.Method + " " + r.URL.Path
+		if r.URL.RawQuery != "" {
+			req += "?" + r.URL.RawQuery
 		}
-		s.mu.Lock()
-		s.bodies = append(s.bodies, obj)
-		s.mu.Unlock()
-		md := obj["metadata"].(map[string]interface{})
-		md["uid"] = "0f0f0f0f-0000-4000-8000-000000000001"
-		md["resourceVersion"] = "1"
-		reply(201, obj)
-	default:
-		reply(404, map[string]interface{}{"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404,
-			"message": "the server could not find the requested resource"})
+		var obj map[string]interface{}
+		if r.Method == http.MethodPost {
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			_ = json.Unmarshal(body, &obj)
+		}
+		rec.mu.Lock()
+		rec.requests = append(rec.requests, req)
+		if obj != nil {
+			rec.bodies = append(rec.bodies, obj)
+		}
+		rec.mu.Unlock()
+		return false
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(proxy.Close)
+	rec.url = proxy.URL
+	return rec
 }
 
-func (s *fakeServer) posts() []string {
+func (s *recorder) posts() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
@@ -172,16 +129,26 @@ func (s *fakeServer) posts() []string {
 	return out
 }
 
-func (s *fakeServer) requestCount() int {
+func (s *recorder) requestCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.requests)
 }
 
+// testNS creates namespace test-ns on the real server, once.
+var testNS sync.Once
+
+func ensureTestNS(t *testing.T) {
+	t.Helper()
+	testNS.Do(func() {
+		mustRun(t, "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: test-ns\n", "--server", newRecorder(t).url, "create", "-f", "-")
+	})
+}
+
 // --dry-run=client prints the manifest without asking the server anything,
 // not even discovery: the golden files are what users paste into git.
 func TestGeneratorDryRunClientGolden(t *testing.T) {
-	srv := newFakeServer(t, true)
+	srv := newRecorder(t)
 	for _, tc := range []struct {
 		golden string
 		args   []string
@@ -193,7 +160,7 @@ func TestGeneratorDryRunClientGolden(t *testing.T) {
 		{"poolbinding-deployment.json", []string{"create", "plb", "web-pods", "--pool-id=" + poolID, "--kind=Deployment", "--service=web", "--port=8080", "-o", "json"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
-			args := append([]string{"--server", srv.URL}, tc.args...)
+			args := append([]string{"--server", srv.url}, tc.args...)
 			args = append(args, "--dry-run=client")
 			if !strings.HasSuffix(tc.golden, ".json") {
 				args = append(args, "-o", "yaml")
@@ -256,7 +223,7 @@ func TestGeneratorOutputValidates(t *testing.T) {
 // Bad values are refused with the same rule messages `validate` prints,
 // naming the flag to fix, and nothing is printed or sent.
 func TestGeneratorRefusesRuleBreakingFlags(t *testing.T) {
-	srv := newFakeServer(t, false)
+	srv := newRecorder(t)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -275,7 +242,7 @@ func TestGeneratorRefusesRuleBreakingFlags(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, dry := range []string{"client", "none"} {
-				r := run(t, "", append([]string{"--server", srv.URL}, append(tc.args, "--dry-run="+dry)...)...)
+				r := run(t, "", append([]string{"--server", srv.url}, append(tc.args, "--dry-run="+dry)...)...)
 				if r.code != 1 || r.out != "" {
 					t.Fatalf("--dry-run=%s: want exit 1 and no output: %s", dry, r)
 				}
@@ -383,52 +350,83 @@ func TestGeneratorValidateModes(t *testing.T) {
 	}
 }
 
-// Without --dry-run=client the object goes to the server through discovery
-// and the REST mapping; the Service's apiVersion follows what it serves.
+// Without --dry-run=client the object goes to the real server through
+// discovery and the REST mapping; the Service's apiVersion follows what it
+// serves (the local server has no cci group: v1).
 func TestGeneratorSendsToServer(t *testing.T) {
+	ensureTestNS(t)
 	for _, tc := range []struct {
-		name, wantPost, wantAPIVersion string
-		cci                            bool
-		extra                          []string
+		name, svc, wantPost, wantOut string
+		extra                        []string
 	}{
-		{"plain kubernetes", "POST /api/v1/namespaces/test-ns/services?fieldManager=ccictl-create&fieldValidation=Strict", "v1", false, nil},
-		{"CCI 2.0 serves cci/v2", "POST /apis/cci/v2/namespaces/test-ns/services?fieldManager=ccictl-create&fieldValidation=Strict", "cci/v2", true, nil},
-		{"--api-version wins", "POST /api/v1/namespaces/test-ns/services?fieldManager=ccictl-create&fieldValidation=Strict", "v1", true, []string{"--api-version=v1"}},
-		{"server dry run", "POST /api/v1/namespaces/test-ns/services?dryRun=All&fieldManager=ccictl-create&fieldValidation=Strict", "v1", false, []string{"--dry-run=server"}},
+		{"plain kubernetes", "my-lbs", "POST /api/v1/namespaces/test-ns/services?fieldManager=ccictl-create&fieldValidation=Strict", "service/my-lbs created\n", nil},
+		{"--api-version v1", "my-lbs-v1", "POST /api/v1/namespaces/test-ns/services?fieldManager=ccictl-create&fieldValidation=Strict", "service/my-lbs-v1 created\n", []string{"--api-version=v1"}},
+		{"server dry run", "my-lbs-dry", "POST /api/v1/namespaces/test-ns/services?dryRun=All&fieldManager=ccictl-create&fieldValidation=Strict", "service/my-lbs-dry created (server dry run)\n", []string{"--dry-run=server"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := newFakeServer(t, tc.cci)
-			args := append([]string{"--server", srv.URL, "-n", "test-ns", "create", "service", "loadbalancer", "my-lbs", "--tcp=5678:8080"}, tc.extra...)
+			srv := newRecorder(t)
+			args := append([]string{"--server", srv.url, "-n", "test-ns", "create", "service", "loadbalancer", tc.svc, "--tcp=5678:8080"}, tc.extra...)
 			r := mustRun(t, "", args...)
-			// The name printer names the group, as kubectl does for any
-			// group but the core one.
-			want := "service/my-lbs created\n"
-			if tc.wantAPIVersion == "cci/v2" {
-				want = "service.cci/my-lbs created\n"
-			}
-			if strings.Contains(strings.Join(tc.extra, " "), "server") {
-				want = "service/my-lbs created (server dry run)\n"
-			}
-			if r.out != want {
-				t.Errorf("stdout = %q, want %q", r.out, want)
+			if r.out != tc.wantOut {
+				t.Errorf("stdout = %q, want %q", r.out, tc.wantOut)
 			}
 			if p := srv.posts(); len(p) != 1 || p[0] != tc.wantPost {
 				t.Errorf("posts = %v, want [%s]", p, tc.wantPost)
 			}
-			if got := srv.bodies[0]["apiVersion"]; got != tc.wantAPIVersion {
-				t.Errorf("sent apiVersion %v, want %s", got, tc.wantAPIVersion)
+			if got := srv.bodies[0]["apiVersion"]; got != "v1" {
+				t.Errorf("sent apiVersion %v, want v1", got)
 			}
 		})
 	}
+	// The server stored the created Service, not the dry run.
+	srv := newRecorder(t)
+	if r := run(t, "", "--server", srv.url, "-n", "test-ns", "create", "service", "loadbalancer", "my-lbs", "--tcp=5678:8080"); r.code != 1 || !strings.Contains(r.msg, `services "my-lbs" already exists`) {
+		t.Errorf("second create of my-lbs: %s", r)
+	}
+	mustRun(t, "", "--server", srv.url, "-n", "test-ns", "create", "service", "loadbalancer", "my-lbs-dry", "--tcp=5678:8080")
 
-	srv := newFakeServer(t, false)
-	r := mustRun(t, "", "--server", srv.URL, "-n", "test-ns", "create", "poolbinding", "test-c1", "--pool-id="+poolID, "--service=test-name", "--port=123", "-o", "yaml")
+	srv = newRecorder(t)
+	r := mustRun(t, "", "--server", srv.url, "-n", "test-ns", "create", "poolbinding", "test-c1", "--pool-id="+poolID, "--service=test-name", "--port=123", "-o", "yaml")
 	if p := srv.posts(); len(p) != 1 || !strings.HasPrefix(p[0], "POST /apis/loadbalancer.networking.openvessel.io/v1/namespaces/test-ns/poolbindings?") {
 		t.Errorf("posts = %v", p)
 	}
-	// The printed object is the server's answer.
-	if !strings.Contains(r.out, "resourceVersion: \"1\"") || !strings.Contains(r.out, "id: "+poolID) {
+	// The printed object is the server's answer: what it set is there, and
+	// was not in what was sent.
+	sent := srv.bodies[0]["metadata"].(map[string]interface{})
+	for _, f := range []string{"uid", "resourceVersion", "creationTimestamp"} {
+		if _, ok := sent[f]; ok {
+			t.Errorf("the generator sent metadata.%s: %v", f, sent)
+		}
+		if !strings.Contains(r.out, "\n  "+f+": ") {
+			t.Errorf("-o yaml after create lacks the server's metadata.%s:\n%s", f, r.out)
+		}
+	}
+	if !strings.Contains(r.out, "id: "+poolID) {
 		t.Errorf("-o yaml after create:\n%s", r.out)
+	}
+}
+
+// CCI 2.0 serves Services only as cci/v2 (reference 1.1). No local server
+// serves a cci group (a CRD group needs a dot), so the choice is checked on
+// the group list a server returns.
+func TestServedServiceAPIVersion(t *testing.T) {
+	gv := func(group, version string) metav1.GroupVersionForDiscovery {
+		return metav1.GroupVersionForDiscovery{GroupVersion: group + "/" + version, Version: version}
+	}
+	plb := metav1.APIGroup{Name: "loadbalancer.networking.openvessel.io", Versions: []metav1.GroupVersionForDiscovery{gv("loadbalancer.networking.openvessel.io", "v1")}}
+	for _, tc := range []struct {
+		name   string
+		groups []metav1.APIGroup
+		want   string
+	}{
+		{"no cci group", []metav1.APIGroup{plb}, "v1"},
+		{"cci with v2", []metav1.APIGroup{plb, {Name: "cci", Versions: []metav1.GroupVersionForDiscovery{gv("cci", "v1"), gv("cci", "v2")}, PreferredVersion: gv("cci", "v1")}}, "cci/v2"},
+		{"cci without v2", []metav1.APIGroup{{Name: "cci", Versions: []metav1.GroupVersionForDiscovery{gv("cci", "v3")}, PreferredVersion: gv("cci", "v3")}}, "cci/v3"},
+		{"a group named like cci", []metav1.APIGroup{{Name: "cci.example.com", Versions: []metav1.GroupVersionForDiscovery{gv("cci.example.com", "v2")}}}, "v1"},
+	} {
+		if got := servedServiceAPIVersion(&metav1.APIGroupList{Groups: tc.groups}); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
 
@@ -445,8 +443,8 @@ func TestCreateHelpListsGenerators(t *testing.T) {
 	if err := os.WriteFile(f, []byte(gen.out), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := newFakeServer(t, false)
-	if r := mustRun(t, "", "--server", srv.URL, "create", "-f", f); r.out != "poolbinding.loadbalancer.networking.openvessel.io/b1 created\n" {
+	srv := newRecorder(t)
+	if r := mustRun(t, "", "--server", srv.url, "create", "-f", f); r.out != "poolbinding.loadbalancer.networking.openvessel.io/b1 created\n" {
 		t.Errorf("create -f of generator output: %s", r)
 	}
 }

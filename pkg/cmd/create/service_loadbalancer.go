@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -171,18 +172,25 @@ func (o *ServiceLoadBalancerOptions) serviceAPIVersion(cmd *cobra.Command) (stri
 	if err != nil {
 		return "", fmt.Errorf("finding the Service apiVersion the server serves (set --api-version to skip): %w", err)
 	}
+	return servedServiceAPIVersion(groups), nil
+}
+
+// servedServiceAPIVersion picks the Service apiVersion from the groups a
+// server serves: cci/v2 when the cci group has v2, the cci group's preferred
+// version when it has not, else v1.
+func servedServiceAPIVersion(groups *metav1.APIGroupList) string {
 	for _, g := range groups.Groups {
 		if g.Name != "cci" {
 			continue
 		}
 		for _, v := range g.Versions {
 			if v.Version == "v2" {
-				return "cci/v2", nil
+				return "cci/v2"
 			}
 		}
-		return g.PreferredVersion.GroupVersion, nil
+		return g.PreferredVersion.GroupVersion
 	}
-	return "v1", nil
+	return "v1"
 }
 
 // object is the Service kubectl's `create service loadbalancer` would make,
