@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/yaml"
 )
 
 // createPLBs creates PoolBindings (testdata's, renamed) in ns, with labels.
@@ -198,6 +200,24 @@ func TestCommandsVersion(t *testing.T) {
 	// The local control plane is Kubernetes 1.36 (k8s.io/kubernetes v1.36.3).
 	if v.ServerVersion["major"] != "1" || v.ServerVersion["minor"] != "36" {
 		t.Errorf("serverVersion %s.%s, want 1.36", v.ServerVersion["major"], v.ServerVersion["minor"])
+	}
+
+	// The text form names both versions, one line each, as kubectl 1.36.
+	r = mustSucceed(t, ccictl(t, "version"))
+	if want := "Client Version: " + v.ClientVersion["gitVersion"] + "\nServer Version: " + server["gitVersion"] + "\n"; r.Stdout != want {
+		t.Errorf("version printed %q, want %q", r.Stdout, want)
+	}
+	// -o json is indented like kubectl's; -o yaml carries the same fields.
+	if js := mustSucceed(t, ccictl(t, "version", "-o", "json")).Stdout; !strings.HasPrefix(js, "{\n  \"clientVersion\": {\n") {
+		t.Errorf("version -o json not indented like kubectl's:\n%s", js)
+	}
+	var y struct {
+		ClientVersion map[string]string `json:"clientVersion"`
+		ServerVersion map[string]string `json:"serverVersion"`
+	}
+	r = mustSucceed(t, ccictl(t, "version", "-o", "yaml"))
+	if err := yaml.Unmarshal([]byte(r.Stdout), &y); err != nil || !reflect.DeepEqual(y.ClientVersion, v.ClientVersion) || !reflect.DeepEqual(y.ServerVersion, server) {
+		t.Errorf("version -o yaml (err %v): %s", err, r.Stdout)
 	}
 
 	// --client needs no server: it works with nothing configured.
