@@ -216,15 +216,24 @@ type Set struct {
 	// LaggingSlices counts those slices.
 	Lagging       []Endpoint
 	LaggingSlices int
+	// Listed endpoints are listed but neither ready nor serving (a pod not
+	// ready yet, or no longer): their members are stale like those of
+	// endpoints that are gone, but a rollout removes them last, since
+	// they may be ready again soon.
+	Listed []Endpoint
 }
 
-func newSet(ready, terminating []Endpoint) Set {
+func newSet(ready, terminating []Endpoint, listed ...Endpoint) Set {
 	ready = normalize(ready)
-	terminating = slices.DeleteFunc(normalize(terminating), func(e Endpoint) bool {
-		_, found := slices.BinarySearchFunc(ready, e, Compare)
-		return found
-	})
-	return Set{Ready: ready, Terminating: terminating}
+	in := func(list []Endpoint) func(Endpoint) bool {
+		return func(e Endpoint) bool {
+			_, found := slices.BinarySearchFunc(list, e, Compare)
+			return found
+		}
+	}
+	terminating = slices.DeleteFunc(normalize(terminating), in(ready))
+	listed = slices.DeleteFunc(slices.DeleteFunc(normalize(listed), in(ready)), in(terminating))
+	return Set{Ready: ready, Terminating: terminating, Listed: listed}
 }
 
 // FromEndpointSlices returns the desired (ready) endpoints of svc's port
@@ -250,7 +259,7 @@ func SliceEndpoints(svc *corev1.Service, port int32, eps []discoveryv1.EndpointS
 		return Set{}, err
 	}
 	proto := protocolOf(sp.Protocol)
-	var out, terminating []Endpoint
+	var out, terminating, listed []Endpoint
 	// Slices without the Service port's name, and the member port numbers
 	// the slices that have it use (plus a numeric targetPort): a slice
 	// that has a port of the same protocol and one of those numbers under
@@ -292,10 +301,12 @@ func SliceEndpoints(svc *corev1.Service, port int32, eps []discoveryv1.EndpointS
 				out = append(out, Endpoint{Address: a, Port: memberPort})
 			case sliceEndpointDraining(ep.Conditions):
 				terminating = append(terminating, Endpoint{Address: a, Port: memberPort})
+			default:
+				listed = append(listed, Endpoint{Address: a, Port: memberPort})
 			}
 		}
 	}
-	set := newSet(out, terminating)
+	set := newSet(out, terminating, listed...)
 	var lagging []Endpoint
 	for _, s := range others {
 		port, ok := laggingPort(s, sp.Name, proto, known)
@@ -401,13 +412,13 @@ func PodEndpoints(svc *corev1.Service, port int32, pods []corev1.Pod) (Set, erro
 	sel := labels.SelectorFromSet(svc.Spec.Selector)
 	num, name := targetPort(sp)
 	proto := protocolOf(sp.Protocol)
-	var out, terminating []Endpoint
+	var out, terminating, listed []Endpoint
 	for i := range pods {
 		p := &pods[i]
 		if p.Namespace != "" && svc.Namespace != "" && p.Namespace != svc.Namespace {
 			continue
 		}
-		if !sel.Matches(labels.Set(p.Labels)) || !podServing(p) {
+		if !sel.Matches(labels.Set(p.Labels)) {
 			continue
 		}
 		addr, ok := podIPv4(p)
@@ -423,13 +434,16 @@ func PodEndpoints(svc *corev1.Service, port int32, pods []corev1.Pod) (Set, erro
 		if !validPort(mp) {
 			continue
 		}
-		if p.DeletionTimestamp != nil {
+		switch {
+		case !podServing(p):
+			listed = append(listed, Endpoint{Address: addr, Port: mp})
+		case p.DeletionTimestamp != nil:
 			terminating = append(terminating, Endpoint{Address: addr, Port: mp})
-		} else {
+		default:
 			out = append(out, Endpoint{Address: addr, Port: mp})
 		}
 	}
-	return newSet(out, terminating), nil
+	return newSet(out, terminating, listed...), nil
 }
 
 // podServing: Running with condition Ready=True, deleted or not.

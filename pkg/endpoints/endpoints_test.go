@@ -95,6 +95,11 @@ func TestFromPods(t *testing.T) {
 	if wantT := []Endpoint{{"10.0.0.4", 8080}, {"10.0.0.12", 8080}}; !reflect.DeepEqual(set.Terminating, wantT) {
 		t.Fatalf("terminating %v, want %v", set.Terminating, wantT)
 	}
+	// Listed: selected, with an address and the port, but not serving
+	// (pending, unready, no Ready condition, deleting and unready).
+	if wantL := []Endpoint{{"10.0.0.1", 8080}, {"10.0.0.2", 8080}, {"10.0.0.3", 8080}, {"10.0.0.11", 8080}}; !reflect.DeepEqual(set.Listed, wantL) {
+		t.Fatalf("listed %v, want %v", set.Listed, wantL)
+	}
 }
 
 func TestFromPodsTargetPort(t *testing.T) {
@@ -221,6 +226,10 @@ func TestFromEndpointSlices(t *testing.T) {
 	}
 	if wantT := []Endpoint{{"10.0.0.3", 8080}, {"10.0.0.21", 8080}, {"10.0.0.23", 8080}}; !reflect.DeepEqual(set.Terminating, wantT) {
 		t.Fatalf("terminating %v, want %v", set.Terminating, wantT)
+	}
+	// Listed but neither ready nor serving (10.0.0.10 is ready in web-1).
+	if wantL := []Endpoint{{"10.0.0.2", 8080}, {"10.0.0.4", 8080}, {"10.0.0.20", 8080}, {"10.0.0.22", 8080}}; !reflect.DeepEqual(set.Listed, wantL) {
+		t.Fatalf("listed %v, want %v", set.Listed, wantL)
 	}
 	// Unnamed single-port Service: slice port name is empty.
 	svc := service(intstr.FromInt32(8080))

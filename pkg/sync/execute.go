@@ -52,6 +52,10 @@ type Target struct {
 	// removed (EndpointsInTransition). LaggingSlices counts those slices.
 	Lagging       []Endpoint
 	LaggingSlices int
+	// Lingering are endpoints the Service still lists although they are
+	// neither ready nor serving: a staged rollout removes their members
+	// after those of endpoints that are gone (Stage).
+	Lingering []Endpoint
 	// PortProtocol is the protocol chosen from PortChoices ("" without
 	// choices); ReadDesired re-reads that protocol's endpoints.
 	PortProtocol string
@@ -69,6 +73,7 @@ type PortChoice struct {
 	ResolveErr    error
 	Lagging       []Endpoint
 	LaggingSlices int
+	Lingering     []Endpoint
 }
 
 // PortProtocol is the Service port protocol that serves a pool of the
@@ -100,7 +105,7 @@ func (t Target) choosePort(pool *elb.Pool) (Target, string, bool) {
 			t.Binding.Spec.TargetRef.Port, strings.Join(have, " and "), pool.ID, pool.Protocol, want), false
 	}
 	t.Endpoints, t.Draining, t.UnknownZone, t.ResolveErr = ch.Endpoints, ch.Draining, ch.UnknownZone, ch.ResolveErr
-	t.Lagging, t.LaggingSlices = ch.Lagging, ch.LaggingSlices
+	t.Lagging, t.LaggingSlices, t.Lingering = ch.Lagging, ch.LaggingSlices, ch.Lingering
 	t.PortProtocol = want
 	return t, "", true
 }
@@ -706,12 +711,19 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		quota, r.Plan.QuotaSource = qc.get(ctx, c)
 	}
 	r.Plan.Quota = quota
-	st := Stage(StageInput{Quota: quota, Current: len(current), Add: p.ToAdd, Remove: p.ToRemove})
+	var lingering map[Endpoint]bool
+	if len(t.Lingering) > 0 {
+		lingering = make(map[Endpoint]bool, len(t.Lingering))
+		for _, e := range t.Lingering {
+			lingering[e] = true
+		}
+	}
+	st := Stage(StageInput{Quota: quota, Current: len(current), Add: p.ToAdd, Remove: p.ToRemove, Lingering: lingering})
 	r.Plan.Rounds, r.Plan.Short = len(st.Rounds), st.Short
 
 	monitored := pool.HealthmonitorID != ""
 	hb := newHealthBook(append(slices.Clone(p.Keep), p.Conflicts...))
-	ex := &rounds{c: c, poolID: poolID, quota: quota, n: len(current), adds: p.ToAdd, removes: p.ToRemove,
+	ex := &rounds{c: c, poolID: poolID, quota: quota, n: len(current), adds: p.ToAdd, removes: p.ToRemove, lingering: lingering,
 		updates: p.ToUpdate, renames: p.ToRename, recheck: recheck, gate: opts.WaitHealthy && monitored, hb: hb, opts: opts}
 	start := time.Now()
 	if !opts.DryRun {
@@ -1013,8 +1025,10 @@ type rounds struct {
 	quota  int // members_per_pool staged against; lowered on ELB.8905
 	n      int // members in the pool, as far as this pass knows
 	adds   []elb.NewMember
-	// removes are the stale members not removed yet.
-	removes []elb.Member
+	// removes are the stale members not removed yet; lingering the
+	// endpoints whose members go last (StageInput.Lingering).
+	removes   []elb.Member
+	lingering map[Endpoint]bool
 	// updates are the weight changes and renames the re-marks, made once
 	// after the first round's adds (and health wait), in the same calls.
 	updates []WeightUpdate
@@ -1045,7 +1059,7 @@ type rounds struct {
 func (r *Result) apply(ctx context.Context, x *rounds) error {
 	first := true
 	for {
-		st := Stage(StageInput{Quota: x.quota, Current: x.n, Add: x.adds, Remove: x.removes})
+		st := Stage(StageInput{Quota: x.quota, Current: x.n, Add: x.adds, Remove: x.removes, Lingering: x.lingering})
 		if len(st.Rounds) == 0 {
 			x.short = st.Short
 			if first {

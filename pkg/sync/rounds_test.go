@@ -313,3 +313,55 @@ func TestSyncPoolTypeUnsupported(t *testing.T) {
 		e.wantCounts(t, 1, 0, 0, 0)
 	}
 }
+
+// deleteRecorder records the addresses of the members each batch-delete removes.
+type deleteRecorder struct {
+	elb.Client
+	e       *env
+	poolID  string
+	batches [][]string
+}
+
+func (d *deleteRecorder) BatchDeleteMembers(ctx context.Context, p string, ids []string) ([]elb.BatchResult, error) {
+	addr := map[string]string{}
+	for _, m := range d.e.emu.Members(d.poolID) {
+		addr[m.ID] = m.Address
+	}
+	var b []string
+	for _, id := range ids {
+		b = append(b, addr[id])
+	}
+	d.batches = append(d.batches, b)
+	return d.Client.BatchDeleteMembers(ctx, p, ids)
+}
+
+// TestSyncStagedRemovesGoneBeforeLingering: in a staged replacement the
+// members of endpoints that are gone go first; those of endpoints the
+// Service still lists (not ready now, maybe ready again soon) go last.
+func TestSyncStagedRemovesGoneBeforeLingering(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{MemberQuota: 12})
+	pid := e.pool(t, "pool-1")
+	tg, desired := replacement(t, e, pid, 10, 10)
+	old := eps(0, 10)
+	tg.Lingering = old[:4] // 10.0.0.x of the first four: still listed
+	rec := &deleteRecorder{Client: e.client, e: e, poolID: pid}
+	r := Sync(context.Background(), rec, tg, Options{ClusterID: testCluster})
+	wantState(t, r, StateSynced, ReasonSynced)
+	e.wantPool(t, pid, tg.Binding, desired)
+	var order []string
+	for _, b := range rec.batches {
+		order = append(order, b...)
+	}
+	if len(rec.batches) != 5 || len(order) != 10 {
+		t.Fatalf("deletes %v: want 5 rounds removing 10", rec.batches)
+	}
+	lingering := map[string]bool{}
+	for _, ep := range tg.Lingering {
+		lingering[ep.Address] = true
+	}
+	for i, a := range order {
+		if lingering[a] != (i >= 6) {
+			t.Fatalf("removal order %v: the 4 lingering endpoints' members must be the last 4", order)
+		}
+	}
+}

@@ -275,7 +275,7 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 		var set endpoints.Set
 		set, t.UnknownZone, t.ServiceELBID, t.ResolveErr = resolve(&b, l, haveSlices, zs, nodes, "")
 		t.Endpoints, t.Draining = set.Ready, set.Terminating
-		t.Lagging, t.LaggingSlices = set.Lagging, set.LaggingSlices
+		t.Lagging, t.LaggingSlices, t.Lingering = set.Lagging, set.LaggingSlices, set.Listed
 		if errors.Is(t.ResolveErr, endpoints.ErrPortAmbiguous) {
 			// 53/UDP and 53/TCP: the pool's protocol chooses (after its
 			// GetPool); resolve each now, from the same lists.
@@ -284,7 +284,7 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 			for _, proto := range endpoints.PortProtocols(serviceOf(&b, l), b.Spec.TargetRef.Port) {
 				set, unknown, _, err := resolve(&b, l, haveSlices, zs, nodes, proto)
 				t.PortChoices[string(proto)] = lbsync.PortChoice{Endpoints: set.Ready, Draining: set.Terminating, UnknownZone: unknown, ResolveErr: err,
-					Lagging: set.Lagging, LaggingSlices: set.LaggingSlices}
+					Lagging: set.Lagging, LaggingSlices: set.LaggingSlices, Lingering: set.Listed}
 			}
 		}
 		// The re-check before removals keeps a member whose endpoint is
