@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -64,6 +65,25 @@ func createObjects() error {
 			}}},
 	}
 	ctx := context.Background()
+	// The server makes its system namespaces and default/kubernetes itself,
+	// some shortly after it is ready: wait for them, so the lists are complete.
+	for _, own := range []struct {
+		r          dynamic.ResourceInterface
+		what, name string
+	}{
+		{dc.Resource(ns), "namespace", "kube-node-lease"},
+		{dc.Resource(svc).Namespace("default"), "service default", "kubernetes"},
+	} {
+		for end := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+			_, err := own.r.Get(ctx, own.name, metav1.GetOptions{})
+			if err == nil {
+				break
+			}
+			if time.Now().After(end) {
+				return fmt.Errorf("%s %s: %w", own.what, own.name, err)
+			}
+		}
+	}
 	for _, o := range objs {
 		u := &unstructured.Unstructured{Object: o.obj}
 		var err error
