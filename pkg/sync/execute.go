@@ -261,6 +261,9 @@ type Result struct {
 	// Region of the pool (the binding's region annotation); "" is the
 	// pass's own region.
 	Region string `json:"region,omitempty"`
+	// Context is the cliconfig context the binding was read from, in a
+	// pass over several clusters.
+	Context string `json:"context,omitempty"`
 	// State is one of the State* values; Reason the condition reason.
 	State   string `json:"state"`
 	Reason  string `json:"reason"`

@@ -65,6 +65,12 @@ type SyncOptions struct {
 	// the kube-system namespace).
 	ClusterID string
 
+	// Contexts are the cliconfig contexts of a pass over several clusters
+	// (--context repeated, or --all-contexts); one context is the usual
+	// single-cluster pass.
+	Contexts    []string
+	AllContexts bool
+
 	factory *cmdutil.Factory
 	// newELBClient builds the client of a region ("" = the pass's own);
 	// replaceable so tests can point at an emulator.
@@ -200,12 +206,30 @@ func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.C
 	fl.BoolVar(&o.NoWaitLock, "no-wait-lock", false, "When another pass holds a pool's lock, report the binding Busy (exit 1) instead of waiting up to --timeout.")
 	fl.StringVar(&o.LockNamespace, "lock-namespace", "", "Namespace of the pool locks (coordination.k8s.io Leases) (default: each binding's namespace). Use one namespace for every pass when bindings of several namespaces share a pool.")
 	fl.StringVar(&o.ClusterID, "cluster-id", "", "This cluster's identity in ownership markers, 1-48 letters, digits, '-', '_', '.' (default: the UID of the kube-system namespace). Give every cluster that feeds one pool its own.")
+	// Shadows the global --context (a single value, which a repeated flag
+	// would silently reduce to its last): sync takes several.
+	fl.StringArrayVar(&o.Contexts, "context", nil, "Context of the cliconfig to sync (default: the current context). Repeat it to sync the bindings of several clusters in one pass.")
+	fl.BoolVar(&o.AllContexts, "all-contexts", false, "Sync the bindings of every context of the cliconfig in one pass.")
 	fl.StringVar(&o.SubnetCIDRID, "subnet-id", "", "subnet_cidr_id for added members (default: the binding's "+SubnetAnnotation+" annotation; none = IP-type members).")
 	return cmd
 }
 
 // Complete reads namespace and args.
 func (o *SyncOptions) Complete(f *cmdutil.Factory, args []string) error {
+	if len(o.Contexts) == 1 {
+		f.Connection.Context = o.Contexts[0]
+	}
+	if o.AllContexts {
+		raw, err := f.ToRawKubeConfigLoader().RawConfig()
+		if err != nil {
+			return err
+		}
+		o.Contexts = o.Contexts[:0]
+		for name := range raw.Contexts {
+			o.Contexts = append(o.Contexts, name)
+		}
+		sort.Strings(o.Contexts)
+	}
 	ns, _, err := f.Namespace()
 	if err != nil {
 		return err
@@ -242,6 +266,19 @@ func (o *SyncOptions) Validate(cmd *cobra.Command) error {
 	if o.HealthTimeout <= 0 || o.HealthInterval <= 0 {
 		return cmdutil.UsageErrorf(cmd, "--health-timeout and --health-interval must be positive")
 	}
+	if o.AllContexts && len(o.Contexts) == 0 {
+		return cmdutil.UsageErrorf(cmd, "--all-contexts: the cliconfig has no contexts")
+	}
+	if o.multiCluster() && o.ClusterID != "" {
+		return cmdutil.UsageErrorf(cmd, "--cluster-id names one cluster; a pass over several contexts uses each cluster's own identity")
+	}
+	seen := map[string]bool{}
+	for _, c := range o.Contexts {
+		if seen[c] {
+			return cmdutil.UsageErrorf(cmd, "--context %s is given twice", c)
+		}
+		seen[c] = true
+	}
 	for flag, m := range map[string]map[string]string{"--elb-endpoints": o.ELBEndpoints, "--elb-project-ids": o.ELBProjectIDs} {
 		for region, v := range m {
 			if !lbv1.ValidRegionName(region) {
@@ -270,6 +307,9 @@ type Report struct {
 	// reached more than one; "" is the pass's own region when it has no
 	// name (--elb-endpoint without --region).
 	Regions []RegionSummary `json:"regions,omitempty"`
+	// Contexts splits the summary by cliconfig context, in a pass over
+	// several clusters; a context that could not be synced has its error.
+	Contexts []ContextSummary `json:"contexts,omitempty"`
 }
 
 // Summary counts the bindings by outcome.
@@ -303,9 +343,29 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
+	if o.multiCluster() {
+		return o.runContexts(ctx)
+	}
+	results, statusErr, err := o.pass(ctx)
+	if err != nil || results == nil {
+		return err
+	}
+	if err := o.print(results); err != nil {
+		return err
+	}
+	if err := exitFor(results, o.DryRun, o.ExitCode); err != nil {
+		return err
+	}
+	return statusErr
+}
+
+// pass syncs the bindings of one cluster (o.factory's context) and returns
+// their results, and the error of status writes apart; nil results and
+// nil error: nothing was selected.
+func (o *SyncOptions) pass(ctx context.Context) (results []lbsync.Result, statusErr error, err error) {
 	in, err := o.readCluster(ctx)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	for _, w := range in.warnings {
 		fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(w))
@@ -317,18 +377,18 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 			fmt.Fprintf(o.ErrOut, "No resources found in %s namespace.\n", o.Namespace)
 		}
 		if len(o.Names) > 0 {
-			return fmt.Errorf("poolbindings %q not found", o.Names)
+			return nil, nil, fmt.Errorf("poolbindings %q not found", o.Names)
 		}
-		return nil
+		return nil, nil, nil
 	}
 	regions := o.groupByRegion(in.targets)
 	clients := make([]elb.Client, len(regions))
 	for i, g := range regions {
 		if clients[i], err = o.newELBClient(ctx, g.region); err != nil {
 			if g.region != "" {
-				return fmt.Errorf("ELB client of region %s (bindings %s): %w", g.region, g.names(in.targets), err)
+				return nil, nil, fmt.Errorf("ELB client of region %s (bindings %s): %w", g.region, g.names(in.targets), err)
 			}
-			return err
+			return nil, nil, err
 		}
 	}
 	locker := &poollock.LeaseLocker{
@@ -369,7 +429,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 		Record:         record,
 		ReadOwners:     in.readOwners,
 	}
-	results := runRegions(ctx, regions, clients, in.targets, opts)
+	results = runRegions(ctx, regions, clients, in.targets, opts)
 	// The last line of defence before anything is written: ELB errors are
 	// masked where they are made, but a message must never carry a secret
 	// into stdout, the report or a PoolBinding's status.
@@ -379,17 +439,10 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 			fmt.Fprintf(o.ErrOut, "Warning: poolbinding/%s: %s\n", r.Name, w)
 		}
 	}
-	var statusErr error
 	if status != nil {
 		statusErr = status.finish()
 	}
-	if err := o.print(results); err != nil {
-		return err
-	}
-	if err := exitFor(results, o.DryRun, o.ExitCode); err != nil {
-		return err
-	}
-	return statusErr
+	return results, statusErr, nil
 }
 
 // maskResults replaces every secret the process knows (and credential
@@ -413,14 +466,25 @@ func maskResult(r *lbsync.Result) {
 	}
 }
 
-func (o *SyncOptions) print(results []lbsync.Result) error {
+func (o *SyncOptions) print(results []lbsync.Result) error { return o.printReport(results, nil) }
+
+// printReport prints results; contexts is the per-context summary of a
+// pass over several clusters, whose one-line output names each result's
+// context first ("ctx-a: poolbinding/web: ...").
+func (o *SyncOptions) printReport(results []lbsync.Result, contexts []ContextSummary) error {
 	if o.Output == "" {
 		for _, r := range results {
+			if r.Context != "" {
+				fmt.Fprint(o.Out, r.Context+": ")
+			}
 			fmt.Fprintln(o.Out, r.Line())
 		}
 		return nil
 	}
-	rep := Report{Kind: "SyncReport", DryRun: o.DryRun, Results: results}
+	rep := Report{Kind: "SyncReport", DryRun: o.DryRun, Results: results, Contexts: contexts}
+	if rep.Results == nil {
+		rep.Results = []lbsync.Result{}
+	}
 	byRegion := map[string]*Summary{}
 	var regions []string
 	for _, r := range results {
