@@ -378,7 +378,7 @@ func TestCommandsDelete(t *testing.T) {
 	createPLBs(t, ns, nil, "plain")
 
 	r := mustSucceed(t, ccictl(t, "delete", "plb", "-n", ns, "-l", "tier=web"))
-	if want := plbResource + " \"web-1\" deleted\n" + plbResource + " \"web-2\" deleted\n"; r.Stdout != want {
+	if want := plbResource + " \"web-1\" deleted from " + ns + " namespace\n" + plbResource + " \"web-2\" deleted from " + ns + " namespace\n"; r.Stdout != want {
 		t.Errorf("delete -l: %q, want %q", r.Stdout, want)
 	}
 	r = mustSucceed(t, ccictl(t, "get", "plb", "-n", ns, "-o", "name"))
@@ -400,7 +400,7 @@ func TestCommandsDelete(t *testing.T) {
 		t.Errorf("delete without names: %s", r)
 	}
 	r = mustSucceed(t, ccictl(t, "delete", "plb", "-n", ns, "--all"))
-	if want := plbResource + " \"db-1\" deleted\n" + plbResource + " \"plain\" deleted\n"; r.Stdout != want {
+	if want := plbResource + " \"db-1\" deleted from " + ns + " namespace\n" + plbResource + " \"plain\" deleted from " + ns + " namespace\n"; r.Stdout != want {
 		t.Errorf("delete --all: %q, want %q", r.Stdout, want)
 	}
 	r = mustSucceed(t, ccictl(t, "get", "plb", "-n", ns))

@@ -94,7 +94,7 @@ func TestSeedScenario(t *testing.T) {
 	}
 
 	r = mustSucceed(t, ccictl(t, "delete", "poolbindings", "-n", ns, "test-c1"))
-	if want := plbResource + " \"test-c1\" deleted\n"; r.Stdout != want {
+	if want := plbResource + " \"test-c1\" deleted from " + ns + " namespace\n"; r.Stdout != want {
 		t.Errorf("delete stdout = %q, want %q", r.Stdout, want)
 	}
 

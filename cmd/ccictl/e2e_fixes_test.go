@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -89,7 +90,18 @@ func TestSettingsCannotLoosenSyncGuards(t *testing.T) {
 // name and each one's own object names (from, to) mapped.
 func sameAsKubectl(t *testing.T, what string, ccictlArgs, kubectlArgs []string, names ...string) {
 	t.Helper()
+	sameAsKubectlAs(t, what, ccictlArgs, kubectlArgs, nil, names...)
+}
+
+// sameAsKubectlAs is sameAsKubectl with kubectl's stdout passed through
+// asNewer first: the installed kubectl is 1.32, ccictl's verbs are kubectl
+// 1.36's packages, and where 1.36 changed its words asNewer says how.
+func sameAsKubectlAs(t *testing.T, what string, ccictlArgs, kubectlArgs []string, asNewer func(string) string, names ...string) {
+	t.Helper()
 	c, k := ccictl(t, ccictlArgs...), kubectl(t, kubectlArgs...)
+	if asNewer != nil {
+		k.Stdout = asNewer(k.Stdout)
+	}
 	norm := func(s, tool string) string { return strings.ReplaceAll(s, tool, "TOOL") }
 	cout, cerr := norm(c.Stdout, "ccictl"), norm(c.Stderr, "ccictl")
 	kout, kerr := norm(k.Stdout, "kubectl"), norm(k.Stderr, "kubectl")
@@ -121,9 +133,9 @@ func TestDeleteGracePeriodLikeKubectl(t *testing.T) {
 	} {
 		c, k := fmt.Sprintf("c%d", i), fmt.Sprintf("k%d", i)
 		mustSucceed(t, runIn(t, cm(c)+"---\n"+cm(k), nil, ccictlBin, "--cliconfig", cliconfig, "create", "-f", "-"))
-		sameAsKubectl(t, strings.Join(args, " "),
+		sameAsKubectlAs(t, strings.Join(args, " "),
 			append([]string{"delete", "configmap", c, "-n", ns}, args...),
-			append([]string{"delete", "configmap", k, "-n", ns}, args...), c, k)
+			append([]string{"delete", "configmap", k, "-n", ns}, args...), deletedFrom(ns), c, k)
 	}
 
 	// On a pod (whose node has no kubelet, so nothing finishes terminating
@@ -137,11 +149,21 @@ func TestDeleteGracePeriodLikeKubectl(t *testing.T) {
 		t.Errorf("--grace-period=0 without --force: deletionGracePeriodSeconds %q, want 1 (as kubectl)", got.Stdout)
 	}
 	r := mustSucceed(t, ccictl(t, "delete", "pod", "forced", "-n", e.ns, "--force"))
-	if r.Stdout != `pod "forced" force deleted`+"\n" || !strings.HasPrefix(r.Stderr, "Warning: Immediate deletion does not wait") {
+	if r.Stdout != `pod "forced" force deleted from `+e.ns+" namespace\n" || !strings.HasPrefix(r.Stderr, "Warning: Immediate deletion does not wait") {
 		t.Errorf("--force: %s", r)
 	}
 	if r := ccictl(t, "get", "pod", "forced", "-n", e.ns); r.Code != 1 || !strings.Contains(r.Stderr, "NotFound") {
 		t.Errorf("force-deleted pod still there: %s", r)
+	}
+}
+
+// deletedFrom maps kubectl 1.32's delete lines (`kind "name" deleted`) to
+// kubectl 1.36's, which ccictl's delete prints: a namespaced object is
+// `kind "name" deleted from NS namespace` (before any "(dry run)").
+func deletedFrom(ns string) func(string) string {
+	line := regexp.MustCompile(`(?m)^(\S+ "[^"]+" (?:force )?deleted)( \((?:server )?dry run\))?$`)
+	return func(out string) string {
+		return line.ReplaceAllString(out, "${1} from "+ns+" namespace${2}")
 	}
 }
 
@@ -245,5 +267,23 @@ func TestConfigSubcommandsLikeKubectl(t *testing.T) {
 			!strings.Contains(r.Stderr, "error: no configuration has been provided: pass --cliconfig or --kubeconfig, set CLICONFIG or KUBECONFIG, or create $HOME/.kubev2/config (see 'ccictl help environment')") {
 			t.Errorf("%v without any config: %s", args, r)
 		}
+	}
+}
+
+// TestDeleteFileReportsBrokenDocument: delete -f reads files as create
+// does: a document that cannot be read is reported with its file and line
+// (exit 1) and the objects of the other documents are still deleted, with
+// kubectl's words.
+func TestDeleteFileReportsBrokenDocument(t *testing.T) {
+	ns := newNamespace(t, "delete-file")
+	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept-out\n  namespace: " + ns + "\n"
+	mustSucceed(t, runIn(t, cm, nil, ccictlBin, "--cliconfig", cliconfig, "create", "-f", "-"))
+	file := writeFile(t, "mixed.yaml", cm+"---\napiVersion: v1\nkind: ConfigMap\nmetadata: [oops\n")
+	r := ccictl(t, "delete", "-f", file)
+	if r.Code != 1 || r.Stdout != `configmap "kept-out" deleted from `+ns+" namespace\n" || !strings.Contains(r.Stderr, file+":9: invalid YAML") {
+		t.Errorf("delete -f with a broken second document: %s", r)
+	}
+	if g := ccictl(t, "get", "configmap", "kept-out", "-n", ns); g.Code != 1 || !strings.Contains(g.Stderr, "NotFound") {
+		t.Errorf("the readable document's object is still there: %s", g)
 	}
 }

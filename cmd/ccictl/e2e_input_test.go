@@ -147,7 +147,7 @@ func TestDryRunAndApply(t *testing.T) {
 	}
 
 	r = mustSucceed(t, ccictl(t, "delete", "-f", plb, "--dry-run=server"))
-	if r.Stdout != plbResource+" \"test-c1\" deleted (server dry run)\n" {
+	if r.Stdout != plbResource+" \"test-c1\" deleted from "+ns+" namespace (server dry run)\n" {
 		t.Errorf("delete dry run: %s", r)
 	}
 	mustSucceed(t, ccictl(t, "get", "plb", "test-c1", "-n", ns))
