@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
@@ -89,9 +90,33 @@ func TestValidateOffline(t *testing.T) {
 	if r := runIn(t, "", nil, ccictlBin, "validate", "--strict", "-f", stripped); r.Code != 1 {
 		t.Errorf("masked pool ID with --strict: %s", r)
 	}
+	// The valid corpus has no findings, but for the hint that seed 003's
+	// OpenYurt annotations do nothing on CCI 2.0 (PLB019).
 	r = runIn(t, "", nil, ccictlBin, "validate", "-f", "testdata/validate/valid", "-o", "json")
-	if r.Code != 0 || !strings.Contains(r.Stdout, `"findings": []`) {
-		t.Errorf("valid corpus: %s", r)
+	var rep struct {
+		Files []struct {
+			Findings []struct{ RuleID, Source string } `json:"findings"`
+		} `json:"files"`
+		Findings []struct{ RuleID, Source string } `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &rep); r.Code != 0 || err != nil {
+		t.Errorf("valid corpus: %v %s", err, r)
+	}
+	hints := 0
+	check := func(fs []struct{ RuleID, Source string }) {
+		for _, f := range fs {
+			if f.RuleID != "PLB019" || !strings.Contains(f.Source, "seed003-") {
+				t.Errorf("valid corpus: finding %s in %s", f.RuleID, f.Source)
+			}
+			hints++
+		}
+	}
+	check(rep.Findings)
+	for _, f := range rep.Files {
+		check(f.Findings)
+	}
+	if hints != 4 {
+		t.Errorf("valid corpus: %d PLB019 hints, want 4 (two annotations in each of two seed 003 Services)\n%s", hints, r.Stdout)
 	}
 	r = runIn(t, poolBindingManifest("offline-ns", "offline", maskedPoolID), []string{"CCICTL_DISABLE_RULE=PLB008"}, ccictlBin, "validate", "--strict", "-f", "-")
 	if r.Code != 0 || r.Stdout != "" {

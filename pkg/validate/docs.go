@@ -14,5 +14,6 @@ const (
 	docRefCCE      = "reference 5: CCE LoadBalancer annotations (usermanual-cce/cce_10_0385)"
 	docRefWeight   = "reference 2.2: ELB v3 member weight is 0-100, default 1 (api-elb/BatchUpdateMembers)"
 	docSyncZones   = "docs/sync.md: Zones (zone-scoped bindings)"
+	docSyncRegions = "docs/sync.md: Regions"
 	docKubernetes  = "Kubernetes API validation (k8s.io/apimachinery validation rules)"
 )

@@ -43,6 +43,15 @@ func init() {
 		cross("PLB011", SeverityWarning, "spec.targetRef.port", "when the target is in the input, targetRef.port is one of the Service's spec.ports[].port (or a containerPort of the Deployment)", docSeed000, crossPLBTargetPort),
 		plb("PLB014", SeverityWarning, annotationPath(lbv1.WeightAnnotation), "the "+lbv1.WeightAnnotation+" annotation, when set, is an integer 0-100 (the ELB member weight sync keeps the binding's members at)", docRefWeight, checkPLBWeight),
 		plb("PLB015", SeverityError, annotationPath(lbv1.ZonesAnnotation), "the "+lbv1.ZonesAnnotation+" annotation lists zone names separated by commas, and the "+lbv1.NodeSelectorAnnotation+" annotation is a non-empty label selector (sync blocks a binding whose scope it cannot read)", docSyncZones, checkPLBZoneScope),
+		plb("PLB016", SeverityError, annotationPath(lbv1.RegionAnnotation), "the "+lbv1.RegionAnnotation+" annotation is a region name such as cn-north-4, and every zone of the "+lbv1.ZonesAnnotation+" annotation belongs to that region (sync fails or blocks the binding otherwise)", docSyncRegions, checkPLBRegion),
+		plb("PLB017", SeverityWarning, annotationPath(lbv1.ZonesAnnotation), "zone names have the form of an availability zone, a region name and a letter such as cn-north-4a (sync matches the names as written: a misspelt zone takes no endpoint)", docSyncZones, checkPLBZoneNames),
+		cross("PLB018", SeverityWarning, annotationPath(lbv1.ZonesAnnotation), "zone-scoped PoolBindings of one Service port do not overlap: no zone is listed by two of them, and none is unscoped beside them (each endpoint would be a member of two pools)", docSyncZones, crossPLBZoneOverlap),
+		rule{
+			RuleInfo: RuleInfo{ID: "PLB019", Platform: PlatformCCI, Severity: SeverityWarning, Field: "metadata.annotations",
+				Description: "OpenYurt's topology annotations on a Service (openyurt.io/topologyKeys, service.openyurt.io/nodepool-labelselector, as in seed 003) have no effect on CCI 2.0: the PoolBinding's zones/node-selector annotations split the endpoints there",
+				Doc:         docSeed003, Default: true},
+			check: checkServiceOpenYurt,
+		},
 		cross("PLB013", SeverityWarning, "metadata.namespace", "when the target Service is in the input only in another namespace, the binding is in the wrong namespace", docSeed000, crossPLBTargetNamespace),
 		rule{
 			RuleInfo: RuleInfo{ID: "CCI001", Platform: PlatformCCI, Severity: SeverityError, Field: "apiVersion",
@@ -437,6 +446,126 @@ func checkPLBZoneScope(_ *input, o *object, e *emitter) {
 		}
 		if err != nil {
 			e.report(o, annotationPath(key), "%v; sync would block the binding", err)
+		}
+	}
+}
+
+func stringAnnotation(o *object, key string) (string, bool) {
+	raw, present := o.annotation(key)
+	v, ok := raw.(string)
+	return v, present && ok
+}
+
+func checkPLBRegion(_ *input, o *object, e *emitter) {
+	region, ok := stringAnnotation(o, lbv1.RegionAnnotation)
+	if !ok {
+		return
+	}
+	b := lbv1.PoolBinding{}
+	b.Annotations = map[string]string{lbv1.RegionAnnotation: region}
+	if _, err := b.Region(); err != nil {
+		e.report(o, annotationPath(lbv1.RegionAnnotation), "%v; sync fails the binding", err)
+		return
+	}
+	zones, ok := stringAnnotation(o, lbv1.ZonesAnnotation)
+	if !ok {
+		return
+	}
+	b.Annotations[lbv1.ZonesAnnotation] = zones
+	if _, err := lbv1.ParseZones(zones); err != nil {
+		return // PLB015's
+	}
+	if _, err := b.Zones(); err != nil {
+		e.report(o, annotationPath(lbv1.ZonesAnnotation), "%v; sync blocks the binding", err)
+	}
+}
+
+func checkPLBZoneNames(_ *input, o *object, e *emitter) {
+	v, ok := stringAnnotation(o, lbv1.ZonesAnnotation)
+	if !ok {
+		return
+	}
+	zones, err := lbv1.ParseZones(v)
+	if err != nil {
+		return // PLB015's
+	}
+	for _, z := range zones {
+		if !lbv1.ValidZoneName(z) {
+			e.report(o, annotationPath(lbv1.ZonesAnnotation), "%q is not an availability zone name (a region name and a letter, such as cn-north-4a); no endpoint is in a zone of that name", z)
+		}
+	}
+}
+
+// crossPLBZoneOverlap: bindings of one Service port split its endpoints
+// by zone; a zone two of them list, or an unscoped binding beside scoped
+// ones, puts an endpoint into two pools.
+func crossPLBZoneOverlap(in *input, e *emitter) {
+	type key struct {
+		ns, name string
+		port     string
+	}
+	groups := map[key][]*object{}
+	var order []key
+	for _, b := range bindings(in) {
+		tr := targetRef(b)
+		name, _ := tr["name"].(string)
+		if name == "" {
+			continue
+		}
+		k := key{bindingNamespace(b), name, fmt.Sprint(tr["port"])}
+		if groups[k] == nil {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], b)
+	}
+	for _, k := range order {
+		bs := groups[k]
+		if len(bs) < 2 {
+			continue
+		}
+		scoped := false
+		zonesOf := map[*object][]string{}
+		for _, b := range bs {
+			_, z := b.annotation(lbv1.ZonesAnnotation)
+			_, n := b.annotation(lbv1.NodeSelectorAnnotation)
+			scoped = scoped || z || n
+			if v, ok := stringAnnotation(b, lbv1.ZonesAnnotation); ok {
+				zonesOf[b], _ = lbv1.ParseZones(v)
+			}
+		}
+		if !scoped {
+			continue // one Service in several pools on purpose: not a zone split
+		}
+		firstBy := map[string]*object{}
+		for _, b := range bs {
+			_, z := b.annotation(lbv1.ZonesAnnotation)
+			_, n := b.annotation(lbv1.NodeSelectorAnnotation)
+			if !z && !n {
+				e.report(b, annotationPath(lbv1.ZonesAnnotation), "Service %s/%s port %s has zone-scoped PoolBindings, but this one takes every zone: endpoints of the scoped zones are members of both pools", k.ns, k.name, k.port)
+				continue
+			}
+			for _, zone := range zonesOf[b] {
+				if f := firstBy[zone]; f != nil {
+					e.report(b, annotationPath(lbv1.ZonesAnnotation), "zone %s is also taken by %s for the same Service port: its endpoints are members of both pools", zone, where(f))
+					continue
+				}
+				firstBy[zone] = b
+			}
+		}
+	}
+}
+
+// openYurtServiceAnnotations are seed 003's ways of splitting a Service's
+// endpoints by node pool, which CCI 2.0 does not read.
+var openYurtServiceAnnotations = []string{"openyurt.io/topologyKeys", "service.openyurt.io/nodepool-labelselector"}
+
+func checkServiceOpenYurt(_ *input, o *object, e *emitter) {
+	if o.kind != "Service" {
+		return
+	}
+	for _, key := range openYurtServiceAnnotations {
+		if _, present := o.annotation(key); present {
+			e.report(o, annotationPath(key), "%s is OpenYurt's (seed 003) and has no effect on CCI 2.0; to feed one pool per zone or node pool, give each PoolBinding the %s or %s annotation", key, lbv1.ZonesAnnotation, lbv1.NodeSelectorAnnotation)
 		}
 	}
 }

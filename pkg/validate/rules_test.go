@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -17,6 +18,19 @@ const okPorts = "  ports:\n  - name: http\n    port: 80\n"
 
 func plb(spec string) string {
 	return "apiVersion: loadbalancer.networking.openvessel.io/v1\nkind: PoolBinding\nmetadata:\n  name: b\n  namespace: ns\nspec:\n" + spec
+}
+
+// annotated is a valid binding with the given annotation lines.
+func annotated(lines string) string {
+	return strings.Replace(plb(okPool+okTarget), "  namespace: ns\n", "  namespace: ns\n  annotations:\n"+lines, 1)
+}
+
+// zoned is a binding named name of Service web port 80, to its own pool,
+// taking zones.
+func zoned(name, zones string) string {
+	pool := fmt.Sprintf("  poolRef:\n    id: %08x-3b4a-4c5d-9e8f-7a6b5c4d3e2f\n", len(name)*7919+int(name[len(name)-1]))
+	b := strings.Replace(plb(pool+okTarget), "name: b\n", "name: "+name+"\n", 1)
+	return strings.Replace(b, "  namespace: ns\n", "  namespace: ns\n  annotations:\n    loadbalancer.networking.openvessel.io/zones: "+zones+"\n", 1)
 }
 
 const okTarget = "  targetRef:\n    kind: Service\n    group: cci/v2\n    name: web\n    port: 80\n"
@@ -86,6 +100,18 @@ var ruleCases = []ruleCase{
 		fail: strings.Replace(plb(okPool+okTarget), "  namespace: ns\n", "  namespace: ns\n  annotations:\n    loadbalancer.networking.openvessel.io/zones: cn-north-4a,,cn-north-4b\n", 1), field: "metadata.annotations[loadbalancer.networking.openvessel.io/zones]"},
 	{rule: "PLB015", pass: strings.Replace(plb(okPool+okTarget), "  namespace: ns\n", "  namespace: ns\n  annotations:\n    loadbalancer.networking.openvessel.io/node-selector: pool in (a,b)\n", 1),
 		fail: strings.Replace(plb(okPool+okTarget), "  namespace: ns\n", "  namespace: ns\n  annotations:\n    loadbalancer.networking.openvessel.io/node-selector: \"pool in (a\"\n", 1), field: "metadata.annotations[loadbalancer.networking.openvessel.io/node-selector]"},
+	{rule: "PLB016", pass: annotated("    loadbalancer.networking.openvessel.io/region: cn-south-1\n    loadbalancer.networking.openvessel.io/zones: cn-south-1a,cn-south-1c\n"),
+		fail: annotated("    loadbalancer.networking.openvessel.io/region: South China\n"), field: "metadata.annotations[loadbalancer.networking.openvessel.io/region]"},
+	{rule: "PLB016", pass: annotated("    loadbalancer.networking.openvessel.io/region: cn-north-4\n"),
+		fail: annotated("    loadbalancer.networking.openvessel.io/region: cn-north-4\n    loadbalancer.networking.openvessel.io/zones: cn-north-4a,cn-south-1a\n"), field: "metadata.annotations[loadbalancer.networking.openvessel.io/zones]"},
+	{rule: "PLB017", pass: annotated("    loadbalancer.networking.openvessel.io/zones: ap-southeast-1a\n"),
+		fail: annotated("    loadbalancer.networking.openvessel.io/zones: cn-north-4a,north-4b\n"), field: "metadata.annotations[loadbalancer.networking.openvessel.io/zones]"},
+	{rule: "PLB018", pass: zoned("b1", "cn-north-4a") + "---\n" + zoned("b2", "cn-north-4b,cn-north-4c"),
+		fail: zoned("b1", "cn-north-4a") + "---\n" + zoned("b2", "cn-north-4b,cn-north-4a"), field: "metadata.annotations[loadbalancer.networking.openvessel.io/zones]"},
+	{rule: "PLB018", pass: plb(okPool+okTarget) + "---\n" + strings.Replace(strings.Replace(plb(okPool+okTarget), "name: b\n", "name: b2\n", 1), "0c6d2f1e", "1c6d2f1e", 1),
+		fail: zoned("b1", "cn-north-4a") + "---\n" + strings.Replace(plb(okPool+okTarget), "0c6d2f1e", "1c6d2f1e", 1), field: "metadata.annotations[loadbalancer.networking.openvessel.io/zones]"},
+	{rule: "PLB019", pass: svc("", okPorts),
+		fail: svc("  annotations:\n    openyurt.io/topologyKeys: openyurt.io/nodepool\n", okPorts), field: "metadata.annotations[openyurt.io/topologyKeys]"},
 	{rule: "PLB014", pass: plb(okPool + okTarget),
 		fail: strings.Replace(plb(okPool+okTarget), "  namespace: ns\n", "  namespace: ns\n  annotations:\n    loadbalancer.networking.openvessel.io/weight: 7\n", 1), field: "metadata.annotations[loadbalancer.networking.openvessel.io/weight]"},
 	{rule: "PLB013", pass: svc("  namespace: ns\n", okPorts) + "---\n" + plb(okPool+okTarget),

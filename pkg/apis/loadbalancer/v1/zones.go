@@ -47,13 +47,38 @@ func ParseZones(v string) ([]string, error) {
 }
 
 // Zones returns the zones the binding is scoped to, nil without the
-// annotation.
+// annotation. With a (valid) RegionAnnotation every zone must be one of
+// that region's: a zone of another region has no endpoints for this pool.
 func (b *PoolBinding) Zones() ([]string, error) {
 	v, ok := b.Annotations[ZonesAnnotation]
 	if !ok {
 		return nil, nil
 	}
-	return ParseZones(v)
+	zones, err := ParseZones(v)
+	if err != nil {
+		return nil, err
+	}
+	if region, err := b.Region(); err == nil && region != "" {
+		for _, z := range zones {
+			if !ZoneInRegion(z, region) {
+				return nil, fmt.Errorf("annotation %s: zone %q is not in region %s (annotation %s); a zone of region %s is named %sa, %sb, …",
+					ZonesAnnotation, z, region, RegionAnnotation, region, region, region)
+			}
+		}
+	}
+	return zones, nil
+}
+
+// zoneName is the documented form of an availability zone name: its
+// region's name and one letter, e.g. "cn-north-4a".
+var zoneName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+[a-z]$`)
+
+// ValidZoneName reports whether z has the form of a zone name.
+func ValidZoneName(z string) bool { return zoneName.MatchString(z) }
+
+// ZoneInRegion reports whether zone z belongs to region r.
+func ZoneInRegion(z, r string) bool {
+	return len(z) == len(r)+1 && strings.HasPrefix(z, r) && z[len(r)] >= 'a' && z[len(r)] <= 'z'
 }
 
 // NodeSelector returns the binding's node selector, nil without the
