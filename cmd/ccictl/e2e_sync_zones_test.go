@@ -210,3 +210,35 @@ func TestSyncZonesPodPath(t *testing.T) {
 		t.Errorf("%d EndpointSlice requests on the Pod path", n)
 	}
 }
+
+// TestSyncZonesNodesForbidden: an identity that may not list Nodes (as on
+// CCI 2.0) still syncs a zones binding, which needs no Node on the
+// EndpointSlice path, while a node-selector binding is Blocked with the RBAC
+// reason and costs no ELB call.
+func TestSyncZonesNodesForbidden(t *testing.T) {
+	const user = "e2e-sync-nonodes"
+	e := newSyncEnv(t, "sync-zones-nonodes")
+	grantSyncBasics(t, e.kube, user)
+	grantEndpointReads(t, e.kube, user, e.ns)
+	e.pool(zonePoolA)
+	e.pool(zonePoolB)
+	e.node("zones-nonodes-edge", map[string]string{"pool": "edge", lbv1.ZoneLabel: "cn-north-4a"})
+	e.zonedSlice("web", 80, 8080,
+		zonedEndpoint{"10.6.0.1", "cn-north-4a", "zones-nonodes-edge"},
+		zonedEndpoint{"10.6.0.2", "cn-north-4b", ""},
+	)
+	uidA := e.zonedBinding("a", zonePoolA, "web", 80, map[string]string{lbv1.ZonesAnnotation: "cn-north-4a"})
+	e.zonedBinding("edge", zonePoolB, "web", 80, map[string]string{lbv1.NodeSelectorAnnotation: "pool=edge"})
+	e.config = impersonatingConfig(t, user)
+	e.emu.ResetCounts()
+	r := e.sync()
+	if r.Code != 1 || !strings.Contains(r.Stdout, "poolbinding/a: +1 -0 =0 foreign=0\n") ||
+		!strings.Contains(r.Stdout, "poolbinding/edge: +0 -0 =0 foreign=0 blocked: EndpointsUnresolved: annotation "+lbv1.NodeSelectorAnnotation+" needs the cluster's Nodes: ") ||
+		!strings.Contains(r.Stdout, `nodes is forbidden: User "`+user+`" cannot list resource "nodes"`) {
+		t.Errorf("want a synced, edge blocked with the RBAC reason, exit 1; got %s", r)
+	}
+	e.wantPool(zonePoolA, owned(markerOf(e.ns, "a", uidA), "10.6.0.1:8080"))
+	e.wantPool(zonePoolB, map[string]string{})
+	// One binding's worth of calls: the blocked one made none.
+	e.wantCalls(1, 1, 1, 0)
+}
