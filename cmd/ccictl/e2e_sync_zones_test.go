@@ -242,3 +242,29 @@ func TestSyncZonesNodesForbidden(t *testing.T) {
 	// One binding's worth of calls: the blocked one made none.
 	e.wantCalls(1, 1, 1, 0)
 }
+
+// TestSyncZonesUncovered: when every binding of a Service port is
+// zone-scoped, ready endpoints in a zone none of them takes are named in a
+// warning (they are in no pool); the pass itself succeeds.
+func TestSyncZonesUncovered(t *testing.T) {
+	e := newSyncEnv(t, "sync-zones-uncovered")
+	e.pool(zonePoolA)
+	e.pool(zonePoolB)
+	e.zonedSlice("web", 80, 8080,
+		zonedEndpoint{"10.7.0.1", "cn-north-4a", ""},
+		zonedEndpoint{"10.7.0.2", "cn-north-4b", ""},
+		zonedEndpoint{"10.7.0.3", "cn-north-4c", ""},
+		zonedEndpoint{"10.7.0.4", "cn-north-4c", ""},
+	)
+	e.zonedBinding("a", zonePoolA, "web", 80, map[string]string{lbv1.ZonesAnnotation: "cn-north-4a"})
+	e.zonedBinding("b", zonePoolB, "web", 80, map[string]string{lbv1.ZonesAnnotation: "cn-north-4b"})
+	r := e.sync()
+	warning := "Warning: service " + e.ns + "/web port 80: ready endpoints in zone(s) cn-north-4c (2) are taken by none of its zone-scoped PoolBindings\n"
+	if r.Code != 0 || !strings.Contains(r.Stderr, warning) {
+		t.Errorf("want exit 0 and %q on stderr; got %s", warning, r)
+	}
+	// Syncing one binding alone says nothing: the other is not in the pass.
+	if r := e.sync("a"); r.Code != 0 || strings.Contains(r.Stderr, "taken by none") {
+		t.Errorf("one binding: %s", r)
+	}
+}

@@ -202,6 +202,7 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 	var nodesRead bool
 	var nodesList endpoints.Nodes
 	var nodesErr error
+	cov := zoneCoverage{}
 	warnedNodes := false
 	readNodes := func(ctx context.Context) (endpoints.Nodes, error) {
 		if !nodesRead {
@@ -274,6 +275,9 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 		}
 		var set endpoints.Set
 		set, t.UnknownZone, t.ServiceELBID, t.ResolveErr = resolve(&b, l, haveSlices, zs, nodes, "")
+		if haveSlices && t.ResolveErr == nil {
+			cov.add(&b, zs, serviceOf(&b, l), l.slices)
+		}
 		t.Endpoints, t.Draining = set.Ready, set.Terminating
 		t.Lagging, t.LaggingSlices, t.Lingering = set.Lagging, set.LaggingSlices, set.Listed
 		if errors.Is(t.ResolveErr, endpoints.ErrPortAmbiguous) {
@@ -297,6 +301,7 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 		}
 		in.targets = append(in.targets, t)
 	}
+	in.warnings = append(in.warnings, cov.uncovered(all.Items)...)
 	return in, nil
 }
 

@@ -1,0 +1,90 @@
+package sync
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/endpoints"
+)
+
+// servicePort names the Service port several bindings may split by zone.
+type servicePort struct {
+	namespace, name string
+	port            int32
+}
+
+// zoneCoverage collects, per Service port, the zones its selected
+// zone-scoped bindings take, to warn about ready endpoints in a zone none
+// of them takes (a zone split that leaves endpoints out of every pool).
+type zoneCoverage map[servicePort]*coverageEntry
+
+type coverageEntry struct {
+	bindings int
+	// whole: a binding takes every zone, or scopes by node pool; no zone
+	// split to check.
+	whole  bool
+	zones  map[string]bool
+	svc    *corev1.Service
+	slices []discoveryv1.EndpointSlice
+}
+
+func (c zoneCoverage) add(b *lbv1.PoolBinding, zs endpoints.Scope, svc *corev1.Service, slices []discoveryv1.EndpointSlice) {
+	if svc == nil {
+		return
+	}
+	k := servicePort{b.Namespace, b.Spec.TargetRef.Name, b.Spec.TargetRef.Port}
+	e := c[k]
+	if e == nil {
+		e = &coverageEntry{zones: map[string]bool{}, svc: svc, slices: slices}
+		c[k] = e
+	}
+	e.bindings++
+	if zs.Zones == nil || zs.NodeSelector != nil {
+		e.whole = true
+	}
+	for _, z := range zs.Zones {
+		e.zones[z] = true
+	}
+}
+
+// uncovered returns a warning per Service port whose bindings are all
+// zone-scoped and selected in this pass (all: every PoolBinding listed)
+// while some of its ready endpoints are in a zone none of them takes.
+func (c zoneCoverage) uncovered(all []unstructured.Unstructured) []string {
+	total := map[servicePort]int{}
+	for _, u := range all {
+		name, _, _ := unstructured.NestedString(u.Object, "spec", "targetRef", "name")
+		port, _, _ := unstructured.NestedInt64(u.Object, "spec", "targetRef", "port")
+		total[servicePort{u.GetNamespace(), name, int32(port)}]++
+	}
+	var out []string
+	for k, e := range c {
+		if e.whole || e.bindings != total[k] {
+			continue // another binding takes every zone, or is not in this pass
+		}
+		counts, err := endpoints.SliceZoneCounts(e.svc, k.port, e.slices)
+		if err != nil {
+			continue
+		}
+		var left []string
+		for z, n := range counts {
+			if z != "" && !e.zones[z] {
+				left = append(left, fmt.Sprintf("%s (%d)", z, n))
+			}
+		}
+		if len(left) == 0 {
+			continue
+		}
+		sort.Strings(left)
+		out = append(out, fmt.Sprintf("service %s/%s port %d: ready endpoints in zone(s) %s are taken by none of its zone-scoped PoolBindings",
+			k.namespace, k.name, k.port, strings.Join(left, ", ")))
+	}
+	sort.Strings(out)
+	return out
+}
