@@ -370,6 +370,41 @@ func TestCommandsDescribeService(t *testing.T) {
 	}
 }
 
+// TestCommandsDescribePoolBinding: describe of PoolBindings (kubectl's
+// generic describer, as the CRD has no typed one) equals kubectl's: one
+// binding, a name prefix, a label selector, a selector matching nothing and
+// a missing name (stdout, stderr, exit code).
+func TestCommandsDescribePoolBinding(t *testing.T) {
+	ns := newNamespace(t, "e2e-describe-plb")
+	createPLBs(t, ns, map[string]string{"tier": "web"}, "web-1", "web-2")
+	for _, args := range [][]string{
+		{"describe", "plb", "web-1", "-n", ns},
+		{"describe", "plb", "-l", "tier=none", "-n", ns},
+		{"describe", "plb/missing", "-n", ns},
+		{"describe", "-n", ns},
+		{"describe", "plb", "web", "-n", ns, "--show-events=true"},
+		{"describe", "plb", "-l", "tier=web", "-n", ns, "--show-events=true"},
+	} {
+		sameAsKubectl(t, strings.Join(args, " "), args, args)
+	}
+	// kubectl 1.36's describe (ccictl's) leaves events out for several
+	// objects and a name prefix unless --show-events is given; kubectl 1.32
+	// printed them.
+	noEvents := func(out string) string { return strings.ReplaceAll(out, "Events:     <none>\n", "") }
+	for _, args := range [][]string{
+		{"describe", "plb", "web", "-n", ns},
+		{"describe", "plb", "-l", "tier=web", "-n", ns},
+	} {
+		sameAsKubectlAs(t, strings.Join(args, " "), args, args, noEvents)
+	}
+	r := mustSucceed(t, ccictl(t, "describe", "plb", "web-1", "-n", ns))
+	for _, want := range []string{"Name:         web-1\n", "Kind:         PoolBinding\n", "Pool Ref:\n"} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("describe plb lacks %q:\n%s", want, r.Stdout)
+		}
+	}
+}
+
 // TestCommandsDelete: delete by label selector and --all.
 func TestCommandsDelete(t *testing.T) {
 	ns := newNamespace(t, "e2e-delete")
