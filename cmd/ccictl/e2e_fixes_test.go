@@ -286,4 +286,10 @@ func TestDeleteFileReportsBrokenDocument(t *testing.T) {
 	if g := ccictl(t, "get", "configmap", "kept-out", "-n", ns); g.Code != 1 || !strings.Contains(g.Stderr, "NotFound") {
 		t.Errorf("the readable document's object is still there: %s", g)
 	}
+	// The same from stdin: kubectl's own reading of -f never consumes it.
+	mustSucceed(t, runIn(t, cm, nil, ccictlBin, "--cliconfig", cliconfig, "create", "-f", "-"))
+	r = runIn(t, cm, nil, ccictlBin, "--cliconfig", cliconfig, "delete", "-f", "-", "-o", "name")
+	if r.Code != 0 || r.Stdout != "configmap/kept-out\n" {
+		t.Errorf("delete -f - -o name: %s", r)
+	}
 }
