@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -291,5 +292,43 @@ func TestDeleteFileReportsBrokenDocument(t *testing.T) {
 	r = runIn(t, cm, nil, ccictlBin, "--cliconfig", cliconfig, "delete", "-f", "-", "-o", "name")
 	if r.Code != 0 || r.Stdout != "configmap/kept-out\n" {
 		t.Errorf("delete -f - -o name: %s", r)
+	}
+}
+
+// TestDeleteWaitEndsOnInterrupt: the first SIGINT ends a delete that waits
+// for an object to be gone (a pod that stays terminating, its node having
+// no kubelet) as it ends kubectl's: exit 1, nothing more printed (kubectl's
+// wait package ends the process itself).
+func TestDeleteWaitEndsOnInterrupt(t *testing.T) {
+	e := newSyncEnv(t, "delete-interrupt")
+	e.pods("app", readyPod("stuck-c", "10.11.0.3"), readyPod("stuck-k", "10.11.0.4"))
+	tools := [2]*started{
+		start(t, ccictlBin, "--cliconfig", cliconfig, "delete", "pod", "stuck-c", "-n", e.ns),
+		start(t, kubectlPath(t), "--kubeconfig", cluster.Kubeconfig, "delete", "pod", "stuck-k", "-n", e.ns),
+	}
+	var ended [2]result
+	for i, s := range tools {
+		if !waitFor(20*time.Second, func() bool { return strings.Contains(s.out.String(), " deleted") }) {
+			s.running(t)
+			t.Fatalf("%v did not print its deletion: %s%s", s.cmd.Args, s.out.String(), s.err.String())
+		}
+		time.Sleep(time.Second) // waiting for the pod to be gone now
+		s.running(t)
+		if err := s.cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case ended[i] = <-s.done:
+		case <-time.After(15 * time.Second):
+			t.Fatalf("%v still waiting 15s after SIGINT: %s%s", s.cmd.Args, s.out.String(), s.err.String())
+		}
+	}
+	// kubectl 1.32 says "deleted", kubectl 1.36 (ccictl's) "deleted from NS namespace".
+	want := result{Stdout: `pod "stuck-c" deleted from ` + e.ns + " namespace\n", Code: 1}
+	if ended[0] != want {
+		t.Errorf("interrupted ccictl delete: %s, want %s", ended[0], want)
+	}
+	if k := ended[1]; k.Code != 1 || k.Stderr != "" || k.Stdout != `pod "stuck-k" deleted`+"\n" {
+		t.Errorf("interrupted kubectl delete: %s", k)
 	}
 }
