@@ -103,7 +103,11 @@ func TestSyncRegions(t *testing.T) {
 
 	// A region annotation that is not a region name: that binding fails on
 	// its own, without a call, the others are synced.
-	north.zonedBinding("bad", poolN, "web", 80, map[string]string{lbv1.RegionAnnotation: "North China"})
+	// (ccictl create refuses it, PLB016; kubectl sends it.)
+	bad := "apiVersion: loadbalancer.networking.openvessel.io/v1\nkind: PoolBinding\nmetadata:\n  name: bad\n  namespace: " + north.ns +
+		"\n  annotations:\n    " + lbv1.RegionAnnotation + ": North China\nspec:\n  poolRef:\n    id: " + poolN +
+		"\n  targetRef:\n    kind: Service\n    group: cci/v2\n    name: web\n    port: 80\n"
+	mustSucceed(t, kubectl(t, "create", "-f", writeFile(t, "bad.yaml", bad)))
 	r = north.sync(append(args, "bad", "north")...)
 	if r.Code != 1 || !strings.Contains(r.Stdout, `poolbinding/bad: +0 -0 =0 foreign=0 failed: InvalidBinding: annotation loadbalancer.networking.openvessel.io/region: "North China" is not a region name (such as cn-north-4); nothing changed`) ||
 		!strings.Contains(r.Stdout, "poolbinding/north: +0 -0 =3 foreign=0") {
