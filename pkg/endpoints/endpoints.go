@@ -331,24 +331,25 @@ func SliceEndpoints(svc *corev1.Service, port int32, eps []discoveryv1.EndpointS
 // laggingPort: the slice has a port of protocol proto, named otherwise than
 // name, whose number is one the Service port resolves to.
 func laggingPort(s *discoveryv1.EndpointSlice, name string, proto corev1.Protocol, known map[int32]bool) (int32, bool) {
-	for _, p := range s.Ports {
-		pn := ""
-		if p.Name != nil {
-			pn = *p.Name
-		}
-		pp := corev1.ProtocolTCP
-		if p.Protocol != nil {
-			pp = protocolOf(*p.Protocol)
-		}
-		if pn != name && pp == proto && p.Port != nil && known[*p.Port] {
-			return *p.Port, true
-		}
-	}
-	return 0, false
+	return findSlicePort(s, func(pn string, pp corev1.Protocol, port int32) bool {
+		return pn != name && pp == proto && known[port]
+	})
 }
 
+// slicePort: the slice's port of that name and protocol, with a valid number.
 func slicePort(s *discoveryv1.EndpointSlice, name string, proto corev1.Protocol) (int32, bool) {
+	return findSlicePort(s, func(pn string, pp corev1.Protocol, port int32) bool {
+		return pn == name && pp == proto && validPort(port)
+	})
+}
+
+// findSlicePort returns the first numbered port of s that match accepts;
+// an unset name is "" and an unset protocol TCP, as the API defaults them.
+func findSlicePort(s *discoveryv1.EndpointSlice, match func(name string, proto corev1.Protocol, port int32) bool) (int32, bool) {
 	for _, p := range s.Ports {
+		if p.Port == nil {
+			continue
+		}
 		pn := ""
 		if p.Name != nil {
 			pn = *p.Name
@@ -357,10 +358,9 @@ func slicePort(s *discoveryv1.EndpointSlice, name string, proto corev1.Protocol)
 		if p.Protocol != nil {
 			pp = protocolOf(*p.Protocol)
 		}
-		if pn != name || pp != proto || p.Port == nil || !validPort(*p.Port) {
-			continue
+		if match(pn, pp, *p.Port) {
+			return *p.Port, true
 		}
-		return *p.Port, true
 	}
 	return 0, false
 }
