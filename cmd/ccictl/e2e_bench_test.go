@@ -34,7 +34,7 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -68,7 +68,7 @@ func benchK8sFull() bool { return os.Getenv("CCICTL_BENCH_K8S") == "1" }
 // requestCounter is a reverse proxy to the test API server that counts
 // requests by method.
 type requestCounter struct {
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	counts map[string]int
 	paths  map[string]int
 	url    string
@@ -195,8 +195,8 @@ func benchClients(t *testing.T) (kubernetes.Interface, dynamic.Interface) {
 // parallel runs f(0..n-1) on 16 workers and fails the test on the first error.
 func parallel(t *testing.T, n int, f func(i int) error) {
 	t.Helper()
-	var wg gosync.WaitGroup
-	var mu gosync.Mutex
+	var wg sync.WaitGroup
+	var mu sync.Mutex
 	var first error
 	next := make(chan int)
 	for w := 0; w < 16; w++ {

@@ -19,7 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 )
@@ -715,7 +715,7 @@ func acceptEncodingProxy(t *testing.T) (cfg string, seen func() []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu gosync.Mutex
+	var mu sync.Mutex
 	var values []string
 	proxy := httputil.NewSingleHostReverseProxy(upstream)
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

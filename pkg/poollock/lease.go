@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	gosync "sync"
+	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -64,12 +64,12 @@ type LeaseLocker struct {
 	// to be unusable; later Locks answer ErrUnavailable without a request.
 	OnUnavailable func(error)
 
-	mu    gosync.Mutex
+	mu    sync.Mutex
 	local map[string]chan struct{} // one writer per Lease inside this process
 	// unavailable: namespace → why Leases cannot be used there ("" key:
 	// nowhere, the API is not served).
 	unavailable map[string]error
-	once        gosync.Once
+	once        sync.Once
 }
 
 var _ Locker = (*LeaseLocker)(nil)
@@ -166,7 +166,7 @@ func (l *LeaseLocker) Lock(ctx context.Context, bindingNamespace, poolID string)
 	}
 	done := make(chan struct{})
 	go h.renew(held, cancel, done)
-	var once gosync.Once
+	var once sync.Once
 	release := func() {
 		once.Do(func() {
 			cancel(nil)
@@ -185,7 +185,7 @@ type holder struct {
 	ns     string
 	name   string
 
-	mu    gosync.Mutex
+	mu    sync.Mutex
 	lease *coordinationv1.Lease // as last written by us
 	// renewed is when we last wrote the Lease successfully (our clock).
 	renewed time.Time

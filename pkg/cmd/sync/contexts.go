@@ -6,7 +6,7 @@ import (
 
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
-	lbsync "github.com/openvessel/ccictl/pkg/sync"
+	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
 // ContextSummary counts one context's bindings by outcome, in reports of a
@@ -29,7 +29,7 @@ func (o *SyncOptions) multiCluster() bool { return len(o.Contexts) > 1 || o.AllC
 // exit code covers them all.
 func (o *SyncOptions) runContexts(ctx context.Context) error {
 	var (
-		all       []lbsync.Result
+		all       []reconcile.Result
 		summaries []ContextSummary
 		errs      []error
 	)
@@ -47,7 +47,7 @@ func (o *SyncOptions) runContexts(ctx context.Context) error {
 			if !o.namespaceGiven() {
 				one.Namespace = ns
 			}
-			var results []lbsync.Result
+			var results []reconcile.Result
 			var statusErr error
 			results, statusErr, err = one.pass(ctx)
 			for i := range results {

@@ -23,7 +23,7 @@ import (
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 	"github.com/openvessel/ccictl/pkg/endpoints"
-	lbsync "github.com/openvessel/ccictl/pkg/sync"
+	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
 // SubnetAnnotation on a PoolBinding names the subnet_cidr_id of the members
@@ -32,9 +32,9 @@ const SubnetAnnotation = "loadbalancer.networking.openvessel.io/subnet-id"
 
 // clusterInput is everything a pass reads from the API server.
 type clusterInput struct {
-	targets []lbsync.Target
+	targets []reconcile.Target
 	objects []*unstructured.Unstructured // the selected bindings, as read
-	owners  lbsync.OwnerLookup
+	owners  reconcile.OwnerLookup
 	dyn     dynamic.Interface
 	// statusDyn writes statuses without client-go's token bucket; the
 	// writer bounds requests in flight instead.
@@ -52,7 +52,7 @@ type clusterInput struct {
 	// readOwners lists the PoolBindings again, for a plan that would
 	// remove orphans: a binding created since the pass began must not have
 	// its members taken for orphans.
-	readOwners func(context.Context) (lbsync.OwnerLookup, error)
+	readOwners func(context.Context) (reconcile.OwnerLookup, error)
 	// clusterID names this cluster in ownership markers.
 	clusterID string
 }
@@ -131,11 +131,11 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 	for _, n := range o.Names {
 		want[n] = true
 	}
-	var live []lbsync.Owner
+	var live []reconcile.Owner
 	var selected []*unstructured.Unstructured
 	for i := range all.Items {
 		u := &all.Items[i]
-		live = append(live, lbsync.Owner{Namespace: u.GetNamespace(), Name: u.GetName(), UID: string(u.GetUID())})
+		live = append(live, reconcile.Owner{Namespace: u.GetNamespace(), Name: u.GetName(), UID: string(u.GetUID())})
 		if len(want) > 0 && !want[u.GetName()] {
 			continue
 		}
@@ -164,17 +164,17 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 	if !o.AllNamespaces {
 		scope = []string{o.Namespace}
 	}
-	in.owners = lbsync.NewOwnerLookup(live, scope)
-	in.readOwners = func(ctx context.Context) (lbsync.OwnerLookup, error) {
+	in.owners = reconcile.NewOwnerLookup(live, scope)
+	in.readOwners = func(ctx context.Context) (reconcile.OwnerLookup, error) {
 		all, err := dyn.Resource(plbMapping.Resource).Namespace(listNS).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return nil, err
 		}
-		live := make([]lbsync.Owner, 0, len(all.Items))
+		live := make([]reconcile.Owner, 0, len(all.Items))
 		for _, u := range all.Items {
-			live = append(live, lbsync.Owner{Namespace: u.GetNamespace(), Name: u.GetName(), UID: string(u.GetUID())})
+			live = append(live, reconcile.Owner{Namespace: u.GetNamespace(), Name: u.GetName(), UID: string(u.GetUID())})
 		}
-		return lbsync.NewOwnerLookup(live, scope), nil
+		return reconcile.NewOwnerLookup(live, scope), nil
 	}
 	in.objects = selected
 	if len(selected) == 0 {
@@ -213,7 +213,7 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 	}
 	for _, u := range selected {
 		var b lbv1.PoolBinding
-		t := lbsync.Target{Binding: &b}
+		t := reconcile.Target{Binding: &b}
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &b); err != nil {
 			t.Binding = &lbv1.PoolBinding{ObjectMeta: metav1.ObjectMeta{Namespace: u.GetNamespace(), Name: u.GetName(), UID: u.GetUID()}}
 			t.ResolveErr = fmt.Errorf("cannot read PoolBinding: %w", err)
@@ -284,10 +284,10 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 			// 53/UDP and 53/TCP: the pool's protocol chooses (after its
 			// GetPool); resolve each now, from the same lists.
 			t.ResolveErr, t.UnknownZone = nil, 0
-			t.PortChoices = map[string]lbsync.PortChoice{}
+			t.PortChoices = map[string]reconcile.PortChoice{}
 			for _, proto := range endpoints.PortProtocols(serviceOf(&b, l), b.Spec.TargetRef.Port) {
 				set, unknown, _, err := resolve(&b, l, haveSlices, zs, nodes, proto)
-				t.PortChoices[string(proto)] = lbsync.PortChoice{Endpoints: set.Ready, Draining: set.Terminating, UnknownZone: unknown, ResolveErr: err,
+				t.PortChoices[string(proto)] = reconcile.PortChoice{Endpoints: set.Ready, Draining: set.Terminating, UnknownZone: unknown, ResolveErr: err,
 					Lagging: set.Lagging, LaggingSlices: set.LaggingSlices, Lingering: set.Listed}
 			}
 		}
@@ -317,7 +317,7 @@ func (o *SyncOptions) clusterIdentity(ctx context.Context, kube kubernetes.Inter
 		return "", fmt.Errorf("cannot determine this cluster's identity for the ownership markers of pool members (reading namespace %s: %v); pass --cluster-id with a stable name for this cluster", metav1.NamespaceSystem, err)
 	}
 	id := string(ns.UID)
-	if err := lbsync.ValidateClusterID(id); err != nil {
+	if err := reconcile.ValidateClusterID(id); err != nil {
 		return "", fmt.Errorf("cannot use the UID of namespace %s as this cluster's identity (%v); pass --cluster-id", metav1.NamespaceSystem, err)
 	}
 	return id, nil

@@ -5,10 +5,10 @@ import (
 	"os"
 	"sort"
 	"strings"
-	gosync "sync"
+	"sync"
 
 	"github.com/openvessel/ccictl/pkg/elb"
-	lbsync "github.com/openvessel/ccictl/pkg/sync"
+	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
 // regionGroup is the bindings whose pools are in one region; region "" is
@@ -18,7 +18,7 @@ type regionGroup struct {
 	targets []int // indexes into the pass's targets
 }
 
-func (g regionGroup) names(targets []lbsync.Target) string {
+func (g regionGroup) names(targets []reconcile.Target) string {
 	var ns []string
 	for _, i := range g.targets[:min(len(g.targets), 3)] {
 		b := targets[i].Binding
@@ -43,7 +43,7 @@ func (o *SyncOptions) passRegion() string {
 // without the region annotation, or naming the pass's own region, is in
 // the pass's group (first); a binding whose annotation is invalid stays
 // there too and fails on its own (InvalidBinding) without any call.
-func (o *SyncOptions) groupByRegion(targets []lbsync.Target) []regionGroup {
+func (o *SyncOptions) groupByRegion(targets []reconcile.Target) []regionGroup {
 	own := o.passRegion()
 	byRegion := map[string][]int{}
 	for i, t := range targets {
@@ -72,19 +72,19 @@ func (o *SyncOptions) groupByRegion(targets []lbsync.Target) []regionGroup {
 // API rate limits and connection pools are per regional endpoint, so one
 // region's slow gateway does not hold the others back. Results are in the
 // order of targets.
-func runRegions(ctx context.Context, groups []regionGroup, clients []elb.Client, targets []lbsync.Target, opts lbsync.Options) []lbsync.Result {
-	results := make([]lbsync.Result, len(targets))
-	var wg gosync.WaitGroup
+func runRegions(ctx context.Context, groups []regionGroup, clients []elb.Client, targets []reconcile.Target, opts reconcile.Options) []reconcile.Result {
+	results := make([]reconcile.Result, len(targets))
+	var wg sync.WaitGroup
 	for gi, g := range groups {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sub := make([]lbsync.Target, len(g.targets))
+			sub := make([]reconcile.Target, len(g.targets))
 			for j, i := range g.targets {
 				sub[j] = targets[i]
 			}
 			// Each Run reads its region's quota once: quotas are per project.
-			for j, r := range lbsync.Run(ctx, clients[gi], sub, opts) {
+			for j, r := range reconcile.Run(ctx, clients[gi], sub, opts) {
 				results[g.targets[j]] = r
 			}
 		}()

@@ -14,7 +14,7 @@ import (
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
-	lbsync "github.com/openvessel/ccictl/pkg/sync"
+	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
 type benchToken struct{ next http.RoundTripper }
@@ -53,7 +53,7 @@ func BenchmarkRegions(b *testing.B) {
 					}
 					clients[r], groups[r] = c, regionGroup{region: names[r]}
 				}
-				targets := make([]lbsync.Target, bindings)
+				targets := make([]reconcile.Target, bindings)
 				for j := range targets {
 					r := j % regions
 					pool := fmt.Sprintf("%08x-0000-4000-8000-000000000000", j)
@@ -63,18 +63,18 @@ func BenchmarkRegions(b *testing.B) {
 					if names[r] != "" {
 						bd.Annotations = map[string]string{lbv1.RegionAnnotation: names[r]}
 					}
-					eps := make([]lbsync.Endpoint, perBinding)
+					eps := make([]reconcile.Endpoint, perBinding)
 					for k := range eps {
-						eps[k] = lbsync.Endpoint{Address: fmt.Sprintf("10.%d.%d.%d", j/250, j%250, k+1), Port: 8080}
+						eps[k] = reconcile.Endpoint{Address: fmt.Sprintf("10.%d.%d.%d", j/250, j%250, k+1), Port: 8080}
 					}
-					targets[j] = lbsync.Target{Binding: bd, Endpoints: eps}
+					targets[j] = reconcile.Target{Binding: bd, Endpoints: eps}
 					groups[r].targets = append(groups[r].targets, j)
 				}
 				b.StartTimer()
-				results := runRegions(context.Background(), groups, clients, targets, lbsync.Options{ClusterID: "bench", Concurrency: 16})
+				results := runRegions(context.Background(), groups, clients, targets, reconcile.Options{ClusterID: "bench", Concurrency: 16})
 				b.StopTimer()
 				for _, res := range results {
-					if res.State != lbsync.StateSynced {
+					if res.State != reconcile.StateSynced {
 						b.Fatalf("%s: %s %s", res.Binding, res.State, res.Message)
 					}
 				}

@@ -19,7 +19,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
-	lbsync "github.com/openvessel/ccictl/pkg/sync"
+	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
 func isolateEnv(t *testing.T) {
@@ -125,14 +125,14 @@ func TestRegionELBClientRefusesToken(t *testing.T) {
 // annotation, or an invalid one, which fails on its own) is the "" group.
 func TestGroupByRegion(t *testing.T) {
 	isolateEnv(t)
-	tg := func(name, region string) lbsync.Target {
+	tg := func(name, region string) reconcile.Target {
 		b := &lbv1.PoolBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}}
 		if region != "" {
 			b.Annotations = map[string]string{lbv1.RegionAnnotation: region}
 		}
-		return lbsync.Target{Binding: b}
+		return reconcile.Target{Binding: b}
 	}
-	targets := []lbsync.Target{tg("a", ""), tg("b", "cn-south-1"), tg("c", "cn-north-4"), tg("d", "Not A Region"), tg("e", "cn-south-1")}
+	targets := []reconcile.Target{tg("a", ""), tg("b", "cn-south-1"), tg("c", "cn-north-4"), tg("d", "Not A Region"), tg("e", "cn-south-1")}
 	o := &SyncOptions{Region: "cn-north-4"}
 	got := o.groupByRegion(targets)
 	want := []regionGroup{{"", []int{0, 2, 3}}, {"cn-south-1", []int{1, 4}}}

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,7 +17,7 @@ import (
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
-	lbsync "github.com/openvessel/ccictl/pkg/sync"
+	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
 // statusGrace is how long status writes may still take once the pass was
@@ -35,7 +35,7 @@ var errStatusGrace = errors.New("status writes took longer than the grace period
 func statusContext(pass context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(pass))
 	var timer *time.Timer
-	var mu gosync.Mutex
+	var mu sync.Mutex
 	stop := context.AfterFunc(pass, func() {
 		mu.Lock()
 		defer mu.Unlock()
@@ -53,7 +53,7 @@ func statusContext(pass context.Context) (context.Context, context.CancelFunc) {
 }
 
 // statusWriter records each binding's result on it through the status
-// subresource, called by the executor (lbsync.Options.Record) while the
+// subresource, called by the executor (reconcile.Options.Record) while the
 // binding's pool lock is still held: a pass that finished earlier cannot
 // overwrite the status of a later pass on the same pool, whatever the
 // clocks say. A binding whose generation changed, or that was re-created,
@@ -70,7 +70,7 @@ type statusWriter struct {
 	now    time.Time
 	byUID  map[string]*unstructured.Unstructured
 
-	mu gosync.Mutex
+	mu sync.Mutex
 	// failed: writes that failed, so the status may claim what this pass
 	// did not find; unserved: the server offers no status subresource
 	// (CCI may not) or the binding is gone, which leaves nothing stale.
@@ -88,11 +88,11 @@ func (o *SyncOptions) newStatusWriter(pass context.Context, in *clusterInput) *s
 	return w
 }
 
-// record is lbsync.Options.Record. The result is masked before it is
+// record is reconcile.Options.Record. The result is masked before it is
 // written: a status is readable by anyone who can read PoolBindings.
-func (w *statusWriter) record(_ lbsync.Target, r *lbsync.Result) {
+func (w *statusWriter) record(_ reconcile.Target, r *reconcile.Result) {
 	u := w.byUID[r.UID]
-	if u == nil || r.Reason == lbsync.ReasonBusy {
+	if u == nil || r.Reason == reconcile.ReasonBusy {
 		// Busy: the holder of the pool's lock writes this binding's status.
 		return
 	}
@@ -144,7 +144,7 @@ func (w *statusWriter) finish() error {
 // writeStatus writes r to u's status, re-reading u on a conflict. The
 // observedGeneration written is always u's generation, the one whose spec
 // the pass used, whatever the re-read shows.
-func (o *SyncOptions) writeStatus(ctx context.Context, in *clusterInput, u *unstructured.Unstructured, r *lbsync.Result, now time.Time) error {
+func (o *SyncOptions) writeStatus(ctx context.Context, in *clusterInput, u *unstructured.Unstructured, r *reconcile.Result, now time.Time) error {
 	client := in.statusDyn.Resource(in.plbGVR).Namespace(u.GetNamespace())
 	used := u.GetGeneration()
 	cur := u
@@ -153,11 +153,11 @@ func (o *SyncOptions) writeStatus(ctx context.Context, in *clusterInput, u *unst
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(cur.Object, &b); err != nil {
 			return err
 		}
-		if b.Generation != used && r.Reason != lbsync.ReasonSpecChanged {
+		if b.Generation != used && r.Reason != reconcile.ReasonSpecChanged {
 			*r = r.SpecChanged(fmt.Sprintf("the binding changed during the pass (generation %d, now %d); this pass synced generation %d", used, b.Generation, used))
 		}
 		b.Generation = used
-		st := lbsync.Status(&b, *r, now)
+		st := reconcile.Status(&b, *r, now)
 		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&st)
 		if err != nil {
 			return err

@@ -1,7 +1,7 @@
 // Package sync implements `ccictl sync`: one client-side reconciliation pass
 // that makes each selected PoolBinding's ELB pool hold exactly the target
 // Service's ready endpoints. The planning and the ELB calls live in
-// pkg/sync; this package reads the cluster, builds the ELB client, writes
+// pkg/reconcile; this package reads the cluster, builds the ELB client, writes
 // status back and prints the result.
 package sync
 
@@ -22,7 +22,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/poollock"
-	lbsync "github.com/openvessel/ccictl/pkg/sync"
+	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
 // SyncOptions holds everything `sync` was asked to do.
@@ -161,9 +161,9 @@ var example = `  # Converge every PoolBinding of a namespace
 
 // NewCmdSync returns the sync command.
 func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &SyncOptions{Concurrency: lbsync.DefaultConcurrency, Timeout: 5 * time.Minute,
+	o := &SyncOptions{Concurrency: reconcile.DefaultConcurrency, Timeout: 5 * time.Minute,
 		ELBRequestTimeout: elb.DefaultRequestTimeout, IOStreams: streams,
-		MemberQuota: lbsync.DefaultMemberQuota, HealthTimeout: lbsync.DefaultHealthTimeout, HealthInterval: lbsync.DefaultHealthInterval}
+		MemberQuota: reconcile.DefaultMemberQuota, HealthTimeout: reconcile.DefaultHealthTimeout, HealthInterval: reconcile.DefaultHealthInterval}
 	cmd := &cobra.Command{
 		Use:                   "sync [NAME...] [-n NAMESPACE | -A] [-l SELECTOR]",
 		DisableFlagsInUseLine: true,
@@ -290,7 +290,7 @@ func (o *SyncOptions) Validate(cmd *cobra.Command) error {
 		}
 	}
 	if cmd.Flags().Changed("cluster-id") {
-		if err := lbsync.ValidateClusterID(o.ClusterID); err != nil {
+		if err := reconcile.ValidateClusterID(o.ClusterID); err != nil {
 			return cmdutil.UsageErrorf(cmd, "invalid --cluster-id: %v", err)
 		}
 	}
@@ -299,10 +299,10 @@ func (o *SyncOptions) Validate(cmd *cobra.Command) error {
 
 // Report is the -o json|yaml document.
 type Report struct {
-	Kind    string          `json:"kind"`
-	DryRun  bool            `json:"dryRun"`
-	Results []lbsync.Result `json:"results"`
-	Summary Summary         `json:"summary"`
+	Kind    string             `json:"kind"`
+	DryRun  bool               `json:"dryRun"`
+	Results []reconcile.Result `json:"results"`
+	Summary Summary            `json:"summary"`
 	// Regions splits the summary by the pools' region, when the pass
 	// reached more than one; "" is the pass's own region when it has no
 	// name (--elb-endpoint without --region).
@@ -322,12 +322,12 @@ type Summary struct {
 	Removed  int `json:"removed"`
 }
 
-func (s *Summary) count(r lbsync.Result) {
+func (s *Summary) count(r reconcile.Result) {
 	s.Bindings++
 	switch {
 	case r.InSync():
 		s.InSync++
-	case r.State == lbsync.StatePending:
+	case r.State == reconcile.StatePending:
 		s.Pending++
 	default:
 		s.Failed++
@@ -362,7 +362,7 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 // pass syncs the bindings of one cluster (o.factory's context) and returns
 // their results, and the error of status writes apart; nil results and
 // nil error: nothing was selected.
-func (o *SyncOptions) pass(ctx context.Context) (results []lbsync.Result, statusErr error, err error) {
+func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, statusErr error, err error) {
 	in, err := o.readCluster(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -400,12 +400,12 @@ func (o *SyncOptions) pass(ctx context.Context) (results []lbsync.Result, status
 		},
 	}
 	var status *statusWriter
-	var record func(lbsync.Target, *lbsync.Result)
+	var record func(reconcile.Target, *reconcile.Result)
 	if !o.DryRun && !o.NoStatus {
 		status = o.newStatusWriter(ctx, in)
 		record = status.record
 	}
-	opts := lbsync.Options{
+	opts := reconcile.Options{
 		DryRun:       o.DryRun,
 		AllowEmpty:   o.AllowEmpty,
 		PruneOrphans: o.PruneOrphans,
@@ -413,7 +413,7 @@ func (o *SyncOptions) pass(ctx context.Context) (results []lbsync.Result, status
 		ClusterID:    in.clusterID,
 		Concurrency:  o.Concurrency,
 		Locker:       locker,
-		ReadDesired: func(ctx context.Context, t lbsync.Target) ([]lbsync.Endpoint, error) {
+		ReadDesired: func(ctx context.Context, t reconcile.Target) ([]reconcile.Endpoint, error) {
 			reread := in.rereads[string(t.Binding.UID)]
 			if reread == nil {
 				return nil, fmt.Errorf("no way to re-read the endpoints of %s/%s", t.Binding.Namespace, t.Binding.Name)
@@ -447,13 +447,13 @@ func (o *SyncOptions) pass(ctx context.Context) (results []lbsync.Result, status
 
 // maskResults replaces every secret the process knows (and credential
 // header values) in the free-text parts of results.
-func maskResults(results []lbsync.Result) {
+func maskResults(results []reconcile.Result) {
 	for i := range results {
 		maskResult(&results[i])
 	}
 }
 
-func maskResult(r *lbsync.Result) {
+func maskResult(r *reconcile.Result) {
 	r.Message = redact.String(r.Message)
 	for j := range r.Errors {
 		r.Errors[j] = redact.String(r.Errors[j])
@@ -466,12 +466,12 @@ func maskResult(r *lbsync.Result) {
 	}
 }
 
-func (o *SyncOptions) print(results []lbsync.Result) error { return o.printReport(results, nil) }
+func (o *SyncOptions) print(results []reconcile.Result) error { return o.printReport(results, nil) }
 
 // printReport prints results; contexts is the per-context summary of a
 // pass over several clusters, whose one-line output names each result's
 // context first ("ctx-a: poolbinding/web: ...").
-func (o *SyncOptions) printReport(results []lbsync.Result, contexts []ContextSummary) error {
+func (o *SyncOptions) printReport(results []reconcile.Result, contexts []ContextSummary) error {
 	if o.Output == "" {
 		for _, r := range results {
 			if r.Context != "" {
@@ -483,7 +483,7 @@ func (o *SyncOptions) printReport(results []lbsync.Result, contexts []ContextSum
 	}
 	rep := Report{Kind: "SyncReport", DryRun: o.DryRun, Results: results, Contexts: contexts}
 	if rep.Results == nil {
-		rep.Results = []lbsync.Result{}
+		rep.Results = []reconcile.Result{}
 	}
 	byRegion := map[string]*Summary{}
 	var regions []string
@@ -521,12 +521,12 @@ func (o *SyncOptions) printReport(results []lbsync.Result, contexts []ContextSum
 }
 
 // exitFor maps results to the documented exit codes.
-func exitFor(results []lbsync.Result, dryRun, exitCode bool) error {
+func exitFor(results []reconcile.Result, dryRun, exitCode bool) error {
 	failed, pending := 0, 0
 	for _, r := range results {
 		switch {
 		case r.InSync():
-		case r.State == lbsync.StatePending:
+		case r.State == reconcile.StatePending:
 			pending++
 		default:
 			failed++

@@ -1,4 +1,4 @@
-package sync
+package reconcile
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -436,7 +436,7 @@ func TestSyncConcurrentSameBinding(t *testing.T) {
 		t.Fatalf("setup: %+v", r)
 	}
 	target := Target{Binding: b, Endpoints: eps(150, 300)}
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	results := make([]Result, 2)
 	for i := range results {
 		wg.Add(1)

@@ -1,4 +1,4 @@
-// Package sync reconciles ELB backend server groups ("pools") with the ready
+// Package reconcile reconciles ELB backend server groups ("pools") with the ready
 // endpoints of the Services their PoolBindings target, in one client-side
 // pass. It is read top to bottom as:
 //
@@ -19,7 +19,7 @@
 // serves is set to weight 0, not removed, where the pool honours weights and
 // does not drain removed members itself; weights of members it does not own
 // are never changed.
-package sync
+package reconcile
 
 import (
 	"cmp"

@@ -1,4 +1,4 @@
-package sync
+package reconcile
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
@@ -467,7 +467,7 @@ func Run(ctx context.Context, c elb.Client, targets []Target, opts Options) []Re
 	targets = withClaims(targets, opts)
 	results := make([]Result, len(targets))
 	sem := make(chan struct{}, n)
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	for i := range targets {
 		wg.Add(1)
 		go func() {

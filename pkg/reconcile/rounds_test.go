@@ -1,10 +1,10 @@
-package sync
+package reconcile
 
 import (
 	"context"
 	"net/http"
 	"strings"
-	gosync "sync"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,7 +44,7 @@ func (s slowPolls) ListMembersByID(ctx context.Context, p string, ids []string) 
 // poolSampler records, after each write, the pool's size, the members at
 // desired endpoints and the ONLINE members.
 type poolSampler struct {
-	mu      gosync.Mutex
+	mu      sync.Mutex
 	maxSize int
 	desired []int // members at desired endpoints, after each write
 	online  []int // ONLINE members, after each write
@@ -268,7 +268,7 @@ func TestRunReadsQuotaOnce(t *testing.T) {
 		targets = append(targets, Target{Binding: b, Endpoints: eps(0, 30)})
 	}
 	e.emu.SetQuotaAPIStatus(http.StatusForbidden)
-	var mu gosync.Mutex
+	var mu sync.Mutex
 	var notes []string
 	res := Run(context.Background(), e.client, targets, Options{ClusterID: testCluster, MemberQuota: 10, Warn: func(s string) {
 		mu.Lock()

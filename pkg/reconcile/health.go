@@ -1,11 +1,11 @@
-package sync
+package reconcile
 
 import (
 	"context"
 	"fmt"
 	"slices"
 	"strings"
-	gosync "sync"
+	"sync"
 	"time"
 
 	"github.com/openvessel/ccictl/pkg/elb"
@@ -26,7 +26,7 @@ const (
 // is one project) and shares it across bindings. A failed or forbidden read
 // falls back to the configured quota and says so once.
 type quotaCache struct {
-	once     gosync.Once
+	once     sync.Once
 	quota    int
 	source   string // "api" or "default"
 	fallback int
