@@ -15,14 +15,16 @@ import (
 	"github.com/openvessel/ccictl/pkg/cmd/describe"
 	"github.com/openvessel/ccictl/pkg/cmd/docs"
 	"github.com/openvessel/ccictl/pkg/cmd/get"
-	cmdsync "github.com/openvessel/ccictl/pkg/cmd/sync"
+	"github.com/openvessel/ccictl/pkg/cmd/synccmd"
 	cmdvalidate "github.com/openvessel/ccictl/pkg/cmd/validate"
 	cmdversion "github.com/openvessel/ccictl/pkg/cmd/version"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 )
 
 // addCommands attaches every subcommand. Each lives in pkg/cmd/<verb> as
-// NewCmd<Verb>(f, streams) with an Options struct (Complete/Validate/Run).
+// NewCmd<Verb>(f, streams) with an Options struct (Complete/Validate/Run);
+// sync lives in pkg/cmd/synccmd so that no package shadows the standard
+// library's sync.
 func addCommands(root *cobra.Command, f *cmdutil.Factory, streams genericiooptions.IOStreams) {
 	root.AddCommand(create.NewCmdCreate(f, streams))
 	root.AddCommand(apply.NewCmdApply(f, streams))
@@ -36,7 +38,7 @@ func addCommands(root *cobra.Command, f *cmdutil.Factory, streams genericiooptio
 	root.AddCommand(completion.NewCmdCompletion(f, streams))
 	root.AddCommand(docs.NewCmdDocs(f, streams))
 	root.AddCommand(cmdvalidate.NewCmdValidate(f, streams))
-	root.AddCommand(cmdsync.NewCmdSync(f, streams))
+	root.AddCommand(synccmd.NewCmdSync(f, streams))
 	cmdutil.RegisterGlobalFlagCompletions(root, f)
 }
 

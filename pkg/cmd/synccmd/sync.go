@@ -1,9 +1,9 @@
-// Package sync implements `ccictl sync`: one client-side reconciliation pass
+// Package synccmd implements `ccictl sync`: one client-side reconciliation pass
 // that makes each selected PoolBinding's ELB pool hold exactly the target
 // Service's ready endpoints. The planning and the ELB calls live in
 // pkg/reconcile; this package reads the cluster, builds the ELB client, writes
 // status back and prints the result.
-package sync
+package synccmd
 
 import (
 	"context"
