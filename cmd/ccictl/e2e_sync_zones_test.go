@@ -3,6 +3,7 @@ package main_test
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -148,6 +149,18 @@ func TestSyncZonesSlices(t *testing.T) {
 	}
 	e.wantPool(zonePoolA, owned(markerOf(e.ns, "a", uidA), "10.4.0.1:8080", "10.4.0.2:8080"))
 	e.wantPool(zonePoolB, owned(markerOf(e.ns, "b", uidB), "10.4.0.3:8080", "10.4.0.4:8080"))
+
+	// The status counts each binding's endpoints per zone, and describe
+	// (kubectl's, over the CRD's status) shows them.
+	for name, want := range map[string]string{"a": "cn-north-4a=2 ", "b": "cn-north-4b=1 cn-north-4c=1 ", "edge": ""} {
+		if got := e.jsonpath(name, `{range .status.zones[*]}{.zone}={.endpoints} {end}`); got != want {
+			t.Errorf("status.zones of %s = %q, want %q", name, got, want)
+		}
+	}
+	desc := mustSucceed(t, ccictl(t, "describe", "plb", "-n", e.ns, "b")).Stdout
+	if !regexp.MustCompile(`(?s)Zones:\s+Endpoints:\s+1\s+Zone:\s+cn-north-4b\s+Endpoints:\s+1\s+Zone:\s+cn-north-4c`).MatchString(desc) {
+		t.Errorf("describe plb b does not show the endpoints per zone:\n%s", desc)
+	}
 	e.wantPool(syncPool, owned(markerOf(e.ns, "edge", uidEdge), "10.4.0.1:8080", "10.4.0.2:8080", "10.4.0.5:8080"))
 
 	// The count is in the machine-readable result too.

@@ -38,6 +38,9 @@ type Target struct {
 	// UnknownZone counts the ready endpoints a zone-scoped binding did not
 	// take because their zone (or node) is not known.
 	UnknownZone int
+	// ZoneEndpoints counts the desired endpoints per zone, where the
+	// reader knows it (EndpointSlices); nil otherwise.
+	ZoneEndpoints map[string]int
 
 	// PortChoices, when the Service has the binding's port number in more
 	// than one protocol (53/UDP and 53/TCP), are its endpoints per protocol
@@ -302,6 +305,8 @@ type Result struct {
 	// UnknownZone counts ready endpoints a zone-scoped binding skipped
 	// because their zone (or node) is not known.
 	UnknownZone int `json:"unknownZone"`
+	// Zones counts the desired endpoints per zone (Target.ZoneEndpoints).
+	Zones map[string]int `json:"zones,omitempty"`
 
 	// Notes say what the pool's settings changed about the pass, e.g. that
 	// its lb_algorithm ignores weights so terminating endpoints were removed.
@@ -857,6 +862,7 @@ func newResult(t Target, opts Options) Result {
 	r.PoolID = b.Spec.PoolRef.ID
 	r.Desired = len(validDesired(t.Endpoints))
 	r.UnknownZone = t.UnknownZone
+	r.Zones = t.ZoneEndpoints
 	r.Plan.Desired = r.Desired
 	switch err := ValidateOwner(ownerOf(b, opts.ClusterID)); {
 	case err != nil:

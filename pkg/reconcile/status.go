@@ -3,6 +3,8 @@ package reconcile
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -36,6 +38,11 @@ func Status(b *lbv1.PoolBinding, r Result, now time.Time) lbv1.PoolBindingStatus
 		// Everything this binding does not own, orphans included.
 		st.ForeignMembers = clamp(r.Foreign + r.Orphans)
 		st.DrainingMembers = clamp(r.Draining)
+		st.Zones = nil
+		for z, n := range r.Zones {
+			st.Zones = append(st.Zones, lbv1.ZoneEndpoints{Zone: z, Endpoints: clamp(n)})
+		}
+		slices.SortFunc(st.Zones, func(a, b lbv1.ZoneEndpoints) int { return strings.Compare(a.Zone, b.Zone) })
 		st.HealthyMembers, st.UnhealthyMembers = 0, 0
 		if r.Health != nil {
 			st.HealthyMembers, st.UnhealthyMembers = clamp(r.Health.Healthy), clamp(r.Health.Unhealthy)

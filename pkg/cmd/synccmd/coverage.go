@@ -88,3 +88,44 @@ func (c zoneCoverage) uncovered(all []unstructured.Unstructured) []string {
 	sort.Strings(out)
 	return out
 }
+
+// zoneEndpoints counts a binding's desired endpoints per zone, for its
+// status (and so for describe): by the slices' endpoints[].zone, limited to
+// the binding's zones when it has them. nil where no endpoint has a zone, or
+// for a node-selector binding (its endpoints are chosen by node, not zone).
+func zoneEndpoints(b *lbv1.PoolBinding, zs endpoints.Scope, svc *corev1.Service, slices []discoveryv1.EndpointSlice) map[string]int {
+	if svc == nil || zs.NodeSelector != nil || !anyZone(slices) {
+		return nil
+	}
+	counts, err := endpoints.SliceZoneCounts(svc, b.Spec.TargetRef.Port, slices)
+	if err != nil {
+		return nil
+	}
+	delete(counts, "")
+	if zs.Zones != nil {
+		taken := map[string]bool{}
+		for _, z := range zs.Zones {
+			taken[z] = true
+		}
+		for z := range counts {
+			if !taken[z] {
+				delete(counts, z)
+			}
+		}
+	}
+	if len(counts) == 0 {
+		return nil
+	}
+	return counts
+}
+
+func anyZone(slices []discoveryv1.EndpointSlice) bool {
+	for i := range slices {
+		for _, ep := range slices[i].Endpoints {
+			if ep.Zone != nil && *ep.Zone != "" {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -277,6 +277,7 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 		set, t.UnknownZone, t.ServiceELBID, t.ResolveErr = resolve(&b, l, haveSlices, zs, nodes, "")
 		if haveSlices && t.ResolveErr == nil {
 			cov.add(&b, zs, serviceOf(&b, l), l.slices)
+			t.ZoneEndpoints = zoneEndpoints(&b, zs, serviceOf(&b, l), l.slices)
 		}
 		t.Endpoints, t.Draining = set.Ready, set.Terminating
 		t.Lagging, t.LaggingSlices, t.Lingering = set.Lagging, set.LaggingSlices, set.Listed

@@ -87,8 +87,18 @@ type PoolBindingStatus struct {
 	// unset when the pool has no health monitor.
 	HealthyMembers   int32 `json:"healthyMembers,omitempty"`
 	UnhealthyMembers int32 `json:"unhealthyMembers,omitempty"`
+	// Zones counts the desired endpoints per availability zone, as the
+	// last pass read them from the EndpointSlices (endpoints without a zone
+	// are not listed), sorted by zone.
+	Zones []ZoneEndpoints `json:"zones,omitempty"`
 	// LastSyncTime is when the last pass finished.
 	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+}
+
+// ZoneEndpoints is the number of a binding's desired endpoints in one zone.
+type ZoneEndpoints struct {
+	Zone      string `json:"zone"`
+	Endpoints int32  `json:"endpoints"`
 }
 
 // WeightAnnotation on a PoolBinding sets the ELB weight of its members,
