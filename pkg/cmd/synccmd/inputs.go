@@ -26,10 +26,6 @@ import (
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
-// SubnetAnnotation on a PoolBinding names the subnet_cidr_id of the members
-// sync adds for it.
-const SubnetAnnotation = "loadbalancer.networking.openvessel.io/subnet-id"
-
 // clusterInput is everything a pass reads from the API server.
 type clusterInput struct {
 	targets []reconcile.Target
@@ -222,7 +218,7 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 		}
 		t.SubnetCIDRID = o.SubnetCIDRID
 		if t.SubnetCIDRID == "" {
-			t.SubnetCIDRID = b.Annotations[SubnetAnnotation]
+			t.SubnetCIDRID = b.Annotations[lbv1.SubnetAnnotation]
 		}
 		if b.Spec.TargetRef.Kind != "Service" {
 			t.ResolveErr = fmt.Errorf("targetRef.kind %q: sync resolves Service targets only", b.Spec.TargetRef.Kind)

@@ -210,7 +210,7 @@ func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.C
 	// would silently reduce to its last): sync takes several.
 	fl.StringArrayVar(&o.Contexts, "context", nil, "Context of the cliconfig to sync (default: the current context). Repeat it to sync the bindings of several clusters in one pass.")
 	fl.BoolVar(&o.AllContexts, "all-contexts", false, "Sync the bindings of every context of the cliconfig in one pass.")
-	fl.StringVar(&o.SubnetCIDRID, "subnet-id", "", "subnet_cidr_id for added members (default: the binding's "+SubnetAnnotation+" annotation; none = IP-type members).")
+	fl.StringVar(&o.SubnetCIDRID, "subnet-id", "", "subnet_cidr_id for added members (default: the binding's "+lbv1.SubnetAnnotation+" annotation; none = IP-type members).")
 	return cmd
 }
 

@@ -106,6 +106,11 @@ type ZoneEndpoints struct {
 // weight is DefaultWeight, the API's default.
 const WeightAnnotation = GroupName + "/weight"
 
+// SubnetAnnotation on a PoolBinding names the subnet_cidr_id of the members
+// sync adds for it (ccictl sync --subnet-id overrides it); without either,
+// added members are IP-type.
+const SubnetAnnotation = GroupName + "/subnet-id"
+
 // Member weight range and default, as the ELB API documents them.
 const (
 	MinWeight     = 0
