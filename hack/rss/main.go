@@ -132,7 +132,7 @@ func (t tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func runChild(endpoint string, nb, ne, conc int) error {
-	// As pkg/cmd/synccmd does: one idle connection per concurrent binding.
+	// As pkg/elb/elbconfig does: one idle connection per concurrent binding.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = max(conc, reconcile.DefaultConcurrency)
 	c, err := elb.New(elb.Config{Endpoint: endpoint, ProjectID: project, Transport: tokenTransport{tr}})

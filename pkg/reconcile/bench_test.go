@@ -103,7 +103,7 @@ func BenchmarkSyncLatency(b *testing.B) {
 // http.DefaultTransport's 2 idle connections per host (what the product used
 // before: with more bindings in flight than that, calls open new
 // connections, a TLS handshake each against the real API) and with
-// MaxIdleConnsPerHost raised to the concurrency (what pkg/cmd/synccmd does now).
+// MaxIdleConnsPerHost raised to the concurrency (what pkg/elb/elbconfig does now).
 func BenchmarkSyncLatencyIdleConns(b *testing.B) {
 	s := benchScales()[len(benchScales())-1]
 	for _, c := range []int{4, 16, 32} {

@@ -44,7 +44,7 @@ type callEnv struct {
 
 // newCallEnv serves a fresh emulator. Without a transport the client uses a
 // clone of http.DefaultTransport keeping up to 64 idle connections per host,
-// like the product (pkg/cmd/synccmd keeps one per concurrent binding).
+// like the product (pkg/elb/elbconfig keeps one per concurrent binding).
 func newCallEnv(tb testing.TB, latency time.Duration, transport *http.Transport) *callEnv {
 	tb.Helper()
 	emu := elbemulator.New(elbemulator.Options{

@@ -1,49 +1,60 @@
 package synccmd
 
 import (
-	"context"
-	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"testing"
+	"time"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/openvessel/ccictl/pkg/client"
+	"github.com/openvessel/ccictl/pkg/client/auth"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
-	"github.com/openvessel/ccictl/pkg/elb"
-	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
+	"github.com/openvessel/ccictl/pkg/elb/elbconfig"
 )
 
-// AK/SK from HW_ACCESS_KEY/HW_SECRET_KEY with the project given only by
-// --project-id: the credentials must take that project rather than fail
-// for want of HW_PROJECT_ID or a project name.
-func TestELBClientAKSKWithProjectFlag(t *testing.T) {
-	const project, ak, sk = "0123456789abcdef0123456789abcdef", "UNITTESTAK00000000AK", "unit-test-secret-key"
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("CLICONFIG", filepath.Join(home, "none"))
-	t.Setenv("KUBECONFIG", filepath.Join(home, "none"))
-	for _, k := range []string{"HW_PROJECT_ID", "HW_REGION_NAME", "HW_PROJECT_NAME", "CCICTL_ELB_TOKEN"} {
-		t.Setenv(k, "")
+// The flags, the current user's iam auth-provider block and the elb-token
+// setting (CCICTL_ELB_TOKEN) reach the ELB client's options unchanged;
+// pkg/elb/elbconfig's tests show what the client does with them.
+func TestELBOptions(t *testing.T) {
+	isolateEnv(t)
+	iamBlock := map[string]string{"ak": "UNITTESTAK00000000AK", "sk": "unit-test-secret-key", "project-name": "cn-north-4"}
+	cfgPath := filepath.Join(t.TempDir(), "cliconfig")
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["c"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:1"}
+	kc.AuthInfos["u"] = &clientcmdapi.AuthInfo{AuthProvider: &clientcmdapi.AuthProviderConfig{Name: auth.ProviderName, Config: iamBlock}}
+	kc.Contexts["c"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "u"}
+	kc.CurrentContext = "c"
+	if err := clientcmd.WriteToFile(*kc, cfgPath); err != nil {
+		t.Fatal(err)
 	}
-	t.Setenv("HW_ACCESS_KEY", ak)
-	t.Setenv("HW_SECRET_KEY", sk)
+	t.Setenv("CLICONFIG", cfgPath)
+	t.Setenv("CCICTL_ELB_TOKEN", "a-fixed-token")
+	cache := t.TempDir()
+	f := cmdutil.NewFactory(genericiooptions.NewTestIOStreamsDiscard(), &client.ConnectionOptions{CacheDir: cache})
+	if err := f.Settings.Load(""); err != nil {
+		t.Fatal(err)
+	}
+	o := &SyncOptions{ELBEndpoint: "https://elb.example", Region: "cn-north-4", ProjectID: "p0",
+		ELBEndpoints: map[string]string{"cn-south-1": "https://elb-south.example"}, ELBProjectIDs: map[string]string{"cn-south-1": "p1"},
+		Concurrency: 7, ELBRequestTimeout: 3 * time.Second, factory: f}
+	want := elbconfig.Options{ProjectID: "p0", Region: "cn-north-4", Endpoint: "https://elb.example",
+		Endpoints: o.ELBEndpoints, ProjectIDs: o.ELBProjectIDs, Concurrency: 7, RequestTimeout: 3 * time.Second,
+		CacheDir: cache, IAMProvider: iamBlock, Token: "a-fixed-token"}
+	if got := o.elbOptions(); !reflect.DeepEqual(got, want) {
+		t.Errorf("ELB options\n got %+v\nwant %+v", got, want)
+	}
 
-	emu := elbemulator.New(elbemulator.Options{ProjectID: project, AccessKey: ak, SecretKey: sk})
-	emu.CreatePool(elb.Pool{ID: "pool-1"})
-	srv := httptest.NewServer(emu)
-	defer srv.Close()
-
-	o := &SyncOptions{ELBEndpoint: srv.URL, ProjectID: project,
-		factory: cmdutil.NewFactory(genericiooptions.NewTestIOStreamsDiscard(), &client.ConnectionOptions{CacheDir: t.TempDir()})}
-	c, err := o.defaultELBClient(context.Background(), "")
-	if err != nil {
-		t.Fatalf("ELB client: %v", err)
+	// Without an iam block for the current user there is no IAMProvider.
+	kc.AuthInfos["u"] = &clientcmdapi.AuthInfo{Token: "kube-token"}
+	if err := clientcmd.WriteToFile(*kc, cfgPath); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := c.GetPool(context.Background(), "pool-1"); err != nil {
-		t.Fatalf("signed GetPool: %v", err)
-	}
-	if n := emu.Counts()[elbemulator.OpUnauthorized]; n != 0 {
-		t.Errorf("%d requests were not accepted as signed", n)
+	o.factory = cmdutil.NewFactory(genericiooptions.NewTestIOStreamsDiscard(), &client.ConnectionOptions{CacheDir: cache})
+	if got := o.elbOptions(); got.IAMProvider != nil {
+		t.Errorf("IAMProvider %v for a user without an iam block", got.IAMProvider)
 	}
 }
