@@ -10,6 +10,7 @@ import (
 	"time"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/endpoints"
 	"github.com/openvessel/ccictl/pkg/poollock"
@@ -1376,5 +1377,17 @@ func resolveReason(err error) string {
 		return ReasonServicePortNotFound
 	default:
 		return ReasonEndpointsUnresolved
+	}
+}
+
+// Mask replaces every secret the process knows (and credential header
+// values) in the free-text parts of r: the last line of defence before a
+// result reaches stdout, a report or a PoolBinding's status.
+func (r *Result) Mask() {
+	r.Message = redact.String(r.Message)
+	for _, list := range [][]string{r.Errors, r.Notes, r.Warnings} {
+		for j := range list {
+			list[j] = redact.String(list[j])
+		}
 	}
 }

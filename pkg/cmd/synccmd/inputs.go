@@ -98,7 +98,7 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 	if err != nil {
 		return nil, err
 	}
-	statusCfg.QPS = -1 // no client-side limiter: see writeStatuses
+	statusCfg.QPS = -1 // no client-side limiter: see bindingstatus.New
 	if in.statusDyn, err = dynamic.NewForConfig(statusCfg); err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/bindingstatus"
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 	"github.com/openvessel/ccictl/pkg/elb"
@@ -399,11 +400,11 @@ func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, sta
 			fmt.Fprintf(o.ErrOut, "Warning: %v; each binding re-reads its endpoints and members right before removing instead\n", redact.Error(err))
 		},
 	}
-	var status *statusWriter
+	var status *bindingstatus.Writer
 	var record func(reconcile.Target, *reconcile.Result)
 	if !o.DryRun && !o.NoStatus {
-		status = o.newStatusWriter(ctx, in)
-		record = status.record
+		status = bindingstatus.New(ctx, in.statusDyn, in.plbGVR, in.objects, o.ErrOut)
+		record = status.Record
 	}
 	opts := reconcile.Options{
 		DryRun:       o.DryRun,
@@ -440,7 +441,9 @@ func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, sta
 		}
 	}
 	if status != nil {
-		statusErr = status.finish()
+		if err := status.Finish(); err != nil {
+			statusErr = &cmdutil.ExitCodeError{Code: cmdutil.ExitError, Err: err}
+		}
 	}
 	return results, statusErr, nil
 }
@@ -449,20 +452,7 @@ func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, sta
 // header values) in the free-text parts of results.
 func maskResults(results []reconcile.Result) {
 	for i := range results {
-		maskResult(&results[i])
-	}
-}
-
-func maskResult(r *reconcile.Result) {
-	r.Message = redact.String(r.Message)
-	for j := range r.Errors {
-		r.Errors[j] = redact.String(r.Errors[j])
-	}
-	for j := range r.Notes {
-		r.Notes[j] = redact.String(r.Notes[j])
-	}
-	for j := range r.Warnings {
-		r.Warnings[j] = redact.String(r.Warnings[j])
+		results[i].Mask()
 	}
 }
 

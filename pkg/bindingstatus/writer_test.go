@@ -1,4 +1,4 @@
-package synccmd
+package bindingstatus
 
 import (
 	"context"

@@ -1,9 +1,15 @@
-package synccmd
+// Package bindingstatus writes the outcome of a sync pass into each
+// PoolBinding's status subresource: under the pool's lock (as the executor's
+// Record hook), with the generation the pass used, through an interruption
+// with a short grace, and saying which writes failed. One-shot `ccictl sync`
+// and the watch-mode controller share it. It does not import cobra.
+package bindingstatus
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -12,11 +18,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/retry"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/client/redact"
-	"github.com/openvessel/ccictl/pkg/cmdutil"
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
@@ -52,7 +59,7 @@ func statusContext(pass context.Context) (context.Context, context.CancelFunc) {
 	}
 }
 
-// statusWriter records each binding's result on it through the status
+// Writer records each binding's result on it through the status
 // subresource, called by the executor (reconcile.Options.Record) while the
 // binding's pool lock is still held: a pass that finished earlier cannot
 // overwrite the status of a later pass on the same pool, whatever the
@@ -62,9 +69,10 @@ func statusContext(pass context.Context) (context.Context, context.CancelFunc) {
 // 50-per-second token bucket, limits the load, since one write per binding
 // behind the bucket made status the slowest part of a pass over many
 // bindings (docs/performance.md).
-type statusWriter struct {
-	o      *SyncOptions
-	in     *clusterInput
+type Writer struct {
+	client dynamic.Interface
+	gvr    schema.GroupVersionResource
+	errOut io.Writer
 	ctx    context.Context
 	cancel context.CancelFunc
 	now    time.Time
@@ -78,26 +86,31 @@ type statusWriter struct {
 	lastErr          error
 }
 
-func (o *SyncOptions) newStatusWriter(pass context.Context, in *clusterInput) *statusWriter {
+// New returns the Writer of one pass over objects (the selected bindings,
+// as read), writing through client (which should not be rate-limited on
+// the client side: the executor bounds the writes in flight) to resource
+// gvr, and reporting failed writes on errOut. Call Finish when the pass
+// is over.
+func New(pass context.Context, client dynamic.Interface, gvr schema.GroupVersionResource, objects []*unstructured.Unstructured, errOut io.Writer) *Writer {
 	ctx, cancel := statusContext(pass)
-	w := &statusWriter{o: o, in: in, ctx: ctx, cancel: cancel, now: time.Now(),
-		byUID: make(map[string]*unstructured.Unstructured, len(in.objects))}
-	for _, u := range in.objects {
+	w := &Writer{client: client, gvr: gvr, errOut: errOut, ctx: ctx, cancel: cancel, now: time.Now(),
+		byUID: make(map[string]*unstructured.Unstructured, len(objects))}
+	for _, u := range objects {
 		w.byUID[string(u.GetUID())] = u
 	}
 	return w
 }
 
-// record is reconcile.Options.Record. The result is masked before it is
+// Record is reconcile.Options.Record. The result is masked before it is
 // written: a status is readable by anyone who can read PoolBindings.
-func (w *statusWriter) record(_ reconcile.Target, r *reconcile.Result) {
+func (w *Writer) Record(_ reconcile.Target, r *reconcile.Result) {
 	u := w.byUID[r.UID]
 	if u == nil || r.Reason == reconcile.ReasonBusy {
 		// Busy: the holder of the pool's lock writes this binding's status.
 		return
 	}
-	maskResult(r)
-	err := w.o.writeStatus(w.ctx, w.in, u, r, w.now)
+	r.Mask()
+	err := w.write(u, r)
 	if err == nil {
 		return
 	}
@@ -112,12 +125,12 @@ func (w *statusWriter) record(_ reconcile.Target, r *reconcile.Result) {
 	w.lastErr = err
 }
 
-// finish ends the writes and reports the failed ones on stderr. It returns
+// Finish ends the writes and reports the failed ones on stderr. It returns
 // an error when a status could not be written for a reason other than the
 // server not offering it: the binding's status may then say Synced=True
 // from an earlier pass while this one was not, and a pipeline that waits on
 // that condition would trust it, so the pass must not exit 0.
-func (w *statusWriter) finish() error {
+func (w *Writer) Finish() error {
 	defer w.cancel()
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -133,19 +146,27 @@ func (w *statusWriter) finish() error {
 	if cause := context.Cause(w.ctx); cause != nil {
 		lastErr = fmt.Errorf("%w (%v)", lastErr, cause)
 	}
-	fmt.Fprintf(w.o.ErrOut, "Warning: status not written for %d PoolBinding(s) (%s): %v\n", len(all), names, redact.Error(lastErr))
+	fmt.Fprintf(w.errOut, "Warning: status not written for %d PoolBinding(s) (%s): %v\n", len(all), names, redact.Error(lastErr))
 	if len(w.failed) == 0 {
 		return nil
 	}
-	return &cmdutil.ExitCodeError{Code: cmdutil.ExitError,
-		Err: fmt.Errorf("the status of %d PoolBinding(s) was not written and may be stale (pass --no-status where status writes are not wanted)", len(w.failed))}
+	return &NotWrittenError{Count: len(w.failed)}
 }
 
-// writeStatus writes r to u's status, re-reading u on a conflict. The
+// NotWrittenError: some statuses could not be written (not for want of a
+// status subresource), so they may be stale.
+type NotWrittenError struct{ Count int }
+
+func (e *NotWrittenError) Error() string {
+	return fmt.Sprintf("the status of %d PoolBinding(s) was not written and may be stale (pass --no-status where status writes are not wanted)", e.Count)
+}
+
+// write writes r to u's status, re-reading u on a conflict. The
 // observedGeneration written is always u's generation, the one whose spec
 // the pass used, whatever the re-read shows.
-func (o *SyncOptions) writeStatus(ctx context.Context, in *clusterInput, u *unstructured.Unstructured, r *reconcile.Result, now time.Time) error {
-	client := in.statusDyn.Resource(in.plbGVR).Namespace(u.GetNamespace())
+func (w *Writer) write(u *unstructured.Unstructured, r *reconcile.Result) error {
+	ctx, now := w.ctx, w.now
+	client := w.client.Resource(w.gvr).Namespace(u.GetNamespace())
 	used := u.GetGeneration()
 	cur := u
 	attempt := func() error {
