@@ -593,11 +593,10 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		switch {
 		case err == nil:
 			ctx = held
-			bound := t
 			defer func() {
 				res = lockLost(held, res)
 				if opts.Record != nil {
-					opts.Record(bound, &res)
+					opts.Record(t, &res)
 					recorded = true
 				}
 				release()

@@ -2,6 +2,7 @@ package synccmd
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -31,17 +32,24 @@ type coverageEntry struct {
 	whole  bool
 	zones  map[string]bool
 	svc    *corev1.Service
+	port   int32
 	slices []discoveryv1.EndpointSlice
+	// counts: the Service port's ready endpoints per zone, read once for
+	// all its bindings (nil: no endpoint has a zone).
+	counts  map[string]int
+	counted bool
 }
 
-func (c zoneCoverage) add(b *lbv1.PoolBinding, zs endpoints.Scope, svc *corev1.Service, slices []discoveryv1.EndpointSlice) {
+// add records a selected binding of a Service port and returns the port's
+// entry (nil when the Service is missing).
+func (c zoneCoverage) add(b *lbv1.PoolBinding, zs endpoints.Scope, svc *corev1.Service, slices []discoveryv1.EndpointSlice) *coverageEntry {
 	if svc == nil {
-		return
+		return nil
 	}
 	k := servicePort{b.Namespace, b.Spec.TargetRef.Name, b.Spec.TargetRef.Port}
 	e := c[k]
 	if e == nil {
-		e = &coverageEntry{zones: map[string]bool{}, svc: svc, slices: slices}
+		e = &coverageEntry{zones: map[string]bool{}, svc: svc, port: k.port, slices: slices}
 		c[k] = e
 	}
 	e.bindings++
@@ -51,6 +59,26 @@ func (c zoneCoverage) add(b *lbv1.PoolBinding, zs endpoints.Scope, svc *corev1.S
 	for _, z := range zs.Zones {
 		e.zones[z] = true
 	}
+	return e
+}
+
+// zoneCounts counts the Service port's ready endpoints per named zone,
+// once per pass however many bindings share the port.
+func (e *coverageEntry) zoneCounts() map[string]int {
+	if e.counted {
+		return e.counts
+	}
+	e.counted = true
+	if !anyZone(e.slices) {
+		return nil
+	}
+	counts, err := endpoints.SliceZoneCounts(e.svc, e.port, e.slices)
+	if err != nil {
+		return nil
+	}
+	delete(counts, "")
+	e.counts = counts
+	return counts
 }
 
 // uncovered returns a warning per Service port whose bindings are all
@@ -68,13 +96,9 @@ func (c zoneCoverage) uncovered(all []unstructured.Unstructured) []string {
 		if e.whole || e.bindings != total[k] {
 			continue // another binding takes every zone, or is not in this pass
 		}
-		counts, err := endpoints.SliceZoneCounts(e.svc, k.port, e.slices)
-		if err != nil {
-			continue
-		}
 		var left []string
-		for z, n := range counts {
-			if z != "" && !e.zones[z] {
+		for z, n := range e.zoneCounts() {
+			if !e.zones[z] {
 				left = append(left, fmt.Sprintf("%s (%d)", z, n))
 			}
 		}
@@ -90,33 +114,24 @@ func (c zoneCoverage) uncovered(all []unstructured.Unstructured) []string {
 }
 
 // zoneEndpoints counts a binding's desired endpoints per zone, for its
-// status (and so for describe): by the slices' endpoints[].zone, limited to
-// the binding's zones when it has them. nil where no endpoint has a zone, or
-// for a node-selector binding (its endpoints are chosen by node, not zone).
-func zoneEndpoints(b *lbv1.PoolBinding, zs endpoints.Scope, svc *corev1.Service, slices []discoveryv1.EndpointSlice) map[string]int {
-	if svc == nil || zs.NodeSelector != nil || !anyZone(slices) {
+// status (and so for describe): the Service port's counts by the slices'
+// endpoints[].zone, limited to the binding's zones when it has them. nil
+// where no endpoint has a zone, or for a node-selector binding (its
+// endpoints are chosen by node, not zone).
+func (e *coverageEntry) zoneEndpoints(zs endpoints.Scope) map[string]int {
+	if e == nil || zs.NodeSelector != nil {
 		return nil
 	}
-	counts, err := endpoints.SliceZoneCounts(svc, b.Spec.TargetRef.Port, slices)
-	if err != nil {
-		return nil
-	}
-	delete(counts, "")
-	if zs.Zones != nil {
-		taken := map[string]bool{}
-		for _, z := range zs.Zones {
-			taken[z] = true
-		}
-		for z := range counts {
-			if !taken[z] {
-				delete(counts, z)
-			}
+	out := map[string]int{}
+	for z, n := range e.zoneCounts() {
+		if zs.Zones == nil || slices.Contains(zs.Zones, z) {
+			out[z] = n
 		}
 	}
-	if len(counts) == 0 {
+	if len(out) == 0 {
 		return nil
 	}
-	return counts
+	return out
 }
 
 func anyZone(slices []discoveryv1.EndpointSlice) bool {

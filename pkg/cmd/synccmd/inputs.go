@@ -272,8 +272,7 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 		var set endpoints.Set
 		set, t.UnknownZone, t.ServiceELBID, t.ResolveErr = resolve(&b, l, haveSlices, zs, nodes, "")
 		if haveSlices && t.ResolveErr == nil {
-			cov.add(&b, zs, serviceOf(&b, l), l.slices)
-			t.ZoneEndpoints = zoneEndpoints(&b, zs, serviceOf(&b, l), l.slices)
+			t.ZoneEndpoints = cov.add(&b, zs, serviceOf(&b, l), l.slices).zoneEndpoints(zs)
 		}
 		t.Endpoints, t.Draining = set.Ready, set.Terminating
 		t.Lagging, t.LaggingSlices, t.Lingering = set.Lagging, set.LaggingSlices, set.Listed
