@@ -171,8 +171,8 @@ func deletedFrom(ns string) func(string) string {
 // TestValidationFlagsAreUsageErrors: an unknown --platform or rule ID is a
 // usage error in create, apply and validate alike (before any config or
 // server is needed); --disable, the old name of --disable-rule, still works
-// and says it is deprecated; a missing -f is reported once, without a -k
-// create does not have.
+// and says it is deprecated; a missing -f is reported once, in kubectl's
+// words.
 func TestValidationFlagsAreUsageErrors(t *testing.T) {
 	f := writeFile(t, "svc.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: 80\n")
 	for _, verb := range []string{"create", "apply", "validate"} {
@@ -188,12 +188,11 @@ func TestValidationFlagsAreUsageErrors(t *testing.T) {
 			}
 		}
 	}
-	if r := runIn(t, "", nil, ccictlBin, "create"); r.Code != 1 || r.Stdout != "" || r.Stderr != "error: must specify -f\n" {
-		t.Errorf("create without -f: %s", r)
-	}
-	// apply has -k, as kubectl's: kubectl's words.
-	if r, k := runIn(t, "", nil, ccictlBin, "apply"), kubectl(t, "apply"); r.Code != 1 || r != k || r.Stderr != "error: must specify one of -f and -k\n" {
-		t.Errorf("apply without -f: %s\nkubectl: %s", r, k)
+	// create and apply have -k, as kubectl's: kubectl's words.
+	for _, verb := range []string{"create", "apply"} {
+		if r, k := runIn(t, "", nil, ccictlBin, verb), kubectl(t, verb); r.Code != 1 || r != k || r.Stderr != "error: must specify one of -f and -k\n" {
+			t.Errorf("%s without -f: %s\nkubectl: %s", verb, r, k)
+		}
 	}
 }
 

@@ -76,10 +76,9 @@ func TestBadInput(t *testing.T) {
 	}
 
 	t.Run("flag errors", func(t *testing.T) {
-		r := ccictl(t, "create")
-		// kubectl prints one line ("must specify one of -f and -k"); create
-		// has no -k, so ccictl names only -f.
-		if r.Code != 1 || r.Stderr != "error: must specify -f\n" {
+		// create has -k, as kubectl's: kubectl's one line.
+		r := sameHere(t, "create")
+		if r.Code != 1 || r.Stderr != "error: must specify one of -f and -k\n" {
 			t.Errorf("create without -f: %s", r)
 		}
 		r = ccictl(t, "get")

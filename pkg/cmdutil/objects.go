@@ -9,7 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/resource"
+	kcmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"sigs.k8s.io/yaml"
 
 	"github.com/openvessel/ccictl/pkg/manifest"
 )
@@ -114,43 +117,100 @@ func DocumentError(doc manifest.Document, err error) error {
 	return fmt.Errorf("%s: %w", where, err)
 }
 
-// ManifestInput is what -f commands (create, apply) read and how.
-type ManifestInput struct {
-	Filenames        []string
-	Recursive        bool
-	In               io.Reader
-	ErrOut           io.Writer // validation warnings
-	Validation       *ValidationOptions
+// CheckedInput is the -f or -k input of create and apply, and what to do
+// with it before kubectl's command sends it: the platform rules, the "//"
+// comment detection, each document's file and line.
+type CheckedInput struct {
+	Files            resource.FilenameOptions
+	Selector         string // -l: only the objects it matches are sent
 	Namespace        string
 	EnforceNamespace bool
+	In               io.Reader // stdin, for -f -
+	ErrOut           io.Writer // validation warnings
+	Rules            *ValidationOptions
+	// Build builds -k with the command's own kubectl builder.
+	Build func() ([]*resource.Info, error)
 }
 
-// VisitManifests reads every -f source, runs the platform rules, resolves
-// each usable document to a resource.Info and calls act with it. A document
-// that cannot be used is reported and skipped; the others still reach act,
-// so one bad object never stops the good ones. It returns how many
-// documents reached act and every error, act's included.
-func VisitManifests(ctx context.Context, f *Factory, in ManifestInput, act func(manifest.Document, *resource.Info) error) (int, []error) {
-	docs, err := ReadManifests(ctx, in.Filenames, in.Recursive, in.In)
-	if err != nil {
-		return 0, []error{err}
+// Objects reads and checks the input and returns the objects that may be
+// sent, one error per refused document (with its file and line) and, for
+// -k, the builder's own error, which kubectl reports after sending the rest.
+// An error that ends the command before anything is read is returned last.
+func (in CheckedInput) Objects(ctx context.Context, f *Factory) (infos []*resource.Info, refused []error, buildErr, err error) {
+	if len(in.Files.Kustomize) > 0 {
+		infos, refused, buildErr = in.kustomized()
+		return infos, refused, buildErr, nil
 	}
-	docs, errs := in.Validation.Check(docs, in.ErrOut)
-	count := 0
+	infos, refused, err = in.files(ctx, f)
+	return infos, refused, nil, err
+}
+
+// files reads -f (files, directories, URLs, stdin) with ccictl's reader,
+// which knows each object's file and line, runs the platform rules and
+// resolves each usable document as kubectl's builder would (namespace
+// defaulting, -n enforcement, the -l filter).
+func (in CheckedInput) files(ctx context.Context, f *Factory) ([]*resource.Info, []error, error) {
+	selector := labels.Everything()
+	if in.Selector != "" {
+		var err error
+		if selector, err = labels.Parse(in.Selector); err != nil {
+			return nil, nil, err
+		}
+	}
+	docs, err := ReadManifests(ctx, in.Files.Filenames, in.Files.Recursive, in.In)
+	if err != nil {
+		return nil, nil, err
+	}
+	docs, refused := in.Rules.Check(docs, in.ErrOut)
+	var infos []*resource.Info
 	for _, doc := range docs {
+		// -l picks the objects to send; one it leaves out is not sent, so
+		// it is not refused either.
+		if doc.Object != nil && !selector.Matches(labels.Set(doc.Object.GetLabels())) {
+			continue
+		}
 		if doc.Err != nil {
-			errs = append(errs, doc.Err)
+			refused = append(refused, doc.Err)
 			continue
 		}
 		info, err := InfoForDocument(f, doc, in.Namespace, in.EnforceNamespace)
 		if err != nil {
-			errs = append(errs, DocumentError(doc, err))
+			refused = append(refused, DocumentError(doc, err))
 			continue
 		}
-		count++
-		if err := act(doc, info); err != nil {
-			errs = append(errs, err)
-		}
+		infos = append(infos, info)
 	}
-	return count, errs
+	return infos, refused, nil
+}
+
+// kustomized builds -k with kubectl's builder and runs ccictl's checks over
+// what it produced, each object rendered as YAML and read as a manifest
+// file is (the "//" comments included). Findings name the kustomization and
+// the object; there is no file line to give.
+func (in CheckedInput) kustomized() ([]*resource.Info, []error, error) {
+	built, buildErr := in.Build()
+	if len(built) == 0 {
+		kcmdutil.CheckErr(buildErr)
+	}
+	docs := make([]manifest.Document, 0, len(built))
+	for _, info := range built {
+		data, err := yaml.Marshal(info.Object)
+		kcmdutil.CheckErr(err)
+		source := fmt.Sprintf("%s (%s %s)", info.Source, info.Mapping.GroupVersionKind.Kind, info.Name)
+		decoded := manifest.Decode(source, data)
+		if len(decoded) != 1 {
+			kcmdutil.CheckErr(fmt.Errorf("%s: rendered as %d documents", source, len(decoded)))
+		}
+		docs = append(docs, decoded[0].WithoutLines())
+	}
+	checked, refused := in.Rules.Check(docs, in.ErrOut)
+	var infos []*resource.Info
+	for i, doc := range checked {
+		if doc.Err != nil {
+			refused = append(refused, doc.Err)
+			continue
+		}
+		infos = append(infos, built[i])
+	}
+	return infos, refused, buildErr
 }

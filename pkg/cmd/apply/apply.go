@@ -9,16 +9,12 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/labels"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/cli-runtime/pkg/resource"
 	kapply "k8s.io/kubectl/pkg/cmd/apply"
 	kcmdutil "k8s.io/kubectl/pkg/cmd/util"
-	"sigs.k8s.io/yaml"
 
 	"github.com/openvessel/ccictl/pkg/cmdutil"
-	"github.com/openvessel/ccictl/pkg/manifest"
 )
 
 // Field managers ccictl records when --field-manager is not given: its own
@@ -129,16 +125,14 @@ func run(cmd *cobra.Command, args []string, f *cmdutil.Factory, flags *kapply.Ap
 		}
 	}
 
-	var infos []*resource.Info
-	var refused []error
-	var readErr error
-	if len(o.DeleteOptions.FilenameOptions.Kustomize) > 0 {
-		infos, refused, readErr = kustomized(o, rules)
-	} else {
-		infos, refused, err = files(cmd, f, o, rules)
-		if err != nil {
-			return err
-		}
+	in := cmdutil.CheckedInput{
+		Files: o.DeleteOptions.FilenameOptions, Selector: o.Selector,
+		Namespace: o.Namespace, EnforceNamespace: o.EnforceNamespace,
+		In: o.In, ErrOut: o.ErrOut, Rules: rules, Build: o.GetObjects,
+	}
+	infos, refused, readErr, err := in.Objects(cmd.Context(), f)
+	if err != nil {
+		return err
 	}
 	if len(infos) == 0 && len(refused) > 0 {
 		return utilerrors.NewAggregate(refused)
@@ -168,77 +162,4 @@ func run(cmd *cobra.Command, args []string, f *cmdutil.Factory, flags *kapply.Ap
 		refused = append(refused, err)
 	}
 	return utilerrors.NewAggregate(refused)
-}
-
-// files reads -f (files, directories, URLs, stdin) with ccictl's reader,
-// which knows each object's file and line, runs the platform rules and
-// resolves each usable document as kubectl's builder would (namespace
-// defaulting, -n enforcement, the -l filter).
-func files(cmd *cobra.Command, f *cmdutil.Factory, o *kapply.ApplyOptions, rules *cmdutil.ValidationOptions) ([]*resource.Info, []error, error) {
-	selector := labels.Everything()
-	if o.Selector != "" {
-		var err error
-		if selector, err = labels.Parse(o.Selector); err != nil {
-			return nil, nil, err
-		}
-	}
-	fo := o.DeleteOptions.FilenameOptions
-	docs, err := cmdutil.ReadManifests(cmd.Context(), fo.Filenames, fo.Recursive, o.In)
-	if err != nil {
-		return nil, nil, err
-	}
-	docs, refused := rules.Check(docs, o.ErrOut)
-	var infos []*resource.Info
-	for _, doc := range docs {
-		// -l picks the objects to apply; one it leaves out is not applied,
-		// so it is not refused either.
-		if doc.Object != nil && !selector.Matches(labels.Set(doc.Object.GetLabels())) {
-			continue
-		}
-		if doc.Err != nil {
-			refused = append(refused, doc.Err)
-			continue
-		}
-		info, err := cmdutil.InfoForDocument(f, doc, o.Namespace, o.EnforceNamespace)
-		if err != nil {
-			refused = append(refused, cmdutil.DocumentError(doc, err))
-			continue
-		}
-		infos = append(infos, info)
-	}
-	return infos, refused, nil
-}
-
-// kustomized builds -k with kubectl's builder and runs ccictl's checks over
-// what it produced, each object rendered as YAML and read as a manifest
-// file is (the "//" comments included). Findings name the kustomization and
-// the object; there is no file line to give. It returns the usable objects,
-// the refused ones and the builder's own error, which kubectl reports after
-// applying the rest.
-func kustomized(o *kapply.ApplyOptions, rules *cmdutil.ValidationOptions) ([]*resource.Info, []error, error) {
-	built, buildErr := o.GetObjects()
-	if len(built) == 0 {
-		kcmdutil.CheckErr(buildErr)
-	}
-	docs := make([]manifest.Document, 0, len(built))
-	for _, info := range built {
-		data, err := yaml.Marshal(info.Object)
-		kcmdutil.CheckErr(err)
-		source := fmt.Sprintf("%s (%s %s)", info.Source, info.Mapping.GroupVersionKind.Kind, info.Name)
-		decoded := manifest.Decode(source, data)
-		if len(decoded) != 1 {
-			kcmdutil.CheckErr(fmt.Errorf("%s: rendered as %d documents", source, len(decoded)))
-		}
-		docs = append(docs, decoded[0].WithoutLines())
-	}
-	checked, refused := rules.Check(docs, o.ErrOut)
-	var infos []*resource.Info
-	for i, doc := range checked {
-		if doc.Err != nil {
-			refused = append(refused, doc.Err)
-			continue
-		}
-		infos = append(infos, built[i])
-	}
-	return infos, refused, buildErr
 }

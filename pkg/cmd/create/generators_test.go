@@ -306,7 +306,7 @@ func TestGeneratorUsageErrors(t *testing.T) {
 		{[]string{"create", "service", "loadbalancer", "a", "b", "--tcp=80"}, "exactly one NAME is required, got 2"},
 		{[]string{"create", "service", "loadbalancer", "web", "--tcp=http:80"}, `--tcp "http:80": PORT must be a number`},
 		{[]string{"create", "service", "loadbalancer", "web", "--udp=53:"}, `--udp "53:": TARGET is empty`},
-		{[]string{"create", "service", "nodeport", "web"}, `unknown service type "nodeport"`},
+		{[]string{"create", "service", "headless", "web"}, `unknown service type "headless" (supported: clusterip, externalname, loadbalancer, nodeport)`},
 		{[]string{"create", "poolbinding", "b1"}, "required flag(s) not set: --pool-id, --service, --port"},
 		// Rules run before the missing config is noticed: they need no server.
 		{[]string{"create", "poolbinding", "b1", "--pool-id=" + poolID, "--service=web", "--port=0"}, "error PLB007 PoolBinding/b1 spec.targetRef.port"},

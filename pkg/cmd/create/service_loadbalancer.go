@@ -29,7 +29,7 @@ const GeneratedSource = "<generated>"
 const AnnotationELBID = "kubernetes.io/elb.id"
 
 // NewCmdCreateService returns `create service`, the parent of the Service
-// generators; only the vendor's loadbalancer form exists.
+// generators: ccictl's loadbalancer; create adds kubectl's other types.
 func NewCmdCreateService(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "service",
@@ -37,10 +37,15 @@ func NewCmdCreateService(f *cmdutil.Factory, streams genericiooptions.IOStreams)
 		Short:   "Create a Service using a specified subcommand",
 		Long:    "Create a Service using a specified subcommand.",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return cmdutil.UsageErrorf(cmd, "unknown service type %q (supported: loadbalancer)", args[0])
+			var kinds []string
+			for _, c := range cmd.Commands() {
+				kinds = append(kinds, c.Name())
 			}
-			return cmdutil.UsageErrorf(cmd, "a service type is required (supported: loadbalancer)")
+			supported := strings.Join(kinds, ", ")
+			if len(args) > 0 {
+				return cmdutil.UsageErrorf(cmd, "unknown service type %q (supported: %s)", args[0], supported)
+			}
+			return cmdutil.UsageErrorf(cmd, "a service type is required (supported: %s)", supported)
 		},
 	}
 	cmd.AddCommand(NewCmdCreateServiceLoadBalancer(f, streams))
