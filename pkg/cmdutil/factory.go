@@ -4,6 +4,8 @@
 package cmdutil
 
 import (
+	"context"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/resource"
@@ -15,6 +17,8 @@ import (
 	kcmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/openvessel/ccictl/pkg/client"
+	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/elb/elbconfig"
 )
 
 // Factory gives commands their dependencies. Everything is built on first use,
@@ -26,6 +30,11 @@ type Factory struct {
 	// Settings are ccictl's own settings (viper), after flags, CCICTL_* env
 	// and the settings file are merged.
 	Settings *Settings
+	// NewELBClient builds the ELB client of a region from the options a
+	// command mapped from its flags and configuration; nil means
+	// pkg/elb/elbconfig (credentials, endpoint, project). Tests set it to
+	// reach the ELB emulator without credentials.
+	NewELBClient func(ctx context.Context, o elbconfig.Options, region string) (elb.Client, error)
 
 	getter  *client.Getter
 	kubectl kcmdutil.Factory

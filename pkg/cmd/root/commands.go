@@ -38,7 +38,7 @@ func addCommands(root *cobra.Command, f *cmdutil.Factory, streams genericiooptio
 	root.AddCommand(completion.NewCmdCompletion(f, streams))
 	root.AddCommand(docs.NewCmdDocs(f, streams))
 	root.AddCommand(cmdvalidate.NewCmdValidate(f, streams))
-	root.AddCommand(synccmd.NewCmdSync(f, streams))
+	root.AddCommand(synccmd.NewCmdSync(f, streams, nil))
 	cmdutil.RegisterGlobalFlagCompletions(root, f)
 }
 

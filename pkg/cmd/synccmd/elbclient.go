@@ -7,11 +7,15 @@ import (
 	"github.com/openvessel/ccictl/pkg/elb/elbconfig"
 )
 
-// defaultELBClient builds the client of a region ("" = the pass's own)
-// with pkg/elb/elbconfig from the flags, the current user's iam
-// auth-provider block and the elb-token setting (CCICTL_ELB_TOKEN).
-func (o *SyncOptions) defaultELBClient(ctx context.Context, region string) (elb.Client, error) {
+// newELBClient builds the client of a region ("" = the pass's own) from
+// the flags, the current user's iam auth-provider block and the elb-token
+// setting (CCICTL_ELB_TOKEN): with pkg/elb/elbconfig, or with the
+// Factory's NewELBClient where a test set one.
+func (o *SyncOptions) newELBClient(ctx context.Context, region string) (elb.Client, error) {
 	eo := o.elbOptions()
+	if o.factory.NewELBClient != nil {
+		return o.factory.NewELBClient(ctx, eo, region)
+	}
 	creds, err := elbconfig.Credentials(eo)
 	if err != nil {
 		return nil, err

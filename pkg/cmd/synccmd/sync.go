@@ -73,9 +73,6 @@ type SyncOptions struct {
 	AllContexts bool
 
 	factory *cmdutil.Factory
-	// newELBClient builds the client of a region ("" = the pass's own);
-	// replaceable so tests can point at an emulator.
-	newELBClient func(ctx context.Context, region string) (elb.Client, error)
 
 	genericiooptions.IOStreams
 }
@@ -160,8 +157,9 @@ var example = `  # Converge every PoolBinding of a namespace
   # A rollout step: remove old members only once the new ones are healthy
   ccictl sync -n test-ns --wait-healthy --health-timeout 10m --timeout 30m`
 
-// NewCmdSync returns the sync command.
-func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+// NewCmdSync returns the sync command. runF, when not nil, runs instead of
+// Run after Complete and Validate: tests see the options the flags made.
+func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams, runF func(*SyncOptions) error) *cobra.Command {
 	o := &SyncOptions{Concurrency: reconcile.DefaultConcurrency, Timeout: 5 * time.Minute,
 		ELBRequestTimeout: elb.DefaultRequestTimeout, IOStreams: streams,
 		MemberQuota: reconcile.DefaultMemberQuota, HealthTimeout: reconcile.DefaultHealthTimeout, HealthInterval: reconcile.DefaultHealthInterval}
@@ -178,6 +176,9 @@ func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.C
 			}
 			if err := o.Validate(cmd); err != nil {
 				return err
+			}
+			if runF != nil {
+				return runF(o)
 			}
 			return o.Run(cmd.Context())
 		},
@@ -236,9 +237,6 @@ func (o *SyncOptions) Complete(f *cmdutil.Factory, args []string) error {
 		return err
 	}
 	o.Namespace, o.Names, o.factory = ns, args, f
-	if o.newELBClient == nil {
-		o.newELBClient = o.defaultELBClient
-	}
 	return nil
 }
 
@@ -414,13 +412,7 @@ func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, sta
 		ClusterID:    in.clusterID,
 		Concurrency:  o.Concurrency,
 		Locker:       locker,
-		ReadDesired: func(ctx context.Context, t reconcile.Target) ([]reconcile.Endpoint, error) {
-			reread := in.rereads[string(t.Binding.UID)]
-			if reread == nil {
-				return nil, fmt.Errorf("no way to re-read the endpoints of %s/%s", t.Binding.Namespace, t.Binding.Name)
-			}
-			return reread(ctx, t.PortProtocol)
-		},
+		ReadDesired:  in.reread,
 
 		MemberQuota:    o.MemberQuota,
 		WaitHealthy:    o.WaitHealthy,

@@ -1,4 +1,4 @@
-package synccmd
+package bindingsource
 
 import (
 	"fmt"
@@ -81,9 +81,15 @@ func (e *coverageEntry) zoneCounts() map[string]int {
 	return counts
 }
 
-// uncovered returns a warning per Service port whose bindings are all
-// zone-scoped and selected in this pass (all: every PoolBinding listed)
-// while some of its ready endpoints are in a zone none of them takes.
+// UncoveredZones returns a warning per Service port whose bindings are all
+// zone-scoped and resolved by r (all: every PoolBinding listed) while some
+// of its ready endpoints are in a zone none of them takes.
+func (r *Resolver) UncoveredZones(all []unstructured.Unstructured) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.coverage.uncovered(all)
+}
+
 func (c zoneCoverage) uncovered(all []unstructured.Unstructured) []string {
 	total := map[servicePort]int{}
 	for _, u := range all {

@@ -1,0 +1,119 @@
+package bindingsource
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	discoverylisters "k8s.io/client-go/listers/discovery/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/openvessel/ccictl/pkg/endpoints"
+)
+
+// ListerStore reads from informer caches (the controller of
+// `sync --watch`): no request at all per reconcile. A lister left nil means
+// the controller does not watch that resource, which is an error for a
+// binding that needs it, not an empty answer.
+type ListerStore struct {
+	ServiceLister corelisters.ServiceLister
+	SliceLister   discoverylisters.EndpointSliceLister
+	PodLister     corelisters.PodLister
+	// GenericListers serve the Services and Pods of groups other than
+	// core v1 (cci/v2), by resource.
+	GenericListers map[schema.GroupVersionResource]cache.GenericLister
+	// NodeLabels are the cluster's Nodes, or nil with NodesErr where they
+	// are not watched.
+	NodeLabels endpoints.Nodes
+	NodesErr   error
+}
+
+func (s *ListerStore) Service(_ context.Context, res schema.GroupVersionResource, ns, name string) (*corev1.Service, error) {
+	if isCore(res) && s.ServiceLister != nil {
+		svc, err := s.ServiceLister.Services(ns).Get(name)
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return svc, err
+	}
+	g := s.GenericListers[res]
+	if g == nil {
+		return nil, fmt.Errorf("services %s are not watched", res)
+	}
+	obj, err := g.ByNamespace(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return nil, fmt.Errorf("service %s/%s: cache holds %T", ns, name, obj)
+	}
+	return endpoints.ServiceFromUnstructured(u)
+}
+
+func (s *ListerStore) EndpointSlices(_ context.Context, ns, service string) ([]discoveryv1.EndpointSlice, error) {
+	if s.SliceLister == nil {
+		return nil, fmt.Errorf("endpointslices are not watched")
+	}
+	sel := labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: service})
+	list, err := s.SliceLister.EndpointSlices(ns).List(sel)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]discoveryv1.EndpointSlice, len(list))
+	for i, sl := range list {
+		out[i] = *sl
+	}
+	return out, nil
+}
+
+func (s *ListerStore) Pods(_ context.Context, res schema.GroupVersionResource, ns string, sel labels.Selector) ([]corev1.Pod, error) {
+	if isCore(res) && s.PodLister != nil {
+		list, err := s.PodLister.Pods(ns).List(sel)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]corev1.Pod, len(list))
+		for i, p := range list {
+			out[i] = *p
+		}
+		return out, nil
+	}
+	g := s.GenericListers[res]
+	if g == nil {
+		return nil, fmt.Errorf("pods %s are not watched", res)
+	}
+	list, err := g.ByNamespace(ns).List(sel)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]corev1.Pod, 0, len(list))
+	for _, obj := range list {
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return nil, fmt.Errorf("pods of %s: cache holds %T", ns, obj)
+		}
+		p, err := podFrom(u)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (s *ListerStore) Nodes(context.Context) (endpoints.Nodes, error) {
+	if s.NodeLabels == nil && s.NodesErr == nil {
+		return nil, fmt.Errorf("%w: not watched", ErrNodesUnavailable)
+	}
+	return s.NodeLabels, s.NodesErr
+}
