@@ -199,6 +199,38 @@ func TestKubectlVerbsWait(t *testing.T) {
 	}
 }
 
+// TestKubectlVerbsWaitInterrupted: SIGINT during a wait ends ccictl's as
+// it ends kubectl's (exit 1, nothing printed), through the command's
+// context rather than kubectl's handler that exits the process.
+func TestKubectlVerbsWaitInterrupted(t *testing.T) {
+	ns := newNamespace(t, "e2e-wait-int")
+	createPLBs(t, ns, nil, "test-c1")
+	for _, cond := range []string{"--for=condition=Synced", "--for=jsonpath={.status.registeredMembers}=3", "--for=delete"} {
+		args := []string{"wait", cond, "plb/test-c1", "-n", ns, "--timeout=60s"}
+		waits := [2]*started{
+			start(t, ccictlBin, append([]string{"--cliconfig", cliconfig}, args...)...),
+			start(t, kubectlPath(t), append([]string{"--kubeconfig", cluster.Kubeconfig}, args...)...),
+		}
+		time.Sleep(2 * time.Second)
+		var ended [2]result
+		for i, w := range waits {
+			w.running(t)
+			if err := w.cmd.Process.Signal(os.Interrupt); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case ended[i] = <-w.done:
+			case <-time.After(15 * time.Second):
+				t.Fatalf("%v still waiting 15s after SIGINT", w.cmd.Args)
+			}
+		}
+		assertSame(t, args, ended[0], ended[1])
+		if want := (result{Code: 1}); ended[0] != want {
+			t.Errorf("interrupted %s: %s, want %s", cond, ended[0], want)
+		}
+	}
+}
+
 const svcManifest = `apiVersion: v1
 kind: Service
 metadata:

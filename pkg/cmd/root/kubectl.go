@@ -20,9 +20,9 @@ import (
 	"k8s.io/kubectl/pkg/cmd/rollout"
 	"k8s.io/kubectl/pkg/cmd/scale"
 	"k8s.io/kubectl/pkg/cmd/top"
-	"k8s.io/kubectl/pkg/cmd/wait"
 	utilcomp "k8s.io/kubectl/pkg/util/completion"
 
+	"github.com/openvessel/ccictl/pkg/cmd/wait"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 )
 
@@ -69,7 +69,7 @@ func kubectlVerbs(f *cmdutil.Factory, streams genericiooptions.IOStreams) map[st
 		},
 		groupAdvanced: {
 			diff.NewCmdDiff(kf, streams), patch.NewCmdPatch(kf, streams), replace.NewCmdReplace(kf, streams),
-			wait.NewCmdWait(kf, streams),
+			wait.NewCmdWait(f, streams), // kubectl's, waiting through pkg/waitfor
 		},
 		groupSettings: {label.NewCmdLabel(kf, streams), annotate.NewCmdAnnotate("ccictl", kf, streams)},
 	}
