@@ -297,7 +297,7 @@ func TestDeleteFileReportsBrokenDocument(t *testing.T) {
 // TestDeleteWaitEndsOnInterrupt: the first SIGINT ends a delete that waits
 // for an object to be gone (a pod that stays terminating, its node having
 // no kubelet) as it ends kubectl's: exit 1, nothing more printed (kubectl's
-// wait package ends the process itself).
+// wait package ends the process itself; ccictl ends the command).
 func TestDeleteWaitEndsOnInterrupt(t *testing.T) {
 	e := newSyncEnv(t, "delete-interrupt")
 	e.pods("app", readyPod("stuck-c", "10.11.0.3"), readyPod("stuck-k", "10.11.0.4"))
@@ -329,5 +329,51 @@ func TestDeleteWaitEndsOnInterrupt(t *testing.T) {
 	}
 	if k := ended[1]; k.Code != 1 || k.Stderr != "" || k.Stdout != `pod "stuck-k" deleted`+"\n" {
 		t.Errorf("interrupted kubectl delete: %s", k)
+	}
+}
+
+// TestDeleteWaitsLikeKubectl: delete waits until an object held by a
+// finalizer is gone (the finalizer removed during the wait) and, with
+// --timeout, gives up with kubectl's message and exit code; ccictl waits
+// through its own context, not kubectl's process-exiting loop.
+func TestDeleteWaitsLikeKubectl(t *testing.T) {
+	ns := newNamespace(t, "delete-wait")
+	held := func(names ...string) {
+		var docs []string
+		for _, n := range names {
+			docs = append(docs, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "+n+"\n  namespace: "+ns+"\n  finalizers: [openvessel.io/hold]\n")
+		}
+		mustSucceed(t, runIn(t, strings.Join(docs, "---\n"), nil, ccictlBin, "--cliconfig", cliconfig, "create", "-f", "-"))
+	}
+	release := func(names ...string) {
+		for _, n := range names {
+			mustSucceed(t, kubectl(t, "patch", "configmap", n, "-n", ns, "--type=merge", "-p", `{"metadata":{"finalizers":null}}`))
+		}
+	}
+
+	held("wait-c", "wait-k")
+	tools := [2]*started{
+		start(t, ccictlBin, "--cliconfig", cliconfig, "delete", "configmap", "wait-c", "-n", ns),
+		start(t, kubectlPath(t), "--kubeconfig", cluster.Kubeconfig, "delete", "configmap", "wait-k", "-n", ns),
+	}
+	time.Sleep(2 * time.Second)
+	for _, s := range tools {
+		s.running(t)
+	}
+	release("wait-c", "wait-k")
+	c, k := tools[0].wait(t), tools[1].wait(t)
+	k.Stdout = strings.ReplaceAll(deletedFrom(ns)(k.Stdout), "wait-k", "wait-c")
+	if c != k || c.Code != 0 || c.Stdout != `configmap "wait-c" deleted from `+ns+" namespace\n" {
+		t.Errorf("delete waiting for a finalizer: ccictl %s\nkubectl %s", c, k)
+	}
+
+	held("slow-c", "slow-k")
+	t.Cleanup(func() { release("slow-c", "slow-k") })
+	sameAsKubectlAs(t, "delete --timeout",
+		[]string{"delete", "configmap", "slow-c", "-n", ns, "--timeout=2s"},
+		[]string{"delete", "configmap", "slow-k", "-n", ns, "--timeout=2s"}, deletedFrom(ns), "slow-c", "slow-k")
+	r := ccictl(t, "get", "configmap", "slow-c", "-n", ns, "-o", "jsonpath={.metadata.deletionTimestamp}")
+	if r.Code != 0 || r.Stdout == "" {
+		t.Errorf("the held ConfigMap is not being deleted: %s", r)
 	}
 }

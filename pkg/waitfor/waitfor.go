@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/cli-runtime/pkg/resource"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 	kwait "k8s.io/kubectl/pkg/cmd/wait"
@@ -50,19 +51,8 @@ func Watch(check kwait.ConditionFunc) kwait.ConditionFunc {
 		if done || o.Timeout == 0 || !notMet(err, info) {
 			return obj, done, err
 		}
-		fieldSelector := fields.OneTermEqualSelector("metadata.name", info.Name).String()
 		client := o.DynamicClient.Resource(info.Mapping.Resource).Namespace(info.Namespace)
-		lw := &cache.ListWatch{
-			ListWithContextFunc: func(ctx context.Context, options metav1.ListOptions) (runtime.Object, error) {
-				options.FieldSelector = fieldSelector
-				return client.List(ctx, options)
-			},
-			WatchFuncWithContext: func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
-				options.FieldSelector = fieldSelector
-				return client.Watch(ctx, options)
-			},
-		}
-		_, err = watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, nil, func(ev watch.Event) (bool, error) {
+		err = onChange(ctx, client, info.Name, func(ev watch.Event) (bool, error) {
 			if ev.Type == watch.Error {
 				// As kubectl: say so and keep waiting; the server closes a
 				// watch it cannot continue.
@@ -83,21 +73,47 @@ func Watch(check kwait.ConditionFunc) kwait.ConditionFunc {
 			}
 			return false, checkErr
 		})
-		switch {
-		case err == nil:
-			return obj, true, nil
-		case errors.Is(ctx.Err(), context.Canceled):
-			return obj, false, ctx.Err()
-		case errors.Is(err, context.DeadlineExceeded) || wait.Interrupted(err): // nolint:staticcheck // SA1019, as kubectl
-			return obj, false, TimeoutError(info)
+		if err != nil {
+			return obj, false, endError(ctx, err, info.Mapping.Resource.Resource, info.Name)
 		}
-		return obj, false, err
+		return obj, true, nil
 	}
 }
 
+// onChange calls until with every change of object name that a watch
+// reports (the first being its state when the watch starts) until it
+// returns true or an error, or ctx ends.
+func onChange(ctx context.Context, client dynamic.ResourceInterface, name string, until watchtools.ConditionFunc) error {
+	fieldSelector := fields.OneTermEqualSelector("metadata.name", name).String()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, options metav1.ListOptions) (runtime.Object, error) {
+			options.FieldSelector = fieldSelector
+			return client.List(ctx, options)
+		},
+		WatchFuncWithContext: func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
+			options.FieldSelector = fieldSelector
+			return client.Watch(ctx, options)
+		},
+	}
+	_, err := watchtools.UntilWithSync(ctx, lw, &unstructured.Unstructured{}, nil, until)
+	return err
+}
+
+// endError is how a wait that ended with err reports it: a cancelled ctx
+// as context.Canceled, a deadline as kubectl's timeout error.
+func endError(ctx context.Context, err error, resource, name string) error {
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded) || wait.Interrupted(err): // nolint:staticcheck // SA1019, as kubectl
+		return TimeoutError(resource, name)
+	}
+	return err
+}
+
 // TimeoutError is kubectl's message for a condition that did not hold in time.
-func TimeoutError(info *resource.Info) error {
-	return fmt.Errorf("%s on %s/%s", wait.ErrorInterrupted(nil).Error(), info.Mapping.Resource.Resource, info.Name) // nolint:staticcheck // SA1019, kubectl's words
+func TimeoutError(resource, name string) error {
+	return fmt.Errorf("%s on %s/%s", wait.ErrorInterrupted(nil).Error(), resource, name) // nolint:staticcheck // SA1019, kubectl's words
 }
 
 // notMet reports whether err is what kubectl's check-once form returns for

@@ -9,9 +9,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	kwait "k8s.io/kubectl/pkg/cmd/wait"
 
@@ -138,5 +141,54 @@ func TestWaitEndsWithItsContext(t *testing.T) {
 			t.Errorf("%s ended %v after the cancel", cond, took)
 		}
 		cancel()
+	}
+}
+
+// UntilGone: a GET of an object held by a finalizer returns once it is gone;
+// with the deadline passed or the context cancelled it fails with kubectl's
+// timeout error or context.Canceled; an object not being deleted is
+// returned at once.
+func TestUntilGone(t *testing.T) {
+	e := newEnv(t, "held")
+	cms := e.client.CoreV1().ConfigMaps("default")
+	ctx := context.Background()
+	cm, err := cms.Get(ctx, "held", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm.Finalizers = []string{"openvessel.io/hold"}
+	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := e.getter.ToRESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn := dynamic.NewForConfigOrDie(cfg)
+	gvr := corev1.SchemeGroupVersion.WithResource("configmaps")
+	get := func(ctx context.Context, timeout time.Duration) error {
+		_, err := UntilGone(ctx, dyn, timeout).Resource(gvr).Namespace("default").Get(context.Background(), "held", metav1.GetOptions{})
+		return err
+	}
+	if err := get(ctx, time.Second); err != nil {
+		t.Fatalf("not being deleted: %v", err)
+	}
+	if err := cms.Delete(ctx, "held", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := get(ctx, time.Second); err == nil || err.Error() != "timed out waiting for the condition on configmaps/held" {
+		t.Errorf("held past the timeout: %v", err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	time.AfterFunc(300*time.Millisecond, cancel)
+	if err := get(cancelled, time.Minute); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+	e.later(time.Second, func(ctx context.Context) error {
+		_, err := cms.Patch(ctx, "held", types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{})
+		return err
+	})
+	if err := get(ctx, 30*time.Second); !apierrors.IsNotFound(err) {
+		t.Errorf("released during the wait: %v, want NotFound", err)
 	}
 }

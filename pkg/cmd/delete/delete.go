@@ -10,6 +10,8 @@ package delete
 
 import (
 	"bytes"
+	"context"
+	"errors"
 
 	"github.com/spf13/cobra"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 	"github.com/openvessel/ccictl/pkg/manifest"
+	"github.com/openvessel/ccictl/pkg/waitfor"
 )
 
 var long = `Delete resources by file names, stdin, resources and names, or by resources
@@ -105,7 +108,17 @@ func run(cmd *cobra.Command, args []string, f *cmdutil.Factory, flags *kdelete.D
 		}
 	}
 	kcmdutil.CheckErr(o.Validate())
+	if o.DynamicClient != nil {
+		// kubectl's wait for the deleted objects, through a client whose
+		// GET waits out a deletion on the command's context: kubectl's own
+		// waiting loop would exit the process on SIGINT.
+		o.DynamicClient = waitfor.UntilGone(cmd.Context(), o.DynamicClient, o.Timeout)
+	}
 	err = o.RunDelete(kf)
+	if err != nil && errors.Is(cmd.Context().Err(), context.Canceled) {
+		// Interrupted while waiting: exit 1 without a message, as kubectl.
+		return cmdutil.SilentError
+	}
 	if len(unreadable) == 0 {
 		kcmdutil.CheckErr(err)
 		return nil
