@@ -52,35 +52,19 @@ spec:
     port: 123
 `
 
-// pairFiles writes content (NS standing for the namespace) once for each
-// namespace of p, at paths that differ only by the namespace name, so that
-// kubectl's messages, which name the file, read the same once p.asKubectl
-// has replaced ccictl's namespace with kubectl's. It returns the path with
-// NS in place of the namespace, for p.same.
-func (p pair) pairFiles(t *testing.T, name, content string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, ns := range []string{p.c, p.k} {
-		path := filepath.Join(dir, ns, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(strings.ReplaceAll(content, "NS", ns)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return filepath.Join(dir, "NS", name)
-}
-
 // serverFields are the values the server makes up for each object.
 var serverFields = regexp.MustCompile(`(?m)^(\s*(?:uid|creationTimestamp|resourceVersion)): .*$`)
 
+// serverJSONFields are the same, in compact JSON.
+var serverJSONFields = regexp.MustCompile(`("(?:uid|creationTimestamp|resourceVersion)":)"[^"]*"`)
+
 // TestCreateLikeKubectl: create -f of several objects, the same again
 // (AlreadyExists for each, exit 1), --dry-run=server -o yaml, -o name with
-// -l, -R over a directory and --save-config, each compared with kubectl.
+// -l, -R over a directory and --save-config, -k, --edit and --raw, each
+// compared with kubectl.
 func TestCreateLikeKubectl(t *testing.T) {
 	p := newPair(t, "create-k")
-	objects := p.pairFiles(t, "objects.yaml", createObjects)
+	objects := filepath.Join(p.files(t, map[string]string{"objects.yaml": createObjects}), "objects.yaml")
 
 	// Several objects: each printed with kubectl's words.
 	r := p.same(t, nil, "create", "-f", objects)
@@ -95,7 +79,7 @@ func TestCreateLikeKubectl(t *testing.T) {
 	}
 
 	// The object as the server would store it, without storing it.
-	second := p.pairFiles(t, "second.yaml", poolBindingManifest("NS", "test-c2", e2ePoolID))
+	second := filepath.Join(p.files(t, map[string]string{"second.yaml": poolBindingManifest("NS", "test-c2", e2ePoolID)}), "second.yaml")
 	args := []string{"create", "-f", second, "--dry-run=server", "-o", "yaml"}
 	ours := runIn(t, "", nil, ccictlBin, append([]string{"--cliconfig", cliconfig}, subst(args, p.c)...)...)
 	theirs := runIn(t, "", nil, kubectlPath(t), append([]string{"--kubeconfig", cluster.Kubeconfig}, subst(args, p.k)...)...)
@@ -131,6 +115,43 @@ func TestCreateLikeKubectl(t *testing.T) {
 	r = p.same(t, nil, "get", "plb", "test-c3", "-n", "NS", "-o", `jsonpath={.metadata.annotations.kubectl\.kubernetes\.io/last-applied-configuration}`)
 	if !strings.Contains(r.Stdout, `"name":"test-c3"`) {
 		t.Errorf("--save-config left no last-applied annotation: %s", r)
+	}
+
+	// -k: a kustomization, created; again, AlreadyExists.
+	noNS := func(m string) string { return strings.Replace(m, "  namespace: NS\n", "", 1) }
+	kust := p.files(t, map[string]string{
+		"kustomization.yaml": kustomization,
+		"svc.yaml":           noNS(svcManifest),
+		"plb.yaml":           noNS(plbVerbsManifest),
+	})
+	r = p.same(t, nil, "create", "-k", kust)
+	if r.Code != 0 || r.Stdout != "service/web created\n"+plbResource+"/web created\n" {
+		t.Errorf("create -k: %s", r)
+	}
+	if r = p.same(t, nil, "create", "-k", kust); r.Code != 1 {
+		t.Errorf("create -k again: %s", r)
+	}
+
+	// --edit: the editor's change is what is created.
+	edit := filepath.Join(p.files(t, map[string]string{"edit.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: edited\n  namespace: NS\ndata:\n  mode: blue\n"}), "edit.yaml")
+	r = p.same(t, []string{"EDITOR=sed -i s/blue/red/"}, "create", "-f", edit, "--edit", "-n", "NS")
+	if r.Code != 0 || r.Stdout != "configmap/edited created\n" {
+		t.Errorf("create --edit: %s", r)
+	}
+	if r = p.same(t, nil, "get", "configmap", "edited", "-n", "NS", "-o", "jsonpath={.data.mode}"); r.Stdout != "red" {
+		t.Errorf("the edited ConfigMap: %s", r)
+	}
+
+	// --raw: the file POSTed as it is (JSON: the server reads no YAML
+	// there, for either tool), the server's answer printed.
+	raw := filepath.Join(p.files(t, map[string]string{"raw.json": `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"raw","namespace":"NS"}}`}), "raw.json")
+	args = []string{"create", "--raw", "/api/v1/namespaces/NS/configmaps", "-f", raw}
+	ours = p.asKubectl(runIn(t, "", nil, ccictlBin, append([]string{"--cliconfig", cliconfig}, subst(args, p.c)...)...))
+	theirs = runIn(t, "", nil, kubectlPath(t), append([]string{"--kubeconfig", cluster.Kubeconfig}, subst(args, p.k)...)...)
+	ours.Stdout, theirs.Stdout = serverJSONFields.ReplaceAllString(ours.Stdout, "$1X"), serverJSONFields.ReplaceAllString(theirs.Stdout, "$1X")
+	assertSame(t, args, ours, theirs)
+	if ours.Code != 0 || !strings.Contains(ours.Stdout, `"name":"raw"`) {
+		t.Errorf("create --raw: %s", ours)
 	}
 }
 
