@@ -560,6 +560,8 @@ subjects:
 		{"label", "plb", "web", "-n", "NS", "--as", "alice", "x=y"},
 		{"auth", "can-i", "list", "poolbindings", "-n", "NS", "--as", "alice"},
 		{"auth", "can-i", "delete", "poolbindings", "-n", "NS", "--as", "alice"},
+		{"auth", "can-i", "delete", "poolbindings", "-n", "NS", "--as", "alice", "-q"},
+		{"auth", "can-i", "list", "poolbindings", "-A", "--as", "alice"},
 		{"auth", "can-i", "list", "plb", "-n", "NS", "--as", "bob", "--as-group", "plb-readers"},
 		{"auth", "can-i", "--list", "-n", "NS", "--as", "alice"},
 		{"auth", "whoami", "--as", "alice", "--as-group", "plb-readers", "--as-uid", "u-1"},

@@ -4,7 +4,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/cmd/annotate"
-	"k8s.io/kubectl/pkg/cmd/auth"
 	"k8s.io/kubectl/pkg/cmd/clusterinfo"
 	"k8s.io/kubectl/pkg/cmd/cp"
 	"k8s.io/kubectl/pkg/cmd/diff"
@@ -22,6 +21,7 @@ import (
 	"k8s.io/kubectl/pkg/cmd/top"
 	utilcomp "k8s.io/kubectl/pkg/util/completion"
 
+	"github.com/openvessel/ccictl/pkg/cmd/auth"
 	"github.com/openvessel/ccictl/pkg/cmd/wait"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 )
@@ -65,7 +65,7 @@ func kubectlVerbs(f *cmdutil.Factory, streams genericiooptions.IOStreams) map[st
 		groupCluster:      {clusterinfo.NewCmdClusterInfo(kf, streams), top.NewCmdTop(kf, streams)},
 		groupTroubleshoot: {
 			logs.NewCmdLogs(kf, streams), kexec.NewCmdExec(kf, streams), portforward.NewCmdPortForward(kf, streams),
-			cp.NewCmdCp(kf, streams), auth.NewCmdAuth(kf, streams), events.NewCmdEvents(kf, streams),
+			cp.NewCmdCp(kf, streams), auth.NewCmdAuth(f, streams), events.NewCmdEvents(kf, streams),
 		},
 		groupAdvanced: {
 			diff.NewCmdDiff(kf, streams), patch.NewCmdPatch(kf, streams), replace.NewCmdReplace(kf, streams),
