@@ -462,6 +462,47 @@ func (p pair) bothEventually(t *testing.T, manifest string) {
 	}
 }
 
+// TestKubectlVerbsRolloutStatusInterrupted: `rollout status` of a
+// Deployment that never becomes available (no kubelet) prints kubectl's
+// status and, on SIGINT, ends as kubectl's does (exit 1, nothing more), and
+// --watch=false prints the status once and exits 0, as kubectl.
+func TestKubectlVerbsRolloutStatusInterrupted(t *testing.T) {
+	p := newPair(t, "e2e-rollout-int")
+	p.bothEventually(t, deploymentManifest)
+	p.same(t, nil, "rollout", "status", "deployment/web", "-n", "NS", "--watch=false")
+	args := []string{"rollout", "status", "deployment/web", "-n", "NS"}
+	tools := [2]*started{
+		start(t, ccictlBin, append([]string{"--cliconfig", cliconfig}, subst(args, p.c)...)...),
+		start(t, kubectlPath(t), append([]string{"--kubeconfig", cluster.Kubeconfig}, subst(args, p.k)...)...),
+	}
+	var ended [2]result
+	for i, s := range tools {
+		if !waitFor(20*time.Second, func() bool { return strings.Contains(s.out.String(), "Waiting for") }) {
+			s.running(t)
+			t.Fatalf("%v printed no status: %s%s", s.cmd.Args, s.out.String(), s.err.String())
+		}
+		s.running(t)
+		if err := s.cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case ended[i] = <-s.done:
+		case <-time.After(15 * time.Second):
+			t.Fatalf("%v still waiting 15s after SIGINT", s.cmd.Args)
+		}
+	}
+	// The same status line first (a later change of the Deployment's status
+	// may reach one tool's watch and not the other's before the signal).
+	first := func(r result) result {
+		r.Stdout, _, _ = strings.Cut(r.Stdout, "\n")
+		return r
+	}
+	assertSame(t, args, first(p.asKubectl(ended[0])), first(ended[1]))
+	if ended[0].Code != 1 || ended[0].Stderr != "" || !strings.HasPrefix(ended[0].Stdout, `Waiting for deployment "web" rollout to finish`) {
+		t.Errorf("interrupted rollout status: %s", ended[0])
+	}
+}
+
 // TestKubectlVerbsWorkloads: rollout and scale on a Deployment, and the verbs
 // that need a kubelet (logs, exec, port-forward, cp, top). The test control
 // plane has no nodes, so those fail; ccictl must fail exactly as kubectl does

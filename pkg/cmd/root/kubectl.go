@@ -16,12 +16,12 @@ import (
 	"k8s.io/kubectl/pkg/cmd/patch"
 	"k8s.io/kubectl/pkg/cmd/portforward"
 	"k8s.io/kubectl/pkg/cmd/replace"
-	"k8s.io/kubectl/pkg/cmd/rollout"
 	"k8s.io/kubectl/pkg/cmd/scale"
 	"k8s.io/kubectl/pkg/cmd/top"
 	utilcomp "k8s.io/kubectl/pkg/util/completion"
 
 	"github.com/openvessel/ccictl/pkg/cmd/auth"
+	"github.com/openvessel/ccictl/pkg/cmd/rollout"
 	"github.com/openvessel/ccictl/pkg/cmd/wait"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 )
@@ -61,7 +61,7 @@ func kubectlVerbs(f *cmdutil.Factory, streams genericiooptions.IOStreams) map[st
 	kf := f.Kubectl()
 	return map[string][]*cobra.Command{
 		groupIntermediate: {explain.NewCmdExplain("ccictl", kf, streams), edit.NewCmdEdit(kf, streams)},
-		groupDeploy:       {rollout.NewCmdRollout("ccictl", kf, streams), scale.NewCmdScale(kf, streams)},
+		groupDeploy:       {rollout.NewCmdRollout(f, streams), scale.NewCmdScale(kf, streams)},
 		groupCluster:      {clusterinfo.NewCmdClusterInfo(kf, streams), top.NewCmdTop(kf, streams)},
 		groupTroubleshoot: {
 			logs.NewCmdLogs(kf, streams), kexec.NewCmdExec(kf, streams), portforward.NewCmdPortForward(kf, streams),
