@@ -157,9 +157,15 @@ func TestGeneratorsRoundTrip(t *testing.T) {
 	if r.Stdout != plbResource+"/direct\n" {
 		t.Errorf("direct PoolBinding: %s", r)
 	}
+	// The readiness gate to add is a hint on stderr; -o name's stdout is
+	// unchanged above, and dry runs print no hint.
+	if !strings.Contains(r.Stderr, "Hint: for rolling updates to wait until pool 7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d reports a new pod's member ONLINE") ||
+		!strings.HasSuffix(r.Stderr, "Service direct:\n  readinessGates:\n  - conditionType: loadbalancer.networking.openvessel.io/pool.direct\n") {
+		t.Errorf("direct PoolBinding's gate hint: %s", r)
+	}
 	// A server dry run is answered but not stored.
 	r = mustSucceed(t, ccictl(t, "-n", ns, "create", "poolbinding", "dry", "--pool-id=0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "--service=direct", "--port=80", "--dry-run=server"))
-	if r.Stdout != plbResource+"/dry created (server dry run)\n" {
+	if r.Stdout != plbResource+"/dry created (server dry run)\n" || strings.Contains(r.Stderr, "Hint:") {
 		t.Errorf("server dry run: %s", r)
 	}
 	if got := ccictl(t, "get", "plb", "-n", ns, "dry"); got.Code == 0 {

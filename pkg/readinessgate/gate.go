@@ -1,8 +1,6 @@
 package readinessgate
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,20 +18,15 @@ import (
 
 // ConditionPrefix starts every gate's condition type; the binding's name
 // (or its shortened form) follows it.
-const ConditionPrefix = plbv1.GroupName + "/pool."
+const ConditionPrefix = plbv1.ReadinessGatePrefix
 
 // PollInterval is the time between two health polls of a binding while
 // any of its gates is pending (Result.Pending).
 const PollInterval = 2 * time.Second
 
 // MaxPlainNameLength is the longest binding name that appears whole in the
-// condition type. A condition type is a qualified name whose part after
-// the "/" is at most 63 characters; "pool." takes 5 of them.
-const MaxPlainNameLength = 63 - len("pool.")
-
-// hashLength is the number of hex digits of the name's SHA-256 kept in a
-// shortened condition type.
-const hashLength = 10
+// condition type (see ConditionType).
+const MaxPlainNameLength = plbv1.MaxPlainGateName
 
 // Condition reasons.
 const (
@@ -58,12 +51,7 @@ const (
 // result is what `ccictl create poolbinding` prints and what the
 // controller sets, so users copy it rather than build it.
 func ConditionType(bindingName string) corev1.PodConditionType {
-	if len(bindingName) <= MaxPlainNameLength {
-		return corev1.PodConditionType(ConditionPrefix + bindingName)
-	}
-	sum := sha256.Sum256([]byte(bindingName))
-	keep := MaxPlainNameLength - 1 - hashLength
-	return corev1.PodConditionType(ConditionPrefix + bindingName[:keep] + "-" + hex.EncodeToString(sum[:])[:hashLength])
+	return corev1.PodConditionType(plbv1.ReadinessGateConditionType(bindingName))
 }
 
 // HasGate reports whether pod declares the readiness gate of type t.
@@ -317,4 +305,11 @@ func condition(p *corev1.Pod, t corev1.PodConditionType) *corev1.PodCondition {
 		}
 	}
 	return nil
+}
+
+// Snippet is the readinessGates stanza a pod template (spec.template.spec)
+// declares to wait for the pool of the binding named bindingName, each
+// line indented by indent.
+func Snippet(bindingName, indent string) string {
+	return indent + "readinessGates:\n" + indent + "- conditionType: " + string(ConditionType(bindingName)) + "\n"
 }

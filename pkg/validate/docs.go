@@ -15,5 +15,6 @@ const (
 	docRefWeight   = "reference 2.2: ELB v3 member weight is 0-100, default 1 (api-elb/BatchUpdateMembers)"
 	docSyncZones   = "docs/sync.md: Zones (zone-scoped bindings)"
 	docSyncRegions = "docs/sync.md: Regions"
+	docWatchGates  = "docs/watch-gates.md: Readiness gates (ccictl sync --watch)"
 	docKubernetes  = "Kubernetes API validation (k8s.io/apimachinery validation rules)"
 )

@@ -52,6 +52,7 @@ func init() {
 				Doc:         docSeed003, Default: true},
 			check: checkServiceOpenYurt,
 		},
+		cross("PLB020", SeverityWarning, "spec.template.spec.readinessGates", "a Deployment or StatefulSet whose pod template the target Service of a PoolBinding selects declares that binding's readiness gate (conditionType "+lbv1.ReadinessGatePrefix+"<binding-name>), so that with 'ccictl sync --watch' its rolling updates wait for the load balancer", docWatchGates, crossPLBReadinessGate),
 		cross("PLB013", SeverityWarning, "metadata.namespace", "when the target Service is in the input only in another namespace, the binding is in the wrong namespace", docSeed000, crossPLBTargetNamespace),
 		rule{
 			RuleInfo: RuleInfo{ID: "CCI001", Platform: PlatformCCI, Severity: SeverityError, Field: "apiVersion",
@@ -304,7 +305,10 @@ func bindingNamespace(b *object) string {
 // matches anything: the input alone cannot tell them apart.
 func sameNamespace(a, b string) bool { return a == "" || b == "" || a == b }
 
-// target finds the object a binding points at in the input.
+// target finds the object a binding points at in the input: one in the
+// binding's namespace if there is one, else one without a namespace (-n
+// decides it at run time), so that several files validated together do
+// not pair a binding with another namespace's namesake.
 func target(in *input, b *object) *object {
 	tr := targetRef(b)
 	kind, _ := tr["kind"].(string)
@@ -313,15 +317,21 @@ func target(in *input, b *object) *object {
 		return nil
 	}
 	ns := bindingNamespace(b)
+	var loose *object
 	for _, o := range in.objects {
 		if o.name != name || !sameNamespace(o.namespace, ns) {
 			continue
 		}
 		if (kind == "Service" && o.isService()) || (kind == "Deployment" && o.is("Deployment", appsGroups...)) {
-			return o
+			if o.namespace == ns {
+				return o
+			}
+			if loose == nil {
+				loose = o
+			}
 		}
 	}
-	return nil
+	return loose
 }
 
 func crossPLBOwnLB(in *input, e *emitter) {
@@ -568,4 +578,56 @@ func checkServiceOpenYurt(_ *input, o *object, e *emitter) {
 			e.report(o, annotationPath(key), "%s is OpenYurt's (seed 003) and has no effect on CCI 2.0; to feed one pool per zone or node pool, give each PoolBinding the %s or %s annotation", key, lbv1.ZonesAnnotation, lbv1.NodeSelectorAnnotation)
 		}
 	}
+}
+
+// crossPLBReadinessGate warns about workloads whose pods a binding's
+// Service selects (pod template labels match the Service's selector, same
+// namespace) that do not declare the binding's readiness gate.
+func crossPLBReadinessGate(in *input, e *emitter) {
+	for _, b := range bindings(in) {
+		if targetRef(b)["kind"] != "Service" || b.name == "" {
+			continue
+		}
+		svc := target(in, b)
+		if svc == nil {
+			continue
+		}
+		sel, _ := get(svc.m, "spec", "selector").(map[string]interface{})
+		if len(sel) == 0 {
+			continue
+		}
+		gate := lbv1.ReadinessGateConditionType(b.name)
+		for _, w := range in.objects {
+			if !w.is("Deployment", appsGroups...) && !w.is("StatefulSet", appsGroups...) {
+				continue
+			}
+			if !sameNamespace(w.namespace, bindingNamespace(b)) || !selectsTemplate(sel, w) || declaresGate(w, gate) {
+				continue
+			}
+			e.report(w, "spec.template.spec.readinessGates",
+				"%s %s runs pods of Service %s, which PoolBinding %s fills pool %s from, but its pod template lacks the binding's readiness gate: add readinessGates: [{conditionType: %s}] to spec.template.spec so that rolling updates wait until the load balancer reports each new pod ONLINE ('ccictl sync --watch' sets the condition; without the controller running, a gated pod never becomes Ready)",
+				w.kind, w.name, svc.name, b.name, poolID(b), gate)
+		}
+	}
+}
+
+// selectsTemplate: every selector label is on w's pod template.
+func selectsTemplate(sel map[string]interface{}, w *object) bool {
+	labels, _ := get(w.m, "spec", "template", "metadata", "labels").(map[string]interface{})
+	for k, v := range sel {
+		if lv, ok := labels[k]; !ok || fmt.Sprint(lv) != fmt.Sprint(v) {
+			return false
+		}
+	}
+	return true
+}
+
+func declaresGate(w *object, gate string) bool {
+	gates, _ := get(w.m, "spec", "template", "spec", "readinessGates").([]interface{})
+	for _, g := range gates {
+		if gm, _ := g.(map[string]interface{}); gm != nil && gm["conditionType"] == gate {
+			return true
+		}
+	}
+	return false
 }

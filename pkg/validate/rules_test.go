@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/manifest"
 )
 
@@ -38,6 +39,20 @@ const okPool = "  poolRef:\n    id: 0c6d2f1e-3b4a-4c5d-9e8f-7a6b5c4d3e2f\n"
 
 func deploy(tmplMeta string) string {
 	return "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    metadata:\n" + tmplMeta + "    spec:\n      containers:\n      - name: c\n        image: i\n        ports:\n        - containerPort: 8080\n"
+}
+
+// selectingSvc is Service ns/web selecting app=web.
+const selectingSvc = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: ns\nspec:\n  selector:\n    app: web\n" + okPorts
+
+// gatedWorkload is a Deployment or StatefulSet "w" in ns whose pod
+// template has the label line and declares the readiness gate gate ("" for none).
+func gatedWorkload(kind, ns, label, gate string) string {
+	gates := ""
+	if gate != "" {
+		gates = "      readinessGates:\n      - conditionType: " + gate + "\n"
+	}
+	return "apiVersion: apps/v1\nkind: " + kind + "\nmetadata:\n  name: w\n  namespace: " + ns + "\nspec:\n  template:\n    metadata:\n      labels:\n        " + label +
+		"\n        tier: front\n    spec:\n" + gates + "      containers:\n      - name: c\n        image: i\n"
 }
 
 // ruleCase has a manifest that passes the rule and one that breaks it at
@@ -112,6 +127,8 @@ var ruleCases = []ruleCase{
 		fail: zoned("b1", "cn-north-4a") + "---\n" + strings.Replace(plb(okPool+okTarget), "0c6d2f1e", "1c6d2f1e", 1), field: "metadata.annotations[loadbalancer.networking.openvessel.io/zones]"},
 	{rule: "PLB019", pass: svc("", okPorts),
 		fail: svc("  annotations:\n    openyurt.io/topologyKeys: openyurt.io/nodepool\n", okPorts), field: "metadata.annotations[openyurt.io/topologyKeys]"},
+	{rule: "PLB020", pass: gatedWorkload("Deployment", "ns", "app: web", "loadbalancer.networking.openvessel.io/pool.b") + "---\n" + selectingSvc + "---\n" + plb(okPool+okTarget),
+		fail: gatedWorkload("Deployment", "ns", "app: web", "loadbalancer.networking.openvessel.io/pool.other") + "---\n" + selectingSvc + "---\n" + plb(okPool+okTarget), field: "spec.template.spec.readinessGates"},
 	{rule: "PLB014", pass: plb(okPool + okTarget),
 		fail: strings.Replace(plb(okPool+okTarget), "  namespace: ns\n", "  namespace: ns\n  annotations:\n    loadbalancer.networking.openvessel.io/weight: 7\n", 1), field: "metadata.annotations[loadbalancer.networking.openvessel.io/weight]"},
 	{rule: "PLB013", pass: svc("  namespace: ns\n", okPorts) + "---\n" + plb(okPool+okTarget),
@@ -248,5 +265,53 @@ func TestFindingString(t *testing.T) {
 	want := "svc.yaml:7: error SVC004 Service/ns/web spec.ports[0].port: port 0 is out of range (0,65535] [seed 001]"
 	if f.String() != want {
 		t.Errorf("got  %s\nwant %s", f, want)
+	}
+}
+
+// PLB020 fires for the workloads the binding's Service selects, in its
+// namespace, that lack that binding's gate (hash-shortened for long
+// names), and names the exact condition type to add.
+func TestReadinessGateRule(t *testing.T) {
+	long := strings.Repeat("b", 70)
+	longGate := lbv1.ReadinessGateConditionType(long)
+	longPLB := strings.Replace(plb(okPool+okTarget), "name: b\n", "name: "+long+"\n", 1)
+	for _, tc := range []struct {
+		name, in string
+		want     bool
+	}{
+		{"statefulset without gate", gatedWorkload("StatefulSet", "ns", "app: web", "") + "---\n" + selectingSvc + "---\n" + plb(okPool+okTarget), true},
+		{"cci/v2 deployment without gate", strings.Replace(gatedWorkload("Deployment", "ns", "app: web", ""), "apps/v1", "cci/v2", 1) + "---\n" + selectingSvc + "---\n" + plb(okPool+okTarget), true},
+		{"namesake Service without namespace listed first", svc("", okPorts) + "---\n" + gatedWorkload("Deployment", "ns", "app: web", "") + "---\n" + selectingSvc + "---\n" + plb(okPool+okTarget), true},
+		{"other namespace", gatedWorkload("Deployment", "prod", "app: web", "") + "---\n" + selectingSvc + "---\n" + plb(okPool+okTarget), false},
+		{"not selected", gatedWorkload("Deployment", "ns", "app: db", "") + "---\n" + selectingSvc + "---\n" + plb(okPool+okTarget), false},
+		{"no binding", gatedWorkload("Deployment", "ns", "app: web", "") + "---\n" + selectingSvc, false},
+		{"service not in the input", gatedWorkload("Deployment", "ns", "app: web", "") + "---\n" + plb(okPool+okTarget), false},
+		{"daemonset is not rolled by surge", gatedWorkload("DaemonSet", "ns", "app: web", "") + "---\n" + selectingSvc + "---\n" + plb(okPool+okTarget), false},
+		{"long name, plain gate", gatedWorkload("Deployment", "ns", "app: web", "loadbalancer.networking.openvessel.io/pool."+long) + "---\n" + selectingSvc + "---\n" + longPLB, true},
+		{"long name, shortened gate", gatedWorkload("Deployment", "ns", "app: web", longGate) + "---\n" + selectingSvc + "---\n" + longPLB, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []Finding
+			for _, f := range findingsFor(t, tc.in, nil) {
+				if f.RuleID == "PLB020" {
+					got = append(got, f)
+				}
+			}
+			if (len(got) > 0) != tc.want {
+				t.Fatalf("PLB020 findings %v, want %v", got, tc.want)
+			}
+			if !tc.want {
+				return
+			}
+			name, gate := "b", "loadbalancer.networking.openvessel.io/pool.b"
+			if strings.Contains(tc.name, "long") {
+				name, gate = long, longGate
+			}
+			if len(got) != 1 || got[0].Severity != SeverityWarning || !strings.HasSuffix(got[0].Object, "/ns/w") ||
+				!strings.Contains(got[0].Message, "PoolBinding "+name+" ") || !strings.Contains(got[0].Message, "conditionType: "+gate+"}") ||
+				!strings.Contains(got[0].Message, "Service web") {
+				t.Errorf("finding %+v", got)
+			}
+		})
 	}
 }

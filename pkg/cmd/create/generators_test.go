@@ -20,6 +20,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/client"
 	cmdvalidate "github.com/openvessel/ccictl/pkg/cmd/validate"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
+	"github.com/openvessel/ccictl/pkg/readinessgate"
 )
 
 const (
@@ -446,5 +447,41 @@ func TestCreateHelpListsGenerators(t *testing.T) {
 	srv := newRecorder(t)
 	if r := mustRun(t, "", "--server", srv.url, "create", "-f", f); r.out != "poolbinding.loadbalancer.networking.openvessel.io/b1 created\n" {
 		t.Errorf("create -f of generator output: %s", r)
+	}
+}
+
+// After a binding is created, stderr says which readiness gate its
+// Service's pods declare (the exact condition type the controller sets,
+// shortened for a long name); stdout is only what -o asked for, and dry
+// runs and Deployment targets print no hint.
+func TestPoolBindingPrintsGateHint(t *testing.T) {
+	ensureTestNS(t)
+	srv := newRecorder(t)
+	long := strings.Repeat("long-binding-name-", 5) + "x"
+	for _, tc := range []struct {
+		name, out, gate string
+		extra           []string
+	}{
+		{"gated", "poolbinding.loadbalancer.networking.openvessel.io/gated\n", "loadbalancer.networking.openvessel.io/pool.gated", []string{"-o", "name"}},
+		{long, "poolbinding.loadbalancer.networking.openvessel.io/" + long + " created\n", string(readinessgate.ConditionType(long)), nil},
+	} {
+		r := mustRun(t, "", append([]string{"--server", srv.url, "-n", "test-ns", "create", "poolbinding", tc.name, "--pool-id=" + poolID, "--service=web", "--port=80"}, tc.extra...)...)
+		if r.out != tc.out {
+			t.Errorf("stdout = %q, want %q", r.out, tc.out)
+		}
+		want := "Hint: for rolling updates to wait until pool " + poolID + " reports a new pod's member ONLINE ('ccictl sync --watch' sets the gate), add to the pod template (spec.template.spec) of the workload behind Service web:\n" +
+			"  readinessGates:\n  - conditionType: " + tc.gate + "\n"
+		if r.errOut != want {
+			t.Errorf("stderr = %q, want %q", r.errOut, want)
+		}
+	}
+	if g := string(readinessgate.ConditionType(long)); strings.Contains(g, long) || len(g) > len("loadbalancer.networking.openvessel.io/")+63 {
+		t.Errorf("long name's gate %q is not shortened to a valid condition type", g)
+	}
+	for _, extra := range [][]string{{"--dry-run=server"}, {"--dry-run=client"}, {"--kind=Deployment", "--group=cci/v2"}} {
+		r := mustRun(t, "", append([]string{"--server", srv.url, "-n", "test-ns", "create", "poolbinding", "nohint", "--pool-id=" + poolID, "--service=web", "--port=80"}, extra...)...)
+		if r.errOut != "" {
+			t.Errorf("%v printed %q", extra, r.errOut)
+		}
 	}
 }

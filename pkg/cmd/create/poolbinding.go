@@ -1,6 +1,7 @@
 package create
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -9,6 +10,7 @@ import (
 
 	plbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
+	"github.com/openvessel/ccictl/pkg/readinessgate"
 )
 
 // PoolBindingOptions is `create poolbinding`.
@@ -45,7 +47,13 @@ namespace (-n), as the CCI 2.0 documentation describes.
 The object is checked against the platform rules before it is sent (see
 'ccictl validate'): a pool ID that is not a UUID (such as the masked IDs of
 the documentation) or a port outside 1-65535 is refused with the rule that
-says so, unless --validate=warn or ignore.`,
+says so, unless --validate=warn or ignore.
+
+After a binding of a Service is created, a hint on standard error gives the
+readinessGates entry to add to the pod template of the workload behind the
+Service, so that with 'ccictl sync --watch' its rolling updates wait until
+the load balancer reports each new pod ONLINE (see docs/watch-gates.md).
+Standard output stays what -o asks for.`,
 		Example: poolBindingExample,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(f, cmd, args); err != nil {
@@ -101,7 +109,23 @@ func (o *PoolBindingOptions) Run() error {
 	if o.configErr != nil {
 		return o.configErr
 	}
-	return o.send(obj)
+	if err := o.send(obj); err != nil {
+		return err
+	}
+	o.printGateHint()
+	return nil
+}
+
+// printGateHint tells, on stderr after a binding is really created, what
+// its Service's pods declare so that rollouts wait for the load balancer
+// (pkg/readinessgate; `sync --watch` sets the condition). Standard output
+// keeps exactly what -o asked for; dry runs create nothing and print none.
+func (o *PoolBindingOptions) printGateHint() {
+	if o.DryRun != cmdutil.DryRunNone || o.Kind != "Service" {
+		return
+	}
+	fmt.Fprintf(o.ErrOut, "Hint: for rolling updates to wait until pool %s reports a new pod's member ONLINE ('ccictl sync --watch' sets the gate), add to the pod template (spec.template.spec) of the workload behind Service %s:\n%s",
+		o.PoolID, o.Service, readinessgate.Snippet(o.Name, "  "))
 }
 
 // object is the PoolBinding of the CCI 2.0 documentation (seed 000).
