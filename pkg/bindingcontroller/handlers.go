@@ -1,0 +1,246 @@
+package bindingcontroller
+
+import (
+	"maps"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/listers"
+	"k8s.io/client-go/tools/cache"
+
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+)
+
+// serviceIndex maps "namespace/serviceName" to the bindings whose
+// spec.targetRef names that Service.
+const serviceIndex = "targetService"
+
+func bindingServiceIndex(obj any) ([]string, error) {
+	b, ok := obj.(*lbv1.PoolBinding)
+	if !ok || b.Spec.TargetRef.Name == "" {
+		return nil, nil
+	}
+	return []string{b.Namespace + "/" + b.Spec.TargetRef.Name}, nil
+}
+
+// BindingLister reads the PoolBinding cache.
+type BindingLister struct {
+	indexer cache.Indexer
+}
+
+func (l *BindingLister) lister() listers.ResourceIndexer[*lbv1.PoolBinding] {
+	return listers.New[*lbv1.PoolBinding](l.indexer, schema.GroupResource{Group: lbv1.GroupName, Resource: lbv1.Resource})
+}
+
+// List returns the cached bindings of every namespace of the scope whose
+// labels match sel.
+func (l *BindingLister) List(sel labels.Selector) ([]*lbv1.PoolBinding, error) {
+	return l.lister().List(sel)
+}
+
+// InNamespace returns the cached bindings of one namespace matching sel.
+func (l *BindingLister) InNamespace(ns string, sel labels.Selector) ([]*lbv1.PoolBinding, error) {
+	return listers.NewNamespaced(l.lister(), ns).List(sel)
+}
+
+// Get returns one cached binding, or a NotFound API error.
+func (l *BindingLister) Get(key cache.ObjectName) (*lbv1.PoolBinding, error) {
+	return listers.NewNamespaced(l.lister(), key.Namespace).Get(key.Name)
+}
+
+// ForService returns the cached bindings whose targetRef names the Service
+// namespace/name.
+func (l *BindingLister) ForService(namespace, name string) ([]*lbv1.PoolBinding, error) {
+	objs, err := l.indexer.ByIndex(serviceIndex, namespace+"/"+name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*lbv1.PoolBinding, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, o.(*lbv1.PoolBinding))
+	}
+	return out, nil
+}
+
+// tombstone unwraps a DeletedFinalStateUnknown (a delete the informer
+// missed and found out at a re-list) to the last object it cached.
+func tombstone(obj any) any {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		return t.Obj
+	}
+	return obj
+}
+
+func (c *Controller) addHandlers() error {
+	if _, err := c.bindings.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { c.bindingEvent(obj) },
+		UpdateFunc: func(old, cur any) {
+			o, ok1 := old.(*lbv1.PoolBinding)
+			n, ok2 := cur.(*lbv1.PoolBinding)
+			if !ok1 || !ok2 || !bindingChanged(o, n) {
+				return
+			}
+			if c.Selected(o.Labels) || c.Selected(n.Labels) {
+				c.enqueue(cache.MetaObjectToName(n))
+			}
+		},
+		DeleteFunc: func(obj any) { c.bindingEvent(tombstone(obj)) },
+	}); err != nil {
+		return err
+	}
+	if _, err := c.services.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { c.serviceEvent(obj) },
+		UpdateFunc: func(old, cur any) {
+			o, ok1 := old.(*corev1.Service)
+			n, ok2 := cur.(*corev1.Service)
+			if !ok1 || !ok2 || unchanged(o, n, func(s *corev1.Service) *string { return &s.ResourceVersion }) {
+				return
+			}
+			c.serviceEvent(n)
+		},
+		DeleteFunc: func(obj any) { c.serviceEvent(tombstone(obj)) },
+	}); err != nil {
+		return err
+	}
+	if c.slices != nil {
+		if _, err := c.slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: func(obj any) { c.sliceEvent(obj) },
+			UpdateFunc: func(old, cur any) {
+				o, ok1 := old.(*discoveryv1.EndpointSlice)
+				n, ok2 := cur.(*discoveryv1.EndpointSlice)
+				if !ok1 || !ok2 || unchanged(o, n, func(s *discoveryv1.EndpointSlice) *string { return &s.ResourceVersion }) {
+					return
+				}
+				c.sliceEvent(o) // a slice never moves to another Service, but be safe
+				if o.Labels[discoveryv1.LabelServiceName] != n.Labels[discoveryv1.LabelServiceName] {
+					c.sliceEvent(n)
+				}
+			},
+			DeleteFunc: func(obj any) { c.sliceEvent(tombstone(obj)) },
+		}); err != nil {
+			return err
+		}
+	}
+	if c.pods != nil && c.podsToQueue {
+		if _, err := c.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: func(obj any) {
+				if p, ok := obj.(*corev1.Pod); ok {
+					c.podEvent(p.Namespace, p.Labels, nil)
+				}
+			},
+			UpdateFunc: func(old, cur any) {
+				o, ok1 := old.(*corev1.Pod)
+				n, ok2 := cur.(*corev1.Pod)
+				if !ok1 || !ok2 || unchanged(o, n, func(p *corev1.Pod) *string { return &p.ResourceVersion }) {
+					return
+				}
+				var oldLabels map[string]string
+				if !maps.Equal(o.Labels, n.Labels) {
+					oldLabels = o.Labels
+				}
+				c.podEvent(n.Namespace, n.Labels, oldLabels)
+			},
+			DeleteFunc: func(obj any) {
+				if p, ok := tombstone(obj).(*corev1.Pod); ok {
+					c.podEvent(p.Namespace, p.Labels, nil)
+				}
+			},
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bindingChanged: an update that can change what a pass does. A re-list
+// (same resourceVersion) and a status-only write (ours, after every pass)
+// are not; metadata.generation moves with the spec, and deletion,
+// finalizers, labels (selection) and annotations (weight, zones, subnet)
+// are read by the pass.
+func bindingChanged(o, n *lbv1.PoolBinding) bool {
+	if o.ResourceVersion == n.ResourceVersion {
+		return false
+	}
+	return o.Generation != n.Generation ||
+		!o.DeletionTimestamp.Equal(n.DeletionTimestamp) ||
+		!slices.Equal(o.Finalizers, n.Finalizers) ||
+		!maps.Equal(o.Labels, n.Labels) ||
+		!maps.Equal(o.Annotations, n.Annotations)
+}
+
+// unchanged: the same resourceVersion (a re-list), or objects equal but for
+// it once trimmed (a change in a field the cache drops).
+func unchanged[T any](o, n *T, rv func(*T) *string) bool {
+	if *rv(o) == *rv(n) {
+		return true
+	}
+	oc, nc := *o, *n // shallow copies: only the resourceVersion is cleared
+	*rv(&oc), *rv(&nc) = "", ""
+	return equality.Semantic.DeepEqual(&oc, &nc)
+}
+
+func (c *Controller) bindingEvent(obj any) {
+	b, ok := obj.(*lbv1.PoolBinding)
+	if !ok || !c.Selected(b.Labels) {
+		return
+	}
+	c.enqueue(cache.MetaObjectToName(b))
+}
+
+func (c *Controller) serviceEvent(obj any) {
+	svc, ok := obj.(*corev1.Service)
+	if !ok {
+		return
+	}
+	c.enqueueService(svc.Namespace, svc.Name)
+}
+
+func (c *Controller) sliceEvent(obj any) {
+	s, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return
+	}
+	if name := s.Labels[discoveryv1.LabelServiceName]; name != "" {
+		c.enqueueService(s.Namespace, name)
+	}
+}
+
+// podEvent queues the bindings of the Services of the pod's namespace whose
+// selector matches the pod's labels, or its former labels.
+func (c *Controller) podEvent(ns string, cur, old map[string]string) {
+	if c.queue.Load() == nil {
+		return // a standby: nothing to queue
+	}
+	svcs, err := c.serviceLst.Services(ns).List(labels.Everything())
+	if err != nil {
+		return
+	}
+	for _, svc := range svcs {
+		if len(svc.Spec.Selector) == 0 {
+			continue
+		}
+		sel := labels.SelectorFromValidatedSet(svc.Spec.Selector)
+		if sel.Matches(labels.Set(cur)) || (old != nil && sel.Matches(labels.Set(old))) {
+			c.enqueueService(svc.Namespace, svc.Name)
+		}
+	}
+}
+
+func (c *Controller) enqueueService(ns, name string) {
+	if c.queue.Load() == nil {
+		return
+	}
+	bs, err := c.bindingLst.ForService(ns, name)
+	if err != nil {
+		return
+	}
+	for _, b := range bs {
+		if c.Selected(b.Labels) {
+			c.enqueue(cache.MetaObjectToName(b))
+		}
+	}
+}

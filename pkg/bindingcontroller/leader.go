@@ -1,0 +1,148 @@
+package bindingcontroller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/klog/v2"
+)
+
+// LeaderElectionConfig names the coordination.k8s.io Lease the replicas
+// compete for (--leader-elect-namespace, --leader-elect-name) and its
+// timing; zero durations take client-go's customary 15s / 10s / 2s.
+type LeaderElectionConfig struct {
+	Namespace string
+	Name      string
+	// Identity of this replica in the Lease; "" is the hostname (the pod
+	// name in a Deployment) plus a random suffix.
+	Identity string
+	// LeaseDuration is how long a standby waits after the last renewal
+	// before it takes a Lease over (a leader that died without releasing).
+	LeaseDuration time.Duration
+	// RenewDeadline is how long the leader keeps trying to renew before it
+	// stops its workers.
+	RenewDeadline time.Duration
+	// RetryPeriod is how often candidates try to acquire, and the leader
+	// to renew; a released Lease is taken within about one RetryPeriod.
+	RetryPeriod time.Duration
+}
+
+// Leader election defaults.
+const (
+	DefaultLeaseDuration = 15 * time.Second
+	DefaultRenewDeadline = 10 * time.Second
+	DefaultRetryPeriod   = 2 * time.Second
+)
+
+func (le LeaderElectionConfig) withDefaults() (LeaderElectionConfig, error) {
+	if le.Namespace == "" || le.Name == "" {
+		return le, errors.New("bindingcontroller: leader election needs the Lease's namespace and name")
+	}
+	if le.Identity == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return le, fmt.Errorf("bindingcontroller: leader election identity: %w", err)
+		}
+		le.Identity = host + "_" + string(uuid.NewUUID())
+	}
+	setDefault(&le.LeaseDuration, DefaultLeaseDuration)
+	setDefault(&le.RenewDeadline, DefaultRenewDeadline)
+	setDefault(&le.RetryPeriod, DefaultRetryPeriod)
+	if le.LeaseDuration <= le.RenewDeadline {
+		return le, fmt.Errorf("bindingcontroller: lease duration %v must be longer than the renew deadline %v", le.LeaseDuration, le.RenewDeadline)
+	}
+	if float64(le.RenewDeadline) <= leaderelection.JitterFactor*float64(le.RetryPeriod) {
+		return le, fmt.Errorf("bindingcontroller: renew deadline %v must be longer than %.1f × the retry period %v", le.RenewDeadline, leaderelection.JitterFactor, le.RetryPeriod)
+	}
+	return le, nil
+}
+
+// campaign competes for the Lease until ctx ends, running a term of
+// workers each time it is acquired. The elector gets its own context,
+// cancelled only once the term's workers are done, so that ReleaseOnCancel
+// releases the Lease after the last reconcile and never during one.
+func (c *Controller) campaign(ctx context.Context) error {
+	lec := c.cfg.LeaderElection
+	logger := klog.FromContext(ctx).WithValues("lease", lec.Namespace+"/"+lec.Name, "identity", lec.Identity)
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metaFor(lec.Namespace, lec.Name),
+		Client:     c.cfg.Kube.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: lec.Identity},
+	}
+	health := c.leaderHealth
+	for ctx.Err() == nil {
+		electCtx, cancelElect := context.WithCancel(context.WithoutCancel(ctx))
+		var mu sync.Mutex
+		leading := false         // OnStartedLeading got to run a term
+		stoppedCampaign := false // ctx ended before that: the elector was told to stop
+		termDone := make(chan struct{})
+		el, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+			Lock:            lock,
+			LeaseDuration:   lec.LeaseDuration,
+			RenewDeadline:   lec.RenewDeadline,
+			RetryPeriod:     lec.RetryPeriod,
+			ReleaseOnCancel: true,
+			Name:            lec.Name,
+			WatchDog:        health,
+			Callbacks: leaderelection.LeaderCallbacks{
+				OnStartedLeading: func(leadCtx context.Context) {
+					defer close(termDone)
+					defer cancelElect() // renew stops, then the Lease is released
+					mu.Lock()
+					if ctx.Err() != nil {
+						mu.Unlock()
+						return
+					}
+					leading = true
+					mu.Unlock()
+					if leadCtx.Err() != nil {
+						return // lost before the term began
+					}
+					logger.Info("Acquired the leader Lease")
+					c.lead(ctx, leadCtx)
+				},
+				OnStoppedLeading: func() {},
+				OnNewLeader: func(id string) {
+					if id != lec.Identity {
+						logger.Info("Standing by", "leader", id)
+					}
+				},
+			},
+		})
+		if err != nil {
+			cancelElect()
+			return fmt.Errorf("bindingcontroller: leader election: %w", err)
+		}
+		stopWatch := context.AfterFunc(ctx, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if !leading {
+				stoppedCampaign = true
+				cancelElect() // still campaigning: stop
+			}
+		})
+		el.Run(electCtx)
+		stopWatch()
+		// Run returns once renewing stopped (and the Lease was released).
+		// Unless the campaign was stopped before acquiring, the term's
+		// callback was started: wait for its workers before campaigning
+		// again, so that two terms never overlap. (A callback started as
+		// the campaign was stopped returns at once without working.)
+		mu.Lock()
+		acquired := !stoppedCampaign
+		mu.Unlock()
+		if acquired {
+			<-termDone
+			logger.Info("Left the leader Lease", "shutdown", ctx.Err() != nil)
+		}
+		cancelElect()
+	}
+	return nil
+}

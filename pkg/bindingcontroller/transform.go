@@ -1,0 +1,170 @@
+package bindingcontroller
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/cache"
+
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/endpoints"
+)
+
+// The informers' TransformFuncs: they run on every listed or watched object
+// before it is cached, and keep only what a sync pass reads, so that the
+// watch process stays small at 10,000 bindings (memory is dominated by Pods
+// and EndpointSlices, which carry far more than endpoint resolution reads).
+
+// lastApplied is kubectl's client-side apply record, often the largest
+// annotation of an object; nothing in sync reads it.
+const lastApplied = corev1.LastAppliedConfigAnnotation
+
+// trimMeta drops managedFields and the last-applied annotation.
+func trimMeta(m *metav1.ObjectMeta) {
+	m.ManagedFields = nil
+	if _, ok := m.Annotations[lastApplied]; ok {
+		a := make(map[string]string, len(m.Annotations)-1)
+		for k, v := range m.Annotations {
+			if k != lastApplied {
+				a[k] = v
+			}
+		}
+		m.Annotations = a
+	}
+}
+
+// transformBinding converts a PoolBinding read through the dynamic client to
+// the typed object (a fraction of the size of its generic map) and trims it.
+func transformBinding(obj any) (any, error) {
+	switch o := obj.(type) {
+	case *unstructured.Unstructured:
+		b := &lbv1.PoolBinding{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, b); err != nil {
+			return nil, fmt.Errorf("poolbinding %s/%s: %w", o.GetNamespace(), o.GetName(), err)
+		}
+		trimMeta(&b.ObjectMeta)
+		return b, nil
+	case *lbv1.PoolBinding:
+		trimMeta(&o.ObjectMeta)
+		return o, nil
+	}
+	return obj, nil // tombstones and the like pass through
+}
+
+// transformService trims a core/v1 Service, or converts and trims a Service
+// read through the dynamic client (CCI's cci/v2 Services have core/v1's
+// shape). Its status (load-balancer ingress) is not read by sync.
+func transformService(obj any) (any, error) {
+	var svc *corev1.Service
+	switch o := obj.(type) {
+	case *unstructured.Unstructured:
+		s, err := endpoints.ServiceFromUnstructured(o)
+		if err != nil {
+			return nil, err
+		}
+		svc = s
+	case *corev1.Service:
+		svc = o
+	default:
+		return obj, nil
+	}
+	trimMeta(&svc.ObjectMeta)
+	svc.Status = corev1.ServiceStatus{}
+	return svc, nil
+}
+
+// transformEndpointSlice keeps the slice's identity, labels (the
+// kubernetes.io/service-name label maps it to its Service), address type
+// and ports, and per endpoint its first address (the one the API says
+// consumers use), conditions, zone, node name and target reference (the
+// pod, for readiness gates). Annotations, hints and the deprecated
+// topology map are dropped.
+func transformEndpointSlice(obj any) (any, error) {
+	s, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return obj, nil
+	}
+	trimMeta(&s.ObjectMeta)
+	s.Annotations = nil
+	for i := range s.Endpoints {
+		ep := &s.Endpoints[i]
+		if len(ep.Addresses) > 1 {
+			ep.Addresses = ep.Addresses[:1:1]
+		}
+		ep.Hostname = nil
+		ep.Hints = nil
+		ep.DeprecatedTopology = nil
+		if ep.TargetRef != nil {
+			ep.TargetRef = &corev1.ObjectReference{Kind: ep.TargetRef.Kind, Namespace: ep.TargetRef.Namespace, Name: ep.TargetRef.Name, UID: ep.TargetRef.UID}
+		}
+	}
+	for i := range s.Ports {
+		s.Ports[i].AppProtocol = nil
+	}
+	return s, nil
+}
+
+// transformPod keeps what PodEndpoints, zone scoping and readiness gates
+// read: labels, deletionTimestamp, uid, node name, readiness gates, the
+// ports of containers and restartable init containers (named targetPorts),
+// the phase, the conditions and the pod IPs. Container images, commands,
+// environment, volumes, resources and container statuses are dropped; on a
+// busy cluster they are most of a Pod.
+func transformPod(obj any) (any, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	out := &corev1.Pod{
+		TypeMeta: p.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name:              p.Name,
+			Namespace:         p.Namespace,
+			UID:               p.UID,
+			ResourceVersion:   p.ResourceVersion,
+			Generation:        p.Generation,
+			Labels:            p.Labels,
+			DeletionTimestamp: p.DeletionTimestamp,
+		},
+		Spec: corev1.PodSpec{
+			NodeName:       p.Spec.NodeName,
+			ReadinessGates: p.Spec.ReadinessGates,
+			Containers:     trimContainers(p.Spec.Containers, false),
+			InitContainers: trimContainers(p.Spec.InitContainers, true),
+		},
+		Status: corev1.PodStatus{
+			Phase:      p.Status.Phase,
+			Conditions: p.Status.Conditions,
+			PodIP:      p.Status.PodIP,
+			PodIPs:     p.Status.PodIPs,
+		},
+	}
+	return out, nil
+}
+
+// trimContainers keeps name, ports and restart policy; init containers
+// count only when restartable (sidecars) and with ports.
+func trimContainers(cs []corev1.Container, sidecarsOnly bool) []corev1.Container {
+	var out []corev1.Container
+	for _, c := range cs {
+		if len(c.Ports) == 0 {
+			continue
+		}
+		if sidecarsOnly && (c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways) {
+			continue
+		}
+		out = append(out, corev1.Container{Name: c.Name, Ports: c.Ports, RestartPolicy: c.RestartPolicy})
+	}
+	return out
+}
+
+var (
+	_ cache.TransformFunc = transformBinding
+	_ cache.TransformFunc = transformService
+	_ cache.TransformFunc = transformEndpointSlice
+	_ cache.TransformFunc = transformPod
+)
