@@ -209,11 +209,12 @@ func start(t *testing.T, cfg Config) (*Controller, context.CancelFunc, <-chan er
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
+	finished := make(chan struct{})
+	go func() { done <- c.Run(ctx); close(finished) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case <-done:
+		case <-finished:
 		case <-time.After(20 * time.Second):
 			t.Error("Run did not return 20s after its context ended")
 		}

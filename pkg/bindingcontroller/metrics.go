@@ -166,7 +166,8 @@ func newQueueMetrics() *queueMetrics {
 		work:       hist("work_duration_seconds", "Time a worker spends on one key."),
 		unfinished: gauge("unfinished_work_seconds", "Seconds of work in progress not yet done."),
 		longest:    gauge("longest_running_processor_seconds", "Seconds the longest-running worker has been on its key."),
-		retries:    counter("retries_total", "Keys queued again after a failed reconcile (backoff)."),
+		// client-go calls this one "retries" but counts every delayed add.
+		retries: counter("delayed_adds_total", "Delayed adds to the work queue: coalesced changes, resyncs, requeues and backoffs."),
 	}
 }
 

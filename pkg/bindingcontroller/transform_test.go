@@ -1,0 +1,161 @@
+package bindingcontroller
+
+import (
+	"reflect"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/endpoints"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+var heavyMeta = metav1.ObjectMeta{
+	Name: "x", Namespace: "ns", ResourceVersion: "7",
+	Labels:        map[string]string{"app": "web"},
+	Annotations:   map[string]string{corev1.LastAppliedConfigAnnotation: "{…big…}", "keep": "me"},
+	ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply}},
+}
+
+// Trimmed Pods and EndpointSlices resolve to exactly the endpoints the
+// full objects do (ready, terminating, listed; named target ports through
+// sidecars; zones), while the fields sync does not read are gone.
+func TestTransformKeepsWhatEndpointsRead(t *testing.T) {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns"}, Spec: corev1.ServiceSpec{
+		Selector: map[string]string{"app": "web"},
+		Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("web")}},
+	}}
+	ready := corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue}
+	gate := corev1.PodCondition{Type: "loadbalancer.networking.openvessel.io/pool.web", Status: corev1.ConditionFalse}
+	always := corev1.ContainerRestartPolicyAlways
+	mkPod := func(name, ip string, deleting bool, sidecar bool) corev1.Pod {
+		p := corev1.Pod{ObjectMeta: *heavyMeta.DeepCopy(), Spec: corev1.PodSpec{
+			NodeName:       "node-1",
+			ReadinessGates: []corev1.PodReadinessGate{{ConditionType: gate.Type}},
+			Containers: []corev1.Container{{Name: "app", Image: "registry/app:1", Env: []corev1.EnvVar{{Name: "A", Value: "b"}},
+				Ports: []corev1.ContainerPort{{Name: "metrics", ContainerPort: 9090}}}, {Name: "log", Image: "registry/log:1"}},
+			Volumes: []corev1.Volume{{Name: "v"}},
+		}, Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}},
+			Conditions:        []corev1.PodCondition{ready, gate},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "app", RestartCount: 2}}}}
+		p.Name = name
+		if sidecar {
+			p.Spec.InitContainers = []corev1.Container{{Name: "proxy", RestartPolicy: &always, Ports: []corev1.ContainerPort{{Name: "web", ContainerPort: 8443}}}}
+		} else {
+			p.Spec.Containers[0].Ports = append(p.Spec.Containers[0].Ports, corev1.ContainerPort{Name: "web", ContainerPort: 8080})
+			p.Spec.InitContainers = []corev1.Container{{Name: "setup", Image: "registry/setup:1", Ports: []corev1.ContainerPort{{Name: "web", ContainerPort: 1}}}}
+		}
+		if deleting {
+			p.DeletionTimestamp = ptr(metav1.Now())
+		}
+		return p
+	}
+	pods := []corev1.Pod{mkPod("a", "10.0.0.1", false, false), mkPod("b", "10.0.0.2", true, false), mkPod("c", "10.0.0.3", false, true)}
+	var trimmed []corev1.Pod
+	for i := range pods {
+		o, err := transformPod(pods[i].DeepCopy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		trimmed = append(trimmed, *o.(*corev1.Pod))
+	}
+	want, err := endpoints.PodEndpoints(svc, 80, pods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := endpoints.PodEndpoints(svc, 80, trimmed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) || len(want.Ready) != 2 || len(want.Terminating) != 1 {
+		t.Errorf("trimmed pods resolve to %+v, full ones to %+v", got, want)
+	}
+	p := trimmed[0]
+	if p.ManagedFields != nil || p.Annotations != nil || p.Spec.Volumes != nil || p.Status.ContainerStatuses != nil ||
+		p.Spec.Containers[0].Image != "" || p.Spec.Containers[0].Env != nil || len(p.Spec.Containers) != 1 || len(p.Spec.InitContainers) != 0 {
+		t.Errorf("pod not trimmed: %+v", p)
+	}
+	if p.UID != pods[0].UID || p.Spec.NodeName != "node-1" || len(p.Spec.ReadinessGates) != 1 || len(p.Status.Conditions) != 2 {
+		t.Errorf("pod lost a field sync reads: %+v", p)
+	}
+
+	// EndpointSlices.
+	sl := discoveryv1.EndpointSlice{ObjectMeta: *heavyMeta.DeepCopy(), AddressType: discoveryv1.AddressTypeIPv4,
+		Ports: []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(8080)), AppProtocol: ptr("http")}},
+		Endpoints: []discoveryv1.Endpoint{
+			{Addresses: []string{"10.0.0.1", "10.0.0.9"}, Zone: ptr("z1"), NodeName: ptr("n1"), Hostname: ptr("h"),
+				Hints:     &discoveryv1.EndpointHints{ForZones: []discoveryv1.ForZone{{Name: "z1"}}},
+				TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: "a", Namespace: "ns", UID: "u1", ResourceVersion: "5", FieldPath: "x"}},
+			{Addresses: []string{"10.0.0.2"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr(false), Serving: ptr(true), Terminating: ptr(true)}, Zone: ptr("z2")},
+			{Addresses: []string{"10.0.0.3"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr(false)}},
+		}}
+	sl.Labels = map[string]string{discoveryv1.LabelServiceName: "web"}
+	o, err := transformEndpointSlice(sl.DeepCopy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := o.(*discoveryv1.EndpointSlice)
+	svc.Spec.Ports[0].TargetPort = intstr.FromInt32(8080)
+	full, _ := endpoints.SliceEndpoints(svc, 80, []discoveryv1.EndpointSlice{sl})
+	small, _ := endpoints.SliceEndpoints(svc, 80, []discoveryv1.EndpointSlice{*ts})
+	if !reflect.DeepEqual(full, small) || len(full.Ready) != 1 || len(full.Terminating) != 1 || len(full.Listed) != 1 {
+		t.Errorf("trimmed slice resolves to %+v, full one to %+v", small, full)
+	}
+	fz, _ := endpoints.SliceZoneCounts(svc, 80, []discoveryv1.EndpointSlice{sl})
+	sz, _ := endpoints.SliceZoneCounts(svc, 80, []discoveryv1.EndpointSlice{*ts})
+	if !reflect.DeepEqual(fz, sz) {
+		t.Errorf("zone counts %v, want %v", sz, fz)
+	}
+	e := ts.Endpoints[0]
+	if ts.ManagedFields != nil || ts.Annotations != nil || len(e.Addresses) != 1 || e.Hints != nil || e.Hostname != nil ||
+		e.TargetRef.ResourceVersion != "" || ts.Ports[0].AppProtocol != nil {
+		t.Errorf("slice not trimmed: %+v", ts)
+	}
+	if e.TargetRef.Name != "a" || e.TargetRef.UID != "u1" || *e.NodeName != "n1" || ts.Labels[discoveryv1.LabelServiceName] != "web" {
+		t.Errorf("slice lost a field sync reads: %+v", ts)
+	}
+
+	// Services keep their annotations (kubernetes.io/elb.id) but not the
+	// last-applied one, and no status.
+	s := &corev1.Service{ObjectMeta: *heavyMeta.DeepCopy(), Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: "1.2.3.4"}}}}}
+	so, _ := transformService(s)
+	if ts := so.(*corev1.Service); !reflect.DeepEqual(ts.Annotations, map[string]string{"keep": "me"}) || ts.ManagedFields != nil || len(ts.Status.LoadBalancer.Ingress) != 0 {
+		t.Errorf("service not trimmed: %+v", ts)
+	}
+}
+
+// A PoolBinding from the dynamic client is cached typed and trimmed.
+func TestTransformBindingToTyped(t *testing.T) {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": lbv1.SchemeGroupVersion.String(), "kind": lbv1.Kind,
+		"metadata": map[string]any{"name": "b", "namespace": "ns", "generation": int64(3),
+			"annotations":   map[string]any{corev1.LastAppliedConfigAnnotation: "{}", lbv1.WeightAnnotation: "5"},
+			"managedFields": []any{map[string]any{"manager": "kubectl"}}},
+		"spec": map[string]any{"poolRef": map[string]any{"id": "p"}, "targetRef": map[string]any{"kind": "Service", "name": "web", "port": int64(80)}},
+	}}
+	o, err := transformBinding(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, ok := o.(*lbv1.PoolBinding)
+	if !ok {
+		t.Fatalf("cached as %T", o)
+	}
+	if b.Spec.TargetRef.Name != "web" || b.Spec.PoolRef.ID != "p" || b.Generation != 3 || b.ManagedFields != nil ||
+		!reflect.DeepEqual(b.Annotations, map[string]string{lbv1.WeightAnnotation: "5"}) {
+		t.Errorf("binding %+v", b)
+	}
+	if keys, _ := bindingServiceIndex(b); !reflect.DeepEqual(keys, []string{"ns/web"}) {
+		t.Errorf("service index %v", keys)
+	}
+	bad := &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": "b"}, "spec": "not an object"}}
+	if _, err := transformBinding(bad); err == nil {
+		t.Error("a malformed binding was cached")
+	}
+}
