@@ -1,6 +1,7 @@
 package readinessgate
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -313,5 +314,32 @@ func TestRelease(t *testing.T) {
 		if p.Condition.Status != corev1.ConditionTrue || p.Condition.Reason != ReasonBindingDeleted {
 			t.Errorf("%s: %+v", p.Name, p.Condition)
 		}
+	}
+}
+
+// BenchmarkCompute: one health poll's decision for a binding with many
+// gated pods, half of them still pending (the pure part of the latency
+// path; docs/watch-gates.md).
+func BenchmarkCompute(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("pods=%d", n), func(b *testing.B) {
+			targets := make([]Target, n)
+			members := make([]elb.Member, n)
+			for i := range n {
+				ip := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
+				targets[i] = target(gatedPod(fmt.Sprintf("p%d", i), ip), 8080)
+				st := elb.StatusOnline
+				if i%2 == 1 {
+					st = elb.StatusInitial
+				}
+				members[i] = member(ip, 8080, st, "")
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := Compute(binding, pool, targets, members, t0); len(r.Patches) != n || !r.Pending {
+					b.Fatalf("%d patches, pending %v", len(r.Patches), r.Pending)
+				}
+			}
+		})
 	}
 }
