@@ -6,12 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+
+	plbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/elb"
 )
 
 // MaxConcurrentPatches bounds the pod status patches Apply has in flight.
@@ -111,4 +115,30 @@ func isUIDField(err error) bool {
 		}
 	}
 	return false
+}
+
+// Update is one gate pass of the binding b: the gated pods among pods that
+// b's Service svc selects (Targets), the decision against the pool's
+// members as one ListMembers call returned them (Compute), and the
+// changed conditions written (Apply). The caller polls again after
+// PollInterval while the returned Result is Pending. A binding being
+// deleted (deletionTimestamp set) opens the gates it still holds closed
+// instead (Release), so its pods are not left NotReady.
+func Update(ctx context.Context, kube kubernetes.Interface, b *plbv1.PoolBinding, svc *corev1.Service, pods []corev1.Pod,
+	members []elb.Member, now time.Time) (Result, ApplyResult, error) {
+	targets, err := Targets(b.Name, svc, b.Spec.TargetRef.Port, pods)
+	if err != nil {
+		return Result{}, ApplyResult{}, fmt.Errorf("readiness gates of PoolBinding %s/%s: %w", b.Namespace, b.Name, err)
+	}
+	var res Result
+	if b.DeletionTimestamp != nil {
+		res.Patches = Release(b.Name, targets, now)
+	} else {
+		res = Compute(b.Name, b.Spec.PoolRef.ID, targets, members, now)
+	}
+	ar, err := Apply(ctx, kube, res.Patches)
+	if err != nil {
+		err = fmt.Errorf("readiness gates of PoolBinding %s/%s: %w", b.Namespace, b.Name, err)
+	}
+	return res, ar, err
 }

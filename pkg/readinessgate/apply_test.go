@@ -13,10 +13,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	plbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/testenv"
 )
@@ -295,5 +297,89 @@ func TestApplyBoundsConcurrency(t *testing.T) {
 	}
 	if p := peak.Load(); p > MaxConcurrentPatches || p < 2 {
 		t.Errorf("peak in-flight patches %d, want 2..%d", p, MaxConcurrentPatches)
+	}
+}
+
+// TestUpdate: a binding's gate passes on real pods: False with the reason
+// while the members are absent or OFFLINE (pending), True once ONLINE,
+// nothing written on the next poll, and a deleted binding opens the gates
+// it still holds; a pod without the gate is never written.
+func TestUpdate(t *testing.T) {
+	ctx := context.Background()
+	kc := kubeClient(t)
+	ns := namespace(t, kc, "gates-update")
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromString("http")}}}}
+	b := &plbv1.PoolBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: binding},
+		Spec: plbv1.PoolBindingSpec{PoolRef: plbv1.PoolRef{ID: pool}, TargetRef: plbv1.TargetRef{Kind: "Service", Group: "cci/v2", Name: "web", Port: 80}}}
+	createGatedPod(t, kc, ns, "a", "10.5.0.1")
+	createGatedPod(t, kc, ns, "b", "10.5.0.2")
+	plain := gatedPod("plain", "10.5.0.3")
+	plain.Namespace, plain.UID, plain.Spec.ReadinessGates = ns, "", nil
+	plain.Spec.Containers[0].Image = "registry.k8s.io/pause:3.10"
+	if _, err := kc.CoreV1().Pods(ns).Create(ctx, plain, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	list := func() []corev1.Pod {
+		t.Helper()
+		l, err := kc.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Items
+	}
+	gateOf := func(name string) *corev1.PodCondition {
+		t.Helper()
+		p, err := kc.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return findCondition(p, gate)
+	}
+
+	res, ar, err := Update(ctx, kc, b, svc, list(), []elb.Member{member("10.5.0.1", 8080, elb.StatusOffline, "CONNECT_REFUSED")}, time.Now())
+	if err != nil || ar.Patched != 2 || !res.Pending {
+		t.Fatalf("first pass: %+v %+v %v", res, ar, err)
+	}
+	if g := gateOf("a"); g == nil || g.Status != corev1.ConditionFalse || g.Reason != "CONNECT_REFUSED" {
+		t.Errorf("a: %+v", g)
+	}
+	if g := gateOf("b"); g == nil || g.Status != corev1.ConditionFalse || g.Reason != ReasonMemberNotRegistered {
+		t.Errorf("b: %+v", g)
+	}
+
+	online := []elb.Member{member("10.5.0.1", 8080, elb.StatusOnline, ""), member("10.5.0.2", 8080, elb.StatusOnline, ""), member("10.5.0.3", 8080, elb.StatusOffline, "CONNECT_REFUSED")}
+	res, ar, err = Update(ctx, kc, b, svc, list(), online, time.Now())
+	if err != nil || ar.Patched != 2 || res.Pending {
+		t.Fatalf("ONLINE pass: %+v %+v %v", res, ar, err)
+	}
+	for _, n := range []string{"a", "b"} {
+		if g := gateOf(n); g == nil || g.Status != corev1.ConditionTrue || g.Reason != ReasonMemberOnline {
+			t.Errorf("%s after ONLINE: %+v", n, g)
+		}
+	}
+	if res, ar, err = Update(ctx, kc, b, svc, list(), online, time.Now()); err != nil || ar.Patched != 0 || len(res.Patches) != 0 || res.Pending {
+		t.Errorf("steady poll wrote: %+v %+v %v", res, ar, err)
+	}
+
+	createGatedPod(t, kc, ns, "c", "10.5.0.4")
+	deleting := b.DeepCopy()
+	deleting.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	if _, ar, err = Update(ctx, kc, deleting, svc, list(), nil, time.Now()); err != nil || ar.Patched != 1 {
+		t.Fatalf("release: %+v %v", ar, err)
+	}
+	if g := gateOf("c"); g == nil || g.Status != corev1.ConditionTrue || g.Reason != ReasonBindingDeleted {
+		t.Errorf("c after the binding's deletion: %+v", g)
+	}
+	if g := gateOf("plain"); g != nil {
+		t.Errorf("the pod without the gate was written: %+v", g)
+	}
+	if _, _, err := Update(ctx, kc, b, svc, nil, nil, time.Now()); err != nil {
+		t.Errorf("no pods: %v", err)
+	}
+	wrongPort := b.DeepCopy()
+	wrongPort.Spec.TargetRef.Port = 81
+	if _, _, err := Update(ctx, kc, wrongPort, svc, list(), nil, time.Now()); err == nil || !strings.Contains(err.Error(), "PoolBinding "+ns+"/"+binding) {
+		t.Errorf("binding of a port the Service lacks: %v", err)
 	}
 }

@@ -60,6 +60,10 @@
 // re-created under the same name (StatefulSet) is never patched with a
 // decision taken for its predecessor.
 //
+// Update chains the three for one binding (Targets, Compute or, for a
+// binding being deleted, Release, then Apply): what a controller calls
+// after each reconcile and each health poll of the binding.
+//
 // # Latency
 //
 // From the moment the ELB reports a member ONLINE to the pod's condition
