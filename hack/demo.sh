@@ -14,6 +14,7 @@ ccictl="$root/bin/ccictl"
 lc=$(bash hack/localcluster-bin.sh)
 work=$(mktemp -d "${TMPDIR:-/tmp}/ccictl-demo.XXXXXX")
 cleanup() {
+  [ -n "${watchpid:-}" ] && kill "$watchpid" 2>/dev/null && wait "$watchpid" 2>/dev/null || true
   [ -n "${emupid:-}" ] && kill "$emupid" 2>/dev/null && wait "$emupid" 2>/dev/null || true
   [ -n "${lcpid:-}" ] && kill "$lcpid" 2>/dev/null && wait "$lcpid" 2>/dev/null || true
   rm -rf "$work"
@@ -91,7 +92,26 @@ run sync -n test-ns --wait-healthy --health-interval 250ms -o yaml
 members
 printf '\n# the vendor docs example pasted as printed (with // comments) is refused:\n'
 run create -f testdata/bad/seed000-doc-comments.yaml || echo "(exit $?)"
+
+printf '\n# continuous mode: the same pipeline as a controller (in a cluster: deploy/).\n'
+printf '# It reconciles whenever the binding, its Service or its endpoints change.\n'
+printf '\n$ ccictl sync --watch -n test-ns --resync-period 1h &   # log lines below are its stderr\n'
+"$ccictl" sync --watch -n test-ns --resync-period 1h 2>"$work/watch.log" &
+watchpid=$!
+count() { bin/elbemulator -endpoint "$elb" -members "$pool" | sed -n 's/^(\([0-9]*\) member(s).*/\1/p'; }
+waitcount() { for _ in $(seq 1 100); do [ "$(count)" = "$1" ] && return 0; sleep 0.1; done; echo "pool did not reach $1 members" >&2; cat "$work/watch.log" >&2; return 1; }
+waitcount 4
+pods 5 -revision v2 -ip-prefix 10.0.1.
+waitcount 5
+printf '# no sync was run: the controller added the fifth pod by itself\n'
+members
+printf '\n# deleting the binding: the controller removes its members, then its finalizer\n'
 run delete poolbindings -n test-ns test-c1
+waitcount 0
+members
+kill -TERM "$watchpid" && wait "$watchpid" || { echo "sync --watch did not stop cleanly" >&2; exit 1; }
+printf '\n# the controller'"'"'s log:\n'
+cat "$work/watch.log"
 run get plb -n test-ns
 echo
 echo "# demo finished"

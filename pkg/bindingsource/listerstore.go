@@ -22,9 +22,12 @@ import (
 // the controller does not watch that resource, which is an error for a
 // binding that needs it, not an empty answer.
 type ListerStore struct {
-	ServiceLister corelisters.ServiceLister
-	SliceLister   discoverylisters.EndpointSliceLister
-	PodLister     corelisters.PodLister
+	// ServiceLister serves the Services of ServiceResource (zero = core
+	// v1), whichever group the controller watches them in.
+	ServiceLister   corelisters.ServiceLister
+	ServiceResource schema.GroupVersionResource
+	SliceLister     discoverylisters.EndpointSliceLister
+	PodLister       corelisters.PodLister
 	// GenericListers serve the Services and Pods of groups other than
 	// core v1 (cci/v2), by resource.
 	GenericListers map[schema.GroupVersionResource]cache.GenericLister
@@ -35,7 +38,7 @@ type ListerStore struct {
 }
 
 func (s *ListerStore) Service(_ context.Context, res schema.GroupVersionResource, ns, name string) (*corev1.Service, error) {
-	if isCore(res) && s.ServiceLister != nil {
+	if s.ServiceLister != nil && (res == s.ServiceResource || s.ServiceResource.Empty() && isCore(res)) {
 		svc, err := s.ServiceLister.Services(ns).Get(name)
 		if apierrors.IsNotFound(err) {
 			return nil, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -14,6 +15,7 @@ import (
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/endpoints"
+	"github.com/openvessel/ccictl/pkg/readinessgate"
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
@@ -32,6 +34,7 @@ type Resolver struct {
 	nodes       endpoints.Nodes
 	nodesErr    error
 	warnedNodes bool
+	warned      map[string]bool
 	warnings    []string
 	coverage    zoneCoverage
 }
@@ -71,7 +74,7 @@ func (r *Resolver) Target(ctx context.Context, b *lbv1.PoolBinding) reconcile.Ta
 		return t
 	}
 	var set endpoints.Set
-	set, t.UnknownZone, t.ServiceELBID, t.ResolveErr = in.resolve(b, "")
+	set, t.UnknownZone, t.ServiceELBID, t.ResolveErr = in.resolve(ctx, b, "")
 	if r.haveSlices && t.ResolveErr == nil {
 		r.mu.Lock()
 		t.ZoneEndpoints = r.coverage.add(b, in.scope, in.svc, in.slices).zoneEndpoints(in.scope)
@@ -85,7 +88,7 @@ func (r *Resolver) Target(ctx context.Context, b *lbv1.PoolBinding) reconcile.Ta
 		t.ResolveErr, t.UnknownZone = nil, 0
 		t.PortChoices = map[string]reconcile.PortChoice{}
 		for _, proto := range endpoints.PortProtocols(in.svc, b.Spec.TargetRef.Port) {
-			set, unknown, _, err := in.resolve(b, proto)
+			set, unknown, _, err := in.resolve(ctx, b, proto)
 			t.PortChoices[string(proto)] = reconcile.PortChoice{Endpoints: set.Ready, Draining: set.Terminating, UnknownZone: unknown, ResolveErr: err,
 				Lagging: set.Lagging, LaggingSlices: set.LaggingSlices, Lingering: set.Listed}
 		}
@@ -108,7 +111,7 @@ func (r *Resolver) Reread(ctx context.Context, store Store, b *lbv1.PoolBinding,
 	if err != nil {
 		return nil, err
 	}
-	set, _, _, err := in.resolve(b, corev1.Protocol(proto))
+	set, _, _, err := in.resolve(ctx, b, corev1.Protocol(proto))
 	return set.Ready, err
 }
 
@@ -121,6 +124,10 @@ type inputs struct {
 	slices []discoveryv1.EndpointSlice
 	pods   []corev1.Pod
 	err    error // reading the Service's endpoints failed
+	// podsRes are the Service's Pods; gated caches them on the slice path.
+	podsRes   schema.GroupVersionResource
+	gatedRead bool
+	gatedPods []corev1.Pod
 }
 
 func (r *Resolver) inputs(ctx context.Context, b *lbv1.PoolBinding) (*inputs, error) {
@@ -135,7 +142,7 @@ func (r *Resolver) inputs(ctx context.Context, b *lbv1.PoolBinding) (*inputs, er
 	if err != nil {
 		return nil, err
 	}
-	in := &inputs{r: r, scope: zs}
+	in := &inputs{r: r, scope: zs, podsRes: podsRes}
 	if zs.NodeSelector != nil || (zs.Zones != nil && !r.haveSlices) {
 		if in.nodes, err = r.readNodes(ctx, zs); err != nil {
 			return nil, err
@@ -161,6 +168,19 @@ func (r *Resolver) inputs(ctx context.Context, b *lbv1.PoolBinding) (*inputs, er
 		in.pods, in.err = r.store.Pods(ctx, podsRes, ns, labels.SelectorFromSet(in.svc.Spec.Selector))
 	}
 	return in, nil
+}
+
+// warnOnce adds a notice the first time its key is seen.
+func (r *Resolver) warnOnce(key, msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.warned == nil {
+		r.warned = map[string]bool{}
+	}
+	if !r.warned[key] {
+		r.warned[key] = true
+		r.warnings = append(r.warnings, msg)
+	}
 }
 
 // readNodes reads the Nodes once per Resolver, for bindings scoped by
@@ -194,7 +214,7 @@ func (r *Resolver) readNodes(ctx context.Context, zs endpoints.Scope) (endpoints
 // because their zone is unknown. proto picks the Service port of that
 // protocol where the port number has several ("" = the one there is;
 // several is endpoints.ErrPortAmbiguous).
-func (in *inputs) resolve(b *lbv1.PoolBinding, proto corev1.Protocol) (endpoints.Set, int, string, error) {
+func (in *inputs) resolve(ctx context.Context, b *lbv1.PoolBinding, proto corev1.Protocol) (endpoints.Set, int, string, error) {
 	if in.err != nil {
 		return endpoints.Set{}, 0, "", in.err
 	}
@@ -213,7 +233,61 @@ func (in *inputs) resolve(b *lbv1.PoolBinding, proto corev1.Protocol) (endpoints
 	} else {
 		set, unknownZone, err = endpoints.ScopedPodEndpoints(svc, b.Spec.TargetRef.Port, in.pods, in.scope, in.nodes)
 	}
+	if err == nil && len(set.Listed) > 0 {
+		set = in.registerGated(ctx, b, svc, set)
+	}
 	return set, unknownZone, endpoints.ELBID(svc), err
+}
+
+// registerGated moves into the desired set the listed, not-ready endpoints
+// of pods that are not Ready only because they wait for this binding's
+// readiness gate (readinessgate.Registrable): the gate opens once their
+// member is ONLINE, so a pass that waited for them to be Ready would never
+// register them. The Pods are read only when some endpoint is listed but
+// not ready; where they cannot be read, the pass goes on without (nothing
+// is removed that it would otherwise keep) and says so once.
+func (in *inputs) registerGated(ctx context.Context, b *lbv1.PoolBinding, svc *corev1.Service, set endpoints.Set) endpoints.Set {
+	pods := in.pods
+	if in.r.haveSlices {
+		if !in.gatedRead {
+			in.gatedRead = true
+			var err error
+			if in.podsRes.Resource == "" {
+				err = errors.New("the server serves no Pods for this Service's group")
+			} else {
+				in.gatedPods, err = in.r.store.Pods(ctx, in.podsRes, b.Namespace, labels.SelectorFromSet(svc.Spec.Selector))
+			}
+			if err != nil {
+				in.r.warnOnce("gates", fmt.Sprintf("cannot read the Pods of not-ready endpoints (%v): pods waiting for a PoolBinding readiness gate are not registered", err))
+			}
+		}
+		pods = in.gatedPods
+	}
+	targets, err := readinessgate.Targets(b.Name, svc, b.Spec.TargetRef.Port, pods)
+	if err != nil || len(targets) == 0 {
+		return set
+	}
+	gated := map[endpoints.Endpoint]bool{}
+	for _, t := range targets {
+		if t.Endpoint.Address != "" && readinessgate.Registrable(t.Pod, b.Name) {
+			gated[t.Endpoint] = true
+		}
+	}
+	var listed []endpoints.Endpoint
+	for _, e := range set.Listed {
+		// Listed is already within the binding's zone scope.
+		if gated[e] {
+			set.Ready = append(set.Ready, e)
+			continue
+		}
+		listed = append(listed, e)
+	}
+	if len(listed) == len(set.Listed) {
+		return set
+	}
+	set.Listed = listed
+	slices.SortFunc(set.Ready, endpoints.Compare)
+	return set
 }
 
 // ServiceResources maps a targetRef group ("cci/v2", "v1", "") to the
@@ -256,4 +330,24 @@ func zoneScope(b *lbv1.PoolBinding) (endpoints.Scope, error) {
 		return endpoints.Scope{}, err
 	}
 	return endpoints.Scope{Zones: zones, NodeSelector: sel}, nil
+}
+
+// GateTargets are the pods of b's Service that declare b's readiness gate,
+// each with its member endpoint (readinessgate.Targets), read from the
+// Resolver's Store: none when the Service is missing or no pod declares
+// the gate.
+func (r *Resolver) GateTargets(ctx context.Context, b *lbv1.PoolBinding) ([]readinessgate.Target, error) {
+	svcRes, podsRes, err := ServiceResources(r.mapper, b.Spec.TargetRef.Group)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := r.store.Service(ctx, svcRes, b.Namespace, b.Spec.TargetRef.Name)
+	if err != nil || svc == nil || len(svc.Spec.Selector) == 0 || podsRes.Resource == "" {
+		return nil, err
+	}
+	pods, err := r.store.Pods(ctx, podsRes, b.Namespace, labels.SelectorFromSet(svc.Spec.Selector))
+	if err != nil {
+		return nil, err
+	}
+	return readinessgate.Targets(b.Name, svc, b.Spec.TargetRef.Port, pods)
 }

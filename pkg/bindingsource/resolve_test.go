@@ -410,3 +410,69 @@ func TestOwners(t *testing.T) {
 func ownerOf(ns, name, uid string) reconcile.Owner {
 	return reconcile.Owner{Namespace: ns, Name: name, UID: uid}
 }
+
+// gatedPod is a Running pod whose containers are ready but which is not
+// Ready: it declares the readiness gate of binding gateOf, not yet True.
+func gatedPod(ns, name, ip, gateOf string, containersReady bool) *corev1.Pod {
+	p := readyPod(ns, name, "web", ip, "")
+	p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: corev1.PodConditionType(lbv1.ReadinessGateConditionType(gateOf))}}
+	cr := corev1.ConditionFalse
+	if containersReady {
+		cr = corev1.ConditionTrue
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse}, {Type: corev1.ContainersReady, Status: cr}}
+	return p
+}
+
+// A pod not Ready only because it waits for this binding's gate is
+// registered (its gate opens once its member is ONLINE); pods waiting for
+// another binding's gate, or whose containers are not ready, are not.
+func TestTargetRegistersGatedPods(t *testing.T) {
+	for _, slicesPath := range []bool{true, false} {
+		t.Run(map[bool]string{true: "EndpointSlices", false: "Pods"}[slicesPath], func(t *testing.T) {
+			c := newCaches()
+			must(t, c.services.Add(service("ns", "web", port(80, 8080, corev1.ProtocolTCP))))
+			must(t, c.pods.Add(readyPod("ns", "web-1", "web", "10.0.0.1", "")))
+			must(t, c.pods.Add(gatedPod("ns", "web-2", "10.0.0.2", "b", true)))
+			must(t, c.pods.Add(gatedPod("ns", "web-3", "10.0.0.3", "other", true)))
+			must(t, c.pods.Add(gatedPod("ns", "web-4", "10.0.0.4", "b", false)))
+			must(t, c.slices.Add(slice("ns", "web", "web-1", 8080, corev1.ProtocolTCP,
+				ep("10.0.0.1", true, true, false, ""), ep("10.0.0.2", false, false, false, ""),
+				ep("10.0.0.3", false, false, false, ""), ep("10.0.0.4", false, false, false, ""))))
+			r := NewResolver(mapperFor(slicesPath, false), c.store(), "")
+			tg := r.Target(context.Background(), binding("ns", "b", "v1", "web", 80))
+			if tg.ResolveErr != nil {
+				t.Fatal(tg.ResolveErr)
+			}
+			if got, want := addrs(tg.Endpoints), "10.0.0.1:8080,10.0.0.2:8080"; got != want {
+				t.Errorf("endpoints %s, want %s (the ready pod and the one waiting for this binding's gate)", got, want)
+			}
+			again, err := r.Reread(context.Background(), c.store(), binding("ns", "b", "v1", "web", 80), "")
+			must(t, err)
+			if got := addrs(again); got != "10.0.0.1:8080,10.0.0.2:8080" {
+				t.Errorf("reread %s: the re-check must keep gated pods too", got)
+			}
+		})
+	}
+}
+
+// Where the Pods cannot be read, gated pods are not registered, the pass
+// goes on and says so once.
+func TestTargetGatedPodsUnreadable(t *testing.T) {
+	c := newCaches()
+	must(t, c.services.Add(service("ns", "web", port(80, 8080, corev1.ProtocolTCP))))
+	must(t, c.slices.Add(slice("ns", "web", "web-1", 8080, corev1.ProtocolTCP,
+		ep("10.0.0.1", true, true, false, ""), ep("10.0.0.2", false, false, false, ""))))
+	s := c.store()
+	s.PodLister = nil
+	r := NewResolver(mapperFor(true, false), s, "")
+	for _, name := range []string{"a", "b"} {
+		tg := r.Target(context.Background(), binding("ns", name, "v1", "web", 80))
+		if tg.ResolveErr != nil || addrs(tg.Endpoints) != "10.0.0.1:8080" {
+			t.Errorf("%s: endpoints %v err %v", name, tg.Endpoints, tg.ResolveErr)
+		}
+	}
+	if w := r.Warnings(); len(w) != 1 || !strings.Contains(w[0], "readiness gate") {
+		t.Errorf("warnings %q, want one about readiness gates", w)
+	}
+}

@@ -490,6 +490,21 @@ func Run(ctx context.Context, c elb.Client, targets []Target, opts Options) []Re
 	return results
 }
 
+// SyncAmong syncs t as Run would among peers, the other bindings of its
+// pool as the caller knows them (the watch-mode controller, from its
+// caches): a member t no longer wants but a peer does is handed over, not
+// removed. Only t's pool is read and written.
+func SyncAmong(ctx context.Context, c elb.Client, t Target, peers []Target, opts Options) Result {
+	all := make([]Target, 0, 1+len(peers))
+	all = append(all, t)
+	for _, p := range peers {
+		if p.Binding != nil && p.Binding.UID != t.Binding.UID && p.Binding.Spec.PoolRef.ID == t.Binding.Spec.PoolRef.ID {
+			all = append(all, p)
+		}
+	}
+	return Sync(ctx, c, withClaims(all, opts)[0], opts)
+}
+
 // withClaims gives each target the desired endpoints of the other bindings
 // of the Run on its pool, so that a member one binding no longer wants but
 // another one does is handed over, not removed (PlanOptions.Claims). Every

@@ -36,6 +36,7 @@ func (o *SyncOptions) elbOptions() elbconfig.Options {
 		RequestTimeout: o.ELBRequestTimeout,
 		CacheDir:       o.factory.Connection.CacheDir,
 		Token:          o.factory.Settings.GetString("elb-token"),
+		WrapTransport:  o.elbTransport,
 	}
 	if cfg, err := o.factory.ToRESTConfig(); err == nil && cfg.AuthProvider != nil && cfg.AuthProvider.Name == "iam" {
 		eo.IAMProvider = map[string]string{}

@@ -60,7 +60,9 @@ func TestSyncFlagsToOptions(t *testing.T) {
 		Output: "json", NoStatus: true, MemberQuota: -1, WaitHealthy: true, HealthTimeout: 2 * time.Minute, HealthInterval: 500 * time.Millisecond,
 		ELBEndpoint: "https://elb.example", Region: "cn-north-4", ProjectID: "p0",
 		ELBEndpoints: map[string]string{"cn-south-1": "https://elb-south.example"}, ELBProjectIDs: map[string]string{"cn-south-1": "p1"},
-		SubnetCIDRID: "sub-1", ELBRequestTimeout: 4 * time.Second, NoWaitLock: true, LockNamespace: "locks", ClusterID: "prod-1"}
+		SubnetCIDRID: "sub-1", ELBRequestTimeout: 4 * time.Second, NoWaitLock: true, LockNamespace: "locks", ClusterID: "prod-1",
+		WatchOptions: WatchOptions{Coalesce: 200 * time.Millisecond, ResyncPeriod: 5 * time.Minute, MaxBackoff: time.Minute,
+			LeaseName: "ccictl-sync", LeaseDuration: 15 * time.Second, RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second, LogFormat: "text"}}
 	got := *o
 	got.factory, got.IOStreams = nil, genericiooptions.IOStreams{}
 	if !reflect.DeepEqual(got, want) {
@@ -74,6 +76,19 @@ func TestSyncFlagsToOptions(t *testing.T) {
 	}
 	if o.Namespace != "given" || o.Concurrency != 16 || o.Timeout != 5*time.Minute || o.DryRun || o.Output != "" {
 		t.Errorf("defaults: %+v", o)
+	}
+
+	// The continuous mode's flags.
+	o, err = parse(t, "-A", "-l", "tier=web", "--watch", "--coalesce", "50ms", "--resync-period", "1m", "--max-backoff", "20s",
+		"--leader-elect", "--leader-elect-namespace", "ccictl-system", "--leader-elect-name", "lead", "--leader-elect-lease-duration", "30s",
+		"--leader-elect-renew-deadline", "20s", "--leader-elect-retry-period", "4s", "--metrics-bind-address", ":9090", "--log-format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (WatchOptions{Watch: true, Coalesce: 50 * time.Millisecond, ResyncPeriod: time.Minute, MaxBackoff: 20 * time.Second,
+		LeaderElect: true, LeaseNS: "ccictl-system", LeaseName: "lead", LeaseDuration: 30 * time.Second, RenewDeadline: 20 * time.Second,
+		RetryPeriod: 4 * time.Second, MetricsAddr: ":9090", LogFormat: "json"}); o.WatchOptions != want || !o.AllNamespaces {
+		t.Errorf("watch options\n got %+v\nwant %+v", o.WatchOptions, want)
 	}
 
 	// --all-contexts takes every context of the cliconfig, sorted.
@@ -105,6 +120,12 @@ func TestSyncFlagMistakes(t *testing.T) {
 		{[]string{"--elb-endpoints", "North=https://x"}, `--elb-endpoints: "North" is not a region name`},
 		{[]string{"--elb-project-ids", "cn-north-4="}, "--elb-project-ids: region cn-north-4 has an empty value"},
 		{[]string{"--cluster-id", "has space"}, "invalid --cluster-id"},
+		{[]string{"--log-format", "xml"}, `--log-format must be text or json, not "xml"`},
+		{[]string{"--watch", "--dry-run"}, "--watch writes: it cannot be combined with --dry-run"},
+		{[]string{"--watch", "-o", "json"}, "-o applies to a single pass"},
+		{[]string{"--watch", "web"}, "--watch selects bindings with -n, -A and -l, not by name"},
+		{[]string{"--watch", "--context", "c", "--context", "d"}, "--watch runs against one cluster"},
+		{[]string{"--watch", "--resync-period", "0s"}, "--resync-period and --max-backoff must be positive"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			o, err := parse(t, tc.args...)

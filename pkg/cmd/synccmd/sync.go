@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"time"
 
@@ -72,7 +73,12 @@ type SyncOptions struct {
 	Contexts    []string
 	AllContexts bool
 
+	// WatchOptions are the flags of the continuous mode (--watch).
+	WatchOptions
+
 	factory *cmdutil.Factory
+	// elbTransport wraps the ELB client's transport (--watch: metrics).
+	elbTransport func(http.RoundTripper) http.RoundTripper
 
 	genericiooptions.IOStreams
 }
@@ -139,6 +145,13 @@ the iam auth-provider's project-name). Credentials: the current user's iam
 auth-provider block (AK/SK, token or password), else HW_ACCESS_KEY and
 HW_SECRET_KEY, else an IAM token in CCICTL_ELB_TOKEN. Project:
 --project-id, HW_PROJECT_ID, or looked up in IAM.
+
+Continuous mode: with --watch, sync runs the same pass as a controller
+until SIGTERM: each selected binding is reconciled when it, its Service or
+its endpoints change (coalesced per binding, --coalesce) and every
+--resync-period; bindings get a finalizer that removes their members when
+they are deleted; pods declaring a binding's readiness gate get it set;
+--leader-elect runs one writer among replicas (docs/watch.md).
 
 Exit codes: 0 every binding is in sync after the pass (or, with --dry-run,
 the plan was computed); 1 any binding failed, was blocked (QuotaExhausted,
@@ -212,6 +225,7 @@ func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams, runF fun
 	// would silently reduce to its last): sync takes several.
 	fl.StringArrayVar(&o.Contexts, "context", nil, "Context of the cliconfig to sync (default: the current context). Repeat it to sync the bindings of several clusters in one pass.")
 	fl.BoolVar(&o.AllContexts, "all-contexts", false, "Sync the bindings of every context of the cliconfig in one pass.")
+	o.WatchOptions.addFlags(fl)
 	fl.StringVar(&o.SubnetCIDRID, "subnet-id", "", "subnet_cidr_id for added members (default: the binding's "+lbv1.SubnetAnnotation+" annotation; none = IP-type members).")
 	return cmd
 }
@@ -288,6 +302,9 @@ func (o *SyncOptions) Validate(cmd *cobra.Command) error {
 			}
 		}
 	}
+	if err := o.validateWatch(); err != nil {
+		return cmdutil.UsageErrorf(cmd, "%v", err)
+	}
 	if cmd.Flags().Changed("cluster-id") {
 		if err := reconcile.ValidateClusterID(o.ClusterID); err != nil {
 			return cmdutil.UsageErrorf(cmd, "invalid --cluster-id: %v", err)
@@ -337,10 +354,13 @@ func (s *Summary) count(r reconcile.Result) {
 
 // Run performs the pass.
 func (o *SyncOptions) Run(ctx context.Context) error {
-	if o.Timeout > 0 {
+	if o.Timeout > 0 && !o.Watch {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
+	}
+	if o.Watch {
+		return o.runWatch(ctx)
 	}
 	if o.multiCluster() {
 		return o.runContexts(ctx)
@@ -404,24 +424,10 @@ func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, sta
 		status = bindingstatus.New(ctx, in.statusDyn, in.plbGVR, in.objects, o.ErrOut)
 		record = status.Record
 	}
-	opts := reconcile.Options{
-		DryRun:       o.DryRun,
-		AllowEmpty:   o.AllowEmpty,
-		PruneOrphans: o.PruneOrphans,
-		Owners:       in.owners,
-		ClusterID:    in.clusterID,
-		Concurrency:  o.Concurrency,
-		Locker:       locker,
-		ReadDesired:  in.reread,
-
-		MemberQuota:    o.MemberQuota,
-		WaitHealthy:    o.WaitHealthy,
-		HealthTimeout:  o.HealthTimeout,
-		HealthInterval: o.HealthInterval,
-		Warn:           func(s string) { fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(s)) },
-		Record:         record,
-		ReadOwners:     in.readOwners,
-	}
+	opts := o.policy(in.clusterID)
+	opts.Owners, opts.ReadOwners, opts.ReadDesired = in.owners, in.readOwners, in.reread
+	opts.Locker, opts.Record = locker, record
+	opts.Warn = func(s string) { fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(s)) }
 	results = runRegions(ctx, regions, clients, in.targets, opts)
 	// The last line of defence before anything is written: ELB errors are
 	// masked where they are made, but a message must never carry a secret
@@ -438,6 +444,23 @@ func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, sta
 		}
 	}
 	return results, statusErr, nil
+}
+
+// policy is the pass's policy from the flags, the same for one-shot and
+// --watch; the caller adds what it read (owners, re-reads), the lock and
+// the status hook.
+func (o *SyncOptions) policy(clusterID string) reconcile.Options {
+	return reconcile.Options{
+		DryRun:         o.DryRun,
+		AllowEmpty:     o.AllowEmpty,
+		PruneOrphans:   o.PruneOrphans,
+		ClusterID:      clusterID,
+		Concurrency:    o.Concurrency,
+		MemberQuota:    o.MemberQuota,
+		WaitHealthy:    o.WaitHealthy,
+		HealthTimeout:  o.HealthTimeout,
+		HealthInterval: o.HealthInterval,
+	}
 }
 
 // maskResults replaces every secret the process knows (and credential

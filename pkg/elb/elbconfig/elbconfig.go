@@ -44,6 +44,9 @@ type Options struct {
 	// Token is a fixed IAM token (CCICTL_ELB_TOKEN), used when neither the
 	// auth-provider nor HW_ACCESS_KEY/HW_SECRET_KEY give credentials.
 	Token string
+	// WrapTransport, if set, wraps the authenticated transport (the
+	// controller counts the requests it sends, pkg/elb/elbmetrics).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 }
 
 // Credentials are the same credentials as the CCI API: the current user's
@@ -141,10 +144,14 @@ func build(o Options, creds *auth.Credentials, endpoint, projectID string) (elb.
 	if reqTimeout == 0 {
 		reqTimeout = -1 // the flag's 0 means no per-attempt bound
 	}
+	rt := creds.WrapTransport(tr)
+	if o.WrapTransport != nil {
+		rt = o.WrapTransport(rt)
+	}
 	return elb.New(elb.Config{
 		Endpoint:       strings.TrimRight(endpoint, "/"),
 		ProjectID:      projectID,
-		Transport:      creds.WrapTransport(tr),
+		Transport:      rt,
 		UserAgent:      "ccictl/" + version.Get().GitVersion,
 		RequestTimeout: reqTimeout,
 	})

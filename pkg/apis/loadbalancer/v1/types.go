@@ -111,6 +111,11 @@ const WeightAnnotation = GroupName + "/weight"
 // added members are IP-type.
 const SubnetAnnotation = GroupName + "/subnet-id"
 
+// MembersFinalizer is put on a PoolBinding by the controller of
+// `ccictl sync --watch`: deleting the binding first removes the members it
+// owns from the pool, then the controller removes the finalizer.
+const MembersFinalizer = GroupName + "/members"
+
 // Member weight range and default, as the ELB API documents them.
 const (
 	MinWeight     = 0

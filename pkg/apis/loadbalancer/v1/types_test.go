@@ -8,6 +8,7 @@ func TestAnnotationNames(t *testing.T) {
 	for _, c := range []struct{ got, want string }{
 		{WeightAnnotation, "loadbalancer.networking.openvessel.io/weight"},
 		{SubnetAnnotation, "loadbalancer.networking.openvessel.io/subnet-id"},
+		{MembersFinalizer, "loadbalancer.networking.openvessel.io/members"},
 		{ZonesAnnotation, "loadbalancer.networking.openvessel.io/zones"},
 		{NodeSelectorAnnotation, "loadbalancer.networking.openvessel.io/node-selector"},
 		{RegionAnnotation, "loadbalancer.networking.openvessel.io/region"},

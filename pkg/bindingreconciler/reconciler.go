@@ -1,0 +1,387 @@
+// Package bindingreconciler is one binding's pass in `ccictl sync --watch`:
+// the same pipeline as the one-shot `ccictl sync` (pkg/bindingsource to
+// resolve, pkg/reconcile to plan and write, pkg/bindingstatus to record),
+// read from the controller's caches instead of lists, plus what only a
+// continuous controller does: the finalizer that removes a deleted
+// binding's members, and Events. It does not import cobra.
+package bindingreconciler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/record"
+
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/bindingsource"
+	"github.com/openvessel/ccictl/pkg/bindingstatus"
+	"github.com/openvessel/ccictl/pkg/client/redact"
+	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/readinessgate"
+	"github.com/openvessel/ccictl/pkg/reconcile"
+)
+
+// Config is what a Reconciler reads and writes with.
+type Config struct {
+	// Binding returns a binding from the controller's cache (nil when it
+	// is gone); Bindings returns every binding the controller watches.
+	// Both are read only.
+	Binding  func(namespace, name string) (*lbv1.PoolBinding, error)
+	Bindings func() ([]*lbv1.PoolBinding, error)
+	// Namespaces the controller watches (nil = every namespace): members
+	// of bindings elsewhere are never taken for orphans.
+	Namespaces []string
+	// Store and Mapper resolve targets (bindingsource); SubnetOverride is
+	// --subnet-id.
+	Store          bindingsource.Store
+	Mapper         meta.RESTMapper
+	SubnetOverride string
+	// ELB returns the client of a region ("" = the controller's own).
+	ELB func(ctx context.Context, region string) (elb.Client, error)
+	// OwnRegion is the controller's own region, when it has a name.
+	OwnRegion string
+	// Policy is the pass's policy (the sync flags): AllowEmpty,
+	// PruneOrphans, MemberQuota, WaitHealthy, Locker, Warn, ClusterID,
+	// Concurrency… Owners, ReadOwners, ReadDesired and Record are set per
+	// reconcile.
+	Policy reconcile.Options
+	// Kube patches the readiness-gate conditions of pods (nil: gates are
+	// not served).
+	Kube kubernetes.Interface
+	// GateLatency, if set, is told how long a gate took from False to True.
+	GateLatency func(time.Duration)
+	// Dynamic writes statuses and finalizers of PoolBindings (resource
+	// GVR).
+	Dynamic dynamic.Interface
+	GVR     schema.GroupVersionResource
+	// NoStatus leaves statuses alone (--no-status).
+	NoStatus bool
+	// Recorder receives the Events on PoolBindings (nil = none).
+	Recorder record.EventRecorder
+	// Log receives status-write notices (nil = discarded).
+	Log io.Writer
+}
+
+// Reconciler syncs one binding per call; calls for different bindings may
+// run concurrently.
+type Reconciler struct{ cfg Config }
+
+// New returns a Reconciler.
+func New(cfg Config) *Reconciler {
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	return &Reconciler{cfg: cfg}
+}
+
+// Outcome is what one reconcile did. Result is nil when there was nothing
+// to sync (the binding is gone).
+type Outcome struct {
+	Result *reconcile.Result
+	// Err says the reconcile should be retried with backoff.
+	Err error
+	// RequeueAfter > 0: readiness gates are pending; poll the pool's
+	// health again after this long.
+	RequeueAfter time.Duration
+	// Gates counts the gate conditions this reconcile wrote.
+	Gates int
+}
+
+// Reconcile syncs the binding namespace/name from the caches: a live one
+// gets the finalizer and a pass; a deleted one has its owned members
+// removed and then loses the finalizer.
+func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outcome {
+	b, err := r.cfg.Binding(namespace, name)
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	if b == nil {
+		return Outcome{}
+	}
+	u, err := toUnstructured(b)
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	if u.GetDeletionTimestamp() != nil {
+		if !slices.Contains(u.GetFinalizers(), lbv1.MembersFinalizer) {
+			return Outcome{}
+		}
+		return r.cleanup(ctx, u, b)
+	}
+	if !slices.Contains(u.GetFinalizers(), lbv1.MembersFinalizer) {
+		// The finalizer before the first member: a binding deleted later
+		// always has its members removed first.
+		if err := r.patchFinalizers(ctx, u, append(slices.Clone(u.GetFinalizers()), lbv1.MembersFinalizer)); err != nil {
+			return Outcome{Err: fmt.Errorf("add finalizer: %w", err)}
+		}
+	}
+	res := bindingsource.NewResolver(r.cfg.Mapper, r.cfg.Store, r.cfg.SubnetOverride)
+	t := res.Target(ctx, b)
+	peers, owners, err := r.peers(ctx, res, b)
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	c, err := r.cfg.ELB(ctx, r.region(b))
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	opts := r.cfg.Policy
+	opts.Owners = owners
+	opts.ReadOwners = func(context.Context) (reconcile.OwnerLookup, error) { return r.owners() }
+	opts.ReadDesired = func(ctx context.Context, t reconcile.Target) ([]reconcile.Endpoint, error) {
+		return res.Reread(ctx, r.cfg.Store, t.Binding, t.PortProtocol)
+	}
+	var status *bindingstatus.Writer
+	if !r.cfg.NoStatus && !opts.DryRun {
+		status = bindingstatus.New(ctx, r.cfg.Dynamic, r.cfg.GVR, []*unstructured.Unstructured{u}, r.cfg.Log)
+		opts.Record = status.Record
+	}
+	result := reconcile.SyncAmong(ctx, c, t, peers, opts)
+	result.Mask()
+	var statusErr error
+	if status != nil {
+		statusErr = status.Finish()
+	}
+	r.event(u, result)
+	out := Outcome{Result: &result}
+	gateErr := r.gates(ctx, res, b, c, &out)
+	switch {
+	case statusErr != nil:
+		out.Err = statusErr
+	case result.State == reconcile.StateFailed:
+		out.Err = errors.New(result.Line())
+	case gateErr != nil:
+		out.Err = gateErr
+	}
+	return out
+}
+
+// gates sets the readiness-gate condition of the binding's gated pods from
+// one member list of its pool (the health the ELB reports now), and asks
+// for another poll after readinessgate.PollInterval while a gate may still
+// open. Bindings whose pods declare no gate cost no call.
+func (r *Reconciler) gates(ctx context.Context, res *bindingsource.Resolver, b *lbv1.PoolBinding, c elb.Client, out *Outcome) error {
+	if r.cfg.Kube == nil {
+		return nil
+	}
+	targets, err := res.GateTargets(ctx, b)
+	if err != nil {
+		return fmt.Errorf("readiness gates: %w", err)
+	}
+	if len(targets) == 0 {
+		return nil
+	}
+	members, err := c.ListMembers(ctx, b.Spec.PoolRef.ID)
+	if err != nil {
+		out.RequeueAfter = readinessgate.PollInterval
+		return fmt.Errorf("readiness gates: %w", err)
+	}
+	now := time.Now()
+	g := readinessgate.Compute(b.Name, b.Spec.PoolRef.ID, targets, members, now)
+	if g.Pending {
+		out.RequeueAfter = readinessgate.PollInterval
+	}
+	if r.cfg.GateLatency != nil {
+		for _, d := range g.Decisions {
+			if d.Changed && d.Desired.Status == corev1.ConditionTrue {
+				if since := falseSince(d.Pod, b.Name); !since.IsZero() {
+					r.cfg.GateLatency(now.Sub(since))
+				}
+			}
+		}
+	}
+	applied, err := readinessgate.Apply(ctx, r.cfg.Kube, g.Patches)
+	out.Gates = applied.Patched
+	return err
+}
+
+// falseSince is when the pod's gate condition last turned False (zero
+// when it has none).
+func falseSince(p *corev1.Pod, binding string) time.Time {
+	t := readinessgate.ConditionType(binding)
+	for _, c := range p.Status.Conditions {
+		if c.Type == t && c.Status == corev1.ConditionFalse {
+			return c.LastTransitionTime.Time
+		}
+	}
+	return time.Time{}
+}
+
+// releaseGates opens the gates of a deleted binding's pods: nothing would
+// open them any more.
+func (r *Reconciler) releaseGates(ctx context.Context, b *lbv1.PoolBinding) error {
+	if r.cfg.Kube == nil {
+		return nil
+	}
+	res := bindingsource.NewResolver(r.cfg.Mapper, r.cfg.Store, r.cfg.SubnetOverride)
+	targets, err := res.GateTargets(ctx, b)
+	if err != nil || len(targets) == 0 {
+		return err
+	}
+	_, err = readinessgate.Apply(ctx, r.cfg.Kube, readinessgate.Release(b.Name, targets, time.Now()))
+	return err
+}
+
+// peers are the other bindings of b's pool, resolved from the caches, and
+// the owner lookup over every watched binding.
+func (r *Reconciler) peers(ctx context.Context, res *bindingsource.Resolver, b *lbv1.PoolBinding) ([]reconcile.Target, reconcile.OwnerLookup, error) {
+	all, err := r.cfg.Bindings()
+	if err != nil {
+		return nil, nil, err
+	}
+	var peers []reconcile.Target
+	for _, p := range all {
+		if p.UID == b.UID || p.DeletionTimestamp != nil || p.Spec.PoolRef.ID != b.Spec.PoolRef.ID {
+			continue
+		}
+		peers = append(peers, res.Target(ctx, p))
+	}
+	return peers, ownersOf(all, r.cfg.Namespaces), nil
+}
+
+func (r *Reconciler) owners() (reconcile.OwnerLookup, error) {
+	all, err := r.cfg.Bindings()
+	if err != nil {
+		return nil, err
+	}
+	return ownersOf(all, r.cfg.Namespaces), nil
+}
+
+func ownersOf(all []*lbv1.PoolBinding, namespaces []string) reconcile.OwnerLookup {
+	live := make([]reconcile.Owner, 0, len(all))
+	for _, b := range all {
+		live = append(live, reconcile.Owner{Namespace: b.Namespace, Name: b.Name, UID: string(b.UID)})
+	}
+	return reconcile.NewOwnerLookup(live, namespaces)
+}
+
+// toUnstructured is b as the status writer and the event recorder take
+// it, with its apiVersion and kind.
+func toUnstructured(b *lbv1.PoolBinding) (*unstructured.Unstructured, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(b)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetAPIVersion(lbv1.SchemeGroupVersion.String())
+	u.SetKind(lbv1.Kind)
+	return u, nil
+}
+
+func (r *Reconciler) region(b *lbv1.PoolBinding) string {
+	if region, err := b.Region(); err == nil && region != r.cfg.OwnRegion {
+		return region
+	}
+	return ""
+}
+
+// cleanup removes the owned members of a deleted binding, then its
+// finalizer. The foreign and orphan rules hold as in every pass: only
+// members with this binding's marker are removed. A pool that is gone, or
+// that refuses removals (deletion protection), cannot be cleaned: the
+// finalizer goes anyway, with a warning Event, so that nothing is stuck
+// forever; other failures are retried.
+func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, b *lbv1.PoolBinding) Outcome {
+	c, err := r.cfg.ELB(ctx, r.region(b))
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	owners, err := r.owners()
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	opts := r.cfg.Policy
+	opts.Owners, opts.DryRun, opts.Record, opts.ReadDesired, opts.ReadOwners = owners, false, nil, nil, nil
+	// Deleting the binding is the consent to empty what it owns.
+	opts.AllowEmpty, opts.PruneOrphans, opts.WaitHealthy = true, false, false
+	result := reconcile.Sync(ctx, c, reconcile.Target{Binding: b}, opts)
+	result.Mask()
+	out := Outcome{Result: &result}
+	switch {
+	case result.InSync():
+		if result.Removed > 0 {
+			r.normal(u, "MembersRemoved", fmt.Sprintf("removed %d member(s) from pool %s before deletion", result.Removed, b.Spec.PoolRef.ID))
+		}
+	case result.Reason == reconcile.ReasonPoolNotFound || result.Reason == reconcile.ReasonDeletionProtected:
+		r.warn(u, result.Reason, "finalizer removed without removing members: "+result.Message)
+	default:
+		r.warn(u, result.Reason, "members not removed, retrying: "+result.Message)
+		return Outcome{Result: &result, Err: errors.New(result.Line())}
+	}
+	if err := r.releaseGates(ctx, b); err != nil {
+		return Outcome{Result: &result, Err: fmt.Errorf("release readiness gates: %w", err)}
+	}
+	out.Err = r.dropFinalizer(ctx, u)
+	return out
+}
+
+func (r *Reconciler) dropFinalizer(ctx context.Context, u *unstructured.Unstructured) error {
+	keep := slices.DeleteFunc(slices.Clone(u.GetFinalizers()), func(f string) bool { return f == lbv1.MembersFinalizer })
+	if err := r.patchFinalizers(ctx, u, keep); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("remove finalizer: %w", err)
+	}
+	return nil
+}
+
+// patchFinalizers sets the binding's finalizers, guarded by its
+// resourceVersion: a finalizer another controller added meanwhile is a
+// conflict (retried from a fresh cache), never lost.
+func (r *Reconciler) patchFinalizers(ctx context.Context, u *unstructured.Unstructured, finalizers []string) error {
+	if finalizers == nil {
+		finalizers = []string{}
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"finalizers": finalizers, "resourceVersion": u.GetResourceVersion()}})
+	if err != nil {
+		return err
+	}
+	_, err = r.cfg.Dynamic.Resource(r.cfg.GVR).Namespace(u.GetNamespace()).Patch(ctx, u.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
+	return err
+}
+
+// event records what a pass changed (Normal) or why it did not converge
+// (Warning, reason = the status reason). A pass with nothing to change
+// records nothing, so that a resync does not flood the Events.
+func (r *Reconciler) event(u *unstructured.Unstructured, res reconcile.Result) {
+	switch {
+	case res.State == reconcile.StateSynced:
+		r.normal(u, res.Reason, res.Line())
+	case !res.InSync():
+		r.warn(u, res.Reason, res.Line())
+	}
+}
+
+func (r *Reconciler) normal(u *unstructured.Unstructured, reason, msg string) {
+	if r.cfg.Recorder != nil {
+		r.cfg.Recorder.Event(u, corev1.EventTypeNormal, reason, clip(redact.String(msg)))
+	}
+}
+
+func (r *Reconciler) warn(u *unstructured.Unstructured, reason, msg string) {
+	if r.cfg.Recorder != nil {
+		r.cfg.Recorder.Event(u, corev1.EventTypeWarning, reason, clip(redact.String(msg)))
+	}
+}
+
+// clip keeps an Event's message within the API's 1 KiB note limit.
+func clip(s string) string {
+	if len(s) <= 1024 {
+		return s
+	}
+	return strings.ToValidUTF8(s[:1021], "") + "..."
+}

@@ -1,0 +1,328 @@
+package bindingreconciler
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/tools/record"
+
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/bindingsource"
+	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
+	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/testenv"
+)
+
+// cluster is the real API server of these tests (bindings, finalizers,
+// statuses); the package fails, never skips, if it cannot start.
+var cluster *testenv.Cluster
+
+func TestMain(m *testing.M) {
+	os.Exit(testenv.RunTests(m, func(c *testenv.Cluster) { cluster = c }))
+}
+
+const (
+	project = "0123456789abcdef0123456789abcdef"
+	token   = "unit-elb-token"
+	poolID  = "a1b2c3d4-0000-4000-8000-000000000001"
+)
+
+var plbGVR = lbv1.SchemeGroupVersion.WithResource(lbv1.Resource)
+
+type tokenTransport struct{ next http.RoundTripper }
+
+func (t tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("X-Auth-Token", token)
+	return t.next.RoundTrip(r)
+}
+
+type env struct {
+	t      *testing.T
+	ns     string
+	kube   kubernetes.Interface
+	dyn    dynamic.Interface
+	emu    *elbemulator.Emulator
+	events *record.FakeRecorder
+	rec    *Reconciler
+}
+
+// newEnv makes a namespace with Service web (one ready endpoint,
+// 10.40.0.1:8080, from an EndpointSlice the test writes) and a Reconciler
+// that reads the real server directly, as the controller reads its caches.
+func newEnv(t *testing.T, ns string, pool elb.Pool) *env {
+	t.Helper()
+	cfg := &rest.Config{Host: cluster.Server, BearerToken: cluster.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: cluster.CAFile}}
+	kube := kubernetes.NewForConfigOrDie(cfg)
+	dyn := dynamic.NewForConfigOrDie(cfg)
+	md := metadata.NewForConfigOrDie(cfg)
+	dc := discovery.NewDiscoveryClientForConfigOrDie(cfg)
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	ctx := context.Background()
+	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}}}
+	if _, err := kube.CoreV1().Services(ns).Create(ctx, svc, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ready, name, port, proto := true, "http", int32(8080), corev1.ProtocolTCP
+	sl := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web-1", Labels: map[string]string{
+			discoveryv1.LabelServiceName: "web", discoveryv1.LabelManagedBy: "unit-test"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: &name, Port: &port, Protocol: &proto}},
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{"10.40.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}},
+	}
+	if _, err := kube.DiscoveryV1().EndpointSlices(ns).Create(ctx, sl, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	emu := elbemulator.New(elbemulator.Options{ProjectID: project, Token: token, MemberQuota: 1000})
+	emu.CreatePool(pool)
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	c, err := elb.New(elb.Config{Endpoint: srv.URL, ProjectID: project, Transport: tokenTransport{srv.Client().Transport},
+		Retry: elb.RetryPolicy{MaxAttempts: 2, Initial: time.Millisecond, Max: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, ns: ns, kube: kube, dyn: dyn, emu: emu, events: record.NewFakeRecorder(100)}
+	get := func(ns, name string) (*lbv1.PoolBinding, error) {
+		u, err := dyn.Resource(plbGVR).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		var b lbv1.PoolBinding
+		return &b, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &b)
+	}
+	e.rec = New(Config{
+		Binding: get,
+		Bindings: func() ([]*lbv1.PoolBinding, error) {
+			list, err := dyn.Resource(plbGVR).Namespace(ns).List(context.Background(), metav1.ListOptions{})
+			if err != nil {
+				return nil, err
+			}
+			var out []*lbv1.PoolBinding
+			for i := range list.Items {
+				var b lbv1.PoolBinding
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(list.Items[i].Object, &b); err != nil {
+					return nil, err
+				}
+				out = append(out, &b)
+			}
+			return out, nil
+		},
+		Namespaces: []string{ns},
+		Store:      &bindingsource.ListStore{Typed: kube, Dynamic: dyn, Metadata: md, Mapper: mapper},
+		Mapper:     mapper,
+		ELB:        func(context.Context, string) (elb.Client, error) { return c, nil },
+		Policy:     reconcile.Options{ClusterID: "unit-cluster"},
+		Dynamic:    dyn,
+		GVR:        plbGVR,
+		Recorder:   e.events,
+	})
+	return e
+}
+
+// binding creates PoolBinding name of Service web on the pool.
+func (e *env) binding(name, pool string) {
+	e.t.Helper()
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": lbv1.SchemeGroupVersion.String(), "kind": lbv1.Kind,
+		"metadata": map[string]any{"name": name, "namespace": e.ns},
+		"spec": map[string]any{"poolRef": map[string]any{"id": pool},
+			"targetRef": map[string]any{"kind": "Service", "group": "v1", "name": "web", "port": int64(80)}},
+	}}
+	if _, err := e.dyn.Resource(plbGVR).Namespace(e.ns).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) reconcile(name string) Outcome {
+	e.t.Helper()
+	return e.rec.Reconcile(context.Background(), e.ns, name)
+}
+
+func (e *env) get(name string) (*unstructured.Unstructured, error) {
+	return e.dyn.Resource(plbGVR).Namespace(e.ns).Get(context.Background(), name, metav1.GetOptions{})
+}
+
+func (e *env) delete(name string) {
+	e.t.Helper()
+	if err := e.dyn.Resource(plbGVR).Namespace(e.ns).Delete(context.Background(), name, metav1.DeleteOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// event returns the next recorded Event ("Type Reason message"), or "".
+func (e *env) event() string {
+	select {
+	case ev := <-e.events.Events:
+		return ev
+	default:
+		return ""
+	}
+}
+
+func (e *env) addresses() []string {
+	var out []string
+	for _, m := range e.emu.Members(poolID) {
+		out = append(out, fmt.Sprintf("%s:%d %s", m.Address, m.ProtocolPort, m.Name))
+	}
+	return out
+}
+
+func TestReconcileAddsFinalizerThenSyncs(t *testing.T) {
+	e := newEnv(t, "rec-sync", elb.Pool{ID: poolID})
+	e.binding("b", poolID)
+	out := e.reconcile("b")
+	if out.Err != nil || out.Result == nil || out.Result.State != reconcile.StateSynced || out.Result.Added != 1 {
+		t.Fatalf("outcome %+v %v", out.Result, out.Err)
+	}
+	u, err := e.get("b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := u.GetFinalizers(); len(got) != 1 || got[0] != lbv1.MembersFinalizer {
+		t.Errorf("finalizers %v, want [%s]", got, lbv1.MembersFinalizer)
+	}
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	if len(conds) == 0 || conds[0].(map[string]any)["status"] != "True" {
+		t.Errorf("status conditions %v, want Synced=True", conds)
+	}
+	if ev := e.event(); !strings.HasPrefix(ev, "Normal Synced ") {
+		t.Errorf("event %q, want Normal Synced", ev)
+	}
+	// Nothing to change: no Event (a resync must not flood them).
+	if out := e.reconcile("b"); out.Err != nil || out.Result.State != reconcile.StateInSync {
+		t.Errorf("second reconcile %+v %v", out.Result, out.Err)
+	}
+	if ev := e.event(); ev != "" {
+		t.Errorf("event %q for a pass that changed nothing", ev)
+	}
+	if got := e.addresses(); len(got) != 1 || !strings.HasPrefix(got[0], "10.40.0.1:8080 ccictl:unit-cluster:rec-sync/b:") {
+		t.Errorf("pool %v", got)
+	}
+}
+
+// A deleted binding's own members go, foreign ones stay, then the
+// finalizer goes and with it the binding.
+func TestReconcileDeletedBindingRemovesItsMembers(t *testing.T) {
+	e := newEnv(t, "rec-delete", elb.Pool{ID: poolID})
+	e.binding("b", poolID)
+	if out := e.reconcile("b"); out.Err != nil {
+		t.Fatal(out.Err)
+	}
+	if _, err := e.emu.AddMemberDirect(poolID, elb.Member{Name: "hand-made", Address: "10.40.9.9", ProtocolPort: 8080}); err != nil {
+		t.Fatal(err)
+	}
+	e.delete("b")
+	out := e.reconcile("b")
+	if out.Err != nil || out.Result == nil || out.Result.Removed != 1 {
+		t.Fatalf("cleanup %+v %v", out.Result, out.Err)
+	}
+	if got := e.addresses(); len(got) != 1 || got[0] != "10.40.9.9:8080 hand-made" {
+		t.Errorf("pool after cleanup %v, want only the foreign member", got)
+	}
+	if _, err := e.get("b"); !apierrors.IsNotFound(err) {
+		t.Errorf("binding still there after its finalizer should have gone: %v", err)
+	}
+	_ = e.event() // the Synced event of the first pass
+	if ev := e.event(); !strings.HasPrefix(ev, "Normal MembersRemoved removed 1 member(s)") {
+		t.Errorf("event %q, want Normal MembersRemoved", ev)
+	}
+	// Gone from the cache: nothing to do.
+	if out := e.reconcile("b"); out.Err != nil || out.Result != nil {
+		t.Errorf("reconcile of a gone binding: %+v %v", out.Result, out.Err)
+	}
+}
+
+// A pool that is gone, or refuses removals, cannot be cleaned: the
+// finalizer goes anyway, with a Warning saying why, so the binding is not
+// stuck in deletion forever.
+func TestReconcileDeletedBindingNotCleanable(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		pool   elb.Pool
+		bindTo string
+		reason string
+		left   int
+	}{
+		{"pool gone", elb.Pool{ID: poolID}, "a1b2c3d4-0000-4000-8000-00000000dead", reconcile.ReasonPoolNotFound, 0},
+		{"deletion protected", elb.Pool{ID: poolID, MemberDeletionProtectionEnable: true}, poolID, reconcile.ReasonDeletionProtected, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, "rec-"+strings.ReplaceAll(tc.name, " ", "-"), tc.pool)
+			e.binding("b", tc.bindTo)
+			e.reconcile("b")
+			e.delete("b")
+			out := e.reconcile("b")
+			if out.Err != nil {
+				t.Fatalf("cleanup error %v; the finalizer must go", out.Err)
+			}
+			if _, err := e.get("b"); !apierrors.IsNotFound(err) {
+				t.Errorf("binding not released: %v", err)
+			}
+			if got := e.addresses(); len(got) != tc.left {
+				t.Errorf("pool %v, want %d member(s) left", got, tc.left)
+			}
+			var warned bool
+			for ev := e.event(); ev != ""; ev = e.event() {
+				warned = warned || strings.HasPrefix(ev, "Warning "+tc.reason+" finalizer removed without removing members")
+			}
+			if !warned {
+				t.Errorf("no Warning %s saying the finalizer went without cleanup", tc.reason)
+			}
+		})
+	}
+}
+
+// Any other failure keeps the finalizer and asks for a retry.
+func TestReconcileDeletedBindingRetriesOnELBErrors(t *testing.T) {
+	e := newEnv(t, "rec-retry", elb.Pool{ID: poolID})
+	e.binding("b", poolID)
+	if out := e.reconcile("b"); out.Err != nil {
+		t.Fatal(out.Err)
+	}
+	e.delete("b")
+	e.emu.SetFaults(elbemulator.Faults{FailEvery: 1})
+	if out := e.reconcile("b"); out.Err == nil {
+		t.Fatalf("cleanup against a failing ELB: no error (%+v)", out.Result)
+	}
+	u, err := e.get("b")
+	if err != nil || len(u.GetFinalizers()) != 1 {
+		t.Fatalf("binding %v, err %v: the finalizer must stay until the members are removed", u, err)
+	}
+	e.emu.SetFaults(elbemulator.Faults{})
+	if out := e.reconcile("b"); out.Err != nil {
+		t.Fatalf("retry: %v", out.Err)
+	}
+	if got := e.addresses(); len(got) != 0 {
+		t.Errorf("pool after the retry %v", got)
+	}
+}

@@ -1,0 +1,312 @@
+package synccmd
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/spf13/pflag"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/bindingcontroller"
+	"github.com/openvessel/ccictl/pkg/bindingreconciler"
+	"github.com/openvessel/ccictl/pkg/bindingsource"
+	"github.com/openvessel/ccictl/pkg/client/redact"
+	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/poollock"
+	"github.com/openvessel/ccictl/pkg/reconcile"
+)
+
+// WatchOptions are the flags of `sync --watch`.
+type WatchOptions struct {
+	Watch        bool
+	Coalesce     time.Duration
+	ResyncPeriod time.Duration
+	MaxBackoff   time.Duration
+
+	LeaderElect   bool
+	LeaseNS       string
+	LeaseName     string
+	LeaseDuration time.Duration
+	RenewDeadline time.Duration
+	RetryPeriod   time.Duration
+
+	MetricsAddr string
+	LogFormat   string
+}
+
+func (w *WatchOptions) addFlags(fl *pflag.FlagSet) {
+	fl.BoolVarP(&w.Watch, "watch", "w", false, "Keep running: reconcile each selected PoolBinding whenever it, its Service or its endpoints change, and every --resync-period (docs/watch.md).")
+	fl.DurationVar(&w.Coalesce, "coalesce", bindingcontroller.DefaultCoalesce, "With --watch, how long a change waits so that a burst of changes to one binding is one reconcile.")
+	fl.DurationVar(&w.ResyncPeriod, "resync-period", bindingcontroller.DefaultResyncPeriod, "With --watch, how often each binding is reconciled against the ELB without a Kubernetes change (repairs members changed by hand).")
+	fl.DurationVar(&w.MaxBackoff, "max-backoff", bindingcontroller.DefaultMaxBackoff, "With --watch, the longest wait before a failing binding is retried.")
+	fl.BoolVar(&w.LeaderElect, "leader-elect", false, "With --watch, reconcile only while holding a coordination.k8s.io Lease, so that one of several replicas writes.")
+	fl.StringVar(&w.LeaseNS, "leader-elect-namespace", "", "Namespace of the leader-election Lease (default: the namespace of -n, or of the current context).")
+	fl.StringVar(&w.LeaseName, "leader-elect-name", "ccictl-sync", "Name of the leader-election Lease.")
+	fl.DurationVar(&w.LeaseDuration, "leader-elect-lease-duration", bindingcontroller.DefaultLeaseDuration, "How long a standby waits after the leader's last renewal before it takes over.")
+	fl.DurationVar(&w.RenewDeadline, "leader-elect-renew-deadline", bindingcontroller.DefaultRenewDeadline, "How long the leader tries to renew before it stops reconciling.")
+	fl.DurationVar(&w.RetryPeriod, "leader-elect-retry-period", bindingcontroller.DefaultRetryPeriod, "How often candidates try to take the Lease and the leader renews it.")
+	fl.StringVar(&w.MetricsAddr, "metrics-bind-address", "", "With --watch, serve Prometheus /metrics, /healthz and /readyz on this address (e.g. :8080; default: not served).")
+	fl.StringVar(&w.LogFormat, "log-format", "text", "With --watch, the format of the controller's log lines on stderr: text or json.")
+}
+
+// validate checks the watch flags against the rest of the pass's.
+func (o *SyncOptions) validateWatch() error {
+	w := &o.WatchOptions
+	switch w.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("--log-format must be text or json, not %q", w.LogFormat)
+	}
+	if !w.Watch {
+		return nil
+	}
+	switch {
+	case o.DryRun:
+		return fmt.Errorf("--watch writes: it cannot be combined with --dry-run")
+	case o.Output != "":
+		return fmt.Errorf("--watch logs each reconcile on stderr; -o applies to a single pass")
+	case len(o.Names) > 0:
+		return fmt.Errorf("--watch selects bindings with -n, -A and -l, not by name")
+	case o.multiCluster():
+		return fmt.Errorf("--watch runs against one cluster; start one controller per context")
+	case w.Coalesce < 0 || w.ResyncPeriod <= 0 || w.MaxBackoff <= 0:
+		return fmt.Errorf("--coalesce must not be negative; --resync-period and --max-backoff must be positive")
+	}
+	return nil
+}
+
+// runWatch runs the controller until ctx ends (SIGTERM, SIGINT): the same
+// resolution and pass as one-shot sync, from informer caches, driven by
+// pkg/bindingcontroller.
+func (o *SyncOptions) runWatch(ctx context.Context) error {
+	w := &o.WatchOptions
+	var handler slog.Handler = slog.NewTextHandler(o.ErrOut, nil)
+	if w.LogFormat == "json" {
+		handler = slog.NewJSONHandler(o.ErrOut, nil)
+	}
+	logger := logr.FromSlogHandler(handler)
+	ctx = klog.NewContext(ctx, logger)
+
+	f := o.factory
+	mapper, err := f.ToRESTMapper()
+	if err != nil {
+		return err
+	}
+	plb, err := mapper.RESTMapping(schema.GroupKind{Group: lbv1.GroupName, Kind: lbv1.Kind}, lbv1.SchemeGroupVersion.Version)
+	if err != nil {
+		return fmt.Errorf("the server does not serve PoolBindings (%s/%s): %w", lbv1.GroupName, lbv1.SchemeGroupVersion.Version, err)
+	}
+	cfg, err := f.ToRESTConfig()
+	if err != nil {
+		return err
+	}
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	jsonCfg, err := f.ToRESTConfig()
+	if err != nil {
+		return err
+	}
+	dyn, err := dynamic.NewForConfig(jsonCfg)
+	if err != nil {
+		return err
+	}
+	clusterID, err := bindingsource.ClusterIdentity(ctx, kube, o.ClusterID)
+	if err != nil {
+		return err
+	}
+	ns := o.Namespace
+	var namespaces []string
+	if o.AllNamespaces {
+		ns = ""
+	} else {
+		namespaces = []string{o.Namespace}
+	}
+	sel := labels.Everything()
+	if o.LabelSelector != "" {
+		if sel, err = labels.Parse(o.LabelSelector); err != nil {
+			return fmt.Errorf("invalid selector %q: %w", o.LabelSelector, err)
+		}
+	}
+	// The platform's Service group: cci/v2 where it is served, else core.
+	svcRes, _, err := bindingsource.ServiceResources(mapper, "cci/v2")
+	if err != nil {
+		return err
+	}
+	probe := bindingsource.NewResolver(mapper, &bindingsource.ListerStore{}, "")
+
+	metrics := bindingcontroller.NewMetrics()
+	o.elbTransport = metrics.ELB.Transport
+
+	ccfg := bindingcontroller.Config{
+		Kube: kube, Dynamic: dyn, Namespace: ns, Selector: sel,
+		ServiceResource: svcRes, Pods: !probe.UsesEndpointSlices(),
+		// Pods are cached on the EndpointSlice path too: readiness gates
+		// are set on them, and a pod waiting for its gate is registered.
+		WatchPods:   true,
+		Concurrency: o.Concurrency, Coalesce: w.Coalesce, ResyncPeriod: w.ResyncPeriod, MaxBackoff: w.MaxBackoff,
+		Metrics: metrics,
+	}
+	if w.LeaderElect {
+		leaseNS := w.LeaseNS
+		if leaseNS == "" {
+			leaseNS = o.Namespace
+		}
+		ccfg.LeaderElection = &bindingcontroller.LeaderElectionConfig{Namespace: leaseNS, Name: w.LeaseName,
+			LeaseDuration: w.LeaseDuration, RenewDeadline: w.RenewDeadline, RetryPeriod: w.RetryPeriod}
+	}
+	// The controller needs the Reconciler and the Reconciler the
+	// controller's caches: the closure reads rec once both exist.
+	var rec *bindingreconciler.Reconciler
+	ccfg.Reconciler = bindingcontroller.ReconcilerFunc(func(ctx context.Context, key cache.ObjectName) bindingcontroller.Outcome {
+		out := rec.Reconcile(ctx, key.Namespace, key.Name)
+		return o.logOutcome(ctx, key, out, metrics)
+	})
+	c, err := bindingcontroller.New(ccfg)
+	if err != nil {
+		return err
+	}
+
+	statusCfg, err := f.ToRESTConfig()
+	if err != nil {
+		return err
+	}
+	statusCfg.QPS = -1 // bounded by the workers; see bindingstatus.New
+	statusDyn, err := dynamic.NewForConfig(statusCfg)
+	if err != nil {
+		return err
+	}
+	leases, err := kubernetes.NewForConfig(statusCfg)
+	if err != nil {
+		return err
+	}
+	store := &bindingsource.ListerStore{ServiceLister: c.Services(), ServiceResource: svcRes,
+		SliceLister: c.EndpointSlices(), PodLister: c.Pods(), NodesErr: fmt.Errorf("%w: the controller does not watch Nodes", bindingsource.ErrNodesUnavailable)}
+	policy := o.policy(clusterID)
+	policy.Locker = &poollock.LeaseLocker{
+		Leases: leases.CoordinationV1(), Namespace: o.LockNamespace,
+		OnUnavailable: func(err error) {
+			logger.Info("Pool locks unavailable; removals are re-checked right before they are made", "error", redact.Error(err).Error())
+		},
+	}
+	policy.Warn = func(s string) { logger.Info("Warning: " + redact.String(s)) }
+	clients := &regionClients{new: o.newELBClient, wrap: metrics.ELB.Client}
+	rec = bindingreconciler.New(bindingreconciler.Config{
+		Binding: func(ns, name string) (*lbv1.PoolBinding, error) {
+			b, err := c.Bindings().Get(cache.ObjectName{Namespace: ns, Name: name})
+			if apierrors.IsNotFound(err) {
+				return nil, nil
+			}
+			return b, err
+		},
+		Bindings:       func() ([]*lbv1.PoolBinding, error) { return c.Bindings().List(labels.Everything()) },
+		Namespaces:     namespaces,
+		Store:          store,
+		Mapper:         mapper,
+		SubnetOverride: o.SubnetCIDRID,
+		ELB:            clients.get,
+		OwnRegion:      o.passRegion(),
+		Policy:         policy,
+		Dynamic:        statusDyn,
+		GVR:            plb.Resource,
+		Kube:           leases,
+		GateLatency:    metrics.ObserveGateLatency,
+		NoStatus:       o.NoStatus,
+		Recorder:       c.Recorder(),
+		Log:            o.ErrOut,
+	})
+
+	if w.MetricsAddr != "" {
+		addr, err := bindingcontroller.ListenAndServe(ctx, w.MetricsAddr, c.Handler())
+		if err != nil {
+			return fmt.Errorf("--metrics-bind-address %s: %w", w.MetricsAddr, err)
+		}
+		logger.Info("Serving metrics and probes", "address", addr.String())
+	}
+	logger.Info("Watching PoolBindings", "namespace", nsLabel(ns), "selector", sel.String(), "clusterID", clusterID,
+		"endpoints", map[bool]string{true: "EndpointSlices", false: "Pods"}[!ccfg.Pods], "leaderElection", w.LeaderElect)
+	if err := c.Run(ctx); err != nil {
+		return err
+	}
+	logger.Info("Stopped")
+	return nil
+}
+
+func nsLabel(ns string) string {
+	if ns == "" {
+		return "(all)"
+	}
+	return ns
+}
+
+// logOutcome logs a reconcile that changed something or did not converge
+// (a quiet resync logs nothing) and turns it into the queue's outcome.
+func (o *SyncOptions) logOutcome(ctx context.Context, key cache.ObjectName, out bindingreconciler.Outcome, m *bindingcontroller.Metrics) bindingcontroller.Outcome {
+	logger := klog.FromContext(ctx)
+	res := bindingcontroller.Outcome{Err: out.Err, RequeueAfter: out.RequeueAfter}
+	if out.Result == nil {
+		if out.Err != nil {
+			logger.Info("Reconcile failed", "binding", key.String(), "error", redact.Error(out.Err).Error())
+		}
+		return res
+	}
+	r := out.Result
+	res.Result = r.State
+	m.ObserveMembers(key.String(), "registered", r.Registered)
+	m.ObserveMembers(key.String(), "desired", r.Desired)
+	m.ObserveMembers(key.String(), "foreign", r.Foreign)
+	if r.State != reconcile.StateInSync || out.Err != nil || out.Gates > 0 {
+		kv := []any{"binding", key.String(), "state", r.State, "reason", r.Reason, "added", r.Added, "removed", r.Removed}
+		if out.Gates > 0 {
+			kv = append(kv, "gatesSet", out.Gates)
+		}
+		if out.Err != nil {
+			kv = append(kv, "error", redact.Error(out.Err).Error())
+		}
+		logger.Info(r.Line(), kv...)
+	}
+	return res
+}
+
+// regionClients builds each region's ELB client once, on first use, and
+// counts its calls (elbmetrics).
+type regionClients struct {
+	new  func(ctx context.Context, region string) (elb.Client, error)
+	wrap func(elb.Client) elb.Client
+	mu   sync.Mutex
+	byID map[string]elb.Client
+}
+
+func (rc *regionClients) get(ctx context.Context, region string) (elb.Client, error) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if c := rc.byID[region]; c != nil {
+		return c, nil
+	}
+	c, err := rc.new(ctx, region)
+	if err != nil {
+		if region != "" {
+			return nil, fmt.Errorf("ELB client of region %s: %w", region, err)
+		}
+		return nil, err
+	}
+	if rc.byID == nil {
+		rc.byID = map[string]elb.Client{}
+	}
+	rc.byID[region] = rc.wrap(c)
+	return rc.byID[region], nil
+}
