@@ -260,7 +260,7 @@ func (o *SyncOptions) logOutcome(ctx context.Context, key cache.ObjectName, out 
 	res := bindingcontroller.Outcome{Err: out.Err, RequeueAfter: out.RequeueAfter}
 	if out.Result == nil {
 		if out.Err != nil {
-			logger.Info("Reconcile failed", "binding", key.String(), "error", redact.Error(out.Err).Error())
+			logger.Info("Reconcile failed", "error", redact.Error(out.Err).Error())
 		}
 		return res
 	}
@@ -270,7 +270,8 @@ func (o *SyncOptions) logOutcome(ctx context.Context, key cache.ObjectName, out 
 	m.ObserveMembers(key.String(), "desired", r.Desired)
 	m.ObserveMembers(key.String(), "foreign", r.Foreign)
 	if r.State != reconcile.StateInSync || out.Err != nil || out.Gates > 0 {
-		kv := []any{"binding", key.String(), "state", r.State, "reason", r.Reason, "added", r.Added, "removed", r.Removed}
+		// The controller's logger already names the binding (poolbinding=).
+		kv := []any{"state", r.State, "reason", r.Reason, "added", r.Added, "removed", r.Removed}
 		if out.Gates > 0 {
 			kv = append(kv, "gatesSet", out.Gates)
 		}
