@@ -91,6 +91,12 @@ type Config struct {
 	// WatchPods also caches Pods when endpoints come from EndpointSlices
 	// (readiness gates need them); their changes then queue nothing.
 	WatchPods bool
+	// Nodes caches the labels of the cluster's Nodes (zone and node
+	// scoping). Their cache is not waited for and queues nothing: where
+	// Nodes may not be listed (CCI, RBAC) NodesSynced stays false and the
+	// rest of the controller runs; a node label change reaches bindings at
+	// their next reconcile.
+	Nodes bool
 	// Concurrency is the number of workers (--concurrency).
 	Concurrency int
 	// Coalesce is how long a change waits before its binding is
@@ -127,6 +133,8 @@ type Controller struct {
 	serviceLst   corelisters.ServiceLister
 	sliceLst     discoverylisters.EndpointSliceLister
 	podLst       corelisters.PodLister
+	nodes        cache.SharedIndexInformer // nil without cfg.Nodes
+	nodeLst      corelisters.NodeLister
 	bindingLst   *BindingLister
 	podsToQueue  bool
 	limiter      *backoffLimiter
@@ -214,6 +222,13 @@ func New(cfg Config) (*Controller, error) {
 		c.podLst = corelisters.NewPodLister(c.pods.GetIndexer())
 		c.podsToQueue = cfg.Pods
 	}
+	if cfg.Nodes {
+		c.nodes = c.factory.Core().V1().Nodes().Informer()
+		if err := c.nodes.SetTransform(transformNode); err != nil {
+			return nil, err
+		}
+		c.nodeLst = corelisters.NewNodeLister(c.nodes.GetIndexer())
+	}
 	if err := c.addHandlers(); err != nil {
 		return nil, err
 	}
@@ -262,6 +277,14 @@ func (c *Controller) EndpointSlices() discoverylisters.EndpointSliceLister { ret
 // Pods is the cache of the scope's Pods (trimmed); nil unless Config.Pods
 // or Config.WatchPods.
 func (c *Controller) Pods() corelisters.PodLister { return c.podLst }
+
+// Nodes is the cache of the cluster's Nodes, names and labels only; nil
+// without Config.Nodes. Read it only once NodesSynced.
+func (c *Controller) Nodes() corelisters.NodeLister { return c.nodeLst }
+
+// NodesSynced reports whether the Node cache has been filled once (false
+// without Config.Nodes, and while Nodes cannot be listed).
+func (c *Controller) NodesSynced() bool { return c.nodes != nil && c.nodes.HasSynced() }
 
 // Recorder records Events on PoolBindings (source component "ccictl") to
 // the core/v1 Events API of Config.Kube. Events recorded after Run returns

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
@@ -366,5 +370,84 @@ func TestPodsAndServicesMapToBindings(t *testing.T) {
 	rec.waitCalls(t, api, 3, 5*time.Second)
 	if n := len(rec.callsOf(key(ns, "skip"))); n != 0 {
 		t.Errorf("unselected binding reconciled %d times", n)
+	}
+}
+
+// With Nodes the controller caches every Node's name and labels (nothing
+// else), and follows label changes; without it there is no Node cache.
+func TestNodeCache(t *testing.T) {
+	cfg := restConfig(t)
+	c := newClients(t, cfg)
+	ns := namespace(t, c)
+	name := ns + "-node"
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{lbv1.ZoneLabel: "z1"}},
+		Spec: corev1.NodeSpec{PodCIDR: "10.9.0.0/24"}}
+	if _, err := c.kube.CoreV1().Nodes().Create(context.Background(), node, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.kube.CoreV1().Nodes().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	ctl, _, _ := start(t, Config{Kube: c.kube, Dynamic: c.dyn, Namespace: ns, Reconciler: newRecorder(nil), Nodes: true})
+	deadline := time.Now().Add(10 * time.Second)
+	for !ctl.NodesSynced() {
+		if time.Now().After(deadline) {
+			t.Fatal("node cache not synced")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	got, err := ctl.Nodes().Get(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Labels[lbv1.ZoneLabel] != "z1" || got.Spec.PodCIDR != "" || got.ManagedFields != nil {
+		t.Errorf("cached node %+v", got)
+	}
+	patch := []byte(`{"metadata":{"labels":{"` + lbv1.ZoneLabel + `":"z2"}}}`)
+	if _, err := c.kube.CoreV1().Nodes().Patch(context.Background(), name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if n, err := ctl.Nodes().Get(name); err == nil && n.Labels[lbv1.ZoneLabel] == "z2" {
+			break
+		}
+		if time.Now().After(deadline.Add(5 * time.Second)) {
+			t.Fatal("node label change not cached")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	other, _, _ := start(t, Config{Kube: c.kube, Dynamic: c.dyn, Namespace: ns, Reconciler: newRecorder(nil)})
+	if other.Nodes() != nil || other.NodesSynced() {
+		t.Error("a controller without Nodes has a node cache")
+	}
+}
+
+// Where Nodes may not be listed (403), the other caches sync and the
+// controller reconciles; only NodesSynced stays false.
+func TestNodesForbiddenDoesNotBlock(t *testing.T) {
+	cfg := restConfig(t)
+	c := newClients(t, cfg)
+	ns := namespace(t, c)
+	createService(t, c, ns, "web", nil)
+	createBinding(t, c, ns, "web", "web", nil)
+	proxy, err := cluster.Proxy(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasPrefix(r.URL.Path, "/api/v1/nodes") {
+			http.Error(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403}`, http.StatusForbidden)
+			return true
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	kube, err := kubernetes.NewForConfig(&rest.Config{Host: proxy.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder(nil)
+	ctl, _, _ := start(t, Config{Kube: kube, Dynamic: c.dyn, Namespace: ns, Reconciler: rec, Nodes: true})
+	rec.waitCalls(t, key(ns, "web"), 1, 10*time.Second)
+	if ctl.NodesSynced() {
+		t.Error("NodesSynced with Nodes forbidden")
 	}
 }

@@ -146,6 +146,19 @@ func transformPod(obj any) (any, error) {
 	return out, nil
 }
 
+// transformNode keeps a Node's name and labels (zone and node-selector
+// scoping read nothing else); status, with its images and conditions, is
+// most of a Node.
+func transformNode(obj any) (any, error) {
+	n, ok := obj.(*corev1.Node)
+	if !ok {
+		return obj, nil
+	}
+	return &corev1.Node{TypeMeta: n.TypeMeta, ObjectMeta: metav1.ObjectMeta{
+		Name: n.Name, UID: n.UID, ResourceVersion: n.ResourceVersion, Labels: n.Labels,
+	}}, nil
+}
+
 // trimContainers keeps name, ports and restart policy; init containers
 // count only when restartable (sidecars) and with ports.
 func trimContainers(cs []corev1.Container, sidecarsOnly bool) []corev1.Container {
@@ -167,4 +180,5 @@ var (
 	_ cache.TransformFunc = transformService
 	_ cache.TransformFunc = transformEndpointSlice
 	_ cache.TransformFunc = transformPod
+	_ cache.TransformFunc = transformNode
 )
