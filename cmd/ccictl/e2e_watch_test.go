@@ -466,6 +466,27 @@ func (e *syncEnv) gatedPods(app, binding string, ips ...string) {
 	}
 }
 
+// setContainersReady sets a pod's ContainersReady condition.
+func (e *syncEnv) setContainersReady(pod string, ready bool) {
+	e.t.Helper()
+	p, err := e.kube.CoreV1().Pods(e.ns).Get(e.ctx(), pod, metav1.GetOptions{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	st := corev1.ConditionFalse
+	if ready {
+		st = corev1.ConditionTrue
+	}
+	for i := range p.Status.Conditions {
+		if p.Status.Conditions[i].Type == corev1.ContainersReady {
+			p.Status.Conditions[i].Status, p.Status.Conditions[i].LastTransitionTime = st, metav1.Now()
+		}
+	}
+	if _, err := e.kube.CoreV1().Pods(e.ns).UpdateStatus(e.ctx(), p, metav1.UpdateOptions{}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 func (e *syncEnv) podCondition(pod string, t corev1.PodConditionType) *corev1.PodCondition {
 	e.t.Helper()
 	p, err := e.kube.CoreV1().Pods(e.ns).Get(e.ctx(), pod, metav1.GetOptions{})
@@ -513,8 +534,48 @@ func TestSyncWatchReadinessGates(t *testing.T) {
 	if ready := e.podCondition("web-gated-1", corev1.ContainersReady); ready == nil || ready.Status != corev1.ConditionTrue {
 		t.Errorf("the gate patch changed another condition: ContainersReady %+v", ready)
 	}
+	// The member recovers: its gate opens, and with no gate pending the
+	// controller stops polling the pool's health.
+	if err := e.emu.SetOffline(syncPool, "10.35.0.2", ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "recovered member's gate True", func() bool {
+		c := e.podCondition("web-gated-2", gate)
+		return c != nil && c.Status == corev1.ConditionTrue
+	}, w.logged)
+	time.Sleep(2500 * time.Millisecond) // a poll already queued runs out
+	e.emu.ResetCounts()
+	time.Sleep(2500 * time.Millisecond)
+	if n := e.emu.Counts()[elbemulator.OpListMembers]; n != 0 {
+		t.Errorf("%d member lists with no gate pending, want none", n)
+	}
+
+	// A gated pod whose containers become ready later is registered then:
+	// its own update queues the binding (no EndpointSlice change says so,
+	// and no gate is pending to poll).
+	e.gatedPods("late", "test-c1", "10.35.0.3")
+	e.setContainersReady("late-gated-1", false)
+	patchLabels := func() {
+		p, err := e.kube.CoreV1().Pods(e.ns).Get(e.ctx(), "late-gated-1", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Labels["app"] = "web"
+		if _, err := e.kube.CoreV1().Pods(e.ns).Update(e.ctx(), p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	patchLabels()
+	e.waitEndpoints("web", "listed", func(discoveryv1.EndpointConditions) bool { return true }, []string{"10.35.0.1:8080", "10.35.0.2:8080", "10.35.0.3:8080"})
+	time.Sleep(500 * time.Millisecond)
+	if n := len(e.members(syncPool)); n != 2 {
+		t.Fatalf("%d members: a gated pod whose containers are not ready must not be registered", n)
+	}
+	e.setContainersReady("late-gated-1", true)
+	eventually(t, 10*time.Second, "late gated pod registered once its containers are ready", func() bool { return len(e.members(syncPool)) == 3 }, w.logged)
+
 	_, metrics := w.get("/metrics")
-	if !strings.Contains(metrics, "ccictl_readiness_gate_latency_seconds_count 1") {
+	if !strings.Contains(metrics, "ccictl_readiness_gate_latency_seconds_count 2") {
 		t.Errorf("/metrics has no gate latency sample:\n%s", grepLines(metrics, "gate"))
 	}
 }

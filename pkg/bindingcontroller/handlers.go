@@ -3,6 +3,7 @@ package bindingcontroller
 import (
 	"maps"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -125,6 +126,28 @@ func (c *Controller) addHandlers() error {
 			return err
 		}
 	}
+	if c.pods != nil && !c.podsToQueue {
+		// Endpoints come from EndpointSlices, but a pod that waits for a
+		// PoolBinding's readiness gate is registered by its own state
+		// (Running, containers ready), which no EndpointSlice change
+		// reports: such pods queue their bindings when that state changes.
+		if _, err := c.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: func(obj any) {
+				if p, ok := obj.(*corev1.Pod); ok && gated(p) {
+					c.podEvent(p.Namespace, p.Labels, nil)
+				}
+			},
+			UpdateFunc: func(old, cur any) {
+				o, ok1 := old.(*corev1.Pod)
+				n, ok2 := cur.(*corev1.Pod)
+				if ok1 && ok2 && (gated(o) || gated(n)) && gatedPodChanged(o, n) {
+					c.podEvent(n.Namespace, n.Labels, o.Labels)
+				}
+			},
+		}); err != nil {
+			return err
+		}
+	}
 	if c.pods != nil && c.podsToQueue {
 		if _, err := c.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) {
@@ -243,4 +266,31 @@ func (c *Controller) enqueueService(ns, name string) {
 			c.enqueue(cache.MetaObjectToName(b))
 		}
 	}
+}
+
+// gated: the pod declares some PoolBinding's readiness gate.
+func gated(p *corev1.Pod) bool {
+	for _, g := range p.Spec.ReadinessGates {
+		if strings.HasPrefix(string(g.ConditionType), lbv1.ReadinessGatePrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// gatedPodChanged: a change of what decides whether a gated pod is
+// registered (phase, address, containers ready, deletion, labels), not
+// the gate conditions the controller itself writes.
+func gatedPodChanged(o, n *corev1.Pod) bool {
+	containersReady := func(p *corev1.Pod) corev1.ConditionStatus {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.ContainersReady {
+				return c.Status
+			}
+		}
+		return ""
+	}
+	return o.Status.Phase != n.Status.Phase || o.Status.PodIP != n.Status.PodIP ||
+		containersReady(o) != containersReady(n) || !o.DeletionTimestamp.Equal(n.DeletionTimestamp) ||
+		!maps.Equal(o.Labels, n.Labels)
 }
