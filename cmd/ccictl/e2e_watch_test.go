@@ -527,6 +527,15 @@ func TestSyncWatchReadinessGates(t *testing.T) {
 	}, w.logged)
 	// The member turns ONLINE 2 s after it was added; polls are 2 s apart.
 	t.Logf("gate True %v after it was seen False (member ONLINE 2s after creation)", time.Since(start))
+	// While a gate is pending (web-gated-2's member is OFFLINE) and nothing
+	// else changes, each 2 s poll is one member list: no pool read, no pass.
+	e.emu.ResetCounts()
+	time.Sleep(4500 * time.Millisecond)
+	if n := e.emu.Counts(); n[elbemulator.OpListMembers] < 1 || n[elbemulator.OpGetPool] != 0 || n[elbemulator.OpBatchAddMembers] != 0 {
+		t.Errorf("calls while a gate is pending: %v, want member lists only", n)
+	} else {
+		t.Logf("calls in 4.5 s while a gate is pending: %d member list(s)", n[elbemulator.OpListMembers])
+	}
 	c := e.podCondition("web-gated-2", gate)
 	if c == nil || c.Status != corev1.ConditionFalse || c.Reason != "CONNECT_REFUSED" {
 		t.Errorf("gate of the OFFLINE pod's member: %+v, want False with reason CONNECT_REFUSED", c)

@@ -8,12 +8,15 @@ package bindingreconciler
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -61,6 +64,9 @@ type Config struct {
 	// Concurrency… Owners, ReadOwners, ReadDesired and Record are set per
 	// reconcile.
 	Policy reconcile.Options
+	// ResyncPeriod bounds how long gate polls may stand in for full
+	// passes (0: every reconcile is a full pass).
+	ResyncPeriod time.Duration
 	// Kube patches the readiness-gate conditions of pods (nil: gates are
 	// not served).
 	Kube kubernetes.Interface
@@ -80,7 +86,22 @@ type Config struct {
 
 // Reconciler syncs one binding per call; calls for different bindings may
 // run concurrently.
-type Reconciler struct{ cfg Config }
+type Reconciler struct {
+	cfg Config
+
+	mu   sync.Mutex
+	last map[string]lastPass
+}
+
+// lastPass is what the last full pass of a binding saw and left: while its
+// readiness gates are pending and its inputs have not changed, a poll reads
+// the pool's health only (one member list), not the whole pass again.
+type lastPass struct {
+	inputs       string
+	at           time.Time
+	result       reconcile.Result
+	gatesPending bool
+}
 
 // New returns a Reconciler.
 func New(cfg Config) *Reconciler {
@@ -112,6 +133,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		return Outcome{Err: err}
 	}
 	if b == nil {
+		r.forget(namespace + "/" + name)
 		return Outcome{}
 	}
 	u, err := toUnstructured(b)
@@ -122,6 +144,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		if !slices.Contains(u.GetFinalizers(), lbv1.MembersFinalizer) {
 			return Outcome{}
 		}
+		r.forget(namespace + "/" + name)
 		return r.cleanup(ctx, u, b)
 	}
 	if !slices.Contains(u.GetFinalizers(), lbv1.MembersFinalizer) {
@@ -140,6 +163,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 	c, err := r.cfg.ELB(ctx, r.region(b))
 	if err != nil {
 		return Outcome{Err: err}
+	}
+	key, inputs := namespace+"/"+name, fingerprint(b, t, peers)
+	if prev, ok := r.previous(key); ok && prev.gatesPending && prev.inputs == inputs && prev.result.InSync() &&
+		time.Since(prev.at) < r.cfg.ResyncPeriod {
+		// Nothing the pass reads changed since it converged: poll the gates.
+		quiet := prev.result.Quiet()
+		out := Outcome{Result: &quiet}
+		out.Err = r.gates(ctx, res, b, c, &out)
+		r.remember(key, lastPass{inputs: inputs, at: prev.at, result: prev.result, gatesPending: out.RequeueAfter > 0})
+		return out
 	}
 	opts := r.cfg.Policy
 	opts.Owners = owners
@@ -161,6 +194,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 	r.event(u, result)
 	out := Outcome{Result: &result}
 	gateErr := r.gates(ctx, res, b, c, &out)
+	r.remember(key, lastPass{inputs: inputs, at: time.Now(), result: result, gatesPending: out.RequeueAfter > 0})
 	switch {
 	case statusErr != nil:
 		out.Err = statusErr
@@ -236,6 +270,42 @@ func (r *Reconciler) releaseGates(ctx context.Context, b *lbv1.PoolBinding) erro
 	}
 	_, err = readinessgate.Apply(ctx, r.cfg.Kube, readinessgate.Release(b.Name, targets, time.Now()))
 	return err
+}
+
+// fingerprint names everything a pass of b plans from, as resolved from
+// the caches: its generation and annotations, its desired, draining and
+// lingering endpoints, why they may be unknown, its subnet, and what its
+// pool's other bindings want.
+func fingerprint(b *lbv1.PoolBinding, t reconcile.Target, peers []reconcile.Target) string {
+	h := sha256.New()
+	w := func(parts ...any) { fmt.Fprintln(h, parts...) }
+	w(b.UID, b.Generation, b.Annotations)
+	for _, x := range append([]reconcile.Target{t}, peers...) {
+		w(x.Binding.UID, x.Endpoints, x.Draining, x.Lingering, x.Lagging, x.ResolveErr, x.SubnetCIDRID, x.PortChoices)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (r *Reconciler) previous(key string) (lastPass, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p, ok := r.last[key]
+	return p, ok
+}
+
+func (r *Reconciler) remember(key string, p lastPass) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last == nil {
+		r.last = map[string]lastPass{}
+	}
+	r.last[key] = p
+}
+
+func (r *Reconciler) forget(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.last, key)
 }
 
 // peers are the other bindings of b's pool, resolved from the caches, and

@@ -404,6 +404,17 @@ type MemberRef struct {
 	Port    int32  `json:"port"`
 }
 
+// Quiet is r as a pass that found nothing to change would report it: the
+// counts of the pool as r left it, without what r did (the watch-mode
+// gate polls, which read health only, report their binding this way).
+func (r Result) Quiet() Result {
+	q := r
+	q.State, q.Reason, q.Message = StateInSync, ReasonInSync, ""
+	q.Added, q.Removed, q.Existed, q.NotFound, q.Updated, q.Renamed = 0, 0, 0, 0, 0, 0
+	q.RoundLog, q.Warnings, q.Errors = nil, nil, nil
+	return q
+}
+
 // InSync reports whether the pool matched the binding after the pass.
 func (r Result) InSync() bool { return r.State == StateInSync || r.State == StateSynced }
 

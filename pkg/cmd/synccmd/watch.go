@@ -224,6 +224,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		Dynamic:        statusDyn,
 		GVR:            plb.Resource,
 		Kube:           leases,
+		ResyncPeriod:   w.ResyncPeriod,
 		GateLatency:    metrics.ObserveGateLatency,
 		NoStatus:       o.NoStatus,
 		Recorder:       c.Recorder(),
