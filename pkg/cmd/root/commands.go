@@ -108,10 +108,10 @@ NO_COLOR
 2   sync --dry-run --exit-code found changes to make.
 
 diff exits 0 when the live objects equal the input, 1 when they differ and
-more than 1 on an error. wait exits 1 on a timeout; wait, and a delete
-still waiting for its objects, exit 1 without a message when interrupted
-(SIGINT, SIGTERM), as kubectl's. --warnings-as-errors
-exits 1 when the server sent warnings. A plugin (ccictl-NAME on PATH) exits
+more than 1 on an error. wait exits 1 on a timeout; wait, a delete still
+waiting for its objects, rollout status, logs and events --watch exit 1
+without a message when interrupted (SIGINT, SIGTERM), as kubectl's.
+--warnings-as-errors exits 1 when the server sent warnings. A plugin (ccictl-NAME on PATH) exits
 with its own code.
 `,
 	})

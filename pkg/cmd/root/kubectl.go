@@ -8,11 +8,9 @@ import (
 	"k8s.io/kubectl/pkg/cmd/cp"
 	"k8s.io/kubectl/pkg/cmd/diff"
 	"k8s.io/kubectl/pkg/cmd/edit"
-	"k8s.io/kubectl/pkg/cmd/events"
 	kexec "k8s.io/kubectl/pkg/cmd/exec"
 	"k8s.io/kubectl/pkg/cmd/explain"
 	"k8s.io/kubectl/pkg/cmd/label"
-	"k8s.io/kubectl/pkg/cmd/logs"
 	"k8s.io/kubectl/pkg/cmd/patch"
 	"k8s.io/kubectl/pkg/cmd/portforward"
 	"k8s.io/kubectl/pkg/cmd/replace"
@@ -21,6 +19,8 @@ import (
 	utilcomp "k8s.io/kubectl/pkg/util/completion"
 
 	"github.com/openvessel/ccictl/pkg/cmd/auth"
+	"github.com/openvessel/ccictl/pkg/cmd/events"
+	"github.com/openvessel/ccictl/pkg/cmd/logs"
 	"github.com/openvessel/ccictl/pkg/cmd/rollout"
 	"github.com/openvessel/ccictl/pkg/cmd/wait"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
@@ -64,8 +64,9 @@ func kubectlVerbs(f *cmdutil.Factory, streams genericiooptions.IOStreams) map[st
 		groupDeploy:       {rollout.NewCmdRollout(f, streams), scale.NewCmdScale(kf, streams)},
 		groupCluster:      {clusterinfo.NewCmdClusterInfo(kf, streams), top.NewCmdTop(kf, streams)},
 		groupTroubleshoot: {
-			logs.NewCmdLogs(kf, streams), kexec.NewCmdExec(kf, streams), portforward.NewCmdPortForward(kf, streams),
-			cp.NewCmdCp(kf, streams), auth.NewCmdAuth(f, streams), events.NewCmdEvents(kf, streams),
+			logs.NewCmdLogs(f, streams), kexec.NewCmdExec(kf, streams), portforward.NewCmdPortForward(kf, streams),
+			cp.NewCmdCp(kf, streams), auth.NewCmdAuth(f, streams), events.NewCmdEvents(f, streams),
+			// logs and events are kubectl's, ending on the command's context
 		},
 		groupAdvanced: {
 			diff.NewCmdDiff(kf, streams), patch.NewCmdPatch(kf, streams), replace.NewCmdReplace(kf, streams),
