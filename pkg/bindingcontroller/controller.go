@@ -100,7 +100,9 @@ type Config struct {
 	// Concurrency is the number of workers (--concurrency).
 	Concurrency int
 	// Coalesce is how long a change waits before its binding is
-	// reconciled; changes within the window are one reconcile.
+	// reconciled; changes within the window are one reconcile. Zero
+	// queues each change at once (--coalesce=0); the command's default is
+	// DefaultCoalesce.
 	Coalesce time.Duration
 	// ResyncPeriod: every binding is reconciled again this long (plus up
 	// to 10 %) after its last successful reconcile, to repair ELB drift.
@@ -160,7 +162,6 @@ func New(cfg Config) (*Controller, error) {
 		cfg.Selector = labels.Everything()
 	}
 	setDefault(&cfg.Concurrency, DefaultConcurrency)
-	setDefault(&cfg.Coalesce, DefaultCoalesce)
 	setDefault(&cfg.ResyncPeriod, DefaultResyncPeriod)
 	setDefault(&cfg.BaseBackoff, DefaultBaseBackoff)
 	setDefault(&cfg.MaxBackoff, DefaultMaxBackoff)

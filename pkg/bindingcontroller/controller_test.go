@@ -451,3 +451,19 @@ func TestNodesForbiddenDoesNotBlock(t *testing.T) {
 		t.Error("NodesSynced with Nodes forbidden")
 	}
 }
+
+// Coalesce zero is no window (--coalesce=0), not the default window; a
+// negative one is refused.
+func TestZeroCoalesceIsNoWindow(t *testing.T) {
+	c := newClients(t, restConfig(t))
+	ctl, err := New(Config{Kube: c.kube, Dynamic: c.dyn, Reconciler: newRecorder(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctl.cfg.Coalesce != 0 {
+		t.Errorf("Coalesce 0 became %v, want 0 (changes queued at once)", ctl.cfg.Coalesce)
+	}
+	if _, err := New(Config{Kube: c.kube, Dynamic: c.dyn, Reconciler: newRecorder(nil), Coalesce: -time.Millisecond}); err == nil {
+		t.Error("Coalesce -1ms accepted")
+	}
+}
