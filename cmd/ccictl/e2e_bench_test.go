@@ -99,13 +99,17 @@ func newRequestCounter(t *testing.T) *requestCounter {
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
-		rc.mu.Lock()
-		rc.counts[r.Method]++
-		rc.paths[r.Method+" "+pathClass(r.URL.Path)]++
-		if _, ok := rc.first[r.Method]; !ok {
-			rc.first[r.Method] = now
+		method := r.Method
+		if w := r.URL.Query().Get("watch"); w == "true" || w == "1" {
+			method = "WATCH" // a long-running watch, not a read
 		}
-		rc.last[r.Method] = now
+		rc.mu.Lock()
+		rc.counts[method]++
+		rc.paths[method+" "+pathClass(r.URL.Path)]++
+		if _, ok := rc.first[method]; !ok {
+			rc.first[method] = now
+		}
+		rc.last[method] = now
 		rc.mu.Unlock()
 		proxy.ServeHTTP(w, r)
 	}))
@@ -232,6 +236,7 @@ type benchSetup struct {
 	bindings  int
 	endpoints int
 	pools     []string
+	nss       []string // binding i is in nss[i%benchNamespces]
 }
 
 func setupBench(t *testing.T, kube kubernetes.Interface, dyn dynamic.Interface, emu *elbemulator.Emulator, run string, bindings, endpoints int) *benchSetup {
@@ -242,6 +247,7 @@ func setupBench(t *testing.T, kube kubernetes.Interface, dyn dynamic.Interface, 
 	for k := range nss {
 		nss[k] = newNamespace(t, fmt.Sprintf("%s-%d", run, k))
 	}
+	s.nss = nss
 	start := time.Now()
 	s.pools = make([]string, bindings)
 	for i := range s.pools {

@@ -46,10 +46,18 @@ var metricsAddr = regexp.MustCompile(`"Serving metrics and probes".*"address":"(
 // free port, and stops it (SIGTERM) at the end of the test.
 func (e *syncEnv) watch(args ...string) *watcher {
 	e.t.Helper()
+	return startWatcher(e.t, func(stderr io.Writer, watchArgs ...string) *exec.Cmd {
+		return e.start(io.Discard, stderr, append(watchArgs, args...)...)
+	})
+}
+
+// startWatcher runs start with the flags every watcher gets (JSON logs,
+// metrics on a free port) and waits until it serves metrics.
+func startWatcher(t *testing.T, start func(stderr io.Writer, watchArgs ...string) *exec.Cmd) *watcher {
+	t.Helper()
 	pr, pw := io.Pipe()
-	w := &watcher{t: e.t, done: make(chan error, 1)}
-	all := append([]string{"--watch", "--log-format=json", "--metrics-bind-address=127.0.0.1:0"}, args...)
-	w.cmd = e.start(io.Discard, pw, all...)
+	w := &watcher{t: t, done: make(chan error, 1)}
+	w.cmd = start(pw, "--watch", "--log-format=json", "--metrics-bind-address=127.0.0.1:0")
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
@@ -67,13 +75,13 @@ func (e *syncEnv) watch(args ...string) *watcher {
 		}
 	}()
 	go func() { err := w.cmd.Wait(); pw.Close(); w.done <- err }()
-	e.t.Cleanup(func() { w.stop() })
+	t.Cleanup(func() { w.stop() })
 	select {
 	case w.metrics = <-found:
 	case err := <-w.done:
-		e.t.Fatalf("sync --watch exited early (%v):\n%s", err, w.logged())
+		t.Fatalf("sync --watch exited early (%v):\n%s", err, w.logged())
 	case <-time.After(30 * time.Second):
-		e.t.Fatalf("sync --watch did not serve metrics within 30s:\n%s", w.logged())
+		t.Fatalf("sync --watch did not serve metrics within 30s:\n%s", w.logged())
 	}
 	return w
 }
