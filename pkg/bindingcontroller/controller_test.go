@@ -152,12 +152,19 @@ func TestChangeFilters(t *testing.T) {
 	if bindingChanged(b, status) {
 		t.Error("status-only update counted as a change")
 	}
+	ours := b.DeepCopy()
+	ours.ResourceVersion = "2"
+	ours.Finalizers = []string{lbv1.MembersFinalizer}
+	if bindingChanged(b, ours) {
+		t.Error("the members finalizer being added (the first pass's own write) counted as a change")
+	}
 	for name, mut := range map[string]func(*lbv1.PoolBinding){
-		"generation":  func(n *lbv1.PoolBinding) { n.Generation = 2 },
-		"deletion":    func(n *lbv1.PoolBinding) { now := metav1.Now(); n.DeletionTimestamp = &now },
-		"finalizers":  func(n *lbv1.PoolBinding) { n.Finalizers = []string{"x"} },
-		"labels":      func(n *lbv1.PoolBinding) { n.Labels = map[string]string{"a": "2"} },
-		"annotations": func(n *lbv1.PoolBinding) { n.Annotations = map[string]string{lbv1.WeightAnnotation: "3"} },
+		"generation":           func(n *lbv1.PoolBinding) { n.Generation = 2 },
+		"deletion":             func(n *lbv1.PoolBinding) { now := metav1.Now(); n.DeletionTimestamp = &now },
+		"finalizers":           func(n *lbv1.PoolBinding) { n.Finalizers = []string{"x"} },
+		"finalizers with ours": func(n *lbv1.PoolBinding) { n.Finalizers = []string{"x", lbv1.MembersFinalizer} },
+		"labels":               func(n *lbv1.PoolBinding) { n.Labels = map[string]string{"a": "2"} },
+		"annotations":          func(n *lbv1.PoolBinding) { n.Annotations = map[string]string{lbv1.WeightAnnotation: "3"} },
 	} {
 		n := b.DeepCopy()
 		n.ResourceVersion = "2"

@@ -180,19 +180,32 @@ func (c *Controller) addHandlers() error {
 }
 
 // bindingChanged: an update that can change what a pass does. A re-list
-// (same resourceVersion) and a status-only write (ours, after every pass)
-// are not; metadata.generation moves with the spec, and deletion,
-// finalizers, labels (selection) and annotations (weight, zones, subnet)
-// are read by the pass.
+// (same resourceVersion), a status-only write (ours, after every pass) and
+// the members finalizer being added (ours, in a binding's first pass) are
+// not; metadata.generation moves with the spec, and deletion, other
+// finalizer changes, labels (selection) and annotations (weight, zones,
+// subnet) are read by the pass.
 func bindingChanged(o, n *lbv1.PoolBinding) bool {
 	if o.ResourceVersion == n.ResourceVersion {
 		return false
 	}
 	return o.Generation != n.Generation ||
 		!o.DeletionTimestamp.Equal(n.DeletionTimestamp) ||
-		!slices.Equal(o.Finalizers, n.Finalizers) ||
+		(!slices.Equal(o.Finalizers, n.Finalizers) && !onlyAddsMembersFinalizer(o.Finalizers, n.Finalizers)) ||
 		!maps.Equal(o.Labels, n.Labels) ||
 		!maps.Equal(o.Annotations, n.Annotations)
+}
+
+// onlyAddsMembersFinalizer: cur is old plus lbv1.MembersFinalizer, the
+// write a binding's first pass makes before its ELB work. Counting it
+// would reconcile every new binding twice, the second time a no-op pass
+// (a pool read and a member list) queued behind the first passes of all
+// the others.
+func onlyAddsMembersFinalizer(old, cur []string) bool {
+	if slices.Contains(old, lbv1.MembersFinalizer) || !slices.Contains(cur, lbv1.MembersFinalizer) {
+		return false
+	}
+	return slices.Equal(old, slices.DeleteFunc(slices.Clone(cur), func(f string) bool { return f == lbv1.MembersFinalizer }))
 }
 
 // unchanged: the same resourceVersion (a re-list), or objects equal but for
