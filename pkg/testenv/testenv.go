@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -151,6 +152,13 @@ func StartWithCRDs(ctx context.Context, dir string) (*Cluster, error) {
 // control plane cannot start the package fails (exit code 1); it never skips.
 // Use it as os.Exit(testenv.RunTests(m, func(c *testenv.Cluster) { cluster = c })).
 func RunTests(m *testing.M, use func(*Cluster)) int {
+	if fuzzing() {
+		// Fuzzing runs only the package's fuzz target, in a coordinator
+		// and one worker process per CPU, each of which would start its
+		// own control plane; no fuzz target talks to the API server.
+		use(nil)
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "ccictl-testenv-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testenv:", err)
@@ -167,6 +175,19 @@ func RunTests(m *testing.M, use func(*Cluster)) int {
 	defer c.Stop()
 	use(c)
 	return m.Run()
+}
+
+// fuzzing reports whether the test binary runs a fuzz target (go test
+// -fuzz: the coordinator, or one of its workers).
+func fuzzing() bool {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		return true
+	}
+	w := flag.Lookup("test.fuzzworker")
+	return w != nil && w.Value.String() == "true"
 }
 
 // Stop ends the control plane and its children.
