@@ -16,7 +16,8 @@ package main_test
 //	CCICTL_BENCH_K8S=1 CCICTL_LOCALCLUSTER_BIN=$(cat /tmp/lcbin.txt) \
 //	  go test -count=1 -v -timeout 60m -run 'TestBenchWatch' ./cmd/ccictl
 //
-// CCICTL_BENCH_WATCH_MEMORY=1000x50,3000x10 chooses the memory sizes.
+// CCICTL_BENCH_WATCH_MEMORY=1000x50,3000x10 chooses the memory sizes;
+// CCICTL_BENCH_WATCH_GODEBUG=gctrace=1 logs the controller's last GCs.
 
 import (
 	"context"
@@ -52,6 +53,9 @@ func benchWatch(t *testing.T, cfg, elbURL string, s *benchSetup, args ...string)
 		cmd.Dir = repoRoot
 		cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
 			"CCICTL_ELB_TOKEN=" + benchToken}
+		if v := os.Getenv("CCICTL_BENCH_WATCH_GODEBUG"); v != "" {
+			cmd.Env = append(cmd.Env, "GODEBUG="+v) // gctrace=1: live heap at each GC, in the log
+		}
 		cmd.Stdout, cmd.Stderr = io.Discard, stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -390,6 +394,9 @@ func TestBenchWatchMemory(t *testing.T) {
 			calls := emu.Counts()
 			t.Logf("BENCH watch-memory %dx%d: setup %v, converged in %v, maxrss=%.1fMiB at convergence, %.1fMiB settled; reconciles=%.0f elb=%v load=%s",
 				n, endpoints, setup.Round(time.Second), took.Round(time.Millisecond), hwm, w.hwmMiB(), metricSum(page, "ccictl_reconciles_total"), calls, loadavg())
+			if gcs := grepLines(w.logged(), "gc "); gcs != "" {
+				t.Logf("last GCs (GODEBUG=gctrace=1):\n%s", tail(gcs, 4))
+			}
 			// One pass per binding: one pool read and one batch add each
 			// (its own finalizer write does not queue it again).
 			if calls[elbemulator.OpGetPool] != n || calls[elbemulator.OpBatchAddMembers] != n*((endpoints+199)/200) {
