@@ -606,3 +606,22 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// Where Nodes may be listed the controller caches them, so a node-selector
+// binding takes the endpoints on its node pool's nodes, as one-shot sync.
+func TestSyncWatchNodeSelector(t *testing.T) {
+	e := newSyncEnv(t, "e2e-watch-nodes")
+	e.pool(syncPool)
+	e.node("watch-edge-1", map[string]string{"pool": "edge"})
+	e.node("watch-core-1", map[string]string{"pool": "core"})
+	e.zonedSlice("web", 80, 8080,
+		zonedEndpoint{"10.36.0.1", "", "watch-edge-1"},
+		zonedEndpoint{"10.36.0.2", "", "watch-core-1"},
+	)
+	uid := e.zonedBinding("edge", syncPool, "web", 80, map[string]string{lbv1.NodeSelectorAnnotation: "pool=edge"})
+	w := e.watch("--resync-period=1h")
+	eventually(t, 30*time.Second, "the edge node's endpoint only", func() bool {
+		m := e.members(syncPool)
+		return len(m) == 1 && m["10.36.0.1:8080"] == markerOf(e.ns, "edge", uid)
+	}, w.logged)
+}

@@ -2,6 +2,7 @@ package bindingsource
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,10 +32,11 @@ type ListerStore struct {
 	// GenericListers serve the Services and Pods of groups other than
 	// core v1 (cci/v2), by resource.
 	GenericListers map[schema.GroupVersionResource]cache.GenericLister
-	// NodeLabels are the cluster's Nodes, or nil with NodesErr where they
-	// are not watched.
-	NodeLabels endpoints.Nodes
-	NodesErr   error
+	// NodeLister serves the cluster's Nodes once NodesSynced says its
+	// cache is filled; without it, NodesErr says why Nodes are unknown.
+	NodeLister  corelisters.NodeLister
+	NodesSynced func() bool
+	NodesErr    error
 }
 
 func (s *ListerStore) Service(_ context.Context, res schema.GroupVersionResource, ns, name string) (*corev1.Service, error) {
@@ -115,8 +117,22 @@ func (s *ListerStore) Pods(_ context.Context, res schema.GroupVersionResource, n
 }
 
 func (s *ListerStore) Nodes(context.Context) (endpoints.Nodes, error) {
-	if s.NodeLabels == nil && s.NodesErr == nil {
+	if s.NodeLister == nil {
+		if s.NodesErr != nil {
+			return nil, s.NodesErr
+		}
 		return nil, fmt.Errorf("%w: not watched", ErrNodesUnavailable)
 	}
-	return s.NodeLabels, s.NodesErr
+	if s.NodesSynced != nil && !s.NodesSynced() {
+		return nil, errors.New("the Node cache is not filled yet")
+	}
+	list, err := s.NodeLister.List(labels.Everything())
+	if err != nil {
+		return nil, err
+	}
+	nodes := make(endpoints.Nodes, len(list))
+	for _, n := range list {
+		nodes[n.Name] = labels.Set(n.Labels)
+	}
+	return nodes, nil
 }

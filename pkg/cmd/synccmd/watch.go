@@ -10,6 +10,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
@@ -97,6 +98,9 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	}
 	logger := logr.FromSlogHandler(handler)
 	ctx = klog.NewContext(ctx, logger)
+	// client-go's own lines (reflector retries, leader election) in the
+	// same format.
+	klog.SetLogger(logger)
 
 	f := o.factory
 	mapper, err := f.ToRESTMapper()
@@ -148,6 +152,10 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		return err
 	}
 	probe := bindingsource.NewResolver(mapper, &bindingsource.ListerStore{}, "")
+	// Nodes are cached where this identity may list them (zone-scoped
+	// bindings on the Pod path, node-selector bindings); on CCI 2.0 it may
+	// not, and they are not watched at all rather than retried forever.
+	_, nodesErr := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1})
 
 	metrics := bindingcontroller.NewMetrics()
 	o.elbTransport = metrics.ELB.Transport
@@ -158,6 +166,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		// Pods are cached on the EndpointSlice path too: readiness gates
 		// are set on them, and a pod waiting for its gate is registered.
 		WatchPods:   true,
+		Nodes:       nodesErr == nil,
 		Concurrency: o.Concurrency, Coalesce: w.Coalesce, ResyncPeriod: w.ResyncPeriod, MaxBackoff: w.MaxBackoff,
 		Metrics: metrics,
 	}
@@ -195,7 +204,12 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		return err
 	}
 	store := &bindingsource.ListerStore{ServiceLister: c.Services(), ServiceResource: svcRes,
-		SliceLister: c.EndpointSlices(), PodLister: c.Pods(), NodesErr: fmt.Errorf("%w: the controller does not watch Nodes", bindingsource.ErrNodesUnavailable)}
+		SliceLister: c.EndpointSlices(), PodLister: c.Pods()}
+	if nodesErr == nil {
+		store.NodeLister, store.NodesSynced = c.Nodes(), c.NodesSynced
+	} else {
+		store.NodesErr = fmt.Errorf("%w: %v", bindingsource.ErrNodesUnavailable, nodesErr)
+	}
 	policy := o.policy(clusterID)
 	policy.Locker = &poollock.LeaseLocker{
 		Leases: leases.CoordinationV1(), Namespace: o.LockNamespace,
