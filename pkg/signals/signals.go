@@ -81,3 +81,25 @@ func Reclaim() {
 		signal.Notify(current, caught...)
 	}
 }
+
+// UntilDone returns fn's result, or ctx's error as soon as ctx ends (fn
+// then finishes on its own and its result is dropped). It serves kubectl's
+// functions that wait without a context.
+func UntilDone[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := fn()
+		done <- result{v, err}
+	}()
+	select {
+	case res := <-done:
+		return res.v, res.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}

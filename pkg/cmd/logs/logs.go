@@ -61,11 +61,11 @@ func Run(ctx context.Context, o *klogs.LogsOptions) error {
 	// when ctx ends.
 	o.LogsForObject = func(g genericclioptions.RESTClientGetter, obj, opts runtime.Object, timeout time.Duration, allContainers bool) (requests, error) {
 		signals.Reclaim()
-		return untilDone(ctx, func() (requests, error) { return forObject(g, obj, opts, timeout, allContainers) })
+		return signals.UntilDone(ctx, func() (requests, error) { return forObject(g, obj, opts, timeout, allContainers) })
 	}
 	o.AllPodLogsForObject = func(g genericclioptions.RESTClientGetter, obj, opts runtime.Object, timeout time.Duration, allContainers bool) (requests, error) {
 		signals.Reclaim()
-		return untilDone(ctx, func() (requests, error) { return allPods(g, obj, opts, timeout, allContainers) })
+		return signals.UntilDone(ctx, func() (requests, error) { return allPods(g, obj, opts, timeout, allContainers) })
 	}
 	// A stream cut by the end of ctx is not an error to report (kubectl's
 	// follow loop would print it and retry).
@@ -83,24 +83,4 @@ func Run(ctx context.Context, o *klogs.LogsOptions) error {
 	}
 	kcmdutil.CheckErr(err)
 	return nil
-}
-
-// untilDone returns fn's result, or ctx's error as soon as ctx ends (fn
-// then finishes on its own and its result is dropped).
-func untilDone(ctx context.Context, fn func() (requests, error)) (requests, error) {
-	type result struct {
-		r   requests
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		r, err := fn()
-		done <- result{r, err}
-	}()
-	select {
-	case res := <-done:
-		return res.r, res.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }

@@ -5,14 +5,11 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/kubectl/pkg/cmd/annotate"
 	"k8s.io/kubectl/pkg/cmd/clusterinfo"
-	"k8s.io/kubectl/pkg/cmd/cp"
 	"k8s.io/kubectl/pkg/cmd/diff"
 	"k8s.io/kubectl/pkg/cmd/edit"
-	kexec "k8s.io/kubectl/pkg/cmd/exec"
 	"k8s.io/kubectl/pkg/cmd/explain"
 	"k8s.io/kubectl/pkg/cmd/label"
 	"k8s.io/kubectl/pkg/cmd/patch"
-	"k8s.io/kubectl/pkg/cmd/portforward"
 	"k8s.io/kubectl/pkg/cmd/replace"
 	"k8s.io/kubectl/pkg/cmd/scale"
 	"k8s.io/kubectl/pkg/cmd/top"
@@ -21,6 +18,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/cmd/auth"
 	"github.com/openvessel/ccictl/pkg/cmd/events"
 	"github.com/openvessel/ccictl/pkg/cmd/logs"
+	"github.com/openvessel/ccictl/pkg/cmd/remote"
 	"github.com/openvessel/ccictl/pkg/cmd/rollout"
 	"github.com/openvessel/ccictl/pkg/cmd/wait"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
@@ -64,9 +62,9 @@ func kubectlVerbs(f *cmdutil.Factory, streams genericiooptions.IOStreams) map[st
 		groupDeploy:       {rollout.NewCmdRollout(f, streams), scale.NewCmdScale(kf, streams)},
 		groupCluster:      {clusterinfo.NewCmdClusterInfo(kf, streams), top.NewCmdTop(kf, streams)},
 		groupTroubleshoot: {
-			logs.NewCmdLogs(f, streams), kexec.NewCmdExec(kf, streams), portforward.NewCmdPortForward(kf, streams),
-			cp.NewCmdCp(kf, streams), auth.NewCmdAuth(f, streams), events.NewCmdEvents(f, streams),
-			// logs and events are kubectl's, ending on the command's context
+			logs.NewCmdLogs(f, streams), remote.NewCmdExec(f, streams), remote.NewCmdPortForward(f, streams),
+			remote.NewCmdCp(f, streams), auth.NewCmdAuth(f, streams), events.NewCmdEvents(f, streams),
+			// logs, events, exec, port-forward and cp are kubectl's, ending on the command's context
 		},
 		groupAdvanced: {
 			diff.NewCmdDiff(kf, streams), patch.NewCmdPatch(kf, streams), replace.NewCmdReplace(kf, streams),

@@ -48,8 +48,9 @@ func (b *lockedBuffer) String() string {
 }
 
 // TestInterruptedStreamsReturnToMain runs `logs -f` (waiting for a pod of a
-// Deployment without any, under kubectl's interrupt handler) and `events -w`
-// in this process, as main() runs them, and sends the process SIGINT. Had
+// Deployment without any, under kubectl's interrupt handler), `events -w`,
+// and `exec` and `port-forward` waiting for such a pod, in this process, as
+// main() runs them, and sends the process SIGINT or SIGTERM. Had
 // kubectl's os.Exit(1) been reachable, the test binary would be gone; Main
 // returns instead, with exit code 1 and nothing printed on stderr.
 func TestInterruptedStreamsReturnToMain(t *testing.T) {
@@ -95,12 +96,19 @@ lastTimestamp: "2020-01-01T00:00:00Z"
 	}
 	for _, tc := range []struct {
 		args  []string
+		sig   syscall.Signal
 		ready func(stdout string) bool
 	}{
-		{[]string{"logs", "-f", "deploy/none"}, func(string) bool { return true }},
-		{[]string{"events", "-w"}, func(stdout string) bool { return strings.Contains(stdout, "ScalingReplicaSet") }},
+		{[]string{"logs", "-f", "deploy/none"}, syscall.SIGINT, func(string) bool { return true }},
+		{[]string{"events", "-w"}, syscall.SIGINT, func(stdout string) bool { return strings.Contains(stdout, "ScalingReplicaSet") }},
+		// exec and port-forward wait (--pod-running-timeout, 1m) for a pod
+		// of the Deployment; the signal ends the wait.
+		{[]string{"exec", "deploy/none", "--", "true"}, syscall.SIGINT, func(string) bool { return true }},
+		{[]string{"exec", "deploy/none", "--", "true"}, syscall.SIGTERM, func(string) bool { return true }},
+		{[]string{"port-forward", "deploy/none", "8080"}, syscall.SIGINT, func(string) bool { return true }},
+		{[]string{"port-forward", "deploy/none", "8080"}, syscall.SIGTERM, func(string) bool { return true }},
 	} {
-		t.Run(tc.args[0], func(t *testing.T) {
+		t.Run(tc.args[0]+"/"+tc.sig.String(), func(t *testing.T) {
 			ctx, stop := signals.NotifyContext(context.Background())
 			defer stop()
 			stdout, stderr := newLockedBuffer(), newLockedBuffer()
@@ -119,7 +127,7 @@ lastTimestamp: "2020-01-01T00:00:00Z"
 				t.Fatalf("%v ended before the signal: exit %d\n%s%s", tc.args, code, stdout, stderr)
 			default:
 			}
-			if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+			if err := syscall.Kill(os.Getpid(), tc.sig); err != nil {
 				t.Fatal(err)
 			}
 			select {
@@ -128,7 +136,7 @@ lastTimestamp: "2020-01-01T00:00:00Z"
 					t.Errorf("interrupted %v: exit %d, stdout %q, stderr %q; want 1 and nothing on stderr", tc.args, code, stdout, stderr)
 				}
 			case <-time.After(15 * time.Second):
-				t.Fatalf("%v still running 15s after SIGINT", tc.args)
+				t.Fatalf("%v still running 15s after %v", tc.args, tc.sig)
 			}
 			if context.Cause(ctx) != signals.ErrInterrupted {
 				t.Errorf("context ended by %v", context.Cause(ctx))
