@@ -226,6 +226,12 @@ func TestBenchWatchLatency(t *testing.T) {
 				t.Errorf("%s: ELB calls %v for %d one-endpoint changes, want %d GetPool and %d BatchAddMembers and no other write",
 					label, calls, samples, samples, samples)
 			}
+			// The member quota is read at most once per resync period, by
+			// the first pass with something to add (here a first pass, or
+			// the first change when the pools were already full).
+			if calls[elbemulator.OpGetQuota] > 1 {
+				t.Errorf("%s: %d quota reads for %d changes within one resync period, want at most 1", label, calls[elbemulator.OpGetQuota], samples)
+			}
 			if err, _ := w.stop(); err != nil {
 				t.Errorf("stop: %v", err)
 			}

@@ -91,6 +91,30 @@ type Reconciler struct {
 
 	mu   sync.Mutex
 	last map[string]lastPass
+	// quota holds, per region, the policy with a member-quota cache shared
+	// by the passes of one resync period (reconcile.ShareQuota).
+	quota map[string]sharedQuota
+}
+
+type sharedQuota struct {
+	opts reconcile.Options
+	at   time.Time
+}
+
+// policy is the pass's policy for a pool in region, with the member quota
+// read at most once per resync period there.
+func (r *Reconciler) policy(region string) reconcile.Options {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	q, ok := r.quota[region]
+	if !ok || time.Since(q.at) >= r.cfg.ResyncPeriod {
+		if r.quota == nil {
+			r.quota = map[string]sharedQuota{}
+		}
+		q = sharedQuota{opts: reconcile.ShareQuota(r.cfg.Policy), at: time.Now()}
+		r.quota[region] = q
+	}
+	return q.opts
 }
 
 // lastPass is what the last full pass of a binding saw and left: while its
@@ -174,7 +198,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		r.remember(key, lastPass{inputs: inputs, at: prev.at, result: prev.result, gatesPending: out.RequeueAfter > 0})
 		return out
 	}
-	opts := r.cfg.Policy
+	opts := r.policy(r.region(b))
 	opts.Owners = owners
 	opts.ReadOwners = func(context.Context) (reconcile.OwnerLookup, error) { return r.owners() }
 	opts.ReadDesired = func(ctx context.Context, t reconcile.Target) ([]reconcile.Endpoint, error) {

@@ -175,6 +175,16 @@ type Options struct {
 	quota *quotaCache
 }
 
+// ShareQuota returns opts with a member-quota cache that every Sync and
+// Run given these options (or copies of them) shares: the quota is read
+// once, by the first pass with something to add. The watch-mode
+// controller keeps such options for a resync period, so a reconcile costs
+// no quota read of its own.
+func ShareQuota(opts Options) Options {
+	opts.quota = newQuotaCache(opts)
+	return opts
+}
+
 // withFreshDesired is t with a newly read ready set. ReadDesired reads
 // ready endpoints only, so a terminating endpoint read earlier stays
 // draining unless it is ready again now: a ready endpoint is never drained.
