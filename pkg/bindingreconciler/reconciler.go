@@ -357,12 +357,23 @@ func (r *Reconciler) owners() (reconcile.OwnerLookup, error) {
 	return ownersOf(all, r.cfg.Namespaces), nil
 }
 
+// ownersOf is the owner lookup over all, built on its first use: most
+// passes meet no member of another binding and never ask, and building it
+// for every reconcile cost O(bindings) each, O(bindings²) for the first
+// passes of a large cluster.
 func ownersOf(all []*lbv1.PoolBinding, namespaces []string) reconcile.OwnerLookup {
-	live := make([]reconcile.Owner, 0, len(all))
-	for _, b := range all {
-		live = append(live, reconcile.Owner{Namespace: b.Namespace, Name: b.Name, UID: string(b.UID)})
+	var once sync.Once
+	var lookup reconcile.OwnerLookup
+	return func(o reconcile.Owner) (bool, bool) {
+		once.Do(func() {
+			live := make([]reconcile.Owner, 0, len(all))
+			for _, b := range all {
+				live = append(live, reconcile.Owner{Namespace: b.Namespace, Name: b.Name, UID: string(b.UID)})
+			}
+			lookup = reconcile.NewOwnerLookup(live, namespaces)
+		})
+		return lookup(o)
 	}
-	return reconcile.NewOwnerLookup(live, namespaces)
 }
 
 // toUnstructured is b as the status writer and the event recorder take
