@@ -283,11 +283,10 @@ func falseSince(p *corev1.Pod, binding string) time.Time {
 
 // releaseGates opens the gates of a deleted binding's pods: nothing would
 // open them any more.
-func (r *Reconciler) releaseGates(ctx context.Context, b *lbv1.PoolBinding) error {
+func (r *Reconciler) releaseGates(ctx context.Context, res *bindingsource.Resolver, b *lbv1.PoolBinding) error {
 	if r.cfg.Kube == nil {
 		return nil
 	}
-	res := bindingsource.NewResolver(r.cfg.Mapper, r.cfg.Store, r.cfg.SubnetOverride)
 	targets, err := res.GateTargets(ctx, b)
 	if err != nil || len(targets) == 0 {
 		return err
@@ -407,15 +406,17 @@ func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, 
 	if err != nil {
 		return Outcome{Err: err}
 	}
-	owners, err := r.owners()
+	res := bindingsource.NewResolver(r.cfg.Mapper, r.cfg.Store, r.cfg.SubnetOverride)
+	peers, owners, err := r.peers(ctx, res, b)
 	if err != nil {
 		return Outcome{Err: err}
 	}
 	opts := r.cfg.Policy
 	opts.Owners, opts.DryRun, opts.Record, opts.ReadDesired, opts.ReadOwners = owners, false, nil, nil, nil
-	// Deleting the binding is the consent to empty what it owns.
+	// Deleting the binding is the consent to empty what it owns; a member
+	// another binding of the pool wants is handed over to it, not removed.
 	opts.AllowEmpty, opts.PruneOrphans, opts.WaitHealthy = true, false, false
-	result := reconcile.Sync(ctx, c, reconcile.Target{Binding: b}, opts)
+	result := reconcile.SyncAmong(ctx, c, reconcile.Target{Binding: b}, peers, opts)
 	result.Mask()
 	out := Outcome{Result: &result}
 	switch {
@@ -429,7 +430,7 @@ func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, 
 		r.warn(u, result.Reason, "members not removed, retrying: "+result.Message)
 		return Outcome{Result: &result, Err: errors.New(result.Line())}
 	}
-	if err := r.releaseGates(ctx, b); err != nil {
+	if err := r.releaseGates(ctx, res, b); err != nil {
 		return Outcome{Result: &result, Err: fmt.Errorf("release readiness gates: %w", err)}
 	}
 	out.Err = r.dropFinalizer(ctx, u)

@@ -326,3 +326,33 @@ func TestReconcileDeletedBindingRetriesOnELBErrors(t *testing.T) {
 		t.Errorf("pool after the retry %v", got)
 	}
 }
+
+// Deleting one of two bindings of a pool that want the same endpoint hands
+// its member over to the other (a rename), never removes it: the endpoint
+// keeps its traffic through the deletion.
+func TestReconcileDeletedBindingHandsOverSharedMembers(t *testing.T) {
+	e := newEnv(t, "rec-handover", elb.Pool{ID: poolID})
+	e.binding("first", poolID)
+	if out := e.reconcile("first"); out.Err != nil || out.Result.Added != 1 {
+		t.Fatalf("first pass %+v %v", out.Result, out.Err)
+	}
+	e.binding("second", poolID)
+	if out := e.reconcile("second"); out.Err != nil || out.Result.Added != 0 {
+		t.Fatalf("second binding's pass %+v %v: the endpoint is first's member", out.Result, out.Err)
+	}
+	e.delete("first")
+	e.emu.ResetCounts()
+	if out := e.reconcile("first"); out.Err != nil {
+		t.Fatalf("cleanup: %v", out.Err)
+	}
+	got := e.addresses()
+	if len(got) != 1 || !strings.HasPrefix(got[0], "10.40.0.1:8080 ccictl:unit-cluster:rec-handover/second:") {
+		t.Errorf("pool after deleting first: %v, want its member handed over to second", got)
+	}
+	if n := e.emu.Counts()[elbemulator.OpBatchDeleteMembers]; n != 0 {
+		t.Errorf("%d batch-delete(s): the shared endpoint's member must be renamed, not removed", n)
+	}
+	if _, err := e.get("first"); !apierrors.IsNotFound(err) {
+		t.Errorf("first not released: %v", err)
+	}
+}
