@@ -399,13 +399,17 @@ func runSyncPass(t *testing.T, rc *requestCounter, emu *elbemulator.Emulator, el
 
 // vmHWM reads the "VmHWM:  123 kB" line of a /proc/<pid>/status file (KiB;
 // 0 once the process is gone).
-func vmHWM(path string) int64 {
+func vmHWM(path string) int64 { return procStatusKB(path, "VmHWM:") }
+
+// procStatusKB is one kB field ("VmRSS:") of a /proc/PID/status file, 0 if
+// the file or the field is missing.
+func procStatusKB(path, field string) int64 {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			var kb int64
 			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb)
 			return kb

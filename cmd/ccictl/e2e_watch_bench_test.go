@@ -17,7 +17,11 @@ package main_test
 //	  go test -count=1 -v -timeout 60m -run 'TestBenchWatch' ./cmd/ccictl
 //
 // CCICTL_BENCH_WATCH_MEMORY=1000x50,3000x10 chooses the memory sizes;
-// CCICTL_BENCH_WATCH_GODEBUG=gctrace=1 logs the controller's last GCs.
+// CCICTL_BENCH_WATCH_GODEBUG=gctrace=1 logs the controller's last GCs;
+// CCICTL_BENCH_WATCH_GOMEMLIMIT=150MiB runs it with that soft memory
+// limit (deploy/ sets one); CCICTL_BENCH_WATCH_PROFILE=DIR runs it with --profiling and writes, per
+// size, its heap profile every second until convergence and its allocation
+// profile at the end (go tool pprof -sample_index=inuse_space DIR/...).
 
 import (
 	"context"
@@ -55,6 +59,9 @@ func benchWatch(t *testing.T, cfg, elbURL string, s *benchSetup, args ...string)
 			"CCICTL_ELB_TOKEN=" + benchToken}
 		if v := os.Getenv("CCICTL_BENCH_WATCH_GODEBUG"); v != "" {
 			cmd.Env = append(cmd.Env, "GODEBUG="+v) // gctrace=1: live heap at each GC, in the log
+		}
+		if v := os.Getenv("CCICTL_BENCH_WATCH_GOMEMLIMIT"); v != "" {
+			cmd.Env = append(cmd.Env, "GOMEMLIMIT="+v) // as deploy/deployment.yaml sets it
 		}
 		cmd.Stdout, cmd.Stderr = io.Discard, stderr
 		if err := cmd.Start(); err != nil {
@@ -392,9 +399,19 @@ func TestBenchWatchMemory(t *testing.T) {
 			start := time.Now()
 			s := setupBench(t, kube, dyn, emu, fmt.Sprintf("bench-wmem-%d-%d", n, endpoints), n, endpoints)
 			setup := time.Since(start)
-			w := benchWatch(t, cliconfig, srv.URL, s, "--resync-period=1h")
+			args := []string{"--resync-period=1h"}
+			profDir := os.Getenv("CCICTL_BENCH_WATCH_PROFILE")
+			if profDir != "" {
+				args = append(args, "--profiling")
+			}
+			w := benchWatch(t, cliconfig, srv.URL, s, args...)
+			stopSampling := func() {}
+			if profDir != "" {
+				stopSampling = sampleHeap(t, w, filepath.Join(profDir, fmt.Sprintf("%dx%d", n, endpoints)))
+			}
 			took := converge(t, emu, s, w, 30*time.Minute, func(int) int { return endpoints })
 			hwm := w.hwmMiB()
+			stopSampling()
 			settle(t, w, n, 30*time.Minute)
 			_, page := w.get("/metrics")
 			calls := emu.Counts()
@@ -409,5 +426,54 @@ func TestBenchWatchMemory(t *testing.T) {
 				t.Errorf("first passes: ELB calls %v, want exactly %d GetPool and %d BatchAddMembers", calls, n, n*((endpoints+199)/200))
 			}
 		})
+	}
+}
+
+// sampleHeap writes w's heap profile (as of its last GC) and its RSS to dir
+// every second until the returned stop is called, which also writes its
+// allocation profile; the RSS timeline says which sample shows the peak.
+func sampleHeap(t *testing.T, w *watcher, dir string) (stop func()) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	save := func(path, file string) {
+		resp, err := http.Get("http://" + w.metrics + path)
+		if err != nil {
+			t.Logf("profile %s: %v", path, err)
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Logf("profile %s: %d %.200s", path, resp.StatusCode, b)
+			return
+		}
+		_ = os.WriteFile(filepath.Join(dir, file), b, 0o644)
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		var timeline strings.Builder
+		defer func() { _ = os.WriteFile(filepath.Join(dir, "rss.txt"), []byte(timeline.String()), 0o644) }()
+		for tick := time.NewTicker(time.Second); ; {
+			select {
+			case <-done:
+				tick.Stop()
+				return
+			case <-tick.C:
+				sec := int(time.Since(start).Seconds())
+				fmt.Fprintf(&timeline, "%3ds rss=%.1fMiB hwm=%.1fMiB\n", sec, float64(procStatusKB(fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid), "VmRSS:"))/1024, w.hwmMiB())
+				save("/debug/pprof/heap", fmt.Sprintf("heap-%03ds.pprof", sec))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		save("/debug/pprof/allocs", "allocs.pprof")
+		_ = os.WriteFile(filepath.Join(dir, "watch.log"), []byte(w.logged()), 0o644)
+		t.Logf("heap profiles in %s", dir)
 	}
 }

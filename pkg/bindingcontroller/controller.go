@@ -191,6 +191,8 @@ func New(cfg Config) (*Controller, error) {
 	c.bindings = newDynamicInformer(cfg.Dynamic, plb, cfg.Namespace, transformBinding, cache.Indexers{
 		cache.NamespaceIndex: cache.MetaNamespaceIndexFunc,
 		serviceIndex:         bindingServiceIndex,
+		poolIndex:            bindingPoolIndex,
+		uidIndex:             bindingUIDIndex,
 	})
 	c.bindingLst = &BindingLister{indexer: c.bindings.GetIndexer()}
 	c.own = append(c.own, c.bindings)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -472,5 +473,69 @@ func TestZeroCoalesceIsNoWindow(t *testing.T) {
 	}
 	if _, err := New(Config{Kube: c.kube, Dynamic: c.dyn, Reconciler: newRecorder(nil), Coalesce: -time.Millisecond}); err == nil {
 		t.Error("Coalesce -1ms accepted")
+	}
+}
+
+// The pool and uid indexes follow the cache: ForPool finds every binding
+// of a pool, selected by -l or not; HasUID is true for cached bindings
+// only, and false once one is deleted. (A binding's spec cannot change:
+// the API makes it immutable, so a binding never moves between pools.)
+func TestBindingPoolAndUIDIndexes(t *testing.T) {
+	cfg := restConfig(t)
+	c := newClients(t, cfg)
+	ns := namespace(t, c)
+	createService(t, c, ns, "web", nil)
+	a := createBinding(t, c, ns, "a", "web", map[string]string{"team": "a"})
+	createBinding(t, c, ns, "other", "web", map[string]string{"team": "a"})
+	ctx := context.Background()
+	b, err := c.dyn.Resource(plbGVR).Namespace(ns).Create(ctx, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": lbv1.SchemeGroupVersion.String(), "kind": lbv1.Kind,
+		"metadata": map[string]any{"name": "b", "namespace": ns, "labels": map[string]any{"team": "b"}},
+		"spec": map[string]any{
+			"poolRef":   map[string]any{"id": "pool-a"},
+			"targetRef": map[string]any{"kind": "Service", "group": "v1", "name": "web", "port": int64(80)},
+		},
+	}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder(nil)
+	ctl, _, _ := start(t, Config{Kube: c.kube, Dynamic: c.dyn, Namespace: ns, Reconciler: rec,
+		Selector: labels.SelectorFromSet(labels.Set{"team": "a"}), Coalesce: 10 * time.Millisecond})
+	rec.waitCalls(t, key(ns, "a"), 1, 10*time.Second)
+	names := func(pool string) string {
+		bs, err := ctl.Bindings().ForPool(pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, b := range bs {
+			out = append(out, b.Name)
+		}
+		slices.Sort(out)
+		return strings.Join(out, ",")
+	}
+	if got := names("pool-a"); got != "a,b" {
+		t.Errorf("ForPool(pool-a) = %q, want a,b (b is not selected but shares the pool)", got)
+	}
+	if got := names("pool-other"); got != "other" {
+		t.Errorf("ForPool(pool-other) = %q, want other", got)
+	}
+	if !ctl.Bindings().HasUID(string(a.GetUID())) || !ctl.Bindings().HasUID(string(b.GetUID())) || ctl.Bindings().HasUID("no-such-uid") {
+		t.Error("HasUID: want true for both cached bindings, false for an unknown uid")
+	}
+
+	if err := c.dyn.Resource(plbGVR).Namespace(ns).Delete(ctx, "b", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 5*time.Second, "b gone from the indexes", func() bool { return names("pool-a") == "a" && !ctl.Bindings().HasUID(string(b.GetUID())) })
+}
+
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(d); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not %s within %v", what, d)
+		}
 	}
 }

@@ -28,6 +28,32 @@ func bindingServiceIndex(obj any) ([]string, error) {
 	return []string{b.Namespace + "/" + b.Spec.TargetRef.Name}, nil
 }
 
+// poolIndex maps a pool ID to the bindings whose spec.poolRef.id names it,
+// and uidIndex a uid to its binding: a pass reads its pool's other bindings
+// and asks whether a member's owner exists, for every binding, and a scan
+// of the whole cache for each made the first passes of a large cluster
+// O(bindings²).
+const (
+	poolIndex = "poolID"
+	uidIndex  = "uid"
+)
+
+func bindingPoolIndex(obj any) ([]string, error) {
+	b, ok := obj.(*lbv1.PoolBinding)
+	if !ok || b.Spec.PoolRef.ID == "" {
+		return nil, nil
+	}
+	return []string{b.Spec.PoolRef.ID}, nil
+}
+
+func bindingUIDIndex(obj any) ([]string, error) {
+	b, ok := obj.(*lbv1.PoolBinding)
+	if !ok || b.UID == "" {
+		return nil, nil
+	}
+	return []string{string(b.UID)}, nil
+}
+
 // BindingLister reads the PoolBinding cache.
 type BindingLister struct {
 	indexer cache.Indexer
@@ -56,7 +82,23 @@ func (l *BindingLister) Get(key cache.ObjectName) (*lbv1.PoolBinding, error) {
 // ForService returns the cached bindings whose targetRef names the Service
 // namespace/name.
 func (l *BindingLister) ForService(namespace, name string) ([]*lbv1.PoolBinding, error) {
-	objs, err := l.indexer.ByIndex(serviceIndex, namespace+"/"+name)
+	return l.byIndex(serviceIndex, namespace+"/"+name)
+}
+
+// ForPool returns the cached bindings (of every namespace of the scope,
+// selected or not) whose poolRef.id is id.
+func (l *BindingLister) ForPool(id string) ([]*lbv1.PoolBinding, error) {
+	return l.byIndex(poolIndex, id)
+}
+
+// HasUID tells whether a binding with this uid is cached.
+func (l *BindingLister) HasUID(uid string) bool {
+	keys, err := l.indexer.IndexKeys(uidIndex, uid)
+	return err == nil && len(keys) > 0
+}
+
+func (l *BindingLister) byIndex(index, value string) ([]*lbv1.PoolBinding, error) {
+	objs, err := l.indexer.ByIndex(index, value)
 	if err != nil {
 		return nil, err
 	}

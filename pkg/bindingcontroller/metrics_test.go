@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,9 @@ func TestMetricsEndpoints(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	rec.waitCalls(t, key(ns, "web"), 1, 10*time.Second)
 	rec.waitCalls(t, key(ns, "bad"), 1, 10*time.Second)
-	m.ObserveMembers(ns+"/web", "registered", 3)
+	m.ObserveMembers(ns+"/web", "registered", 7)
+	m.ObserveMembers(ns+"/web", "desired", 3)
+	m.ObserveMembers(ns+"/web", "registered", 3) // the last value counts
 	m.ObserveGateLatency(1500 * time.Millisecond)
 
 	if code, _ := get(t, base+"/readyz"); code != http.StatusOK {
@@ -97,6 +100,8 @@ func TestMetricsEndpoints(t *testing.T) {
 		`ccictl_workqueue_delayed_adds_total{name="poolbindings"} `,
 		`ccictl_workqueue_queue_duration_seconds_count{name="poolbindings"} 2`,
 		`ccictl_members{poolbinding="` + ns + `/web",state="registered"} 3`,
+		`ccictl_members{poolbinding="` + ns + `/web",state="desired"} 3`,
+		"# TYPE ccictl_members gauge",
 		`ccictl_readiness_gate_latency_seconds_count 1`,
 		`go_goroutines`,
 	} {
@@ -165,5 +170,28 @@ func TestEventsReachServer(t *testing.T) {
 			t.Fatal("no Event on the binding within 10s")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// WithProfiling serves the runtime's profiles beside what it wraps, which
+// keeps answering as before.
+func TestWithProfiling(t *testing.T) {
+	inner := http.NewServeMux()
+	inner.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	srv := httptest.NewServer(WithProfiling(inner))
+	defer srv.Close()
+	if code, body := get(t, srv.URL+"/healthz"); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("/healthz through WithProfiling: %d %q", code, body)
+	}
+	if code, body := get(t, srv.URL+"/debug/pprof/heap?debug=1"); code != http.StatusOK || !strings.Contains(body, "heap profile:") {
+		t.Errorf("/debug/pprof/heap: %d %.80q", code, body)
+	}
+	if code, _ := get(t, srv.URL+"/metrics"); code != http.StatusNotFound {
+		t.Errorf("/metrics of a handler without it: %d, want 404", code)
+	}
+	plain := httptest.NewServer(inner)
+	defer plain.Close()
+	if code, _ := get(t, plain.URL+"/debug/pprof/heap"); code != http.StatusNotFound {
+		t.Errorf("profiles served without WithProfiling: %d, want 404", code)
 	}
 }

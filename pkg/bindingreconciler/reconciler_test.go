@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"slices"
 	"testing"
 	"time"
 
@@ -120,22 +121,41 @@ func newEnv(t *testing.T, ns string, pool elb.Pool) *env {
 		var b lbv1.PoolBinding
 		return &b, runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &b)
 	}
-	e.rec = New(Config{
-		Binding: get,
-		Bindings: func() ([]*lbv1.PoolBinding, error) {
-			list, err := dyn.Resource(plbGVR).Namespace(ns).List(context.Background(), metav1.ListOptions{})
-			if err != nil {
+	list := func() ([]*lbv1.PoolBinding, error) {
+		list, err := dyn.Resource(plbGVR).Namespace(ns).List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		var out []*lbv1.PoolBinding
+		for i := range list.Items {
+			var b lbv1.PoolBinding
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(list.Items[i].Object, &b); err != nil {
 				return nil, err
 			}
+			out = append(out, &b)
+		}
+		return out, nil
+	}
+	e.rec = New(Config{
+		Binding: get,
+		// The controller answers these from its cache's indexes; here a
+		// list of the namespace, filtered.
+		PoolBindings: func(id string) ([]*lbv1.PoolBinding, error) {
+			all, err := list()
 			var out []*lbv1.PoolBinding
-			for i := range list.Items {
-				var b lbv1.PoolBinding
-				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(list.Items[i].Object, &b); err != nil {
-					return nil, err
+			for _, b := range all {
+				if b.Spec.PoolRef.ID == id {
+					out = append(out, b)
 				}
-				out = append(out, &b)
 			}
-			return out, nil
+			return out, err
+		},
+		HasBinding: func(uid string) bool {
+			all, err := list()
+			if err != nil {
+				t.Errorf("HasBinding: %v", err)
+			}
+			return slices.ContainsFunc(all, func(b *lbv1.PoolBinding) bool { return string(b.UID) == uid })
 		},
 		Namespaces: []string{ns},
 		Store:      &bindingsource.ListStore{Typed: kube, Dynamic: dyn, Metadata: md, Mapper: mapper},

@@ -44,6 +44,7 @@ type Resolver struct {
 // targetRef group; EndpointSlices or not). subnetOverride is --subnet-id:
 // it wins over every binding's lbv1.SubnetAnnotation.
 func NewResolver(mapper meta.RESTMapper, store Store, subnetOverride string) *Resolver {
+	mapper = RememberMappings(mapper)
 	_, haveSlices := resourceFor(mapper, schema.GroupKind{Group: "discovery.k8s.io", Kind: "EndpointSlice"}, "v1")
 	return &Resolver{mapper: mapper, store: store, haveSlices: haveSlices, subnet: subnetOverride, coverage: zoneCoverage{}}
 }

@@ -72,6 +72,13 @@ func NewOwnerLookup(live []Owner, namespaces []string) OwnerLookup {
 	for _, o := range live {
 		uids[o.UID] = true
 	}
+	return OwnerLookupFunc(func(uid string) bool { return uids[uid] }, namespaces)
+}
+
+// OwnerLookupFunc answers from exists, which tells whether a binding with
+// a uid exists in namespaces (nil = every namespace); an index that a
+// controller keeps does so without a list per pass.
+func OwnerLookupFunc(exists func(uid string) bool, namespaces []string) OwnerLookup {
 	var nsSet map[string]bool
 	if namespaces != nil {
 		nsSet = make(map[string]bool, len(namespaces))
@@ -83,7 +90,7 @@ func NewOwnerLookup(live []Owner, namespaces []string) OwnerLookup {
 		if nsSet != nil && !nsSet[o.Namespace] {
 			return false, false
 		}
-		return uids[o.UID], true
+		return exists(o.UID), true
 	}
 }
 

@@ -81,13 +81,13 @@ func TestSyncFlagsToOptions(t *testing.T) {
 	// The continuous mode's flags.
 	o, err = parse(t, "-A", "-l", "tier=web", "--watch", "--coalesce", "50ms", "--resync-period", "1m", "--max-backoff", "20s",
 		"--leader-elect", "--leader-elect-namespace", "ccictl-system", "--leader-elect-name", "lead", "--leader-elect-lease-duration", "30s",
-		"--leader-elect-renew-deadline", "20s", "--leader-elect-retry-period", "4s", "--metrics-bind-address", ":9090", "--log-format", "json")
+		"--leader-elect-renew-deadline", "20s", "--leader-elect-retry-period", "4s", "--metrics-bind-address", ":9090", "--profiling", "--log-format", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := (WatchOptions{Watch: true, Coalesce: 50 * time.Millisecond, ResyncPeriod: time.Minute, MaxBackoff: 20 * time.Second,
 		LeaderElect: true, LeaseNS: "ccictl-system", LeaseName: "lead", LeaseDuration: 30 * time.Second, RenewDeadline: 20 * time.Second,
-		RetryPeriod: 4 * time.Second, MetricsAddr: ":9090", LogFormat: "json"}); o.WatchOptions != want || !o.AllNamespaces {
+		RetryPeriod: 4 * time.Second, MetricsAddr: ":9090", Profiling: true, LogFormat: "json"}); o.WatchOptions != want || !o.AllNamespaces {
 		t.Errorf("watch options\n got %+v\nwant %+v", o.WatchOptions, want)
 	}
 
@@ -126,6 +126,7 @@ func TestSyncFlagMistakes(t *testing.T) {
 		{[]string{"--watch", "web"}, "--watch selects bindings with -n, -A and -l, not by name"},
 		{[]string{"--watch", "--context", "c", "--context", "d"}, "--watch runs against one cluster"},
 		{[]string{"--watch", "--resync-period", "0s"}, "--resync-period and --max-backoff must be positive"},
+		{[]string{"--watch", "--profiling"}, "--profiling serves its profiles on --metrics-bind-address"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			o, err := parse(t, tc.args...)

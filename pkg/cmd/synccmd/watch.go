@@ -43,6 +43,7 @@ type WatchOptions struct {
 	RetryPeriod   time.Duration
 
 	MetricsAddr string
+	Profiling   bool
 	LogFormat   string
 }
 
@@ -58,6 +59,7 @@ func (w *WatchOptions) addFlags(fl *pflag.FlagSet) {
 	fl.DurationVar(&w.RenewDeadline, "leader-elect-renew-deadline", bindingcontroller.DefaultRenewDeadline, "How long the leader tries to renew before it stops reconciling.")
 	fl.DurationVar(&w.RetryPeriod, "leader-elect-retry-period", bindingcontroller.DefaultRetryPeriod, "How often candidates try to take the Lease and the leader renews it.")
 	fl.StringVar(&w.MetricsAddr, "metrics-bind-address", "", "With --watch, serve Prometheus /metrics, /healthz and /readyz on this address (e.g. :8080; default: not served).")
+	fl.BoolVar(&w.Profiling, "profiling", false, "With --metrics-bind-address, also serve Go's runtime profiles under /debug/pprof/ (for go tool pprof).")
 	fl.StringVar(&w.LogFormat, "log-format", "text", "With --watch, the format of the controller's log lines on stderr: text or json.")
 }
 
@@ -81,6 +83,8 @@ func (o *SyncOptions) validateWatch() error {
 		return fmt.Errorf("--watch selects bindings with -n, -A and -l, not by name")
 	case o.multiCluster():
 		return fmt.Errorf("--watch runs against one cluster; start one controller per context")
+	case w.Profiling && w.MetricsAddr == "":
+		return fmt.Errorf("--profiling serves its profiles on --metrics-bind-address; give an address")
 	case w.Coalesce < 0 || w.ResyncPeriod <= 0 || w.MaxBackoff <= 0:
 		return fmt.Errorf("--coalesce must not be negative; --resync-period and --max-backoff must be positive")
 	}
@@ -227,10 +231,11 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 			}
 			return b, err
 		},
-		Bindings:       func() ([]*lbv1.PoolBinding, error) { return c.Bindings().List(labels.Everything()) },
+		PoolBindings:   c.Bindings().ForPool,
+		HasBinding:     c.Bindings().HasUID,
 		Namespaces:     namespaces,
 		Store:          store,
-		Mapper:         mapper,
+		Mapper:         bindingsource.RememberMappings(mapper), // for the process, not per reconcile
 		SubnetOverride: o.SubnetCIDRID,
 		ELB:            clients.get,
 		OwnRegion:      o.passRegion(),
@@ -246,7 +251,11 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	})
 
 	if w.MetricsAddr != "" {
-		addr, err := bindingcontroller.ListenAndServe(ctx, w.MetricsAddr, c.Handler())
+		h := c.Handler()
+		if w.Profiling {
+			h = bindingcontroller.WithProfiling(h)
+		}
+		addr, err := bindingcontroller.ListenAndServe(ctx, w.MetricsAddr, h)
 		if err != nil {
 			return fmt.Errorf("--metrics-bind-address %s: %w", w.MetricsAddr, err)
 		}
