@@ -175,10 +175,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 	}
 	if !slices.Contains(u.GetFinalizers(), lbv1.MembersFinalizer) {
 		// The finalizer before the first member: a binding deleted later
-		// always has its members removed first.
-		if err := r.patchFinalizers(ctx, u, append(slices.Clone(u.GetFinalizers()), lbv1.MembersFinalizer)); err != nil {
+		// always has its members removed first. The pass goes on with the
+		// object the patch returned: the cached one is now a version behind,
+		// and its status write would be a conflict and a re-read.
+		patched, err := r.patchFinalizers(ctx, u, append(slices.Clone(u.GetFinalizers()), lbv1.MembersFinalizer))
+		if err != nil {
 			return Outcome{Err: fmt.Errorf("add finalizer: %w", err)}
 		}
+		u = patched
 	}
 	res := bindingsource.NewResolver(r.cfg.Mapper, r.cfg.Store, r.cfg.SubnetOverride)
 	t := res.Target(ctx, b)
@@ -428,7 +432,7 @@ func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, 
 
 func (r *Reconciler) dropFinalizer(ctx context.Context, u *unstructured.Unstructured) error {
 	keep := slices.DeleteFunc(slices.Clone(u.GetFinalizers()), func(f string) bool { return f == lbv1.MembersFinalizer })
-	if err := r.patchFinalizers(ctx, u, keep); err != nil && !apierrors.IsNotFound(err) {
+	if _, err := r.patchFinalizers(ctx, u, keep); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("remove finalizer: %w", err)
 	}
 	return nil
@@ -436,17 +440,17 @@ func (r *Reconciler) dropFinalizer(ctx context.Context, u *unstructured.Unstruct
 
 // patchFinalizers sets the binding's finalizers, guarded by its
 // resourceVersion: a finalizer another controller added meanwhile is a
-// conflict (retried from a fresh cache), never lost.
-func (r *Reconciler) patchFinalizers(ctx context.Context, u *unstructured.Unstructured, finalizers []string) error {
+// conflict (retried from a fresh cache), never lost. It returns the
+// binding as patched.
+func (r *Reconciler) patchFinalizers(ctx context.Context, u *unstructured.Unstructured, finalizers []string) (*unstructured.Unstructured, error) {
 	if finalizers == nil {
 		finalizers = []string{}
 	}
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"finalizers": finalizers, "resourceVersion": u.GetResourceVersion()}})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = r.cfg.Dynamic.Resource(r.cfg.GVR).Namespace(u.GetNamespace()).Patch(ctx, u.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
-	return err
+	return r.cfg.Dynamic.Resource(r.cfg.GVR).Namespace(u.GetNamespace()).Patch(ctx, u.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
 }
 
 // event records what a pass changed (Normal) or why it did not converge

@@ -3,11 +3,13 @@ package bindingreconciler
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,6 +69,38 @@ type env struct {
 	emu    *elbemulator.Emulator
 	events *record.FakeRecorder
 	rec    *Reconciler
+	// requests counts the API requests on PoolBindings by method and
+	// response code ("PUT 409"), with "/status" for the subresource.
+	requests *requestCounter
+}
+
+type requestCounter struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	n    map[string]int
+}
+
+func (c *requestCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	if err == nil && strings.Contains(r.URL.Path, "/"+lbv1.Resource+"/") {
+		k := fmt.Sprintf("%s %d", r.Method, resp.StatusCode)
+		if strings.HasSuffix(r.URL.Path, "/status") {
+			k += " /status"
+		}
+		c.mu.Lock()
+		c.n[k]++
+		c.mu.Unlock()
+	}
+	return resp, err
+}
+
+// take returns the counts so far and starts again.
+func (c *requestCounter) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.n
+	c.n = map[string]int{}
+	return n
 }
 
 // newEnv makes a namespace with Service web (one ready endpoint,
@@ -76,7 +110,10 @@ func newEnv(t *testing.T, ns string, pool elb.Pool) *env {
 	t.Helper()
 	cfg := &rest.Config{Host: cluster.Server, BearerToken: cluster.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: cluster.CAFile}}
 	kube := kubernetes.NewForConfigOrDie(cfg)
-	dyn := dynamic.NewForConfigOrDie(cfg)
+	counted := rest.CopyConfig(cfg)
+	requests := &requestCounter{n: map[string]int{}}
+	counted.Wrap(func(rt http.RoundTripper) http.RoundTripper { requests.next = rt; return requests })
+	dyn := dynamic.NewForConfigOrDie(counted)
 	md := metadata.NewForConfigOrDie(cfg)
 	dc := discovery.NewDiscoveryClientForConfigOrDie(cfg)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
@@ -109,7 +146,7 @@ func newEnv(t *testing.T, ns string, pool elb.Pool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, ns: ns, kube: kube, dyn: dyn, emu: emu, events: record.NewFakeRecorder(100)}
+	e := &env{t: t, ns: ns, kube: kube, dyn: dyn, emu: emu, events: record.NewFakeRecorder(100), requests: requests}
 	get := func(ns, name string) (*lbv1.PoolBinding, error) {
 		u, err := dyn.Resource(plbGVR).Namespace(ns).Get(context.Background(), name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -220,9 +257,16 @@ func (e *env) addresses() []string {
 func TestReconcileAddsFinalizerThenSyncs(t *testing.T) {
 	e := newEnv(t, "rec-sync", elb.Pool{ID: poolID})
 	e.binding("b", poolID)
+	e.requests.take()
 	out := e.reconcile("b")
 	if out.Err != nil || out.Result == nil || out.Result.State != reconcile.StateSynced || out.Result.Added != 1 {
 		t.Fatalf("outcome %+v %v", out.Result, out.Err)
+	}
+	// The status goes onto the binding as the finalizer patch returned it:
+	// one write, no conflict with the cached (older) version and re-read.
+	// The GET is the test's Binding func reading the server.
+	if got, want := e.requests.take(), map[string]int{"GET 200": 1, "PATCH 200": 1, "PUT 200 /status": 1}; !maps.Equal(got, want) {
+		t.Errorf("first reconcile: binding requests %v, want %v", got, want)
 	}
 	u, err := e.get("b")
 	if err != nil {
