@@ -114,11 +114,19 @@ func TestTransformKeepsWhatEndpointsRead(t *testing.T) {
 	}
 	e := ts.Endpoints[0]
 	if ts.ManagedFields != nil || ts.Annotations != nil || len(e.Addresses) != 1 || e.Hints != nil || e.Hostname != nil ||
-		e.TargetRef.ResourceVersion != "" || ts.Ports[0].AppProtocol != nil {
+		e.TargetRef != nil || ts.Ports[0].AppProtocol != nil {
 		t.Errorf("slice not trimmed: %+v", ts)
 	}
-	if e.TargetRef.Name != "a" || e.TargetRef.UID != "u1" || *e.NodeName != "n1" || ts.Labels[discoveryv1.LabelServiceName] != "web" {
+	if ts.Name != "x" || ts.Namespace != "ns" || ts.ResourceVersion != "7" || *e.NodeName != "n1" || ts.Labels[discoveryv1.LabelServiceName] != "web" {
 		t.Errorf("slice lost a field sync reads: %+v", ts)
+	}
+	// Equal values repeated by endpoints share one pointer.
+	other := sl.DeepCopy()
+	o2, _ := transformEndpointSlice(other)
+	e2 := o2.(*discoveryv1.EndpointSlice).Endpoints
+	if e2[0].Zone != e.Zone || e2[0].NodeName != e.NodeName || e2[1].Conditions.Ready != e2[2].Conditions.Ready || *e2[1].Conditions.Ready ||
+		!*e2[1].Conditions.Serving || e2[0].Conditions.Ready != nil {
+		t.Errorf("endpoint values not shared or changed: %+v", e2)
 	}
 
 	// Services keep their annotations (kubernetes.io/elb.id) but not the

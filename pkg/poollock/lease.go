@@ -65,7 +65,7 @@ type LeaseLocker struct {
 	OnUnavailable func(error)
 
 	mu    sync.Mutex
-	local map[string]chan struct{} // one writer per Lease inside this process
+	local map[string]*localSlot // one writer per Lease inside this process
 	// unavailable: namespace → why Leases cannot be used there ("" key:
 	// nowhere, the API is not served).
 	unavailable map[string]error
@@ -87,20 +87,39 @@ func (l *LeaseLocker) defaults() {
 		l.PollInterval = DefaultPollInterval
 	}
 	if l.local == nil {
-		l.local = map[string]chan struct{}{}
+		l.local = map[string]*localSlot{}
 		l.unavailable = map[string]error{}
 	}
 }
 
-func (l *LeaseLocker) localSlot(key string) chan struct{} {
+// localSlot is the turn of the writers of one Lease inside this process,
+// kept while any of them holds or waits for it: a controller that wrote to
+// 10,000 pools must not keep 10,000 slots.
+type localSlot struct {
+	turn  chan struct{}
+	users int
+}
+
+// joinSlot returns key's slot, counting the caller as a user until
+// leaveSlot.
+func (l *LeaseLocker) joinSlot(key string) *localSlot {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ch := l.local[key]
-	if ch == nil {
-		ch = make(chan struct{}, 1)
-		l.local[key] = ch
+	s := l.local[key]
+	if s == nil {
+		s = &localSlot{turn: make(chan struct{}, 1)}
+		l.local[key] = s
 	}
-	return ch
+	s.users++
+	return s
+}
+
+func (l *LeaseLocker) leaveSlot(key string, s *localSlot) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s.users--; s.users == 0 {
+		delete(l.local, key)
+	}
 }
 
 // markUnavailable remembers that Leases cannot be used in ns (everywhere,
@@ -144,20 +163,23 @@ func (l *LeaseLocker) Lock(ctx context.Context, bindingNamespace, poolID string)
 	name := LeaseName(poolID)
 	// Writers inside this process take turns first (two bindings of one
 	// pass on one pool), so the Lease sees one holder per process.
-	slot := l.localSlot(ns + "/" + name)
+	key := ns + "/" + name
+	slot := l.joinSlot(key)
 	h := &holder{l: l, client: l.Leases.Leases(ns), ns: ns, name: name}
 	select {
-	case slot <- struct{}{}:
+	case slot.turn <- struct{}{}:
 	default:
 		h.contended = true
 		select {
-		case slot <- struct{}{}:
+		case slot.turn <- struct{}{}:
 		case <-ctx.Done():
+			l.leaveSlot(key, slot)
 			return nil, nil, ctx.Err()
 		}
 	}
 	if err := h.acquire(ctx); err != nil {
-		<-slot
+		<-slot.turn
+		l.leaveSlot(key, slot)
 		return nil, nil, err
 	}
 	held, cancel := context.WithCancelCause(ctx)
@@ -172,7 +194,8 @@ func (l *LeaseLocker) Lock(ctx context.Context, bindingNamespace, poolID string)
 			cancel(nil)
 			<-done
 			h.release()
-			<-slot
+			<-slot.turn
+			l.leaveSlot(key, slot)
 		})
 	}
 	return held, release, nil
