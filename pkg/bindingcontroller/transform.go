@@ -56,9 +56,11 @@ func transformBinding(obj any) (any, error) {
 	return obj, nil // tombstones and the like pass through
 }
 
-// transformService trims a core/v1 Service, or converts and trims a Service
+// transformService keeps what sync reads of a core/v1 Service, or of one
 // read through the dynamic client (CCI's cci/v2 Services have core/v1's
-// shape). Its status (load-balancer ingress) is not read by sync.
+// shape): its identity, annotations (kubernetes.io/elb.id), type, ports and
+// selector. Labels, cluster IPs, IP families, session affinity and status
+// are dropped, and a change to only those queues nothing.
 func transformService(obj any) (any, error) {
 	var svc *corev1.Service
 	switch o := obj.(type) {
@@ -74,8 +76,12 @@ func transformService(obj any) (any, error) {
 		return obj, nil
 	}
 	trimMeta(&svc.ObjectMeta)
-	svc.Status = corev1.ServiceStatus{}
-	return svc, nil
+	return &corev1.Service{
+		TypeMeta: svc.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{Name: svc.Name, Namespace: svc.Namespace, UID: svc.UID, ResourceVersion: svc.ResourceVersion,
+			Generation: svc.Generation, Annotations: svc.Annotations, DeletionTimestamp: svc.DeletionTimestamp},
+		Spec: corev1.ServiceSpec{Type: svc.Spec.Type, Ports: svc.Spec.Ports, Selector: svc.Spec.Selector},
+	}, nil
 }
 
 // transformEndpointSlice keeps what endpoint resolution reads: the slice's
@@ -94,6 +100,11 @@ func transformEndpointSlice(obj any) (any, error) {
 	}
 	s.ObjectMeta = metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, UID: s.UID,
 		ResourceVersion: s.ResourceVersion, Generation: s.Generation, Labels: s.Labels}
+	// The decoder grew the endpoints by appending (room for 16 of 96 bytes
+	// each for 10 endpoints); the cache keeps exactly what is there.
+	if cap(s.Endpoints) > len(s.Endpoints) {
+		s.Endpoints = append(make([]discoveryv1.Endpoint, 0, len(s.Endpoints)), s.Endpoints...)
+	}
 	for i := range s.Endpoints {
 		ep := &s.Endpoints[i]
 		if len(ep.Addresses) > 1 {

@@ -122,8 +122,12 @@ func TestTransformKeepsWhatEndpointsRead(t *testing.T) {
 	}
 	// Equal values repeated by endpoints share one pointer.
 	other := sl.DeepCopy()
+	other.Endpoints = append(make([]discoveryv1.Endpoint, 0, 16), other.Endpoints...) // as the decoder grows them
 	o2, _ := transformEndpointSlice(other)
 	e2 := o2.(*discoveryv1.EndpointSlice).Endpoints
+	if cap(e2) != len(e2) {
+		t.Errorf("cached endpoints keep room for %d, hold %d", cap(e2), len(e2))
+	}
 	if e2[0].Zone != e.Zone || e2[0].NodeName != e.NodeName || e2[1].Conditions.Ready != e2[2].Conditions.Ready || *e2[1].Conditions.Ready ||
 		!*e2[1].Conditions.Serving || e2[0].Conditions.Ready != nil {
 		t.Errorf("endpoint values not shared or changed: %+v", e2)
@@ -131,10 +135,18 @@ func TestTransformKeepsWhatEndpointsRead(t *testing.T) {
 
 	// Services keep their annotations (kubernetes.io/elb.id) but not the
 	// last-applied one, and no status.
-	s := &corev1.Service{ObjectMeta: *heavyMeta.DeepCopy(), Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: "1.2.3.4"}}}}}
+	s := &corev1.Service{ObjectMeta: *heavyMeta.DeepCopy(), Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: "1.2.3.4"}}}},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIPs: []string{"10.96.0.9"}, IPFamilies: []corev1.IPFamily{corev1.IPv4Protocol},
+			Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}
 	so, _ := transformService(s)
-	if ts := so.(*corev1.Service); !reflect.DeepEqual(ts.Annotations, map[string]string{"keep": "me"}) || ts.ManagedFields != nil || len(ts.Status.LoadBalancer.Ingress) != 0 {
-		t.Errorf("service not trimmed: %+v", ts)
+	svcOut := so.(*corev1.Service)
+	if !reflect.DeepEqual(svcOut.Annotations, map[string]string{"keep": "me"}) || svcOut.ManagedFields != nil || len(svcOut.Status.LoadBalancer.Ingress) != 0 ||
+		svcOut.Labels != nil || svcOut.Spec.ClusterIPs != nil || svcOut.Spec.IPFamilies != nil {
+		t.Errorf("service not trimmed: %+v", svcOut)
+	}
+	if svcOut.Name != "x" || svcOut.Namespace != "ns" || svcOut.ResourceVersion != "7" || svcOut.Spec.Type != corev1.ServiceTypeClusterIP ||
+		!reflect.DeepEqual(svcOut.Spec.Selector, s.Spec.Selector) || !reflect.DeepEqual(svcOut.Spec.Ports, s.Spec.Ports) {
+		t.Errorf("service lost a field sync reads: %+v", svcOut)
 	}
 }
 
