@@ -3,10 +3,12 @@ package deploy
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -247,6 +249,20 @@ func TestDeploymentShape(t *testing.T) {
 	if m := c.Resources.Limits.Memory(); m.String() != "256Mi" {
 		t.Errorf("memory limit %s, want 256Mi", m)
 	}
+	// The soft limit leaves room under the hard one for the binary's
+	// resident pages (about 66 MiB) and for a heap that outgrows it.
+	var soft string
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" {
+			soft = e.Value
+		}
+	}
+	softBytes, err := parseGoMemLimit(soft)
+	if err != nil {
+		t.Errorf("GOMEMLIMIT %q: %v", soft, err)
+	} else if hard := c.Resources.Limits.Memory().Value(); softBytes > hard-96<<20 || softBytes < 64<<20 {
+		t.Errorf("GOMEMLIMIT %s (%d MiB) against limits.memory %d MiB: want 64 MiB or more, and at least 96 MiB below the limit", soft, softBytes>>20, hard>>20)
+	}
 	if c.Resources.Requests.Memory().IsZero() || c.Resources.Requests.Cpu().IsZero() {
 		t.Errorf("requests %+v", c.Resources.Requests)
 	}
@@ -270,6 +286,27 @@ func TestDeploymentShape(t *testing.T) {
 		svc.Annotations["prometheus.io/scrape"] != "true" {
 		t.Errorf("metrics Service %+v", svc)
 	}
+}
+
+// parseGoMemLimit reads a GOMEMLIMIT value as the Go runtime does: a
+// number of bytes with an optional B, KiB, MiB, GiB or TiB suffix.
+func parseGoMemLimit(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}}
+	shift := uint(0)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, shift = strings.TrimSuffix(s, u.suffix), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, errors.New("not a number of bytes with an optional B, KiB, MiB, GiB or TiB suffix")
+	}
+	return n << shift, nil
 }
 
 func labelsMatch(sel, have map[string]string) bool {

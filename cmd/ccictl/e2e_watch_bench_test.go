@@ -18,8 +18,9 @@ package main_test
 //
 // CCICTL_BENCH_WATCH_MEMORY=1000x50,3000x10 chooses the memory sizes;
 // CCICTL_BENCH_WATCH_GODEBUG=gctrace=1 logs the controller's last GCs;
-// CCICTL_BENCH_WATCH_GOMEMLIMIT=150MiB runs it with that soft memory
-// limit (deploy/ sets one); CCICTL_BENCH_WATCH_PROFILE=DIR runs it with --profiling and writes, per
+// the controller runs with the soft memory limit deploy/deployment.yaml
+// sets (GOMEMLIMIT), or CCICTL_BENCH_WATCH_GOMEMLIMIT's (off: none, Go's
+// default); CCICTL_BENCH_WATCH_PROFILE=DIR runs it with --profiling and writes, per
 // size, its heap profile every second until convergence and its allocation
 // profile at the end (go tool pprof -sample_index=inuse_space DIR/...).
 
@@ -37,9 +38,11 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/yaml"
 
 	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
 )
@@ -60,8 +63,8 @@ func benchWatch(t *testing.T, cfg, elbURL string, s *benchSetup, args ...string)
 		if v := os.Getenv("CCICTL_BENCH_WATCH_GODEBUG"); v != "" {
 			cmd.Env = append(cmd.Env, "GODEBUG="+v) // gctrace=1: live heap at each GC, in the log
 		}
-		if v := os.Getenv("CCICTL_BENCH_WATCH_GOMEMLIMIT"); v != "" {
-			cmd.Env = append(cmd.Env, "GOMEMLIMIT="+v) // as deploy/deployment.yaml sets it
+		if v := benchMemLimit(t); v != "off" {
+			cmd.Env = append(cmd.Env, "GOMEMLIMIT="+v)
 		}
 		cmd.Stdout, cmd.Stderr = io.Discard, stderr
 		if err := cmd.Start(); err != nil {
@@ -69,6 +72,33 @@ func benchWatch(t *testing.T, cfg, elbURL string, s *benchSetup, args ...string)
 		}
 		return cmd
 	})
+}
+
+// benchMemLimit is the controller's GOMEMLIMIT: as deployed (the value
+// deploy/deployment.yaml gives the container), unless
+// CCICTL_BENCH_WATCH_GOMEMLIMIT says otherwise ("off": none).
+func benchMemLimit(t *testing.T) string {
+	t.Helper()
+	if v := os.Getenv("CCICTL_BENCH_WATCH_GOMEMLIMIT"); v != "" {
+		return v
+	}
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "deployment.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d appsv1.Deployment
+	if err := yaml.Unmarshal(raw, &d); err != nil {
+		t.Fatalf("deploy/deployment.yaml: %v", err)
+	}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		for _, e := range c.Env {
+			if e.Name == "GOMEMLIMIT" && e.Value != "" {
+				return e.Value
+			}
+		}
+	}
+	t.Fatal("deploy/deployment.yaml sets no GOMEMLIMIT (set CCICTL_BENCH_WATCH_GOMEMLIMIT=off to run without one)")
+	return ""
 }
 
 // hwmMiB is the watcher's peak RSS so far (VmHWM), in MiB.
@@ -415,8 +445,8 @@ func TestBenchWatchMemory(t *testing.T) {
 			settle(t, w, n, 30*time.Minute)
 			_, page := w.get("/metrics")
 			calls := emu.Counts()
-			t.Logf("BENCH watch-memory %dx%d: setup %v, converged in %v, maxrss=%.1fMiB at convergence, %.1fMiB settled; reconciles=%.0f elb=%v load=%s",
-				n, endpoints, setup.Round(time.Second), took.Round(time.Millisecond), hwm, w.hwmMiB(), metricSum(page, "ccictl_reconciles_total"), calls, loadavg())
+			t.Logf("BENCH watch-memory %dx%d GOMEMLIMIT=%s: setup %v, converged in %v, maxrss=%.1fMiB at convergence, %.1fMiB settled (%s); reconciles=%.0f elb=%v load=%s",
+				n, endpoints, benchMemLimit(t), setup.Round(time.Second), took.Round(time.Millisecond), hwm, w.hwmMiB(), rssSplit(w), metricSum(page, "ccictl_reconciles_total"), calls, loadavg())
 			if gcs := grepLines(w.logged(), "gc "); gcs != "" {
 				t.Logf("last GCs (GODEBUG=gctrace=1):\n%s", tail(gcs, 4))
 			}
@@ -427,6 +457,14 @@ func TestBenchWatchMemory(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rssSplit says how much of the watcher's RSS is its own memory (anonymous:
+// heap, stacks, runtime) and how much the binary's pages (file-backed, which
+// the kernel can drop and read again under memory pressure).
+func rssSplit(w *watcher) string {
+	status := fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid)
+	return fmt.Sprintf("now anon %.1fMiB + file %.1fMiB", float64(procStatusKB(status, "RssAnon:"))/1024, float64(procStatusKB(status, "RssFile:"))/1024)
 }
 
 // sampleHeap writes w's heap profile (as of its last GC) and its RSS to dir
