@@ -85,8 +85,8 @@ func transformService(obj any) (any, error) {
 }
 
 // transformEndpointSlice keeps what endpoint resolution reads: the slice's
-// name, namespace, resourceVersion and labels (kubernetes.io/service-name
-// maps it to its Service), address type and ports, and per endpoint its
+// name, namespace, resourceVersion and kubernetes.io/service-name label
+// (which maps it to its Service), address type and ports, and per endpoint its
 // first address (the one the API says consumers use), conditions, zone and
 // node name. The rest (annotations, owner references, hostnames, hints,
 // target references, the deprecated topology map) is dropped, and the
@@ -98,8 +98,14 @@ func transformEndpointSlice(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
+	// Of the labels (the endpoint controller copies the Service's onto its
+	// slices), only the one naming the Service is read.
+	var keep map[string]string
+	if name, ok := s.Labels[discoveryv1.LabelServiceName]; ok {
+		keep = map[string]string{discoveryv1.LabelServiceName: name}
+	}
 	s.ObjectMeta = metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, UID: s.UID,
-		ResourceVersion: s.ResourceVersion, Generation: s.Generation, Labels: s.Labels}
+		ResourceVersion: s.ResourceVersion, Generation: s.Generation, Labels: keep}
 	// The decoder grew the endpoints by appending (room for 16 of 96 bytes
 	// each for 10 endpoints); the cache keeps exactly what is there.
 	if cap(s.Endpoints) > len(s.Endpoints) {

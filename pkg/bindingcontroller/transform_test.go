@@ -95,7 +95,7 @@ func TestTransformKeepsWhatEndpointsRead(t *testing.T) {
 			{Addresses: []string{"10.0.0.2"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr(false), Serving: ptr(true), Terminating: ptr(true)}, Zone: ptr("z2")},
 			{Addresses: []string{"10.0.0.3"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr(false)}},
 		}}
-	sl.Labels = map[string]string{discoveryv1.LabelServiceName: "web"}
+	sl.Labels = map[string]string{discoveryv1.LabelServiceName: "web", discoveryv1.LabelManagedBy: "endpointslice-controller.k8s.io", "app": "web"}
 	o, err := transformEndpointSlice(sl.DeepCopy())
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +117,8 @@ func TestTransformKeepsWhatEndpointsRead(t *testing.T) {
 		e.TargetRef != nil || ts.Ports[0].AppProtocol != nil {
 		t.Errorf("slice not trimmed: %+v", ts)
 	}
-	if ts.Name != "x" || ts.Namespace != "ns" || ts.ResourceVersion != "7" || *e.NodeName != "n1" || ts.Labels[discoveryv1.LabelServiceName] != "web" {
+	if ts.Name != "x" || ts.Namespace != "ns" || ts.ResourceVersion != "7" || *e.NodeName != "n1" ||
+		!reflect.DeepEqual(ts.Labels, map[string]string{discoveryv1.LabelServiceName: "web"}) {
 		t.Errorf("slice lost a field sync reads: %+v", ts)
 	}
 	// Equal values repeated by endpoints share one pointer.
