@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
-	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/record"
@@ -133,7 +132,7 @@ type Controller struct {
 	factory      informers.SharedInformerFactory
 	own          []cache.SharedIndexInformer // informers not started by factory
 	serviceLst   corelisters.ServiceLister
-	sliceLst     discoverylisters.EndpointSliceLister
+	sliceLst     *SliceCache
 	podLst       corelisters.PodLister
 	nodes        cache.SharedIndexInformer // nil without cfg.Nodes
 	nodeLst      corelisters.NodeLister
@@ -215,7 +214,10 @@ func New(cfg Config) (*Controller, error) {
 		if err := c.slices.SetTransform(transformEndpointSlice); err != nil {
 			return nil, err
 		}
-		c.sliceLst = discoverylisters.NewEndpointSliceLister(c.slices.GetIndexer())
+		if err := c.slices.AddIndexers(cache.Indexers{sliceServiceIndex: sliceService}); err != nil {
+			return nil, err
+		}
+		c.sliceLst = &SliceCache{indexer: c.slices.GetIndexer()}
 	}
 	if cfg.Pods || cfg.WatchPods {
 		c.pods = c.factory.Core().V1().Pods().Informer()
@@ -275,7 +277,7 @@ func (c *Controller) Services() corelisters.ServiceLister { return c.serviceLst 
 
 // EndpointSlices is the cache of the scope's EndpointSlices (trimmed); nil
 // with Config.Pods.
-func (c *Controller) EndpointSlices() discoverylisters.EndpointSliceLister { return c.sliceLst }
+func (c *Controller) EndpointSlices() *SliceCache { return c.sliceLst }
 
 // Pods is the cache of the scope's Pods (trimmed); nil unless Config.Pods
 // or Config.WatchPods.

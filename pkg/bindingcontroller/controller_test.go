@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -529,6 +530,50 @@ func TestBindingPoolAndUIDIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 5*time.Second, "b gone from the indexes", func() bool { return names("pool-a") == "a" && !ctl.Bindings().HasUID(string(b.GetUID())) })
+}
+
+// A Service's slices come from the cache's service index: its own, not
+// those of the namespace's other Services, and a slice that changes
+// Service moves.
+func TestSliceCacheByService(t *testing.T) {
+	cfg := restConfig(t)
+	c := newClients(t, cfg)
+	ns := namespace(t, c)
+	createService(t, c, ns, "web", nil)
+	createService(t, c, ns, "api", nil)
+	createSlice(t, c, ns, "web-1", "web", "10.0.0.1")
+	createSlice(t, c, ns, "web-2", "web", "10.0.0.2")
+	moving := createSlice(t, c, ns, "api-1", "api", "10.0.1.1")
+	createBinding(t, c, ns, "a", "web", nil)
+	rec := newRecorder(nil)
+	ctl, _, _ := start(t, Config{Kube: c.kube, Dynamic: c.dyn, Namespace: ns, Reconciler: rec, Coalesce: 10 * time.Millisecond})
+	rec.waitCalls(t, key(ns, "a"), 1, 10*time.Second)
+	names := func(svc string) string {
+		sl, err := ctl.EndpointSlices().ServiceSlices(ns, svc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range sl {
+			out = append(out, s.Name)
+		}
+		slices.Sort(out)
+		return strings.Join(out, ",")
+	}
+	if got := names("web"); got != "web-1,web-2" {
+		t.Errorf("slices of web: %q, want web-1,web-2", got)
+	}
+	if got := names("api"); got != "api-1" {
+		t.Errorf("slices of api: %q, want api-1", got)
+	}
+	if got := names("none"); got != "" {
+		t.Errorf("slices of a Service without any: %q", got)
+	}
+	moving.Labels[discoveryv1.LabelServiceName] = "web"
+	if _, err := c.kube.DiscoveryV1().EndpointSlices(ns).Update(context.Background(), moving, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 5*time.Second, "api-1 indexed under web", func() bool { return names("web") == "api-1,web-1,web-2" && names("api") == "" })
 }
 
 func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {

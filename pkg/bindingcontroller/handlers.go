@@ -54,6 +54,45 @@ func bindingUIDIndex(obj any) ([]string, error) {
 	return []string{string(b.UID)}, nil
 }
 
+// sliceServiceIndex maps "namespace/serviceName" to the EndpointSlices
+// labelled kubernetes.io/service-name=serviceName: a pass reads its
+// Service's slices, and selecting them by label from the namespace's made
+// every pass read every slice of the namespace (290 MB of the first passes'
+// 3.1 GB allocated at 10,000 bindings in 5 namespaces).
+const sliceServiceIndex = "service"
+
+func sliceService(obj any) ([]string, error) {
+	s, ok := obj.(*discoveryv1.EndpointSlice)
+	if !ok {
+		return nil, nil
+	}
+	name, ok := s.Labels[discoveryv1.LabelServiceName]
+	if !ok || name == "" {
+		return nil, nil
+	}
+	return []string{s.Namespace + "/" + name}, nil
+}
+
+// SliceCache reads the EndpointSlice cache by Service.
+type SliceCache struct {
+	indexer cache.Indexer
+}
+
+// ServiceSlices returns the cached slices of the Service namespace/service.
+func (l *SliceCache) ServiceSlices(namespace, service string) ([]*discoveryv1.EndpointSlice, error) {
+	objs, err := l.indexer.ByIndex(sliceServiceIndex, namespace+"/"+service)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*discoveryv1.EndpointSlice, 0, len(objs))
+	for _, o := range objs {
+		if s, ok := o.(*discoveryv1.EndpointSlice); ok {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 // BindingLister reads the PoolBinding cache.
 type BindingLister struct {
 	indexer cache.Indexer

@@ -27,7 +27,7 @@ type ListerStore struct {
 	// v1), whichever group the controller watches them in.
 	ServiceLister   corelisters.ServiceLister
 	ServiceResource schema.GroupVersionResource
-	SliceLister     discoverylisters.EndpointSliceLister
+	SliceLister     SliceLister
 	PodLister       corelisters.PodLister
 	// GenericListers serve the Services and Pods of groups other than
 	// core v1 (cci/v2), by resource.
@@ -65,12 +65,28 @@ func (s *ListerStore) Service(_ context.Context, res schema.GroupVersionResource
 	return endpoints.ServiceFromUnstructured(u)
 }
 
+// SliceLister serves the cached EndpointSlices of one Service.
+type SliceLister interface {
+	ServiceSlices(namespace, service string) ([]*discoveryv1.EndpointSlice, error)
+}
+
+// SlicesByLabel serves a Service's slices from an EndpointSliceLister,
+// selecting the namespace's slices by their kubernetes.io/service-name
+// label: a pass then reads every slice of the namespace, which a cache
+// indexed by Service (the controller's) avoids.
+type SlicesByLabel struct {
+	Lister discoverylisters.EndpointSliceLister
+}
+
+func (l SlicesByLabel) ServiceSlices(ns, service string) ([]*discoveryv1.EndpointSlice, error) {
+	return l.Lister.EndpointSlices(ns).List(labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: service}))
+}
+
 func (s *ListerStore) EndpointSlices(_ context.Context, ns, service string) ([]discoveryv1.EndpointSlice, error) {
 	if s.SliceLister == nil {
 		return nil, fmt.Errorf("endpointslices are not watched")
 	}
-	sel := labels.SelectorFromSet(labels.Set{discoveryv1.LabelServiceName: service})
-	list, err := s.SliceLister.EndpointSlices(ns).List(sel)
+	list, err := s.SliceLister.ServiceSlices(ns, service)
 	if err != nil {
 		return nil, err
 	}

@@ -64,7 +64,7 @@ func newCaches() *caches {
 func (c *caches) store() *ListerStore {
 	return &ListerStore{
 		ServiceLister:  corelisters.NewServiceLister(c.services),
-		SliceLister:    discoverylisters.NewEndpointSliceLister(c.slices),
+		SliceLister:    SlicesByLabel{discoverylisters.NewEndpointSliceLister(c.slices)},
 		PodLister:      corelisters.NewPodLister(c.pods),
 		GenericListers: map[schema.GroupVersionResource]cache.GenericLister{cciServices: cache.NewGenericLister(c.cciServices, cciServices.GroupResource())},
 		NodesErr:       ErrNodesUnavailable,

@@ -224,7 +224,7 @@ func TestListerStoreMatchesListStore(t *testing.T) {
 	factory := informers.NewSharedInformerFactory(kube, 0)
 	ls := &ListerStore{
 		ServiceLister: factory.Core().V1().Services().Lister(),
-		SliceLister:   factory.Discovery().V1().EndpointSlices().Lister(),
+		SliceLister:   SlicesByLabel{factory.Discovery().V1().EndpointSlices().Lister()},
 		NodesErr:      ErrNodesUnavailable,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

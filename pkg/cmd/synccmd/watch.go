@@ -207,8 +207,10 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	store := &bindingsource.ListerStore{ServiceLister: c.Services(), ServiceResource: svcRes,
-		SliceLister: c.EndpointSlices(), PodLister: c.Pods()}
+	store := &bindingsource.ListerStore{ServiceLister: c.Services(), ServiceResource: svcRes, PodLister: c.Pods()}
+	if sl := c.EndpointSlices(); sl != nil { // nil where endpoints come from Pods
+		store.SliceLister = sl
+	}
 	if nodesErr == nil {
 		store.NodeLister, store.NodesSynced = c.Nodes(), c.NodesSynced
 	} else {
