@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -62,35 +61,11 @@ func bindingUIDIndex(obj any) ([]string, error) {
 const sliceServiceIndex = "service"
 
 func sliceService(obj any) ([]string, error) {
-	s, ok := obj.(*discoveryv1.EndpointSlice)
-	if !ok {
+	s, ok := obj.(*cachedSlice)
+	if !ok || s.service == "" {
 		return nil, nil
 	}
-	name, ok := s.Labels[discoveryv1.LabelServiceName]
-	if !ok || name == "" {
-		return nil, nil
-	}
-	return []string{s.Namespace + "/" + name}, nil
-}
-
-// SliceCache reads the EndpointSlice cache by Service.
-type SliceCache struct {
-	indexer cache.Indexer
-}
-
-// ServiceSlices returns the cached slices of the Service namespace/service.
-func (l *SliceCache) ServiceSlices(namespace, service string) ([]*discoveryv1.EndpointSlice, error) {
-	objs, err := l.indexer.ByIndex(sliceServiceIndex, namespace+"/"+service)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*discoveryv1.EndpointSlice, 0, len(objs))
-	for _, o := range objs {
-		if s, ok := o.(*discoveryv1.EndpointSlice); ok {
-			out = append(out, s)
-		}
-	}
-	return out, nil
+	return []string{s.Namespace + "/" + s.service}, nil
 }
 
 // BindingLister reads the PoolBinding cache.
@@ -192,13 +167,13 @@ func (c *Controller) addHandlers() error {
 		if _, err := c.slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) { c.sliceEvent(obj) },
 			UpdateFunc: func(old, cur any) {
-				o, ok1 := old.(*discoveryv1.EndpointSlice)
-				n, ok2 := cur.(*discoveryv1.EndpointSlice)
-				if !ok1 || !ok2 || unchanged(o, n, func(s *discoveryv1.EndpointSlice) *string { return &s.ResourceVersion }) {
+				o, ok1 := old.(*cachedSlice)
+				n, ok2 := cur.(*cachedSlice)
+				if !ok1 || !ok2 || unchanged(o, n, func(s *cachedSlice) *string { return &s.ResourceVersion }) {
 					return
 				}
 				c.sliceEvent(o) // a slice never moves to another Service, but be safe
-				if o.Labels[discoveryv1.LabelServiceName] != n.Labels[discoveryv1.LabelServiceName] {
+				if o.service != n.service {
 					c.sliceEvent(n)
 				}
 			},
@@ -317,12 +292,12 @@ func (c *Controller) serviceEvent(obj any) {
 }
 
 func (c *Controller) sliceEvent(obj any) {
-	s, ok := obj.(*discoveryv1.EndpointSlice)
+	s, ok := obj.(*cachedSlice)
 	if !ok {
 		return
 	}
-	if name := s.Labels[discoveryv1.LabelServiceName]; name != "" {
-		c.enqueueService(s.Namespace, name)
+	if s.service != "" {
+		c.enqueueService(s.Namespace, s.service)
 	}
 }
 

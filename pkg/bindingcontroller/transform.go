@@ -84,69 +84,84 @@ func transformService(obj any) (any, error) {
 	}, nil
 }
 
-// transformEndpointSlice keeps what endpoint resolution reads: the slice's
-// name, namespace, resourceVersion and kubernetes.io/service-name label
-// (which maps it to its Service), address type and ports, and per endpoint its
-// first address (the one the API says consumers use), conditions, zone and
-// node name. The rest (annotations, owner references, hostnames, hints,
-// target references, the deprecated topology map) is dropped, and the
-// values many endpoints repeat (conditions, zones, node names) are shared:
-// slices are most of the cache at 10,000 bindings, and an endpoint's
-// target reference alone was about 200 bytes of its 330.
+// transformEndpointSlice converts an EndpointSlice to the cache's compact
+// form (cachedSlice), which keeps what endpoint resolution reads: the
+// slice's identity and Service (its kubernetes.io/service-name label),
+// address type and ports, and per endpoint its first address (the one the
+// API says consumers use), conditions, zone and node name. Annotations,
+// other labels (the endpoint controller copies the Service's onto its
+// slices), owner references, hostnames, hints, target references and the
+// deprecated topology map are dropped. Slices are most of the cache at
+// 10,000 bindings: an endpoint took about 330 bytes as the API type (its
+// target reference alone about 200) and takes about 60 here.
 func transformEndpointSlice(obj any) (any, error) {
 	s, ok := obj.(*discoveryv1.EndpointSlice)
 	if !ok {
 		return obj, nil
 	}
-	// Of the labels (the endpoint controller copies the Service's onto its
-	// slices), only the one naming the Service is read.
-	var keep map[string]string
-	if name, ok := s.Labels[discoveryv1.LabelServiceName]; ok {
-		keep = map[string]string{discoveryv1.LabelServiceName: name}
+	c := &cachedSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, UID: s.UID,
+			ResourceVersion: s.ResourceVersion, Generation: s.Generation},
+		addressType: s.AddressType,
+		endpoints:   make([]cachedEndpoint, len(s.Endpoints)),
 	}
-	s.ObjectMeta = metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, UID: s.UID,
-		ResourceVersion: s.ResourceVersion, Generation: s.Generation, Labels: keep}
-	// The decoder grew the endpoints by appending (room for 16 of 96 bytes
-	// each for 10 endpoints); the cache keeps exactly what is there.
-	if cap(s.Endpoints) > len(s.Endpoints) {
-		s.Endpoints = append(make([]discoveryv1.Endpoint, 0, len(s.Endpoints)), s.Endpoints...)
+	c.service, c.hasService = s.Labels[discoveryv1.LabelServiceName]
+	if len(s.Ports) > 0 {
+		c.ports = make([]discoveryv1.EndpointPort, len(s.Ports))
+		for i, p := range s.Ports {
+			c.ports[i] = discoveryv1.EndpointPort{Name: p.Name, Protocol: p.Protocol, Port: p.Port}
+		}
 	}
 	for i := range s.Endpoints {
 		ep := &s.Endpoints[i]
-		if len(ep.Addresses) > 1 {
-			ep.Addresses = []string{ep.Addresses[0]}
+		ce := &c.endpoints[i]
+		if len(ep.Addresses) > 0 {
+			ce.address, ce.hasAddress = ep.Addresses[0], true
 		}
-		ep.Hostname = nil
-		ep.Hints = nil
-		ep.DeprecatedTopology = nil
-		ep.TargetRef = nil
-		ep.Conditions = discoveryv1.EndpointConditions{
-			Ready: sharedBool(ep.Conditions.Ready), Serving: sharedBool(ep.Conditions.Serving), Terminating: sharedBool(ep.Conditions.Terminating)}
-		ep.NodeName = sharedStrings.intern(ep.NodeName)
-		ep.Zone = sharedStrings.intern(ep.Zone)
+		ce.ready, ce.serving, ce.terminating = condition(ep.Conditions.Ready), condition(ep.Conditions.Serving), condition(ep.Conditions.Terminating)
+		ce.nodeName = sharedStrings.intern(ep.NodeName)
+		ce.zone = sharedStrings.intern(ep.Zone)
 	}
-	for i := range s.Ports {
-		s.Ports[i].AppProtocol = nil
-	}
-	return s, nil
+	return c, nil
 }
 
-// Cached objects are read-only (the informer contract), so endpoints may
-// share the pointers of equal values.
+// Cached objects are read-only (the informer contract), and so are the
+// slices a SliceCache hands out: endpoints share the pointers of equal
+// values.
 var (
 	trueValue, falseValue = true, false
 	sharedStrings         = &stringTable{m: map[string]*string{}}
 )
 
-func sharedBool(b *bool) *bool {
+// condition is an endpoint condition as the cache keeps it.
+type conditionValue uint8
+
+const (
+	conditionUnset conditionValue = iota
+	conditionFalse
+	conditionTrue
+)
+
+func condition(b *bool) conditionValue {
 	switch {
 	case b == nil:
-		return nil
+		return conditionUnset
 	case *b:
-		return &trueValue
+		return conditionTrue
 	default:
+		return conditionFalse
+	}
+}
+
+// pointer is the API's form of v: nil, or a shared true or false.
+func (v conditionValue) pointer() *bool {
+	switch v {
+	case conditionTrue:
+		return &trueValue
+	case conditionFalse:
 		return &falseValue
 	}
+	return nil
 }
 
 // stringTable hands out one pointer per distinct value: zones and node

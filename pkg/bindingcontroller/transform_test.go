@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -100,7 +101,11 @@ func TestTransformKeepsWhatEndpointsRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := o.(*discoveryv1.EndpointSlice)
+	cached, ok := o.(*cachedSlice)
+	if !ok {
+		t.Fatalf("cached as %T", o)
+	}
+	ts := cached.slice()
 	svc.Spec.Ports[0].TargetPort = intstr.FromInt32(8080)
 	full, _ := endpoints.SliceEndpoints(svc, 80, []discoveryv1.EndpointSlice{sl})
 	small, _ := endpoints.SliceEndpoints(svc, 80, []discoveryv1.EndpointSlice{*ts})
@@ -121,11 +126,23 @@ func TestTransformKeepsWhatEndpointsRead(t *testing.T) {
 		!reflect.DeepEqual(ts.Labels, map[string]string{discoveryv1.LabelServiceName: "web"}) {
 		t.Errorf("slice lost a field sync reads: %+v", ts)
 	}
+	// Exactly the dropped fields are gone: the slice the cache hands out is
+	// the API object without them.
+	wantSlice := sl.DeepCopy()
+	wantSlice.ObjectMeta = metav1.ObjectMeta{Name: "x", Namespace: "ns", ResourceVersion: "7", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}}
+	wantSlice.Ports[0].AppProtocol = nil
+	for i := range wantSlice.Endpoints {
+		ep := &wantSlice.Endpoints[i]
+		ep.Addresses, ep.Hostname, ep.Hints, ep.TargetRef = ep.Addresses[:1], nil, nil, nil
+	}
+	if !equality.Semantic.DeepEqual(ts, wantSlice) {
+		t.Errorf("cached slice reads back as\n%+v\nwantSlice\n%+v", ts, wantSlice)
+	}
 	// Equal values repeated by endpoints share one pointer.
 	other := sl.DeepCopy()
 	other.Endpoints = append(make([]discoveryv1.Endpoint, 0, 16), other.Endpoints...) // as the decoder grows them
 	o2, _ := transformEndpointSlice(other)
-	e2 := o2.(*discoveryv1.EndpointSlice).Endpoints
+	e2 := o2.(*cachedSlice).slice().Endpoints
 	if cap(e2) != len(e2) {
 		t.Errorf("cached endpoints keep room for %d, hold %d", cap(e2), len(e2))
 	}
