@@ -509,12 +509,7 @@ func TestBindingPoolAndUIDIndexes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []string
-		for _, b := range bs {
-			out = append(out, b.Name)
-		}
-		slices.Sort(out)
-		return strings.Join(out, ",")
+		return sortedNames(bs)
 	}
 	if got := names("pool-a"); got != "a,b" {
 		t.Errorf("ForPool(pool-a) = %q, want a,b (b is not selected but shares the pool)", got)
@@ -553,12 +548,7 @@ func TestSliceCacheByService(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var out []string
-		for _, s := range sl {
-			out = append(out, s.Name)
-		}
-		slices.Sort(out)
-		return strings.Join(out, ",")
+		return sortedNames(sl)
 	}
 	if got := names("web"); got != "web-1,web-2" {
 		t.Errorf("slices of web: %q, want web-1,web-2", got)
@@ -574,6 +564,16 @@ func TestSliceCacheByService(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, 5*time.Second, "api-1 indexed under web", func() bool { return names("web") == "api-1,web-1,web-2" && names("api") == "" })
+}
+
+// sortedNames is the objects' names, sorted, comma-separated.
+func sortedNames[T metav1.Object](objs []T) string {
+	out := make([]string, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, o.GetName())
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
 }
 
 func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
