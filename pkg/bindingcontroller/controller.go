@@ -125,26 +125,29 @@ type Config struct {
 type Controller struct {
 	cfg Config
 
-	bindings     cache.SharedIndexInformer
-	services     cache.SharedIndexInformer
-	slices       cache.SharedIndexInformer // nil with cfg.Pods
-	pods         cache.SharedIndexInformer // nil without cfg.Pods or cfg.WatchPods
-	factory      informers.SharedInformerFactory
-	own          []cache.SharedIndexInformer // informers not started by factory
-	serviceLst   corelisters.ServiceLister
-	sliceLst     *SliceCache
-	podLst       corelisters.PodLister
-	nodes        cache.SharedIndexInformer // nil without cfg.Nodes
-	nodeLst      corelisters.NodeLister
-	bindingLst   *BindingLister
-	podsToQueue  bool
-	limiter      *backoffLimiter
-	broadcaster  record.EventBroadcaster
-	recorder     record.EventRecorder
-	synced       atomic.Bool
-	queue        atomic.Pointer[term] // the current leadership term; nil on a standby
-	running      atomic.Bool
-	leaderHealth *leaderelection.HealthzAdaptor // nil without leader election
+	bindings   cache.SharedIndexInformer
+	services   cache.SharedIndexInformer
+	slices     cache.SharedIndexInformer // nil with cfg.Pods
+	pods       cache.SharedIndexInformer // nil without cfg.Pods or cfg.WatchPods
+	factory    informers.SharedInformerFactory
+	own        []cache.SharedIndexInformer // informers not started by factory
+	serviceLst corelisters.ServiceLister
+	sliceLst   *SliceCache
+	// handlersSynced: each event handler has seen its informer's initial
+	// list (cache.ResourceEventHandlerRegistration.HasSynced).
+	handlersSynced []cache.InformerSynced
+	podLst         corelisters.PodLister
+	nodes          cache.SharedIndexInformer // nil without cfg.Nodes
+	nodeLst        corelisters.NodeLister
+	bindingLst     *BindingLister
+	podsToQueue    bool
+	limiter        *backoffLimiter
+	broadcaster    record.EventBroadcaster
+	recorder       record.EventRecorder
+	synced         atomic.Bool
+	queue          atomic.Pointer[term] // the current leadership term; nil on a standby
+	running        atomic.Bool
+	leaderHealth   *leaderelection.HealthzAdaptor // nil without leader election
 }
 
 // New checks cfg and builds the informers; nothing runs until Run.
@@ -335,6 +338,7 @@ func (c *Controller) Run(ctx context.Context) error {
 	if c.pods != nil {
 		syncs = append(syncs, c.pods.HasSynced)
 	}
+	syncs = append(syncs, c.handlersSynced...)
 	if !cache.WaitForCacheSync(ctx.Done(), syncs...) {
 		if ctx.Err() != nil {
 			return nil

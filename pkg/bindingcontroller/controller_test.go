@@ -584,3 +584,64 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 	}
 }
+
+// At start every binding is reconciled once: its own finalizer write does
+// not queue it again, and neither do the initial events of the Service and
+// EndpointSlice caches, which reach the handlers after the caches report
+// synced (the controller waits for the handlers too). That late delivery
+// is rare at this size, so this test does not always catch it; the
+// 1,000 × 50 bench (TestBenchWatchMemory) saw 6 second passes before.
+func TestStartReconcilesEachBindingOnce(t *testing.T) {
+	const n = 300
+	cfg := restConfig(t)
+	c := newClients(t, cfg)
+	ns := namespace(t, c)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 16)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			name := fmt.Sprintf("s%03d", i)
+			if _, err := c.kube.CoreV1().Services(ns).Create(context.Background(), &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+				Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http", Port: 80}}}}, metav1.CreateOptions{}); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := c.kube.DiscoveryV1().EndpointSlices(ns).Create(context.Background(), slice(ns, name+"-1", name, "10.9.0.1", "10.9.0.2"), metav1.CreateOptions{}); err != nil {
+				errs <- err
+				return
+			}
+			u := &unstructured.Unstructured{Object: map[string]any{
+				"apiVersion": lbv1.SchemeGroupVersion.String(), "kind": lbv1.Kind,
+				"metadata": map[string]any{"name": name, "namespace": ns},
+				"spec": map[string]any{"poolRef": map[string]any{"id": "pool-" + name},
+					"targetRef": map[string]any{"kind": "Service", "group": "v1", "name": name, "port": int64(80)}},
+			}}
+			if _, err := c.dyn.Resource(plbGVR).Namespace(ns).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	rec := newRecorder(nil)
+	start(t, Config{Kube: c.kube, Dynamic: c.dyn, Namespace: ns, Reconciler: rec, Coalesce: time.Millisecond, Concurrency: 8})
+	waitUntil(t, 30*time.Second, "every binding reconciled", func() bool { return rec.total() >= n })
+	time.Sleep(500 * time.Millisecond) // late initial events would have queued a second pass by now
+	if got := rec.total(); got != n {
+		var twice []string
+		for i := range n {
+			if k := key(ns, fmt.Sprintf("s%03d", i)); len(rec.callsOf(k)) > 1 {
+				twice = append(twice, k.Name)
+			}
+		}
+		t.Errorf("%d reconciles of %d bindings at start; reconciled more than once: %v", got, n, twice)
+	}
+}

@@ -132,8 +132,21 @@ func tombstone(obj any) any {
 	return obj
 }
 
+// handle adds h to inf and remembers when h has seen the initial list:
+// Run starts reconciling only then, so that no initial event arrives after
+// the first passes (it would queue a binding that was just reconciled, for
+// a second pass with nothing to do).
+func (c *Controller) handle(inf cache.SharedIndexInformer, h cache.ResourceEventHandler) error {
+	reg, err := inf.AddEventHandler(h)
+	if err != nil {
+		return err
+	}
+	c.handlersSynced = append(c.handlersSynced, reg.HasSynced)
+	return nil
+}
+
 func (c *Controller) addHandlers() error {
-	if _, err := c.bindings.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if err := c.handle(c.bindings, cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { c.bindingEvent(obj) },
 		UpdateFunc: func(old, cur any) {
 			o, ok1 := old.(*lbv1.PoolBinding)
@@ -149,7 +162,7 @@ func (c *Controller) addHandlers() error {
 	}); err != nil {
 		return err
 	}
-	if _, err := c.services.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if err := c.handle(c.services, cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) { c.serviceEvent(obj) },
 		UpdateFunc: func(old, cur any) {
 			o, ok1 := old.(*corev1.Service)
@@ -164,7 +177,7 @@ func (c *Controller) addHandlers() error {
 		return err
 	}
 	if c.slices != nil {
-		if _, err := c.slices.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		if err := c.handle(c.slices, cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) { c.sliceEvent(obj) },
 			UpdateFunc: func(old, cur any) {
 				o, ok1 := old.(*cachedSlice)
@@ -187,7 +200,7 @@ func (c *Controller) addHandlers() error {
 		// PoolBinding's readiness gate is registered by its own state
 		// (Running, containers ready), which no EndpointSlice change
 		// reports: such pods queue their bindings when that state changes.
-		if _, err := c.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		if err := c.handle(c.pods, cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) {
 				if p, ok := obj.(*corev1.Pod); ok && gated(p) {
 					c.podEvent(p.Namespace, p.Labels, nil)
@@ -205,7 +218,7 @@ func (c *Controller) addHandlers() error {
 		}
 	}
 	if c.pods != nil && c.podsToQueue {
-		if _, err := c.pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		if err := c.handle(c.pods, cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) {
 				if p, ok := obj.(*corev1.Pod); ok {
 					c.podEvent(p.Namespace, p.Labels, nil)
