@@ -2,6 +2,7 @@ package bindingreconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -418,5 +419,47 @@ func TestReconcileDeletedBindingHandsOverSharedMembers(t *testing.T) {
 	}
 	if _, err := e.get("first"); !apierrors.IsNotFound(err) {
 		t.Errorf("first not released: %v", err)
+	}
+}
+
+// The first pass continues with the object its finalizer patch returned.
+// That is only the object the pass read because the patch carries the
+// read's resourceVersion: a second writer that changed the binding after
+// the cache read (here its weight annotation) makes the patch a conflict,
+// and the pass writes no member and no status from the stale read.
+func TestReconcileStaleReadIsAConflict(t *testing.T) {
+	e := newEnv(t, "rec-stale", elb.Pool{ID: poolID})
+	e.binding("b", poolID)
+	u, err := e.get("b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stale lbv1.PoolBinding
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, &stale); err != nil {
+		t.Fatal(err)
+	}
+	fresh := e.rec.cfg.Binding
+	e.rec.cfg.Binding = func(string, string) (*lbv1.PoolBinding, error) { return stale.DeepCopy(), nil }
+	u.SetAnnotations(map[string]string{lbv1.WeightAnnotation: "0"})
+	if _, err := e.dyn.Resource(plbGVR).Namespace(e.ns).Update(context.Background(), u, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.requests.take()
+	out := e.reconcile("b")
+	if out.Err == nil || !apierrors.IsConflict(errors.Unwrap(out.Err)) {
+		t.Fatalf("reconcile from a stale read: %v, want a conflict on the finalizer patch", out.Err)
+	}
+	if got := e.addresses(); len(got) != 0 {
+		t.Errorf("pool %v after a stale read, want empty", got)
+	}
+	if got := e.requests.take(); got["PUT 200 /status"] != 0 || got["PATCH 409"] != 1 {
+		t.Errorf("binding requests %v, want one refused patch and no status write", got)
+	}
+	e.rec.cfg.Binding = fresh
+	if out := e.reconcile("b"); out.Err != nil || out.Result.State != reconcile.StateSynced {
+		t.Fatalf("reconcile from a fresh read: %+v %v", out.Result, out.Err)
+	}
+	if got := e.addresses(); len(got) != 1 {
+		t.Errorf("pool %v, want the one endpoint", got)
 	}
 }
