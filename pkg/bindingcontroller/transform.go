@@ -133,7 +133,8 @@ var (
 	sharedStrings         = &stringTable{m: map[string]*string{}}
 )
 
-// condition is an endpoint condition as the cache keeps it.
+// conditionValue is an endpoint condition as the cache keeps it: unset,
+// false or true in a byte instead of a pointer.
 type conditionValue uint8
 
 const (
