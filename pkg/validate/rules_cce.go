@@ -11,16 +11,16 @@ import (
 	"github.com/openvessel/ccictl/pkg/manifest"
 )
 
-// seed001NameRe is the pattern seed 001 gives for Service, namespace and
+// cceNameRe is the pattern the CCE API reference gives for Service, namespace and
 // port names.
-var seed001NameRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+var cceNameRe = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
-const seed001Pattern = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+const cceNamePattern = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 
 func init() {
 	svc := func(id, sev, field, desc string, def bool, check func(in *input, o *object, e *emitter)) rule {
 		return rule{
-			RuleInfo: RuleInfo{ID: id, Platform: PlatformCCE, Severity: sev, Field: field, Description: desc, Doc: docSeed001, Default: def},
+			RuleInfo: RuleInfo{ID: id, Platform: PlatformCCE, Severity: sev, Field: field, Description: desc, Doc: docCCEService, Default: def},
 			check: func(in *input, o *object, e *emitter) {
 				if o.isService() {
 					check(in, o, e)
@@ -29,8 +29,8 @@ func init() {
 		}
 	}
 	register(
-		svc("SVC001", SeverityError, "metadata.name", "Service name is 1-24 characters matching "+seed001Pattern, true, checkSvcName),
-		svc("SVC002", SeverityError, "metadata.namespace", "namespace is at most 63 characters matching "+seed001Pattern, true, checkSvcNamespace),
+		svc("SVC001", SeverityError, "metadata.name", "Service name is 1-24 characters matching "+cceNamePattern, true, checkSvcName),
+		svc("SVC002", SeverityError, "metadata.namespace", "namespace is at most 63 characters matching "+cceNamePattern, true, checkSvcNamespace),
 		svc("SVC003", SeverityError, "spec.ports", "spec.ports is required: a non-empty list of port objects", true, checkSvcPortsPresent),
 		svc("SVC004", SeverityError, "spec.ports[i].port", "port is required, an integer in (0,65535]", true, checkSvcPort),
 		svc("SVC005", SeverityError, "spec.ports[i].targetPort", "targetPort is a number in 1-65535 or an IANA_SVC_NAME; 0 or empty means the port itself", true, checkSvcTargetPort),
@@ -39,7 +39,7 @@ func init() {
 		svc("SVC008", SeverityError, "spec.type", "type is ClusterIP, NodePort or LoadBalancer", true, checkSvcType),
 		svc("SVC009", SeverityError, "spec.sessionAffinity", "sessionAffinity is ClientIP or None", true, checkSvcAffinity),
 		svc("SVC010", SeverityError, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", "with sessionAffinity ClientIP, timeoutSeconds is in (0,86400]", true, checkSvcAffinityTimeout),
-		svc("SVC011", SeverityError, "spec.ports[i].name", "port names are DNS labels (at most 63 characters matching "+seed001Pattern+")", true, checkSvcPortNameFormat),
+		svc("SVC011", SeverityError, "spec.ports[i].name", "port names are DNS labels (at most 63 characters matching "+cceNamePattern+")", true, checkSvcPortNameFormat),
 		svc("SVC012", SeverityError, "spec.ports[i].name", "port names are unique within the Service", true, checkSvcPortNameUnique),
 		svc("SVC013", SeverityError, "spec.ports[i].name", "port names are required when the Service has more than one port", true, checkSvcPortNameRequired),
 		svc("SVC014", SeverityError, "spec.clusterIP", `clusterIP is "None", empty or an IP address`, true, checkSvcClusterIP),
@@ -47,7 +47,7 @@ func init() {
 	)
 	elb := func(id, sev, field, desc string, check func(in *input, o *object, e *emitter)) rule {
 		return rule{
-			RuleInfo: RuleInfo{ID: id, Platform: PlatformCCE, Severity: sev, Field: field, Description: desc, Doc: docRefCCE, Default: true},
+			RuleInfo: RuleInfo{ID: id, Platform: PlatformCCE, Severity: sev, Field: field, Description: desc, Doc: docCCEAnnotations, Default: true},
 			check: func(in *input, o *object, e *emitter) {
 				if o.isService() {
 					check(in, o, e)
@@ -64,7 +64,7 @@ func init() {
 	)
 }
 
-// CCE ELB annotations (reference 5).
+// CCE ELB annotations (CCE user guide, LoadBalancer Service annotations).
 const (
 	annELBID         = "kubernetes.io/elb.id"
 	annELBClass      = "kubernetes.io/elb.class"
@@ -84,8 +84,8 @@ func checkSvcName(_ *input, o *object, e *emitter) {
 		e.report(o, "metadata.name", "name must be a string, not %s", typeName(raw))
 	case len(name) == 0 || len(name) > 24:
 		e.report(o, "metadata.name", "name %q is %d characters; the CCE Service API allows 1 to 24", name, len(name))
-	case !seed001NameRe.MatchString(name):
-		e.report(o, "metadata.name", "name %q must match %s (lowercase letters, digits and '-', starting and ending with a letter or digit)", name, seed001Pattern)
+	case !cceNameRe.MatchString(name):
+		e.report(o, "metadata.name", "name %q must match %s (lowercase letters, digits and '-', starting and ending with a letter or digit)", name, cceNamePattern)
 	}
 }
 
@@ -100,11 +100,11 @@ func checkSvcNamespace(_ *input, o *object, e *emitter) {
 	case !ok:
 		e.report(o, "metadata.namespace", "namespace must be a string, not %s", typeName(raw))
 	case ns == "":
-		// Empty means "default", as the seed says.
+		// Empty means "default", as the CCE API reference says.
 	case len(ns) > 63:
 		e.report(o, "metadata.namespace", "namespace %q is %d characters; at most 63 are allowed", ns, len(ns))
-	case !seed001NameRe.MatchString(ns):
-		e.report(o, "metadata.namespace", "namespace %q must match %s", ns, seed001Pattern)
+	case !cceNameRe.MatchString(ns):
+		e.report(o, "metadata.namespace", "namespace %q must match %s", ns, cceNamePattern)
 	}
 }
 
@@ -171,7 +171,7 @@ func checkSvcTargetPort(_ *input, o *object, e *emitter) {
 		case !ok:
 			e.report(o, f, "targetPort must be a number or a port name, not %s", typeName(raw))
 		case n == 0:
-			// 0 means "same as port", as the server defaults it (seed 001's example).
+			// 0 means "same as port", as the server defaults it (the CCE API reference's example).
 		case n < 1 || n > 65535:
 			e.report(o, f, "targetPort %d is out of range 1-65535", n)
 		}
@@ -280,8 +280,8 @@ func checkSvcPortNameFormat(_ *input, o *object, e *emitter) {
 			// absent; SVC013 decides whether it is needed
 		case len(s) > 63:
 			e.report(o, p.path+".name", "port name %q is %d characters; at most 63 are allowed", s, len(s))
-		case !seed001NameRe.MatchString(s):
-			e.report(o, p.path+".name", "port name %q is not a DNS label (%s)", s, seed001Pattern)
+		case !cceNameRe.MatchString(s):
+			e.report(o, p.path+".name", "port name %q is not a DNS label (%s)", s, cceNamePattern)
 		}
 	}
 }
@@ -334,7 +334,7 @@ func checkSvcReadOnly(_ *input, o *object, e *emitter) {
 	md, _ := get(o.m, "metadata").(map[string]interface{})
 	for _, k := range []string{"selfLink", "uid", "resourceVersion", "creationTimestamp", "deletionTimestamp"} {
 		if v, ok := md[k]; ok && v != nil && v != "" {
-			e.report(o, "metadata."+k, "%s is populated by the server; remove it before creating the Service (seed 001: setting it makes the API call fail)", k)
+			e.report(o, "metadata."+k, "%s is populated by the server; remove it before creating the Service (the CCE API reference says setting it makes the call fail)", k)
 		}
 	}
 }

@@ -29,41 +29,41 @@ func init() {
 		return rule{RuleInfo: RuleInfo{ID: id, Platform: PlatformCCI, Severity: sev, Field: field, Description: desc, Doc: doc, Default: true}, cross: cross}
 	}
 	register(
-		plb("PLB001", SeverityError, "metadata.name", "PoolBinding name is a DNS-1123 subdomain (lowercase letters, digits, '-', '.', at most 253 characters)", docSeed000, checkPLBName),
-		plb("PLB002", SeverityWarning, "spec.targetRef.namespace", "a PoolBinding lives in its Service's namespace: targetRef.namespace, when set, equals metadata.namespace", docSeed000, checkPLBNamespace),
-		plb("PLB003", SeverityError, "spec.targetRef.kind", "targetRef.kind is Service or Deployment", docRefPoolBind, checkPLBKind),
-		plb("PLB004", SeverityWarning, "spec.targetRef.group", "targetRef.group is a group/version such as cci/v2", docSeed000, checkPLBGroup),
-		plb("PLB005", SeverityWarning, "spec.targetRef.group", "targetRef.group is cci/v2, the group/version of every CCI 2.0 resource", docRefCCI, checkPLBGroupCCI),
-		plb("PLB006", SeverityWarning, "spec.targetRef.name", "targetRef.name names the Service (DNS label) or Deployment (DNS subdomain)", docSeed000, checkPLBTargetName),
-		plb("PLB007", SeverityError, "spec.targetRef.port", "targetRef.port is an integer in 1-65535 (the Service's port, or the Deployment's container port)", docSeed000, checkPLBPort),
-		plb("PLB008", SeverityWarning, "spec.poolRef.id", "poolRef.id is a backend server group ID (UUID); masked IDs copied from the docs are not IDs", docSeed000, checkPLBPoolID),
-		plb("PLB012", SeverityError, "apiVersion", "PoolBinding's apiVersion is "+poolBindingAPIVersion, docSeed000, checkPLBAPIVersion),
-		cross("PLB009", SeverityWarning, "spec.poolRef.id", "two PoolBindings in the input may not bind the same backend server group", docRefPoolBind, crossPLBSamePool),
-		cross("PLB010", SeverityWarning, "spec.poolRef.id", "the pool may not be the one of the target Service's own load balancer (where the input shows the link, e.g. the Service's kubernetes.io/elb.id annotation)", docSeed000, crossPLBOwnLB),
-		cross("PLB011", SeverityWarning, "spec.targetRef.port", "when the target is in the input, targetRef.port is one of the Service's spec.ports[].port (or a containerPort of the Deployment)", docSeed000, crossPLBTargetPort),
-		plb("PLB014", SeverityWarning, annotationPath(lbv1.WeightAnnotation), "the "+lbv1.WeightAnnotation+" annotation, when set, is an integer 0-100 (the ELB member weight sync keeps the binding's members at)", docRefWeight, checkPLBWeight),
+		plb("PLB001", SeverityError, "metadata.name", "PoolBinding name is a DNS-1123 subdomain (lowercase letters, digits, '-', '.', at most 253 characters)", docCCIPoolBinding, checkPLBName),
+		plb("PLB002", SeverityWarning, "spec.targetRef.namespace", "a PoolBinding lives in its Service's namespace: targetRef.namespace, when set, equals metadata.namespace", docCCIPoolBinding, checkPLBNamespace),
+		plb("PLB003", SeverityError, "spec.targetRef.kind", "targetRef.kind is Service or Deployment", docCCIPoolBindingLimits, checkPLBKind),
+		plb("PLB004", SeverityWarning, "spec.targetRef.group", "targetRef.group is a group/version such as cci/v2", docCCIPoolBinding, checkPLBGroup),
+		plb("PLB005", SeverityWarning, "spec.targetRef.group", "targetRef.group is cci/v2, the group/version of every CCI 2.0 resource", docCCIccictl, checkPLBGroupCCI),
+		plb("PLB006", SeverityWarning, "spec.targetRef.name", "targetRef.name names the Service (DNS label) or Deployment (DNS subdomain)", docCCIPoolBinding, checkPLBTargetName),
+		plb("PLB007", SeverityError, "spec.targetRef.port", "targetRef.port is an integer in 1-65535 (the Service's port, or the Deployment's container port)", docCCIPoolBinding, checkPLBPort),
+		plb("PLB008", SeverityWarning, "spec.poolRef.id", "poolRef.id is a backend server group ID (UUID); masked IDs copied from the docs are not IDs", docCCIPoolBinding, checkPLBPoolID),
+		plb("PLB012", SeverityError, "apiVersion", "PoolBinding's apiVersion is "+poolBindingAPIVersion, docCCIPoolBinding, checkPLBAPIVersion),
+		cross("PLB009", SeverityWarning, "spec.poolRef.id", "two PoolBindings in the input may not bind the same backend server group", docCCIPoolBindingLimits, crossPLBSamePool),
+		cross("PLB010", SeverityWarning, "spec.poolRef.id", "the pool may not be the one of the target Service's own load balancer (where the input shows the link, e.g. the Service's kubernetes.io/elb.id annotation)", docCCIPoolBinding, crossPLBOwnLB),
+		cross("PLB011", SeverityWarning, "spec.targetRef.port", "when the target is in the input, targetRef.port is one of the Service's spec.ports[].port (or a containerPort of the Deployment)", docCCIPoolBinding, crossPLBTargetPort),
+		plb("PLB014", SeverityWarning, annotationPath(lbv1.WeightAnnotation), "the "+lbv1.WeightAnnotation+" annotation, when set, is an integer 0-100 (the ELB member weight sync keeps the binding's members at)", docELBWeight, checkPLBWeight),
 		plb("PLB015", SeverityError, annotationPath(lbv1.ZonesAnnotation), "the "+lbv1.ZonesAnnotation+" annotation lists zone names separated by commas, and the "+lbv1.NodeSelectorAnnotation+" annotation is a non-empty label selector (sync blocks a binding whose scope it cannot read)", docSyncZones, checkPLBZoneScope),
 		plb("PLB016", SeverityError, annotationPath(lbv1.RegionAnnotation), "the "+lbv1.RegionAnnotation+" annotation is a region name such as cn-north-4, and every zone of the "+lbv1.ZonesAnnotation+" annotation belongs to that region (sync fails or blocks the binding otherwise)", docSyncRegions, checkPLBRegion),
 		plb("PLB017", SeverityWarning, annotationPath(lbv1.ZonesAnnotation), "zone names have the form of an availability zone, a region name and a letter such as cn-north-4a (sync matches the names as written: a misspelt zone takes no endpoint)", docSyncZones, checkPLBZoneNames),
 		cross("PLB018", SeverityWarning, annotationPath(lbv1.ZonesAnnotation), "zone-scoped PoolBindings of one Service port do not overlap: no zone is listed by two of them, and none is unscoped beside them (each endpoint would be a member of two pools)", docSyncZones, crossPLBZoneOverlap),
 		rule{
 			RuleInfo: RuleInfo{ID: "PLB019", Platform: PlatformCCI, Severity: SeverityWarning, Field: "metadata.annotations",
-				Description: "OpenYurt's topology annotations on a Service (openyurt.io/topologyKeys, service.openyurt.io/nodepool-labelselector, as in seed 003) have no effect on CCI 2.0: the PoolBinding's zones/node-selector annotations split the endpoints there",
-				Doc:         docSeed003, Default: true},
+				Description: "OpenYurt's topology annotations on a Service (openyurt.io/topologyKeys, service.openyurt.io/nodepool-labelselector, as ACK Edge documents them) have no effect on CCI 2.0: the PoolBinding's zones/node-selector annotations split the endpoints there",
+				Doc:         docACKEdgeELB, Default: true},
 			check: checkServiceOpenYurt,
 		},
 		cross("PLB020", SeverityWarning, "spec.template.spec.readinessGates", "a Deployment or StatefulSet whose pod template the target Service of a PoolBinding selects declares that binding's readiness gate (conditionType "+lbv1.ReadinessGatePrefix+"<binding-name>), so that with 'ccictl sync --watch' its rolling updates wait for the load balancer", docWatchGates, crossPLBReadinessGate),
-		cross("PLB013", SeverityWarning, "metadata.namespace", "when the target Service is in the input only in another namespace, the binding is in the wrong namespace", docSeed000, crossPLBTargetNamespace),
+		cross("PLB013", SeverityWarning, "metadata.namespace", "when the target Service is in the input only in another namespace, the binding is in the wrong namespace", docCCIPoolBinding, crossPLBTargetNamespace),
 		rule{
 			RuleInfo: RuleInfo{ID: "CCI001", Platform: PlatformCCI, Severity: SeverityError, Field: "apiVersion",
 				Description: "CCI 2.0 objects (Service, Deployment, Pod…) use apiVersion cci/v2; v1 and apps/v1 fail (off by default: CCE uses v1)",
-				Doc:         docRefCCI, Default: false},
+				Doc:         docCCIccictl, Default: false},
 			check: checkCCIAPIVersion,
 		},
 	)
 }
 
-// cciKinds are the kinds CCI 2.0 serves under cci/v2 (reference 1.5/1.6).
+// cciKinds are the kinds CCI 2.0 serves under cci/v2 (the vendor's ccictl and CCI 2.0 API pages).
 var cciKinds = map[string]bool{
 	"Namespace": true, "Pod": true, "Deployment": true, "ReplicaSet": true, "Service": true, "ConfigMap": true,
 	"Secret": true, "PersistentVolumeClaim": true, "PersistentVolume": true, "HorizontalPodAutoscaler": true,
@@ -565,7 +565,7 @@ func crossPLBZoneOverlap(in *input, e *emitter) {
 	}
 }
 
-// openYurtServiceAnnotations are seed 003's ways of splitting a Service's
+// openYurtServiceAnnotations are OpenYurt's ways (as ACK Edge documents them) of splitting a Service's
 // endpoints by node pool, which CCI 2.0 does not read.
 var openYurtServiceAnnotations = []string{"openyurt.io/topologyKeys", "service.openyurt.io/nodepool-labelselector"}
 
@@ -575,7 +575,7 @@ func checkServiceOpenYurt(_ *input, o *object, e *emitter) {
 	}
 	for _, key := range openYurtServiceAnnotations {
 		if _, present := o.annotation(key); present {
-			e.report(o, annotationPath(key), "%s is OpenYurt's (seed 003) and has no effect on CCI 2.0; to feed one pool per zone or node pool, give each PoolBinding the %s or %s annotation", key, lbv1.ZonesAnnotation, lbv1.NodeSelectorAnnotation)
+			e.report(o, annotationPath(key), "%s is OpenYurt's and has no effect on CCI 2.0; to feed one pool per zone or node pool, give each PoolBinding the %s or %s annotation", key, lbv1.ZonesAnnotation, lbv1.NodeSelectorAnnotation)
 		}
 	}
 }

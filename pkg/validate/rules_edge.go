@@ -7,7 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 )
 
-// Annotations and values of seed 003.
+// Annotations and values of ACK Edge's multi-region ELB page.
 const (
 	annNodePoolSelector = "service.openyurt.io/nodepool-labelselector"
 	annAlibabaLBID      = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-id"
@@ -15,12 +15,12 @@ const (
 	classEdgeELB        = "alibabacloud.com/elb"
 )
 
-// documentedLBClasses are the loadBalancerClass values seed 003 documents.
+// documentedLBClasses are the loadBalancerClass values ACK Edge documents.
 var documentedLBClasses = []string{classEdgeELB}
 
 func init() {
 	edge := func(id, sev, field, desc string) RuleInfo {
-		return RuleInfo{ID: id, Platform: PlatformEdgeNodePool, Severity: sev, Field: field, Description: desc, Doc: docSeed003}
+		return RuleInfo{ID: id, Platform: PlatformEdgeNodePool, Severity: sev, Field: field, Description: desc, Doc: docACKEdgeELB}
 	}
 	onService := func(check func(in *input, o *object, e *emitter)) func(in *input, o *object, e *emitter) {
 		return func(in *input, o *object, e *emitter) {

@@ -11,7 +11,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/manifest"
 )
 
-// annDirectAccess is seed 002's direct pod connection annotation.
+// annDirectAccess is TKE's direct pod connection annotation.
 const annDirectAccess = "service.cloud.tencent.com/direct-access"
 
 func init() {
@@ -35,9 +35,9 @@ func init() {
 		rule{RuleInfo: k8s("K8S007", SeverityError, "spec.loadBalancerClass", "loadBalancerClass is a qualified name and only set on type LoadBalancer"), check: onService(checkLBClassGeneric)},
 		rule{RuleInfo: k8s("K8S008", SeverityError, "spec.sessionAffinityConfig", "sessionAffinityConfig is only set with sessionAffinity: ClientIP"), check: onService(checkAffinityConfig)},
 		rule{RuleInfo: RuleInfo{ID: "DPC001", Platform: PlatformKubernetes, Severity: SeverityWarning, Field: annotationPath(annDirectAccess),
-			Description: annDirectAccess + ` takes a boolean string, "true" or "false"`, Doc: docSeed002, Default: true}, check: onService(checkDirectAccessValue)},
+			Description: annDirectAccess + ` takes a boolean string, "true" or "false"`, Doc: docTKEDirect, Default: true}, check: onService(checkDirectAccessValue)},
 		rule{RuleInfo: RuleInfo{ID: "DPC002", Platform: PlatformKubernetes, Severity: SeverityWarning, Field: annotationPath(annDirectAccess),
-			Description: annDirectAccess + " only makes sense on type LoadBalancer", Doc: docSeed002, Default: true}, check: onService(checkDirectAccessType)},
+			Description: annDirectAccess + " only makes sense on type LoadBalancer", Doc: docTKEDirect, Default: true}, check: onService(checkDirectAccessType)},
 	)
 }
 

@@ -7,7 +7,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/manifest"
 )
 
-// Annotations of seed 004.
+// Annotations of Baidu CCE's serverless Service page.
 const (
 	annBLBUDPHealthCheck = "service.kubernetes.io/cce-appblb-udp-health-check-string"
 	annKubeProxyEnabled  = "bci.virtual-kubelet.io/kube-proxy-enabled"
@@ -16,7 +16,7 @@ const (
 func init() {
 	blb := func(id, field, desc string, check func(in *input, o *object, e *emitter)) rule {
 		return rule{
-			RuleInfo: RuleInfo{ID: id, Platform: PlatformServerlessBLB, Severity: SeverityWarning, Field: field, Description: desc, Doc: docSeed004},
+			RuleInfo: RuleInfo{ID: id, Platform: PlatformServerlessBLB, Severity: SeverityWarning, Field: field, Description: desc, Doc: docBaiduServerless},
 			check: func(in *input, o *object, e *emitter) {
 				// ExternalName Services get no BLB.
 				if o.isService() && o.svcType() != "ExternalName" {
@@ -32,12 +32,12 @@ func init() {
 		rule{
 			RuleInfo: RuleInfo{ID: "KPX001", Platform: PlatformServerlessKubeProxy, Severity: SeverityWarning, Field: "spec.template.metadata.annotations[" + annKubeProxyEnabled + "]",
 				Description: "in kube-proxy mode, workloads whose pods reach Services carry " + annKubeProxyEnabled + `: "true" in their pod template (checked when the input has Services)`,
-				Doc:         docSeed004},
+				Doc:         docBaiduServerless},
 			cross: crossKubeProxyMissing,
 		},
 		rule{
 			RuleInfo: RuleInfo{ID: "KPX002", Platform: PlatformServerlessKubeProxy, Severity: SeverityWarning, Field: "spec.template.metadata.annotations[" + annKubeProxyEnabled + "]",
-				Description: annKubeProxyEnabled + ` is a boolean string, "true" or "false"`, Doc: docSeed004},
+				Description: annKubeProxyEnabled + ` is a boolean string, "true" or "false"`, Doc: docBaiduServerless},
 			check: checkKubeProxyValue,
 		},
 	)

@@ -261,8 +261,8 @@ func TestPlatformsAndDisabling(t *testing.T) {
 }
 
 func TestFindingString(t *testing.T) {
-	f := Finding{RuleID: "SVC004", Severity: "error", Source: "svc.yaml", Line: 7, Object: "Service/ns/web", Field: "spec.ports[0].port", Message: "port 0 is out of range (0,65535]", Doc: "seed 001"}
-	want := "svc.yaml:7: error SVC004 Service/ns/web spec.ports[0].port: port 0 is out of range (0,65535] [seed 001]"
+	f := Finding{RuleID: "SVC004", Severity: "error", Source: "svc.yaml", Line: 7, Object: "Service/ns/web", Field: "spec.ports[0].port", Message: "port 0 is out of range (0,65535]", Doc: "CCE API Reference 2.0, \"Creating a Service\""}
+	want := "svc.yaml:7: error SVC004 Service/ns/web spec.ports[0].port: port 0 is out of range (0,65535] [CCE API Reference 2.0, \"Creating a Service\"]"
 	if f.String() != want {
 		t.Errorf("got  %s\nwant %s", f, want)
 	}

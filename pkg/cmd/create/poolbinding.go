@@ -128,7 +128,7 @@ func (o *PoolBindingOptions) printGateHint() {
 		o.PoolID, o.Service, readinessgate.Snippet(o.Name, "  "))
 }
 
-// object is the PoolBinding of the CCI 2.0 documentation (seed 000).
+// object is the PoolBinding of the CCI 2.0 documentation (CCI 2.0, "Associating a Service with a PoolBinding").
 func (o *PoolBindingOptions) object() *unstructured.Unstructured {
 	u := &unstructured.Unstructured{Object: map[string]interface{}{
 		"apiVersion": plbv1.SchemeGroupVersion.String(),

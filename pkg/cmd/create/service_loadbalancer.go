@@ -25,7 +25,7 @@ import (
 // GeneratedSource is the Source of generated objects in validation findings.
 const GeneratedSource = "<generated>"
 
-// AnnotationELBID attaches a Service to an existing ELB (reference 5).
+// AnnotationELBID attaches a Service to an existing ELB (CCE user guide, LoadBalancer Service annotations).
 const AnnotationELBID = "kubernetes.io/elb.id"
 
 // NewCmdCreateService returns `create service`, the parent of the Service
@@ -161,7 +161,7 @@ func (o *ServiceLoadBalancerOptions) Run(cmd *cobra.Command) error {
 }
 
 // serviceAPIVersion is --api-version, else v1 without a server, else what
-// the server serves: CCI 2.0 serves Services only as cci/v2 (reference 1.1).
+// the server serves: CCI 2.0 serves Services only as cci/v2 (the vendor's ccictl page).
 func (o *ServiceLoadBalancerOptions) serviceAPIVersion(cmd *cobra.Command) (string, error) {
 	if cmd.Flags().Changed("api-version") {
 		return o.APIVersion, nil
