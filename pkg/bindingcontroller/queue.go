@@ -137,7 +137,14 @@ func (c *Controller) process(ctx context.Context, t *term, key cache.ObjectName)
 	}
 	if out.Err != nil {
 		logger.Error(out.Err, "Reconcile failed", "result", result, "failures", t.q.NumRequeues(key)+1)
-		t.q.AddRateLimited(key)
+		// Back to the queue after its backoff, or later if the outcome
+		// asks (the ELB's Retry-After): a failing binding waits there,
+		// never in a worker, and the others take their turns meanwhile.
+		next := c.limiter.When(key)
+		if out.RequeueAfter > next {
+			next = out.RequeueAfter
+		}
+		t.q.AddAfter(key, next)
 		return
 	}
 	t.q.Forget(key)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -162,7 +163,8 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	_, nodesErr := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1})
 
 	metrics := bindingcontroller.NewMetrics()
-	o.elbTransport = metrics.ELB.Transport
+	retryAfter := newPoolRetryAfter()
+	o.elbTransport = func(rt http.RoundTripper) http.RoundTripper { return metrics.ELB.Transport(retryAfter.Transport(rt)) }
 
 	ccfg := bindingcontroller.Config{
 		Kube: kube, Dynamic: dyn, Namespace: ns, Selector: sel,
@@ -186,8 +188,23 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	// controller's caches: the closure reads rec once both exist.
 	var rec *bindingreconciler.Reconciler
 	ccfg.Reconciler = bindingcontroller.ReconcilerFunc(func(ctx context.Context, key cache.ObjectName) bindingcontroller.Outcome {
+		// --timeout bounds each reconcile, so that no binding keeps a
+		// worker for long (lock waits, health rounds, a slow ELB).
+		if o.Timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+			defer cancel()
+		}
 		out := rec.Reconcile(ctx, key.Namespace, key.Name)
-		return o.logOutcome(ctx, key, out, metrics)
+		res := o.logOutcome(ctx, key, out, metrics)
+		if res.Err != nil && out.Result != nil {
+			// The ELB asked to wait (Retry-After): the binding comes back
+			// then, through the queue, not sooner (capped like a backoff).
+			if d := min(retryAfter.wait(out.Result.PoolID), w.MaxBackoff); d > res.RequeueAfter {
+				res.RequeueAfter = d
+			}
+		}
+		return res
 	})
 	c, err := bindingcontroller.New(ccfg)
 	if err != nil {
