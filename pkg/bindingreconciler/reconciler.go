@@ -36,6 +36,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/bindingstatus"
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/endpoints"
 	"github.com/openvessel/ccictl/pkg/readinessgate"
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
@@ -148,7 +149,15 @@ type Outcome struct {
 	RequeueAfter time.Duration
 	// Gates counts the gate conditions this reconcile wrote.
 	Gates int
+	// GateErr says why readiness gates could not be served. It fails
+	// neither the pass nor a deletion: gates are an optional step, told in
+	// a Warning Event (ReadinessGatesFailed) and the log.
+	GateErr error
 }
+
+// ReasonGatesFailed is the reason of the Warning Event of a binding whose
+// readiness gates could not be served.
+const ReasonGatesFailed = "ReadinessGatesFailed"
 
 // Reconcile syncs the binding namespace/name from the caches: a live one
 // gets the finalizer and a pass; a deleted one has its owned members
@@ -200,7 +209,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		// Nothing the pass reads changed since it converged: poll the gates.
 		quiet := prev.result.Quiet()
 		out := Outcome{Result: &quiet}
-		out.Err = r.gates(ctx, res, b, c, &out)
+		out.GateErr = r.gates(ctx, res, b, c, &out)
+		if out.GateErr != nil {
+			r.warn(u, ReasonGatesFailed, out.GateErr.Error())
+		}
 		r.remember(key, lastPass{inputs: inputs, at: prev.at, result: prev.result, gatesPending: out.RequeueAfter > 0})
 		return out
 	}
@@ -223,15 +235,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 	}
 	r.event(u, result)
 	out := Outcome{Result: &result}
-	gateErr := r.gates(ctx, res, b, c, &out)
+	if out.GateErr = r.gates(ctx, res, b, c, &out); out.GateErr != nil {
+		r.warn(u, ReasonGatesFailed, out.GateErr.Error())
+	}
 	r.remember(key, lastPass{inputs: inputs, at: time.Now(), result: result, gatesPending: out.RequeueAfter > 0})
 	switch {
 	case statusErr != nil:
 		out.Err = statusErr
 	case result.State == reconcile.StateFailed:
 		out.Err = errors.New(result.Line())
-	case gateErr != nil:
-		out.Err = gateErr
 	}
 	return out
 }
@@ -239,13 +251,25 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 // gates sets the readiness-gate condition of the binding's gated pods from
 // one member list of its pool (the health the ELB reports now), and asks
 // for another poll after readinessgate.PollInterval while a gate may still
-// open. Bindings whose pods declare no gate cost no call.
+// open. Bindings whose pods declare no gate cost no call, and no error
+// whatever their Service's ports. A port number served in several
+// protocols is chosen by the pool's protocol, as the pass chooses it.
 func (r *Reconciler) gates(ctx context.Context, res *bindingsource.Resolver, b *lbv1.PoolBinding, c elb.Client, out *Outcome) error {
 	if r.cfg.Kube == nil {
 		return nil
 	}
-	targets, err := res.GateTargets(ctx, b)
+	targets, err := res.GateTargets(ctx, b, "")
+	if errors.Is(err, endpoints.ErrPortAmbiguous) {
+		pool, perr := c.GetPool(ctx, b.Spec.PoolRef.ID)
+		if perr != nil {
+			out.RequeueAfter = readinessgate.PollInterval
+			return fmt.Errorf("readiness gates: reading the pool's protocol: %w", perr)
+		}
+		targets, err = res.GateTargets(ctx, b, reconcile.PortProtocol(pool.Protocol))
+	}
 	if err != nil {
+		// The Service's port is not what the binding names: the pass says
+		// so too, and a change of the Service brings the binding back.
 		return fmt.Errorf("readiness gates: %w", err)
 	}
 	if len(targets) == 0 {
@@ -293,9 +317,13 @@ func (r *Reconciler) releaseGates(ctx context.Context, res *bindingsource.Resolv
 	if r.cfg.Kube == nil {
 		return nil
 	}
-	targets, err := res.GateTargets(ctx, b)
-	if err != nil || len(targets) == 0 {
+	pods, err := res.GatedPods(ctx, b)
+	if err != nil || len(pods) == 0 {
 		return err
+	}
+	targets := make([]readinessgate.Target, len(pods))
+	for i := range pods {
+		targets[i] = readinessgate.Target{Pod: &pods[i]}
 	}
 	_, err = readinessgate.Apply(ctx, r.cfg.Kube, readinessgate.Release(b.Name, targets, time.Now()))
 	return err
@@ -424,7 +452,9 @@ func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, 
 		return Outcome{Result: &result, Err: errors.New(result.Line())}
 	}
 	if err := r.releaseGates(ctx, res, b); err != nil {
-		return Outcome{Result: &result, Err: fmt.Errorf("release readiness gates: %w", err)}
+		// Optional: the members are handled, the deletion goes on.
+		out.GateErr = fmt.Errorf("opening the readiness gates of the deleted binding's pods: %w", err)
+		r.warn(u, ReasonGatesFailed, out.GateErr.Error())
 	}
 	out.Err = r.dropFinalizer(ctx, u)
 	return out

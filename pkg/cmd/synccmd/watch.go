@@ -323,6 +323,9 @@ func (o *SyncOptions) logOutcome(ctx context.Context, key cache.ObjectName, out 
 		}
 		logger.Info(r.Line(), kv...)
 	}
+	if out.GateErr != nil {
+		logger.Info("Readiness gates not served", "error", redact.Error(out.GateErr).Error())
+	}
 	return res
 }
 
