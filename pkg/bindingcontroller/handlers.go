@@ -262,7 +262,19 @@ func bindingChanged(o, n *lbv1.PoolBinding) bool {
 		!o.DeletionTimestamp.Equal(n.DeletionTimestamp) ||
 		(!slices.Equal(o.Finalizers, n.Finalizers) && !onlyAddsMembersFinalizer(o.Finalizers, n.Finalizers)) ||
 		!maps.Equal(o.Labels, n.Labels) ||
-		!maps.Equal(o.Annotations, n.Annotations)
+		!maps.EqualFunc(withoutOwn(o.Annotations), withoutOwn(n.Annotations), func(a, b string) bool { return a == b })
+}
+
+// withoutOwn is a binding's annotations but the one the controller writes
+// itself (lbv1.LockNamespaceAnnotation, with the finalizer), which no pass
+// reads.
+func withoutOwn(a map[string]string) map[string]string {
+	if _, ok := a[lbv1.LockNamespaceAnnotation]; !ok {
+		return a
+	}
+	c := maps.Clone(a)
+	delete(c, lbv1.LockNamespaceAnnotation)
+	return c
 }
 
 // onlyAddsMembersFinalizer: cur is old plus lbv1.MembersFinalizer, the

@@ -81,6 +81,11 @@ type Config struct {
 	GVR     schema.GroupVersionResource
 	// NoStatus leaves statuses alone (--no-status).
 	NoStatus bool
+	// LockNamespace is where the pass takes pool locks (--lock-namespace;
+	// "" = each binding's namespace): written on each binding, with the
+	// finalizer, as lbv1.LockNamespaceAnnotation, for one-shot passes to
+	// take the same locks.
+	LockNamespace string
 	// Recorder receives the Events on PoolBindings (nil = none).
 	Recorder record.EventRecorder
 	// Log receives status-write notices (nil = discarded).
@@ -182,12 +187,22 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		r.forget(namespace + "/" + name)
 		return r.cleanup(ctx, u, b)
 	}
-	if !slices.Contains(u.GetFinalizers(), lbv1.MembersFinalizer) {
+	if fin, lockNS := !slices.Contains(u.GetFinalizers(), lbv1.MembersFinalizer), u.GetAnnotations()[lbv1.LockNamespaceAnnotation] != r.cfg.LockNamespace; fin || lockNS {
 		// The finalizer before the first member: a binding deleted later
-		// always has its members removed first. The pass goes on with the
-		// object the patch returned: the cached one is now a version behind,
-		// and its status write would be a conflict and a re-read.
-		patched, err := r.patchFinalizers(ctx, u, append(slices.Clone(u.GetFinalizers()), lbv1.MembersFinalizer))
+		// always has its members removed first; and where this controller
+		// takes the pool's lock, before its first write. The pass goes on
+		// with the object the patch returned: the cached one is now a
+		// version behind, and its status write would be a conflict and a
+		// re-read.
+		var finalizers []string
+		if fin {
+			finalizers = append(slices.Clone(u.GetFinalizers()), lbv1.MembersFinalizer)
+		}
+		var lockAt any // JSON null: a merge patch removes the annotation
+		if r.cfg.LockNamespace != "" {
+			lockAt = r.cfg.LockNamespace
+		}
+		patched, err := r.patchMeta(ctx, u, finalizers, map[string]any{lbv1.LockNamespaceAnnotation: lockAt})
 		if err != nil {
 			return Outcome{Err: fmt.Errorf("add finalizer: %w", err)}
 		}
@@ -462,21 +477,29 @@ func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, 
 
 func (r *Reconciler) dropFinalizer(ctx context.Context, u *unstructured.Unstructured) error {
 	keep := slices.DeleteFunc(slices.Clone(u.GetFinalizers()), func(f string) bool { return f == lbv1.MembersFinalizer })
-	if _, err := r.patchFinalizers(ctx, u, keep); err != nil && !apierrors.IsNotFound(err) {
+	if keep == nil {
+		keep = []string{}
+	}
+	if _, err := r.patchMeta(ctx, u, keep, nil); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("remove finalizer: %w", err)
 	}
 	return nil
 }
 
-// patchFinalizers sets the binding's finalizers, guarded by its
+// patchMeta sets the binding's finalizers (nil: unchanged) and the
+// annotations given (a nil value removes one), guarded by its
 // resourceVersion: a finalizer another controller added meanwhile is a
 // conflict (retried from a fresh cache), never lost. It returns the
 // binding as patched.
-func (r *Reconciler) patchFinalizers(ctx context.Context, u *unstructured.Unstructured, finalizers []string) (*unstructured.Unstructured, error) {
-	if finalizers == nil {
-		finalizers = []string{}
+func (r *Reconciler) patchMeta(ctx context.Context, u *unstructured.Unstructured, finalizers []string, annotations map[string]any) (*unstructured.Unstructured, error) {
+	meta := map[string]any{"resourceVersion": u.GetResourceVersion()}
+	if finalizers != nil {
+		meta["finalizers"] = finalizers
 	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"finalizers": finalizers, "resourceVersion": u.GetResourceVersion()}})
+	if annotations != nil {
+		meta["annotations"] = annotations
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": meta})
 	if err != nil {
 		return nil, err
 	}

@@ -417,6 +417,20 @@ func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, sta
 		OnUnavailable: func(err error) {
 			fmt.Fprintf(o.ErrOut, "Warning: %v; each binding re-reads its endpoints and members right before removing instead\n", redact.Error(err))
 		},
+		OnWait: func(lease, holder string) {
+			fmt.Fprintf(o.ErrOut, "Waiting for pool lock %s (Lease held by %s)\n", lease, holder)
+		},
+	}
+	var lockAt poollock.Locker = locker
+	var lockNotes []string
+	if o.LockNamespace == "" {
+		// Where the controller takes the lock (it says so on its bindings).
+		lockAt, lockNotes = newAdvertisedLocks(locker, in.targets)
+	} else {
+		lockNotes = lockWarnings(o.LockNamespace, in.targets)
+	}
+	for _, w := range lockNotes {
+		fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(w))
 	}
 	var status *bindingstatus.Writer
 	var record func(reconcile.Target, *reconcile.Result)
@@ -426,7 +440,7 @@ func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, sta
 	}
 	opts := o.policy(in.clusterID)
 	opts.Owners, opts.ReadOwners, opts.ReadDesired = in.owners, in.readOwners, in.reread
-	opts.Locker, opts.Record = locker, record
+	opts.Locker, opts.Record = lockAt, record
 	opts.Warn = func(s string) { fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(s)) }
 	results = runRegions(ctx, regions, clients, in.targets, opts)
 	// The last line of defence before anything is written: ELB errors are

@@ -239,6 +239,9 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		OnUnavailable: func(err error) {
 			logger.Info("Pool locks unavailable; removals are re-checked right before they are made", "error", redact.Error(err).Error())
 		},
+		OnWait: func(lease, holder string) {
+			logger.Info("Waiting for pool lock", "lease", lease, "holder", holder)
+		},
 	}
 	policy.Warn = func(s string) { logger.Info("Warning: " + redact.String(s)) }
 	clients := &regionClients{new: o.newELBClient, wrap: metrics.ELB.Client}
@@ -265,6 +268,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		ResyncPeriod:   w.ResyncPeriod,
 		GateLatency:    metrics.ObserveGateLatency,
 		NoStatus:       o.NoStatus,
+		LockNamespace:  o.LockNamespace,
 		Recorder:       c.Recorder(),
 		Log:            o.ErrOut,
 	})
