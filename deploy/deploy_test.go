@@ -159,7 +159,8 @@ func TestManifestsApplyOnServer(t *testing.T) {
 	}
 	slices.Sort(kinds)
 	want := []string{"ClusterRole/ccictl-controller", "ClusterRoleBinding/ccictl-controller", "Deployment/ccictl", "Namespace/ccictl-system",
-		"PodDisruptionBudget/ccictl", "Role/ccictl-leases", "RoleBinding/ccictl-leases", "Service/ccictl-metrics", "ServiceAccount/ccictl"}
+		"PodDisruptionBudget/ccictl", "Role/ccictl-leases", "Role/ccictl-sync-pool-locks", "RoleBinding/ccictl-leases", "RoleBinding/ccictl-sync-pool-locks",
+		"Service/ccictl-metrics", "ServiceAccount/ccictl"}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("rendered objects %v, want %v", kinds, want)
 	}
@@ -421,6 +422,34 @@ func TestRBACLeastPrivilege(t *testing.T) {
 	for _, a := range denied {
 		if can(a) {
 			t.Errorf("the controller may %+v, which it does not need", a)
+		}
+	}
+	// One-shot passes (group ccictl:sync) take the pool locks where the
+	// controller takes them, and nothing else.
+	sync := func(a access) bool {
+		t.Helper()
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: "ci-job", Groups: []string{"ccictl:sync", "system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: a.verb, Group: a.group, Resource: a.resource, Namespace: a.ns, Name: a.name},
+		}}
+		got, err := kube.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatalf("SubjectAccessReview %+v: %v", a, err)
+		}
+		return got.Status.Allowed
+	}
+	for _, verb := range []string{"get", "create", "update", "delete"} {
+		if a := (access{verb: verb, group: "coordination.k8s.io", resource: "leases", ns: namespace, name: "ccictl-pool-x"}); !sync(a) {
+			t.Errorf("a one-shot pass in group ccictl:sync may not %+v, which it needs for the controller's pool locks", a)
+		}
+	}
+	for _, a := range []access{
+		{verb: "list", group: "coordination.k8s.io", resource: "leases", ns: namespace},
+		{verb: "create", group: "coordination.k8s.io", resource: "leases", ns: "kube-system"},
+		{verb: "get", resource: "secrets", ns: namespace, name: "ccictl-elb-credentials"},
+	} {
+		if sync(a) {
+			t.Errorf("a one-shot pass in group ccictl:sync may %+v, which it does not need", a)
 		}
 	}
 	// The same answers through `kubectl auth can-i --as`, as docs/deploy.md

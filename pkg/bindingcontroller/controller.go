@@ -42,7 +42,8 @@ func (f ReconcilerFunc) Reconcile(ctx context.Context, key cache.ObjectName) Out
 
 // Outcome is what one Reconcile call asks of the queue.
 type Outcome struct {
-	// Err: the pass failed; the key comes back after its backoff.
+	// Err: the pass failed; the key comes back after its backoff, or
+	// after RequeueAfter when that is longer (the ELB's Retry-After).
 	Err error
 	// RequeueAfter > 0: come back after this delay instead of the resync
 	// period (readiness gates pending, health polling).

@@ -138,6 +138,33 @@ func offsets(t0 time.Time, ts []time.Time) []time.Duration {
 	return out
 }
 
+// The bindings a controller reconciles: the selected ones, and the
+// deletions its finalizer holds whatever their labels.
+func TestWantedBindings(t *testing.T) {
+	c := &Controller{cfg: Config{Selector: labels.SelectorFromSet(labels.Set{"team": "a"})}}
+	now := metav1.Now()
+	for _, tc := range []struct {
+		name       string
+		labels     map[string]string
+		deleting   bool
+		finalizers []string
+		want       bool
+	}{
+		{"selected", map[string]string{"team": "a"}, false, nil, true},
+		{"left the selection", map[string]string{"team": "b"}, false, []string{lbv1.MembersFinalizer}, false},
+		{"left the selection, deleted", map[string]string{"team": "b"}, true, []string{lbv1.MembersFinalizer}, true},
+		{"never selected, deleted, no finalizer of ours", map[string]string{"team": "b"}, true, []string{"x"}, false},
+	} {
+		b := &lbv1.PoolBinding{ObjectMeta: metav1.ObjectMeta{Labels: tc.labels, Finalizers: tc.finalizers}}
+		if tc.deleting {
+			b.DeletionTimestamp = &now
+		}
+		if got := c.wanted(b); got != tc.want {
+			t.Errorf("%s: wanted = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // Updates that cannot change a pass queue nothing: the same
 // resourceVersion (a re-list), a status-only change, and for other kinds a
 // change only in fields the cache trims.
@@ -159,6 +186,10 @@ func TestChangeFilters(t *testing.T) {
 	ours.Finalizers = []string{lbv1.MembersFinalizer}
 	if bindingChanged(b, ours) {
 		t.Error("the members finalizer being added (the first pass's own write) counted as a change")
+	}
+	ours.Annotations = map[string]string{lbv1.LockNamespaceAnnotation: "ccictl-system"}
+	if bindingChanged(b, ours) {
+		t.Error("the finalizer and the lock-namespace annotation being added (the first pass's own write) counted as a change")
 	}
 	for name, mut := range map[string]func(*lbv1.PoolBinding){
 		"generation":           func(n *lbv1.PoolBinding) { n.Generation = 2 },
@@ -235,6 +266,29 @@ func TestFailingBindingDoesNotDelayOthers(t *testing.T) {
 		want := min(base<<(i-1), maxB)
 		if gap < want-20*time.Millisecond || gap > maxB+150*time.Millisecond {
 			t.Errorf("retry %d of the failing binding after %v, want %v (never more than %v)", i, gap, want, maxB)
+		}
+	}
+}
+
+// A failed reconcile that asks to come back later than its backoff (the
+// ELB's Retry-After) waits that long in the queue, not less.
+func TestFailedReconcileHonoursRequeueAfter(t *testing.T) {
+	cfg := restConfig(t)
+	c := newClients(t, cfg)
+	ns := namespace(t, c)
+	createService(t, c, ns, "throttled", nil)
+	createBinding(t, c, ns, "throttled", "throttled", nil)
+	k := key(ns, "throttled")
+	const retryAfter = 1500 * time.Millisecond
+	rec := newRecorder(func(cache.ObjectName) Outcome {
+		return Outcome{Err: errors.New("throttled"), RequeueAfter: retryAfter, Result: "Failed"}
+	})
+	start(t, Config{Kube: c.kube, Dynamic: c.dyn, Namespace: ns, Reconciler: rec, Concurrency: 1,
+		Coalesce: 10 * time.Millisecond, BaseBackoff: 50 * time.Millisecond, MaxBackoff: 10 * time.Second})
+	calls := rec.waitCalls(t, k, 3, 15*time.Second)
+	for i := 1; i < 3; i++ {
+		if gap := calls[i].Sub(calls[i-1]); gap < retryAfter-20*time.Millisecond {
+			t.Errorf("retry %d after %v, want at least the %v asked for (the backoff alone is %v)", i, gap, retryAfter, 50*time.Millisecond<<(i-1))
 		}
 	}
 }

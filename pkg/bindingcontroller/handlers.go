@@ -154,7 +154,7 @@ func (c *Controller) addHandlers() error {
 			if !ok1 || !ok2 || !bindingChanged(o, n) {
 				return
 			}
-			if c.Selected(o.Labels) || c.Selected(n.Labels) {
+			if c.Selected(o.Labels) || c.wanted(n) {
 				c.enqueue(cache.MetaObjectToName(n))
 			}
 		},
@@ -262,7 +262,19 @@ func bindingChanged(o, n *lbv1.PoolBinding) bool {
 		!o.DeletionTimestamp.Equal(n.DeletionTimestamp) ||
 		(!slices.Equal(o.Finalizers, n.Finalizers) && !onlyAddsMembersFinalizer(o.Finalizers, n.Finalizers)) ||
 		!maps.Equal(o.Labels, n.Labels) ||
-		!maps.Equal(o.Annotations, n.Annotations)
+		!maps.EqualFunc(withoutOwn(o.Annotations), withoutOwn(n.Annotations), func(a, b string) bool { return a == b })
+}
+
+// withoutOwn is a binding's annotations but the one the controller writes
+// itself (lbv1.LockNamespaceAnnotation, with the finalizer), which no pass
+// reads.
+func withoutOwn(a map[string]string) map[string]string {
+	if _, ok := a[lbv1.LockNamespaceAnnotation]; !ok {
+		return a
+	}
+	c := maps.Clone(a)
+	delete(c, lbv1.LockNamespaceAnnotation)
+	return c
 }
 
 // onlyAddsMembersFinalizer: cur is old plus lbv1.MembersFinalizer, the
@@ -290,10 +302,22 @@ func unchanged[T any](o, n *T, rv func(*T) *string) bool {
 
 func (c *Controller) bindingEvent(obj any) {
 	b, ok := obj.(*lbv1.PoolBinding)
-	if !ok || !c.Selected(b.Labels) {
+	if !ok || !c.wanted(b) {
 		return
 	}
 	c.enqueue(cache.MetaObjectToName(b))
+}
+
+// wanted: the bindings this controller reconciles: the selected ones, and
+// every binding of its scope whose deletion waits for the members
+// finalizer, selected or not. The finalizer was added while the binding
+// was selected (here, or by a controller with another -l); a binding that
+// has left the selection since is still released when deleted, its
+// members removed first, instead of waiting for a controller that selects
+// it. Cleaning up is idempotent: two controllers that both do it remove
+// each member once (the pool lock) and the finalizer once.
+func (c *Controller) wanted(b *lbv1.PoolBinding) bool {
+	return c.Selected(b.Labels) || (b.DeletionTimestamp != nil && slices.Contains(b.Finalizers, lbv1.MembersFinalizer))
 }
 
 func (c *Controller) serviceEvent(obj any) {

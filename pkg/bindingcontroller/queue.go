@@ -9,6 +9,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
@@ -59,12 +60,16 @@ func (c *Controller) lead(outer, leadCtx context.Context) {
 	c.cfg.Metrics.setLeader(true)
 	defer c.cfg.Metrics.setLeader(false)
 
-	// Every selected binding once: nothing queued on a standby carries over.
-	if bs, err := c.bindingLst.List(c.cfg.Selector); err == nil {
+	// Every wanted binding once: nothing queued on a standby carries over.
+	if bs, err := c.bindingLst.List(labels.Everything()); err == nil {
+		n := 0
 		for _, b := range bs {
-			t.q.Add(cache.MetaObjectToName(b))
+			if c.wanted(b) {
+				t.q.Add(cache.MetaObjectToName(b))
+				n++
+			}
 		}
-		logger.Info("Reconciling", "poolbindings", len(bs), "workers", c.cfg.Concurrency)
+		logger.Info("Reconciling", "poolbindings", n, "workers", c.cfg.Concurrency)
 	}
 
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(outer))
@@ -122,6 +127,12 @@ func (c *Controller) worker(ctx context.Context, t *term) {
 // process reconciles one key and schedules its next turn.
 func (c *Controller) process(ctx context.Context, t *term, key cache.ObjectName) {
 	logger := klog.FromContext(ctx).WithValues("poolbinding", key.String())
+	if b, err := c.bindingLst.Get(key); err == nil && !c.wanted(b) {
+		// Left the selection: no pass any more (a deletion would be).
+		t.q.Forget(key)
+		c.cfg.Metrics.ForgetBinding(key.String())
+		return
+	}
 	start := time.Now()
 	out := c.call(klog.NewContext(ctx, logger), key)
 	result := out.Result
@@ -137,7 +148,14 @@ func (c *Controller) process(ctx context.Context, t *term, key cache.ObjectName)
 	}
 	if out.Err != nil {
 		logger.Error(out.Err, "Reconcile failed", "result", result, "failures", t.q.NumRequeues(key)+1)
-		t.q.AddRateLimited(key)
+		// Back to the queue after its backoff, or later if the outcome
+		// asks (the ELB's Retry-After): a failing binding waits there,
+		// never in a worker, and the others take their turns meanwhile.
+		next := c.limiter.When(key)
+		if out.RequeueAfter > next {
+			next = out.RequeueAfter
+		}
+		t.q.AddAfter(key, next)
 		return
 	}
 	t.q.Forget(key)
@@ -168,7 +186,7 @@ func (c *Controller) stillSelected(key cache.ObjectName) bool {
 	if apierrors.IsNotFound(err) || err != nil {
 		return false
 	}
-	return c.Selected(b.Labels)
+	return c.wanted(b)
 }
 
 // resyncDelay is the resync period plus up to resyncJitter of it, never

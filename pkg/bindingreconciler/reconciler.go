@@ -36,6 +36,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/bindingstatus"
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/endpoints"
 	"github.com/openvessel/ccictl/pkg/readinessgate"
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
@@ -80,6 +81,11 @@ type Config struct {
 	GVR     schema.GroupVersionResource
 	// NoStatus leaves statuses alone (--no-status).
 	NoStatus bool
+	// LockNamespace is where the pass takes pool locks (--lock-namespace;
+	// "" = each binding's namespace): written on each binding, with the
+	// finalizer, as lbv1.LockNamespaceAnnotation, for one-shot passes to
+	// take the same locks.
+	LockNamespace string
 	// Recorder receives the Events on PoolBindings (nil = none).
 	Recorder record.EventRecorder
 	// Log receives status-write notices (nil = discarded).
@@ -148,7 +154,15 @@ type Outcome struct {
 	RequeueAfter time.Duration
 	// Gates counts the gate conditions this reconcile wrote.
 	Gates int
+	// GateErr says why readiness gates could not be served. It fails
+	// neither the pass nor a deletion: gates are an optional step, told in
+	// a Warning Event (ReadinessGatesFailed) and the log.
+	GateErr error
 }
+
+// ReasonGatesFailed is the reason of the Warning Event of a binding whose
+// readiness gates could not be served.
+const ReasonGatesFailed = "ReadinessGatesFailed"
 
 // Reconcile syncs the binding namespace/name from the caches: a live one
 // gets the finalizer and a pass; a deleted one has its owned members
@@ -173,12 +187,22 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		r.forget(namespace + "/" + name)
 		return r.cleanup(ctx, u, b)
 	}
-	if !slices.Contains(u.GetFinalizers(), lbv1.MembersFinalizer) {
+	if fin, lockNS := !slices.Contains(u.GetFinalizers(), lbv1.MembersFinalizer), u.GetAnnotations()[lbv1.LockNamespaceAnnotation] != r.cfg.LockNamespace; fin || lockNS {
 		// The finalizer before the first member: a binding deleted later
-		// always has its members removed first. The pass goes on with the
-		// object the patch returned: the cached one is now a version behind,
-		// and its status write would be a conflict and a re-read.
-		patched, err := r.patchFinalizers(ctx, u, append(slices.Clone(u.GetFinalizers()), lbv1.MembersFinalizer))
+		// always has its members removed first; and where this controller
+		// takes the pool's lock, before its first write. The pass goes on
+		// with the object the patch returned: the cached one is now a
+		// version behind, and its status write would be a conflict and a
+		// re-read.
+		var finalizers []string
+		if fin {
+			finalizers = append(slices.Clone(u.GetFinalizers()), lbv1.MembersFinalizer)
+		}
+		var lockAt any // JSON null: a merge patch removes the annotation
+		if r.cfg.LockNamespace != "" {
+			lockAt = r.cfg.LockNamespace
+		}
+		patched, err := r.patchMeta(ctx, u, finalizers, map[string]any{lbv1.LockNamespaceAnnotation: lockAt})
 		if err != nil {
 			return Outcome{Err: fmt.Errorf("add finalizer: %w", err)}
 		}
@@ -200,7 +224,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		// Nothing the pass reads changed since it converged: poll the gates.
 		quiet := prev.result.Quiet()
 		out := Outcome{Result: &quiet}
-		out.Err = r.gates(ctx, res, b, c, &out)
+		out.GateErr = r.gates(ctx, res, b, c, &out)
+		if out.GateErr != nil {
+			r.warn(u, ReasonGatesFailed, out.GateErr.Error())
+		}
 		r.remember(key, lastPass{inputs: inputs, at: prev.at, result: prev.result, gatesPending: out.RequeueAfter > 0})
 		return out
 	}
@@ -223,15 +250,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 	}
 	r.event(u, result)
 	out := Outcome{Result: &result}
-	gateErr := r.gates(ctx, res, b, c, &out)
+	if out.GateErr = r.gates(ctx, res, b, c, &out); out.GateErr != nil {
+		r.warn(u, ReasonGatesFailed, out.GateErr.Error())
+	}
 	r.remember(key, lastPass{inputs: inputs, at: time.Now(), result: result, gatesPending: out.RequeueAfter > 0})
 	switch {
 	case statusErr != nil:
 		out.Err = statusErr
 	case result.State == reconcile.StateFailed:
 		out.Err = errors.New(result.Line())
-	case gateErr != nil:
-		out.Err = gateErr
 	}
 	return out
 }
@@ -239,13 +266,25 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 // gates sets the readiness-gate condition of the binding's gated pods from
 // one member list of its pool (the health the ELB reports now), and asks
 // for another poll after readinessgate.PollInterval while a gate may still
-// open. Bindings whose pods declare no gate cost no call.
+// open. Bindings whose pods declare no gate cost no call, and no error
+// whatever their Service's ports. A port number served in several
+// protocols is chosen by the pool's protocol, as the pass chooses it.
 func (r *Reconciler) gates(ctx context.Context, res *bindingsource.Resolver, b *lbv1.PoolBinding, c elb.Client, out *Outcome) error {
 	if r.cfg.Kube == nil {
 		return nil
 	}
-	targets, err := res.GateTargets(ctx, b)
+	targets, err := res.GateTargets(ctx, b, "")
+	if errors.Is(err, endpoints.ErrPortAmbiguous) {
+		pool, perr := c.GetPool(ctx, b.Spec.PoolRef.ID)
+		if perr != nil {
+			out.RequeueAfter = readinessgate.PollInterval
+			return fmt.Errorf("readiness gates: reading the pool's protocol: %w", perr)
+		}
+		targets, err = res.GateTargets(ctx, b, reconcile.PortProtocol(pool.Protocol))
+	}
 	if err != nil {
+		// The Service's port is not what the binding names: the pass says
+		// so too, and a change of the Service brings the binding back.
 		return fmt.Errorf("readiness gates: %w", err)
 	}
 	if len(targets) == 0 {
@@ -293,9 +332,13 @@ func (r *Reconciler) releaseGates(ctx context.Context, res *bindingsource.Resolv
 	if r.cfg.Kube == nil {
 		return nil
 	}
-	targets, err := res.GateTargets(ctx, b)
-	if err != nil || len(targets) == 0 {
+	pods, err := res.GatedPods(ctx, b)
+	if err != nil || len(pods) == 0 {
 		return err
+	}
+	targets := make([]readinessgate.Target, len(pods))
+	for i := range pods {
+		targets[i] = readinessgate.Target{Pod: &pods[i]}
 	}
 	_, err = readinessgate.Apply(ctx, r.cfg.Kube, readinessgate.Release(b.Name, targets, time.Now()))
 	return err
@@ -424,7 +467,9 @@ func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, 
 		return Outcome{Result: &result, Err: errors.New(result.Line())}
 	}
 	if err := r.releaseGates(ctx, res, b); err != nil {
-		return Outcome{Result: &result, Err: fmt.Errorf("release readiness gates: %w", err)}
+		// Optional: the members are handled, the deletion goes on.
+		out.GateErr = fmt.Errorf("opening the readiness gates of the deleted binding's pods: %w", err)
+		r.warn(u, ReasonGatesFailed, out.GateErr.Error())
 	}
 	out.Err = r.dropFinalizer(ctx, u)
 	return out
@@ -432,21 +477,29 @@ func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, 
 
 func (r *Reconciler) dropFinalizer(ctx context.Context, u *unstructured.Unstructured) error {
 	keep := slices.DeleteFunc(slices.Clone(u.GetFinalizers()), func(f string) bool { return f == lbv1.MembersFinalizer })
-	if _, err := r.patchFinalizers(ctx, u, keep); err != nil && !apierrors.IsNotFound(err) {
+	if keep == nil {
+		keep = []string{}
+	}
+	if _, err := r.patchMeta(ctx, u, keep, nil); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("remove finalizer: %w", err)
 	}
 	return nil
 }
 
-// patchFinalizers sets the binding's finalizers, guarded by its
+// patchMeta sets the binding's finalizers (nil: unchanged) and the
+// annotations given (a nil value removes one), guarded by its
 // resourceVersion: a finalizer another controller added meanwhile is a
 // conflict (retried from a fresh cache), never lost. It returns the
 // binding as patched.
-func (r *Reconciler) patchFinalizers(ctx context.Context, u *unstructured.Unstructured, finalizers []string) (*unstructured.Unstructured, error) {
-	if finalizers == nil {
-		finalizers = []string{}
+func (r *Reconciler) patchMeta(ctx context.Context, u *unstructured.Unstructured, finalizers []string, annotations map[string]any) (*unstructured.Unstructured, error) {
+	meta := map[string]any{"resourceVersion": u.GetResourceVersion()}
+	if finalizers != nil {
+		meta["finalizers"] = finalizers
 	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"finalizers": finalizers, "resourceVersion": u.GetResourceVersion()}})
+	if annotations != nil {
+		meta["annotations"] = annotations
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": meta})
 	if err != nil {
 		return nil, err
 	}

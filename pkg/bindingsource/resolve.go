@@ -336,19 +336,45 @@ func zoneScope(b *lbv1.PoolBinding) (endpoints.Scope, error) {
 // GateTargets are the pods of b's Service that declare b's readiness gate,
 // each with its member endpoint (readinessgate.Targets), read from the
 // Resolver's Store: none when the Service is missing or no pod declares
-// the gate.
-func (r *Resolver) GateTargets(ctx context.Context, b *lbv1.PoolBinding) ([]readinessgate.Target, error) {
-	svcRes, podsRes, err := ServiceResources(r.mapper, b.Spec.TargetRef.Group)
+// the gate. proto is the Service port protocol the pool chose, as the
+// pass chooses it (reconcile.PortProtocol of the pool's protocol), where
+// the port number is served in several ("" = the one there is).
+func (r *Resolver) GateTargets(ctx context.Context, b *lbv1.PoolBinding, proto string) ([]readinessgate.Target, error) {
+	svc, pods, err := r.servicePods(ctx, b)
+	if err != nil || svc == nil {
+		return nil, err
+	}
+	if proto != "" {
+		svc = endpoints.WithPortProtocol(svc, b.Spec.TargetRef.Port, corev1.Protocol(proto))
+	}
+	return readinessgate.Targets(b.Name, svc, b.Spec.TargetRef.Port, pods)
+}
+
+// GatedPods are the pods of b's Service that declare b's readiness gate
+// (readinessgate.GatedPods): what opening the gates of a deleted binding
+// patches, whatever its port.
+func (r *Resolver) GatedPods(ctx context.Context, b *lbv1.PoolBinding) ([]corev1.Pod, error) {
+	_, pods, err := r.servicePods(ctx, b)
 	if err != nil {
 		return nil, err
+	}
+	return readinessgate.GatedPods(b.Name, pods), nil
+}
+
+// servicePods reads b's Service and the pods it selects (nil Service when
+// it is missing or selects nothing).
+func (r *Resolver) servicePods(ctx context.Context, b *lbv1.PoolBinding) (*corev1.Service, []corev1.Pod, error) {
+	svcRes, podsRes, err := ServiceResources(r.mapper, b.Spec.TargetRef.Group)
+	if err != nil {
+		return nil, nil, err
 	}
 	svc, err := r.store.Service(ctx, svcRes, b.Namespace, b.Spec.TargetRef.Name)
 	if err != nil || svc == nil || len(svc.Spec.Selector) == 0 || podsRes.Resource == "" {
-		return nil, err
+		return nil, nil, err
 	}
 	pods, err := r.store.Pods(ctx, podsRes, b.Namespace, labels.SelectorFromSet(svc.Spec.Selector))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return readinessgate.Targets(b.Name, svc, b.Spec.TargetRef.Port, pods)
+	return svc, pods, nil
 }

@@ -456,6 +456,9 @@ func (c *httpClient) doURL(ctx context.Context, op, method, u string, body, out 
 				return lastErr
 			}
 			wait = retryAfter(hdr)
+			if wait > c.retry.MaxRetryAfter {
+				return &RetryAfterError{After: wait, Err: lastErr}
+			}
 		}
 		if attempt >= c.retry.MaxAttempts {
 			return fmt.Errorf("elb: %s: giving up after %d attempts: %w", op, attempt, errors.Unwrap(lastErr))

@@ -446,6 +446,41 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}
 }
 
+// A Retry-After beyond MaxRetryAfter ends the call at once, with the wait
+// the server asked for, instead of sleeping it out (or retrying into it).
+func TestRetryAfterBeyondTheBoundReturnsAtOnce(t *testing.T) {
+	policy := elb.RetryPolicy{MaxAttempts: 6, Initial: time.Millisecond, Max: 5 * time.Millisecond, MaxRetryAfter: 2 * time.Second}
+	ev := newEnv(t, elbemulator.Options{}, policy, nil)
+	p := ev.emu.CreatePool(elb.Pool{})
+	ok := ev.emu.CreatePool(elb.Pool{})
+	ev.emu.SetFaults(elbemulator.Faults{ThrottlePools: []string{p.ID}, RetryAfterSeconds: 600})
+	start := time.Now()
+	_, err := ev.client.GetPool(context.Background(), p.ID)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("the call took %v; a Retry-After of 600s beyond the 2s bound must not be waited for", d)
+	}
+	if !elb.IsThrottled(err) || elb.RetryAfter(err) != 600*time.Second {
+		t.Fatalf("want a throttling error asking for 600s, got %v (retry after %v)", err, elb.RetryAfter(err))
+	}
+	if n := ev.emu.Counts()["Throttled"]; n != 1 {
+		t.Errorf("%d attempts, want 1", n)
+	}
+	// The other pool of the same project is served.
+	if _, err := ev.client.GetPool(context.Background(), ok.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Within the bound, the wait is the server's.
+	ev.emu.SetFaults(elbemulator.Faults{ThrottlePools: []string{p.ID}, RetryAfterSeconds: 1})
+	go func() { time.Sleep(1500 * time.Millisecond); ev.emu.SetFaults(elbemulator.Faults{}) }()
+	start = time.Now()
+	if _, err := ev.client.GetPool(context.Background(), p.ID); err != nil {
+		t.Fatalf("a 1s Retry-After within the bound: %v", err)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Fatalf("retried after %v, Retry-After asked for 1s", d)
+	}
+}
+
 func TestQuotaAndDeletionProtectionErrors(t *testing.T) {
 	ev := newEnv(t, elbemulator.Options{MemberQuota: 2}, fastRetry, nil)
 	ctx := context.Background()

@@ -2,6 +2,7 @@ package elb
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -24,13 +25,44 @@ type RetryPolicy struct {
 	MaxAttempts int
 	// Initial is the backoff before the second try (default 200ms); it doubles per try.
 	Initial time.Duration
-	// Max caps one backoff (default 5s). A larger Retry-After from the server is honoured.
+	// Max caps one backoff (default 5s). A larger Retry-After from the
+	// server is honoured up to MaxRetryAfter.
 	Max time.Duration
+	// MaxRetryAfter is the longest Retry-After the call waits out itself
+	// (default 30s). A server asking for more ends the call at once with
+	// a *RetryAfterError: the caller decides when to come back (the watch
+	// controller puts the binding back in its queue) instead of a caller
+	// blocked for as long as the server likes.
+	MaxRetryAfter time.Duration
+}
+
+// RetryAfterError is a retryable answer (429, 5xx) whose Retry-After was
+// longer than RetryPolicy.MaxRetryAfter: the call gave up without waiting.
+type RetryAfterError struct {
+	// After is how long the server asked to wait, from its answer.
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("%v (the server asks to retry in %v)", e.Err, e.After)
+}
+
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// RetryAfter is how long err (or an error it wraps) asks the caller to
+// wait before trying again: the Retry-After of a *RetryAfterError, else 0.
+func RetryAfter(err error) time.Duration {
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		return ra.After
+	}
+	return 0
 }
 
 // DefaultRetryPolicy is used for zero fields of Config.Retry.
 func DefaultRetryPolicy() RetryPolicy {
-	return RetryPolicy{MaxAttempts: 6, Initial: 200 * time.Millisecond, Max: 5 * time.Second}
+	return RetryPolicy{MaxAttempts: 6, Initial: 200 * time.Millisecond, Max: 5 * time.Second, MaxRetryAfter: 30 * time.Second}
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -46,6 +78,9 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	}
 	if p.Max < p.Initial {
 		p.Max = p.Initial
+	}
+	if p.MaxRetryAfter <= 0 {
+		p.MaxRetryAfter = d.MaxRetryAfter
 	}
 	return p
 }

@@ -63,6 +63,10 @@ type LeaseLocker struct {
 	// OnUnavailable, if set, is called once, the first time Leases turn out
 	// to be unusable; later Locks answer ErrUnavailable without a request.
 	OnUnavailable func(error)
+	// OnWait, if set, is called when a Lock starts waiting for another
+	// holder, with the Lease (namespace/name) and its holder: the pass
+	// says which lock it waited for.
+	OnWait func(lease, holder string)
 
 	mu    sync.Mutex
 	local map[string]*localSlot // one writer per Lease inside this process
@@ -220,6 +224,7 @@ type holder struct {
 // acquire takes the Lease, waiting for another holder unless NoWait.
 func (h *holder) acquire(ctx context.Context) error {
 	var seen observation
+	var waitedFor string // the holder OnWait was last told of
 	// A free pool has no Lease (release deletes it): try to create it
 	// first, which makes an uncontended lock one request.
 	create := true
@@ -258,6 +263,12 @@ func (h *holder) acquire(ctx context.Context) error {
 		case wait:
 			if h.l.NoWait {
 				return &BusyError{Lease: h.ns + "/" + h.name, Holder: holderOf(cur), Renewed: renewTimeOf(cur)}
+			}
+			if waiting := holderOf(cur); waiting != waitedFor {
+				waitedFor = waiting
+				if h.l.OnWait != nil {
+					h.l.OnWait(h.ns+"/"+h.name, waiting)
+				}
 			}
 		}
 		t := time.NewTimer(h.l.PollInterval)

@@ -85,20 +85,23 @@ type Target struct {
 // the gate of the binding named bindingName, each with the member endpoint
 // port `port` of svc resolves to for it (named targetPorts per pod), by
 // the same rules as the sync pass (pkg/endpoints). Terminating pods are
-// left out (they are never patched). An error is one of pkg/endpoints'
-// (no such port, no selector).
+// left out (they are never patched). Where port's number is served in
+// several protocols, svc must have the one of the pool chosen
+// (endpoints.WithPortProtocol). Without any gated pod there is nothing to
+// look up and no error; else an error is one of pkg/endpoints' (no such
+// port, several protocols, no selector).
 func Targets(bindingName string, svc *corev1.Service, port int32, pods []corev1.Pod) ([]Target, error) {
+	gated := GatedPods(bindingName, pods)
+	if len(gated) == 0 {
+		return nil, nil
+	}
 	if _, err := endpoints.ServicePort(svc, port); err != nil {
 		return nil, err
 	}
-	t := ConditionType(bindingName)
 	var out []Target
-	for i := range pods {
-		p := &pods[i]
-		if p.DeletionTimestamp != nil || !HasGate(p, t) {
-			continue
-		}
-		set, err := endpoints.PodEndpoints(svc, port, pods[i:i+1])
+	for i := range gated {
+		p := &gated[i]
+		set, err := endpoints.PodEndpoints(svc, port, gated[i:i+1])
 		if err != nil {
 			return nil, err
 		}
@@ -115,6 +118,20 @@ func Targets(bindingName string, svc *corev1.Service, port int32, pods []corev1.
 		out = append(out, Target{Pod: p, Endpoint: all[0]})
 	}
 	return out, nil
+}
+
+// GatedPods are the pods among pods that declare the gate of the binding
+// named bindingName and are not terminating: the pods whose condition it
+// sets, whatever the Service's ports say.
+func GatedPods(bindingName string, pods []corev1.Pod) []corev1.Pod {
+	t := ConditionType(bindingName)
+	var out []corev1.Pod
+	for i := range pods {
+		if pods[i].DeletionTimestamp == nil && HasGate(&pods[i], t) {
+			out = append(out, pods[i])
+		}
+	}
+	return out
 }
 
 func selects(svc *corev1.Service, p *corev1.Pod) bool {

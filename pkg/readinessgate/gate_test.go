@@ -1,6 +1,7 @@
 package readinessgate
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -299,6 +300,37 @@ func TestTargets(t *testing.T) {
 	}
 	if _, err := Targets(binding, svc, 81, pods); err == nil {
 		t.Error("port the Service does not have: no error")
+	}
+}
+
+// The port is looked up only for gated pods, and where its number is
+// served in several protocols the caller's choice (the pool's) decides.
+func TestTargetsPortRules(t *testing.T) {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "dns"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web"}, Ports: []corev1.ServicePort{
+			{Port: 53, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(5353)},
+			{Port: 53, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(5354)}}},
+	}
+	ungated := gatedPod("ungated", "10.0.0.4")
+	ungated.Spec.ReadinessGates = nil
+	for _, port := range []int32{53, 99} {
+		if got, err := Targets(binding, svc, port, []corev1.Pod{*ungated}); err != nil || got != nil {
+			t.Errorf("port %d, no gated pod: %v, %v; want nothing and no error", port, got, err)
+		}
+	}
+	pods := []corev1.Pod{*gatedPod("ready", "10.0.0.1"), *ungated}
+	if _, err := Targets(binding, svc, 53, pods); !errors.Is(err, endpoints.ErrPortAmbiguous) {
+		t.Errorf("gated pod, port in two protocols, none chosen: %v, want ErrPortAmbiguous", err)
+	}
+	for proto, want := range map[corev1.Protocol]int32{corev1.ProtocolUDP: 5353, corev1.ProtocolTCP: 5354} {
+		got, err := Targets(binding, endpoints.WithPortProtocol(svc, 53, proto), 53, pods)
+		if err != nil || len(got) != 1 || got[0].Endpoint != (endpoints.Endpoint{Address: "10.0.0.1", Port: want}) {
+			t.Errorf("%s chosen: %+v, %v; want 10.0.0.1:%d", proto, got, err, want)
+		}
+	}
+	if got := GatedPods(binding, pods); len(got) != 1 || got[0].Name != "ready" {
+		t.Errorf("GatedPods: %v", got)
 	}
 }
 

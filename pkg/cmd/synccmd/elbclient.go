@@ -38,6 +38,9 @@ func (o *SyncOptions) elbOptions() elbconfig.Options {
 		Token:          o.factory.Settings.GetString("elb-token"),
 		WrapTransport:  o.elbTransport,
 	}
+	if o.Watch {
+		eo.Retry = watchRetry
+	}
 	if cfg, err := o.factory.ToRESTConfig(); err == nil && cfg.AuthProvider != nil && cfg.AuthProvider.Name == "iam" {
 		eo.IAMProvider = map[string]string{}
 		for k, v := range cfg.AuthProvider.Config {

@@ -129,8 +129,11 @@ is incomplete, nothing is removed. sync refuses to empty a pool that holds
 owned members unless --allow-empty.
 
 Overlapping passes: a binding's pool read, plan and writes hold its pool's
-lock, a coordination.k8s.io Lease "ccictl-pool-<pool id>" in the binding's
-namespace (or --lock-namespace). Another pass waits for it up to --timeout,
+lock, a coordination.k8s.io Lease "ccictl-pool-<pool id>" where the
+controller of sync --watch takes it (the namespace the binding's annotation
+loadbalancer.networking.openvessel.io/lock-namespace names), else in the
+binding's namespace, or in --lock-namespace. Another pass waits for it up
+to --timeout (and says which Lease),
 or with --no-wait-lock reports Busy. Where Leases are unavailable, removals
 are re-checked against a fresh read right before they are made.
 
@@ -204,7 +207,7 @@ func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams, runF fun
 	fl.BoolVar(&o.AllowEmpty, "allow-empty", false, "Allow a pass to remove every owned member when the Service has no ready endpoints.")
 	fl.BoolVar(&o.PruneOrphans, "prune-orphans", false, "Also remove members whose marker names a PoolBinding that no longer exists.")
 	fl.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "Bindings synced at the same time.")
-	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "Give up on the whole pass after this long (retries included).")
+	fl.DurationVar(&o.Timeout, "timeout", o.Timeout, "Give up on the whole pass after this long (retries included); with --watch, on each reconcile.")
 	fl.StringVarP(&o.Output, "output", "o", "", "Output format: one line per binding by default, or json|yaml (plan and result per binding).")
 	fl.BoolVar(&o.NoStatus, "no-status", false, "Do not write PoolBinding status.")
 	fl.IntVar(&o.MemberQuota, "member-quota", o.MemberQuota, "Members per pool to stage against when the ELB quota cannot be read (-1 = unlimited).")
@@ -219,7 +222,7 @@ func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams, runF fun
 	fl.DurationVar(&o.ELBRequestTimeout, "elb-request-timeout", o.ELBRequestTimeout,
 		"Give up on one attempt of an ELB call after this long and retry it within --timeout (0 = no per-attempt limit). The global --request-timeout applies to Kubernetes requests.")
 	fl.BoolVar(&o.NoWaitLock, "no-wait-lock", false, "When another pass holds a pool's lock, report the binding Busy (exit 1) instead of waiting up to --timeout.")
-	fl.StringVar(&o.LockNamespace, "lock-namespace", "", "Namespace of the pool locks (coordination.k8s.io Leases) (default: each binding's namespace). Use one namespace for every pass when bindings of several namespaces share a pool.")
+	fl.StringVar(&o.LockNamespace, "lock-namespace", "", "Namespace of the pool locks (coordination.k8s.io Leases) (default: where the controller takes them, as its bindings' lock-namespace annotation says, else each binding's namespace). Use one namespace for every pass when bindings of several namespaces share a pool.")
 	fl.StringVar(&o.ClusterID, "cluster-id", "", "This cluster's identity in ownership markers, 1-48 letters, digits, '-', '_', '.' (default: the UID of the kube-system namespace). Give every cluster that feeds one pool its own.")
 	// Shadows the global --context (a single value, which a repeated flag
 	// would silently reduce to its last): sync takes several.
@@ -417,6 +420,20 @@ func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, sta
 		OnUnavailable: func(err error) {
 			fmt.Fprintf(o.ErrOut, "Warning: %v; each binding re-reads its endpoints and members right before removing instead\n", redact.Error(err))
 		},
+		OnWait: func(lease, holder string) {
+			fmt.Fprintf(o.ErrOut, "Waiting for pool lock %s (Lease held by %s)\n", lease, holder)
+		},
+	}
+	var lockAt poollock.Locker = locker
+	var lockNotes []string
+	if o.LockNamespace == "" {
+		// Where the controller takes the lock (it says so on its bindings).
+		lockAt, lockNotes = newAdvertisedLocks(locker, in.targets)
+	} else {
+		lockNotes = lockWarnings(o.LockNamespace, in.targets)
+	}
+	for _, w := range lockNotes {
+		fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(w))
 	}
 	var status *bindingstatus.Writer
 	var record func(reconcile.Target, *reconcile.Result)
@@ -426,7 +443,7 @@ func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, sta
 	}
 	opts := o.policy(in.clusterID)
 	opts.Owners, opts.ReadOwners, opts.ReadDesired = in.owners, in.readOwners, in.reread
-	opts.Locker, opts.Record = locker, record
+	opts.Locker, opts.Record = lockAt, record
 	opts.Warn = func(s string) { fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(s)) }
 	results = runRegions(ctx, regions, clients, in.targets, opts)
 	// The last line of defence before anything is written: ELB errors are

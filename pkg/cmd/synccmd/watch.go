@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -162,7 +163,8 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	_, nodesErr := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1})
 
 	metrics := bindingcontroller.NewMetrics()
-	o.elbTransport = metrics.ELB.Transport
+	retryAfter := newPoolRetryAfter()
+	o.elbTransport = func(rt http.RoundTripper) http.RoundTripper { return metrics.ELB.Transport(retryAfter.Transport(rt)) }
 
 	ccfg := bindingcontroller.Config{
 		Kube: kube, Dynamic: dyn, Namespace: ns, Selector: sel,
@@ -186,8 +188,23 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	// controller's caches: the closure reads rec once both exist.
 	var rec *bindingreconciler.Reconciler
 	ccfg.Reconciler = bindingcontroller.ReconcilerFunc(func(ctx context.Context, key cache.ObjectName) bindingcontroller.Outcome {
+		// --timeout bounds each reconcile, so that no binding keeps a
+		// worker for long (lock waits, health rounds, a slow ELB).
+		if o.Timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+			defer cancel()
+		}
 		out := rec.Reconcile(ctx, key.Namespace, key.Name)
-		return o.logOutcome(ctx, key, out, metrics)
+		res := o.logOutcome(ctx, key, out, metrics)
+		if res.Err != nil && out.Result != nil {
+			// The ELB asked to wait (Retry-After): the binding comes back
+			// then, through the queue, not sooner (capped like a backoff).
+			if d := min(retryAfter.wait(out.Result.PoolID), w.MaxBackoff); d > res.RequeueAfter {
+				res.RequeueAfter = d
+			}
+		}
+		return res
 	})
 	c, err := bindingcontroller.New(ccfg)
 	if err != nil {
@@ -222,6 +239,9 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		OnUnavailable: func(err error) {
 			logger.Info("Pool locks unavailable; removals are re-checked right before they are made", "error", redact.Error(err).Error())
 		},
+		OnWait: func(lease, holder string) {
+			logger.Info("Waiting for pool lock", "lease", lease, "holder", holder)
+		},
 	}
 	policy.Warn = func(s string) { logger.Info("Warning: " + redact.String(s)) }
 	clients := &regionClients{new: o.newELBClient, wrap: metrics.ELB.Client}
@@ -248,6 +268,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		ResyncPeriod:   w.ResyncPeriod,
 		GateLatency:    metrics.ObserveGateLatency,
 		NoStatus:       o.NoStatus,
+		LockNamespace:  o.LockNamespace,
 		Recorder:       c.Recorder(),
 		Log:            o.ErrOut,
 	})
@@ -305,6 +326,9 @@ func (o *SyncOptions) logOutcome(ctx context.Context, key cache.ObjectName, out 
 			kv = append(kv, "error", redact.Error(out.Err).Error())
 		}
 		logger.Info(r.Line(), kv...)
+	}
+	if out.GateErr != nil {
+		logger.Info("Readiness gates not served", "error", redact.Error(out.GateErr).Error())
 	}
 	return res
 }

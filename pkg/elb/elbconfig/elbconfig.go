@@ -36,6 +36,9 @@ type Options struct {
 	Concurrency int
 	// RequestTimeout bounds one attempt of an ELB call (0 = no bound).
 	RequestTimeout time.Duration
+	// Retry bounds the retries inside one call (zero fields: elb's
+	// defaults); the watch controller retries through its queue instead.
+	Retry elb.RetryPolicy
 	// CacheDir is where IAM tokens are cached.
 	CacheDir string
 	// IAMProvider is the config of the current user's iam auth-provider
@@ -154,5 +157,6 @@ func build(o Options, creds *auth.Credentials, endpoint, projectID string) (elb.
 		Transport:      rt,
 		UserAgent:      "ccictl/" + version.Get().GitVersion,
 		RequestTimeout: reqTimeout,
+		Retry:          o.Retry,
 	})
 }

@@ -162,6 +162,14 @@ type Faults struct {
 	// set).
 	ListOmit      []string `json:"list_omit,omitempty"`
 	ListOmitCalls int      `json:"list_omit_calls"`
+
+	// Pools in trouble, for as long as the faults are set: every call on
+	// a pool of ThrottlePools answers 429 APIG.0308 with a Retry-After of
+	// RetryAfterSeconds (none when 0), every call on a pool of FailPools
+	// answers 503. Calls on other pools are served.
+	ThrottlePools     []string `json:"throttle_pools,omitempty"`
+	RetryAfterSeconds int      `json:"retry_after_seconds"`
+	FailPools         []string `json:"fail_pools,omitempty"`
 }
 
 // Emulator is the test double; it is an http.Handler and safe for
@@ -222,6 +230,25 @@ func (e *Emulator) SetFaults(f Faults) {
 	e.dropN = max(f.DropNextMarker, 0)
 	e.omitN = max(f.ListOmitCalls, 0)
 	e.faults.ListOmit = slices.Clone(f.ListOmit)
+	e.faults.ThrottlePools = slices.Clone(f.ThrottlePools)
+	e.faults.FailPools = slices.Clone(f.FailPools)
+}
+
+// poolFault is the fault every call on poolID answers while the pool is
+// in ThrottlePools or FailPools: the HTTP status (0 = none) and the
+// Retry-After seconds of a throttled one.
+func (e *Emulator) poolFault(poolID string) (status, retryAfter int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case slices.Contains(e.faults.ThrottlePools, poolID):
+		e.counts[OpThrottled]++
+		return http.StatusTooManyRequests, e.faults.RetryAfterSeconds
+	case slices.Contains(e.faults.FailPools, poolID):
+		e.counts[OpFaulted]++
+		return http.StatusServiceUnavailable, 0
+	}
+	return 0, 0
 }
 
 // SetBeforeListPage installs a hook (nil removes it) that runs before each
@@ -557,6 +584,19 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, CodeNoAPI,
 			"The API does not exist or has not been published in the environment (elbemulator serves only ShowPool, ListMembers, BatchCreateMembers, BatchDeleteMembers, BatchUpdateMembers, ListQuotas)", rid)
 		return
+	}
+	if op != OpGetQuota {
+		if status, after := e.poolFault(parts[4]); status == http.StatusTooManyRequests {
+			if after > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(after))
+			}
+			writeError(w, status, CodeThrottled,
+				"The throttling threshold has been reached: policy user over ratelimit,limit:10,time:1 second", rid)
+			return
+		} else if status != 0 {
+			writeError(w, status, CodeFault, "injected fault (elbemulator)", rid)
+			return
+		}
 	}
 	e.count(op)
 	if parts[1] != e.opts.ProjectID {

@@ -111,6 +111,14 @@ const WeightAnnotation = GroupName + "/weight"
 // added members are IP-type.
 const SubnetAnnotation = GroupName + "/subnet-id"
 
+// LockNamespaceAnnotation is set by the controller of `ccictl sync
+// --watch` on the bindings it reconciles: the namespace where it takes
+// their pools' locks (coordination.k8s.io Leases named after the pool).
+// A one-shot `ccictl sync` without --lock-namespace takes a binding's pool
+// lock there too, so that both take turns on the pool wherever the
+// controller runs. Absent, both take it in the binding's namespace.
+const LockNamespaceAnnotation = GroupName + "/lock-namespace"
+
 // MembersFinalizer is put on a PoolBinding by the controller of
 // `ccictl sync --watch`: deleting the binding first removes the members it
 // owns from the pool, then the controller removes the finalizer.

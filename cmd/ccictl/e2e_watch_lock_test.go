@@ -1,0 +1,66 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+)
+
+// One-shot `ccictl sync` and the controller take the same pool lock by
+// default: the controller, deployed with --lock-namespace (as deploy/
+// does), says on each binding where it takes the lock, and a one-shot
+// pass without the flag takes it there too — Busy while another writer
+// holds it there, and it names the Lease it waited for.
+func TestSyncOneShotTakesTheControllersPoolLock(t *testing.T) {
+	e := newSyncEnv(t, "e2e-watch-lock")
+	locks := newNamespace(t, "e2e-watch-lock-system")
+	e.pool(syncPool)
+	e.service("web", 80, intstr.FromInt32(8080), map[string]string{"app": "web"}, nil)
+	e.pods("web", readyPod("web-1", "10.68.0.1"))
+	uid := e.binding("b1", syncPool, "web", 80)
+	e.waitSlices("web", "10.68.0.1:8080")
+
+	w := e.watch("--lock-namespace", locks, "--coalesce=100ms", "--resync-period=1h")
+	eventually(t, 30*time.Second, "controller's first pass", func() bool {
+		return e.members(syncPool)["10.68.0.1:8080"] == markerOf(e.ns, "b1", uid)
+	}, w.logged)
+	if got := e.jsonpath("b1", "{.metadata.annotations.loadbalancer\\.networking\\.openvessel\\.io/lock-namespace}"); got != locks {
+		t.Fatalf("annotation %s = %q, want %q (the controller's lock namespace)", lbv1.LockNamespaceAnnotation, got, locks)
+	}
+	if err, _ := w.stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another writer holds the pool's lock where the controller takes it.
+	holder := leaseLocker(t, e.kube, "holder-controller", 15*time.Second)
+	_, release, err := holder.Lock(context.Background(), locks, syncPool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.sync("--no-wait-lock")
+	if r.Code != 1 || !strings.HasPrefix(r.Stdout, "poolbinding/b1: +0 -0 =0 foreign=0 blocked: Busy: pool is locked by holder-controller (Lease "+locks+"/ccictl-pool-"+syncPool) {
+		t.Errorf("one-shot pass while the controller's lock is held: want Busy naming %s/ccictl-pool-%s, got %s", locks, syncPool, r)
+	}
+
+	// Waiting, it says for which Lease, and goes on once it is released.
+	var out, errb bytes.Buffer
+	cmd := e.start(&out, &errb)
+	time.Sleep(2 * time.Second)
+	release()
+	res := waitCmd(t, cmd, &out, &errb)
+	if res.Code != 0 || !strings.Contains(res.Stderr, "Waiting for pool lock "+locks+"/ccictl-pool-"+syncPool+" (Lease held by holder-controller)") {
+		t.Errorf("one-shot pass waiting for the controller's lock: want exit 0 and the Lease named, got %s", res)
+	}
+
+	// An explicit --lock-namespace elsewhere is a warning.
+	r = e.sync("--lock-namespace", e.ns)
+	if !strings.Contains(r.Stderr, "the controller takes pool "+syncPool+"'s lock in namespace "+locks) {
+		t.Errorf("--lock-namespace other than the controller's: want a warning, got %s", r)
+	}
+}

@@ -1,0 +1,72 @@
+package synccmd
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/poollock"
+	"github.com/openvessel/ccictl/pkg/reconcile"
+)
+
+// advertisedLocks takes each pool's lock where the controller of `sync
+// --watch` takes it: the namespace its bindings carry in
+// lbv1.LockNamespaceAnnotation (written by the controller), else the
+// binding's own namespace (where a controller without --lock-namespace
+// takes it too). Only without --lock-namespace: an explicit namespace
+// wins (see lockWarnings).
+type advertisedLocks struct {
+	poollock.Locker
+	byPool map[string]string // pool ID → advertised lock namespace
+}
+
+// newAdvertisedLocks reads the advertised namespaces of targets' pools.
+// Bindings of one pool that name different namespaces (controllers with
+// different --lock-namespace) are a warning; the first by name wins.
+func newAdvertisedLocks(l poollock.Locker, targets []reconcile.Target) (*advertisedLocks, []string) {
+	a := &advertisedLocks{Locker: l, byPool: map[string]string{}}
+	byName := append([]reconcile.Target(nil), targets...)
+	sort.Slice(byName, func(i, j int) bool {
+		return byName[i].Binding.Namespace+"/"+byName[i].Binding.Name < byName[j].Binding.Namespace+"/"+byName[j].Binding.Name
+	})
+	var warnings []string
+	for _, t := range byName {
+		b := t.Binding
+		ns := b.Annotations[lbv1.LockNamespaceAnnotation]
+		if ns == "" {
+			continue
+		}
+		pool := b.Spec.PoolRef.ID
+		if prev, ok := a.byPool[pool]; ok && prev != ns {
+			warnings = append(warnings, fmt.Sprintf("poolbinding %s/%s: annotation %s=%s, but another binding of pool %s names %s: the pass takes the lock in %s",
+				b.Namespace, b.Name, lbv1.LockNamespaceAnnotation, ns, pool, prev, prev))
+			continue
+		}
+		a.byPool[pool] = ns
+	}
+	return a, warnings
+}
+
+// Lock implements poollock.Locker.
+func (a *advertisedLocks) Lock(ctx context.Context, bindingNamespace, poolID string) (context.Context, func(), error) {
+	if ns := a.byPool[poolID]; ns != "" {
+		bindingNamespace = ns
+	}
+	return a.Locker.Lock(ctx, bindingNamespace, poolID)
+}
+
+// lockWarnings: with an explicit --lock-namespace, the bindings whose
+// controller takes their pool's lock elsewhere: that pass and the
+// controller would write the pool without taking turns.
+func lockWarnings(lockNamespace string, targets []reconcile.Target) []string {
+	var out []string
+	for _, t := range targets {
+		b := t.Binding
+		if ns := b.Annotations[lbv1.LockNamespaceAnnotation]; ns != "" && ns != lockNamespace {
+			out = append(out, fmt.Sprintf("poolbinding %s/%s: the controller takes pool %s's lock in namespace %s (annotation %s), this pass in %s (--lock-namespace): they do not take turns on the pool",
+				b.Namespace, b.Name, b.Spec.PoolRef.ID, ns, lbv1.LockNamespaceAnnotation, lockNamespace))
+		}
+	}
+	return out
+}

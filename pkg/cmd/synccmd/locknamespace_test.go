@@ -1,0 +1,55 @@
+package synccmd
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/reconcile"
+)
+
+type recordingLocker struct{ got []string }
+
+func (l *recordingLocker) Lock(ctx context.Context, ns, pool string) (context.Context, func(), error) {
+	l.got = append(l.got, ns+"/"+pool)
+	return ctx, func() {}, nil
+}
+
+func lockTarget(ns, name, pool, advertised string) reconcile.Target {
+	b := &lbv1.PoolBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	b.Spec.PoolRef.ID = pool
+	if advertised != "" {
+		b.Annotations = map[string]string{lbv1.LockNamespaceAnnotation: advertised}
+	}
+	return reconcile.Target{Binding: b}
+}
+
+// A pass without --lock-namespace locks where the binding's controller
+// says, else in the binding's namespace; an explicit namespace elsewhere is
+// a warning.
+func TestAdvertisedLocks(t *testing.T) {
+	targets := []reconcile.Target{
+		lockTarget("shop", "a", "pool-1", "ccictl-system"),
+		lockTarget("shop", "b", "pool-2", ""),
+		lockTarget("shop", "c", "pool-3", "ops"),
+		lockTarget("web", "d", "pool-3", "ccictl-system"),
+	}
+	rec := &recordingLocker{}
+	l, warnings := newAdvertisedLocks(rec, targets)
+	for _, t := range targets {
+		_, _, _ = l.Lock(context.Background(), t.Binding.Namespace, t.Binding.Spec.PoolRef.ID)
+	}
+	want := "ccictl-system/pool-1 shop/pool-2 ops/pool-3 ops/pool-3"
+	if got := strings.Join(rec.got, " "); got != want {
+		t.Errorf("locks taken %s, want %s", got, want)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "poolbinding web/d") || !strings.Contains(warnings[0], "takes the lock in ops") {
+		t.Errorf("warnings %q, want one for web/d naming ops", warnings)
+	}
+	if w := lockWarnings("ccictl-system", targets); len(w) != 1 || !strings.Contains(w[0], "poolbinding shop/c") {
+		t.Errorf("--lock-namespace=ccictl-system: warnings %q, want one for shop/c", w)
+	}
+}
