@@ -84,6 +84,8 @@ const (
 	OpUnknown            = "Unknown"      // path or method the emulator does not serve
 	OpStalled            = "Stalled"      // held by a StallFirst fault before being served
 	OpEchoed             = "Echoed"       // answered 400 echoing the request's credentials by a fault
+	OpNoAPI              = "NoAPI"        // answered 404 APIGW.0101 by a NoAPIFirst fault
+	OpAnswerLost         = "AnswerLost"   // a write applied, then answered 500 by a LoseAnswerFirst fault
 )
 
 // Error codes the emulator answers with. ELB.1001 (invalid parameters) and
@@ -92,12 +94,12 @@ const (
 const (
 	CodeInvalid            = "ELB.1001"
 	CodeQuota              = "ELB.8905"
-	CodeNotFound           = "ELB.9903"   // emulator choice (documented as a "not found" code elsewhere in ELB)
+	CodeNotFound           = "ELB.9903"   // elb.CodeNotFound: ELB's own "not found" answer
 	CodeDeletionProtection = "ELB.8907"   // emulator choice; the real code is not documented
 	CodeForbidden          = "ELB.0403"   // emulator choice; IAM denials are not documented for this API
 	CodePoolType           = "ELB.8908"   // emulator choice: member the pool's type or ip_version cannot take
 	CodeUnauthorized       = "APIGW.0301" // emulator choice in API Gateway's format
-	CodeNoAPI              = "APIGW.0101" // emulator choice in API Gateway's format
+	CodeNoAPI              = "APIGW.0101" // elb.CodeNoAPI: API Gateway's answer for an API it does not route
 	CodeThrottled          = "APIG.0308"
 	CodeFault              = "ELB.EMULATOR.FAULT" // injected fault, obviously not a vendor code
 )
@@ -162,6 +164,18 @@ type Faults struct {
 	// set).
 	ListOmit      []string `json:"list_omit,omitempty"`
 	ListOmitCalls int      `json:"list_omit_calls"`
+
+	// NoAPIFirst: the next N calls answer 404 APIGW.0101 ("the API does
+	// not exist or has not been published"), as API Gateway does for a
+	// wrong endpoint, region or path; the ELB never sees them.
+	NoAPIFirst int `json:"no_api_first"`
+	// LoseAnswerFirst: the next N batch writes (batch-add, batch-delete,
+	// batch-update; only the operations in LoseAnswerOps when set, e.g.
+	// "BatchDeleteMembers") are applied, then answered 500 as if the
+	// answer was lost on the way back: a client's retry finds the write
+	// done ("existed", "not found").
+	LoseAnswerFirst int      `json:"lose_answer_first"`
+	LoseAnswerOps   []string `json:"lose_answer_ops,omitempty"`
 }
 
 // Emulator is the test double; it is an http.Handler and safe for
@@ -185,6 +199,8 @@ type Emulator struct {
 	echoN     int // EchoCredentialsFirst calls still to answer
 	dropN     int // DropNextMarker pages still to answer without next_marker
 	omitN     int // ListOmitCalls requests still to omit from (ListOmitCalls > 0)
+	noAPIN    int // NoAPIFirst calls still to answer 404 APIGW.0101
+	loseN     int // LoseAnswerFirst writes still to apply without an answer
 	// beforePage, if set, runs before each unfiltered ListMembers page is
 	// read (SetBeforeListPage).
 	beforePage func(poolID, marker string)
@@ -221,8 +237,49 @@ func (e *Emulator) SetFaults(f Faults) {
 	e.echoN = max(f.EchoCredentialsFirst, 0)
 	e.dropN = max(f.DropNextMarker, 0)
 	e.omitN = max(f.ListOmitCalls, 0)
+	e.noAPIN = max(f.NoAPIFirst, 0)
+	e.loseN = max(f.LoseAnswerFirst, 0)
 	e.faults.ListOmit = slices.Clone(f.ListOmit)
+	e.faults.LoseAnswerOps = slices.Clone(f.LoseAnswerOps)
 }
+
+// noAPI decides whether this call is answered 404 APIGW.0101 by a fault.
+func (e *Emulator) noAPI() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.noAPIN > 0 {
+		e.noAPIN--
+		e.counts[OpNoAPI]++
+		return true
+	}
+	return false
+}
+
+// loseAnswer decides whether this write of operation op is applied without
+// its answer reaching the client.
+func (e *Emulator) loseAnswer(op string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.loseN == 0 || (len(e.faults.LoseAnswerOps) > 0 && !slices.Contains(e.faults.LoseAnswerOps, op)) {
+		return false
+	}
+	e.loseN--
+	e.counts[OpAnswerLost]++
+	return true
+}
+
+// discard is a ResponseWriter that drops the answer of a write whose
+// answer a LoseAnswerFirst fault loses.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header {
+	if d.h == nil {
+		d.h = http.Header{}
+	}
+	return d.h
+}
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
 
 // SetBeforeListPage installs a hook (nil removes it) that runs before each
 // unfiltered ListMembers page is read, with the pool and the request's
@@ -275,7 +332,7 @@ func (e *Emulator) Counts() map[string]int {
 	defer e.mu.Unlock()
 	out := map[string]int{}
 	for _, k := range []string{OpGetPool, OpListMembers, OpBatchAddMembers, OpBatchDeleteMembers, OpBatchUpdateMembers, OpGetQuota,
-		OpUnauthorized, OpThrottled, OpFaulted, OpUnknown, OpStalled, OpEchoed} {
+		OpUnauthorized, OpThrottled, OpFaulted, OpUnknown, OpStalled, OpEchoed, OpNoAPI, OpAnswerLost} {
 		out[k] = e.counts[k]
 	}
 	return out
@@ -522,6 +579,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"request rejected; it carried %q %q (signature %s)", r.Header.Get("X-Auth-Token"), authz, sig), rid)
 		return
 	}
+	if e.noAPI() {
+		writeError(w, http.StatusNotFound, CodeNoAPI, "The API does not exist or has not been published in the environment", rid)
+		return
+	}
 	if status := e.fault(); status != 0 {
 		if status == http.StatusTooManyRequests {
 			writeError(w, status, CodeThrottled,
@@ -571,6 +632,14 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ps == nil {
 		writeError(w, http.StatusNotFound, CodeNotFound, "pool "+parts[4]+" could not be found", rid)
 		return
+	}
+	switch op {
+	case OpBatchAddMembers, OpBatchDeleteMembers, OpBatchUpdateMembers:
+		if e.loseAnswer(op) {
+			lost := w
+			defer writeError(lost, http.StatusInternalServerError, CodeFault, "injected fault: the write was applied and its answer lost (elbemulator)", rid)
+			w = &discard{}
+		}
 	}
 	switch op {
 	case OpGetPool:
