@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
@@ -177,21 +176,16 @@ func TestSyncQuotaRefusalNamesTheELBCode(t *testing.T) {
 func TestSyncFailedUpdateReportsWhatHappened(t *testing.T) {
 	e := newEnv(t, elbemulator.Options{})
 	pid := e.emu.CreatePool(elb.Pool{ID: "pool-1", Protocol: "HTTP"}).ID
-	noRetry, err := elb.New(elb.Config{Endpoint: e.url, ProjectID: testProject, Transport: tokenTransport{http.DefaultTransport},
-		Retry: elb.RetryPolicy{MaxAttempts: 1, Initial: time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	web, api := binding("web", "uid-1", pid), binding("api", "uid-2", pid)
 	all := eps(0, 4)
 	if r := Sync(context.Background(), e.client, Target{Binding: web, Endpoints: all}, Options{ClusterID: testCluster}); !r.InSync() {
 		t.Fatal(r.Line())
 	}
 
-	// Three of web's endpoints terminate while serving: drain to weight 0.
-	// The third call (after GetPool and ListMembers) is the batch-update.
-	e.emu.SetFaults(elbemulator.Faults{FailEvery: 3})
-	r := Sync(context.Background(), noRetry, Target{Binding: web, Endpoints: all[:1], Draining: all[1:]}, Options{ClusterID: testCluster})
+	// Three of web's endpoints terminate while serving: drain to weight 0,
+	// which fails.
+	e.emu.SetFaults(elbemulator.Faults{FailOps: []string{elbemulator.OpBatchUpdateMembers}})
+	r := Sync(context.Background(), e.client, Target{Binding: web, Endpoints: all[:1], Draining: all[1:]}, Options{ClusterID: testCluster})
 	wantState(t, r, StateFailed, ReasonELBError)
 	if r.Draining != 0 || r.Updated != 0 || strings.Contains(r.Line(), "draining=") {
 		t.Errorf("draining %d updated %d, line %q: the update failed", r.Draining, r.Updated, r.Line())
@@ -202,8 +196,7 @@ func TestSyncFailedUpdateReportsWhatHappened(t *testing.T) {
 
 	// api now wants web's endpoint .1 (web no longer does): handed over by
 	// a rename, which fails.
-	e.emu.SetFaults(elbemulator.Faults{FailEvery: 3})
-	r = SyncAmong(context.Background(), noRetry, Target{Binding: web, Endpoints: all[2:]}, []Target{{Binding: api, Endpoints: all[:2]}}, Options{ClusterID: testCluster})
+	r = SyncAmong(context.Background(), e.client, Target{Binding: web, Endpoints: all[2:]}, []Target{{Binding: api, Endpoints: all[:2]}}, Options{ClusterID: testCluster})
 	wantState(t, r, StateFailed, ReasonELBError)
 	if r.Plan.Rename == 0 || strings.Contains(r.Line(), "handed over") || r.Renamed != 0 {
 		t.Errorf("planned renames %d, renamed %d, line %q: the handover failed", r.Plan.Rename, r.Renamed, r.Line())

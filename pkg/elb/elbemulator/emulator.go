@@ -176,6 +176,10 @@ type Faults struct {
 	// done ("existed", "not found").
 	LoseAnswerFirst int      `json:"lose_answer_first"`
 	LoseAnswerOps   []string `json:"lose_answer_ops,omitempty"`
+	// FailOps: every call of these operations (e.g. "BatchUpdateMembers")
+	// answers 503 without being served, while the others are served: one
+	// API of the service failing.
+	FailOps []string `json:"fail_ops,omitempty"`
 }
 
 // Emulator is the test double; it is an http.Handler and safe for
@@ -241,6 +245,19 @@ func (e *Emulator) SetFaults(f Faults) {
 	e.loseN = max(f.LoseAnswerFirst, 0)
 	e.faults.ListOmit = slices.Clone(f.ListOmit)
 	e.faults.LoseAnswerOps = slices.Clone(f.LoseAnswerOps)
+	e.faults.FailOps = slices.Clone(f.FailOps)
+}
+
+// failOp decides whether this call of operation op is answered 503 by a
+// FailOps fault.
+func (e *Emulator) failOp(op string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if slices.Contains(e.faults.FailOps, op) {
+		e.counts[OpFaulted]++
+		return true
+	}
+	return false
 }
 
 // noAPI decides whether this call is answered 404 APIGW.0101 by a fault.
@@ -620,6 +637,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.count(op)
+	if e.failOp(op) {
+		writeError(w, http.StatusServiceUnavailable, CodeFault, "injected fault: "+op+" fails (elbemulator)", rid)
+		return
+	}
 	if parts[1] != e.opts.ProjectID {
 		writeError(w, http.StatusNotFound, CodeNotFound, "project "+parts[1]+" not found", rid)
 		return

@@ -858,7 +858,14 @@ func TestGatewayAndLostAnswerFaults(t *testing.T) {
 	if len(a.Members) != 1 || a.Members[0].RetStatus != elb.RetExisted || a.Members[0].ID == "" {
 		t.Fatalf("repeat of the lost add: %+v, want existed with its id", a.Members)
 	}
-	if c := e.Counts(); c[OpNoAPI] != 2 || c[OpAnswerLost] != 2 {
+	e.SetFaults(Faults{FailOps: []string{OpBatchUpdateMembers}})
+	upd := map[string]any{"members": []map[string]any{{"id": ms[1].ID, "weight": 0}}}
+	call(t, e, http.MethodPost, poolPath(p.ID, "/members/batch-update"), upd).errBody(t, 503, CodeFault)
+	call(t, e, http.MethodPost, poolPath(p.ID, "/members/batch-update"), upd).errBody(t, 503, CodeFault)
+	if r := call(t, e, http.MethodGet, poolPath(p.ID, ""), nil); r.Status != 200 {
+		t.Fatalf("GetPool under FailOps for batch-update: status %d", r.Status)
+	}
+	if c := e.Counts(); c[OpNoAPI] != 2 || c[OpAnswerLost] != 2 || c[OpFaulted] != 2 {
 		t.Fatalf("counts %v: want 2 gateway answers and 2 lost answers", c)
 	}
 }
