@@ -1150,16 +1150,17 @@ type rounds struct {
 	hb      *healthBook
 	opts    Options
 
-	ran     int  // rounds started
-	polls   int  // health polls made
-	short   int  // additions that did not fit (Stage.Short)
-	refused bool // the ELB refused additions with ELB.8905 despite the room made
+	ran       int  // rounds started
+	polls     int  // health polls made
+	short     int  // additions that did not fit (Stage.Short)
+	refused   bool // the ELB refused additions with ELB.8905 despite the room made
+	unhealthy []string
+
 	// refusedAt is the pool's member count when the ELB last refused
 	// additions with ELB.8905 (when wasRefused): the evidence staging then
 	// goes by.
 	refusedAt  int
 	wasRefused bool
-	unhealthy  []string
 }
 
 // apply runs the plan round by round: stage what is left, run the first
@@ -1424,8 +1425,8 @@ func (r *Result) finish(p Plan, resolveErr error, dryRun bool, x *rounds) {
 		r.State, r.Reason = StateBlocked, ReasonQuotaExhausted
 		switch {
 		case x.refused:
-			r.Message = fmt.Sprintf("the ELB refused additions with %s (quota exceeded) although pool %s had room under %s: the limit is elsewhere (a project-wide quota, or another writer); %d desired endpoint(s) not added",
-				elb.CodeQuotaExceeded, r.PoolID, r.quotaText(x), notAdded)
+			r.Message = fmt.Sprintf("the ELB refused additions with %s (quota exceeded) although the pool had room under %s: the limit is elsewhere (a project-wide quota, or another writer); %d desired endpoint(s) not added",
+				elb.CodeQuotaExceeded, r.quotaText(x), notAdded)
 		case x.wasRefused:
 			r.Message = fmt.Sprintf("the ELB refused additions with %s (quota exceeded) when pool %s held %d member(s)%s, of which sync keeps %d foreign or orphaned and %d owned at desired endpoints: %d of %d desired endpoint(s) cannot be added",
 				elb.CodeQuotaExceeded, r.PoolID, x.refusedAt, r.quotaRead(), foreign, kept, notAdded, r.Desired)
@@ -1476,8 +1477,8 @@ func (r *Result) quotaText(x *rounds) string {
 	return fmt.Sprintf("member quota %d of pool %s", r.Plan.Quota, r.PoolID)
 }
 
-// quotaRead is ", quota read: N" (or why none was) for a message about an
-// ELB.8905 refusal.
+// quotaRead is "; the quota API says N" (or why it said nothing), for a
+// message about an ELB.8905 refusal.
 func (r *Result) quotaRead() string {
 	switch r.Plan.QuotaSource {
 	case QuotaFromAPI:
