@@ -392,6 +392,36 @@ func TestReconcileDeletedBindingRetriesOnELBErrors(t *testing.T) {
 	}
 }
 
+// API Gateway's 404 APIGW.0101 (a wrong endpoint or region) says nothing
+// about the pool: the deleted binding keeps its finalizer and its members
+// stay listed for removal, which happens once the ELB answers again.
+func TestReconcileDeletedBindingGatewayNotFoundKeepsFinalizer(t *testing.T) {
+	e := newEnv(t, "rec-gateway-404", elb.Pool{ID: poolID})
+	e.binding("b", poolID)
+	if out := e.reconcile("b"); out.Err != nil {
+		t.Fatal(out.Err)
+	}
+	e.delete("b")
+	e.emu.SetFaults(elbemulator.Faults{NoAPIFirst: 1000})
+	out := e.reconcile("b")
+	if out.Err == nil || out.Result == nil || out.Result.Reason != reconcile.ReasonELBError || !strings.Contains(out.Result.Message, "APIGW.0101") {
+		t.Fatalf("cleanup against a gateway 404: %+v %v; want an ELBError to retry", out.Result, out.Err)
+	}
+	if u, err := e.get("b"); err != nil || len(u.GetFinalizers()) != 1 {
+		t.Fatalf("binding %v, err %v: the finalizer must stay", u, err)
+	}
+	if got := e.addresses(); len(got) != 1 {
+		t.Fatalf("pool %v: the member must stay until it is removed", got)
+	}
+	e.emu.SetFaults(elbemulator.Faults{})
+	if out := e.reconcile("b"); out.Err != nil || out.Result.Removed != 1 {
+		t.Fatalf("retry: %+v %v", out.Result, out.Err)
+	}
+	if _, err := e.get("b"); !apierrors.IsNotFound(err) {
+		t.Errorf("binding not released after its members were removed: %v", err)
+	}
+}
+
 // Deleting one of two bindings of a pool that want the same endpoint hands
 // its member over to the other (a rename), never removes it: the endpoint
 // keeps its traffic through the deletion.

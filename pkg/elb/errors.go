@@ -14,6 +14,13 @@ const (
 	CodeThrottled = "APIG.0308"
 	// CodeQuotaExceeded is ELB's quota error (HTTP 409).
 	CodeQuotaExceeded = "ELB.8905"
+	// CodeNotFound is ELB's own "not found" code (with HTTP 404 for a pool
+	// or project it does not have; the ELB "Error Codes" page lists it).
+	CodeNotFound = "ELB.9903"
+	// CodeNoAPI is API Gateway's answer for a path it does not route
+	// ("the API does not exist or has not been published", HTTP 404): a
+	// wrong endpoint, region or path, never a statement about a pool.
+	CodeNoAPI = "APIGW.0101"
 )
 
 // errorBody covers the error shapes the vendor SDK understands:
@@ -101,11 +108,29 @@ func AsAPIError(err error) (*APIError, bool) {
 	return e, ok
 }
 
-// IsNotFound reports whether err is an API answer with HTTP 404 (unknown
-// pool or project).
+// IsNotFound reports whether err is an API answer with HTTP 404, whoever
+// gave it (the ELB, or API Gateway for a path it does not route). Whether a
+// pool is gone is IsPoolNotFound.
 func IsNotFound(err error) bool {
 	e, ok := AsAPIError(err)
 	return ok && e.StatusCode == http.StatusNotFound
+}
+
+// IsPoolNotFound reports whether err is the ELB's own answer that the
+// addressed resource does not exist: HTTP 404 with error_code ELB.9903.
+// Any other 404 — API Gateway's APIGW.0101 for a wrong endpoint or region,
+// a proxy's page without a code, another code — says nothing about the
+// pool, and is an error to retry and report.
+func IsPoolNotFound(err error) bool {
+	e, ok := AsAPIError(err)
+	return ok && e.StatusCode == http.StatusNotFound && e.Code == CodeNotFound
+}
+
+// IsGatewayNotFound reports whether err is API Gateway's 404 for an API it
+// does not route (APIGW.0101).
+func IsGatewayNotFound(err error) bool {
+	e, ok := AsAPIError(err)
+	return ok && e.StatusCode == http.StatusNotFound && e.Code == CodeNoAPI
 }
 
 // IsThrottled reports whether err is a throttling answer (HTTP 429 or APIG.0308).

@@ -210,9 +210,10 @@ type Set struct {
 	Terminating []Endpoint
 	// Lagging are the serving endpoints of slices that disagree with the
 	// Service on the port's name (a rename the EndpointSlice controller
-	// has not finished rewriting): they name the binding's port — same
-	// protocol and member port number — otherwise. They are not taken,
-	// and their members are not to be removed while the slices disagree.
+	// has not finished rewriting): they name the binding's port otherwise
+	// — same protocol, and a member port number the Service port resolves
+	// to or a name the Service no longer has. They are not taken, and
+	// their members are not to be removed while the slices disagree.
 	// LaggingSlices counts those slices.
 	Lagging       []Endpoint
 	LaggingSlices int
@@ -260,14 +261,23 @@ func SliceEndpoints(svc *corev1.Service, port int32, eps []discoveryv1.EndpointS
 	}
 	proto := protocolOf(sp.Protocol)
 	var out, terminating, listed []Endpoint
-	// Slices without the Service port's name, and the member port numbers
-	// the slices that have it use (plus a numeric targetPort): a slice
-	// that has a port of the same protocol and one of those numbers under
-	// another name lags behind a rename.
+	// Slices without the Service port's name, the member port numbers
+	// the slices that have it use (plus a numeric targetPort), and the
+	// names the Service's ports of this protocol have now: a slice that
+	// has a port of the same protocol under another name lags behind a
+	// rename when that port has one of those numbers, or a name the
+	// Service no longer has (a named targetPort resolves per pod, so the
+	// lagging slice's number may differ from the updated slices').
 	var others []*discoveryv1.EndpointSlice
 	known := map[int32]bool{}
 	if num, name := targetPort(sp); name == "" {
 		known[num] = true
+	}
+	current := map[string]bool{}
+	for _, p := range svc.Spec.Ports {
+		if protocolOf(p.Protocol) == proto {
+			current[p.Name] = true
+		}
 	}
 	for i := range eps {
 		s := &eps[i]
@@ -309,7 +319,7 @@ func SliceEndpoints(svc *corev1.Service, port int32, eps []discoveryv1.EndpointS
 	set := newSet(out, terminating, listed...)
 	var lagging []Endpoint
 	for _, s := range others {
-		port, ok := laggingPort(s, sp.Name, proto, known)
+		port, ok := laggingPort(s, sp.Name, proto, known, current)
 		if !ok {
 			continue
 		}
@@ -329,10 +339,11 @@ func SliceEndpoints(svc *corev1.Service, port int32, eps []discoveryv1.EndpointS
 }
 
 // laggingPort: the slice has a port of protocol proto, named otherwise than
-// name, whose number is one the Service port resolves to.
-func laggingPort(s *discoveryv1.EndpointSlice, name string, proto corev1.Protocol, known map[int32]bool) (int32, bool) {
+// name, whose number is one the Service port resolves to or whose name no
+// port of the Service (current, this protocol) has any more.
+func laggingPort(s *discoveryv1.EndpointSlice, name string, proto corev1.Protocol, known map[int32]bool, current map[string]bool) (int32, bool) {
 	return findSlicePort(s, func(pn string, pp corev1.Protocol, port int32) bool {
-		return pn != name && pp == proto && known[port]
+		return pn != name && pp == proto && validPort(port) && (known[port] || !current[pn])
 	})
 }
 

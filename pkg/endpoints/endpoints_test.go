@@ -356,3 +356,65 @@ func TestSliceEndpointsLaggingRename(t *testing.T) {
 		t.Errorf("agreeing slices: lagging %v", set.Lagging)
 	}
 }
+
+// TestSliceEndpointsLaggingRenameOtherNumber: during a rename the named
+// targetPort may resolve to another number in the lagging slice than in
+// the updated ones (its pods publish the container port under another
+// number). A slice port of the same protocol whose name the Service no
+// longer has is lagging whatever its number; ports the Service still has
+// under their names, and other protocols, are not.
+func TestSliceEndpointsLaggingRenameOtherNumber(t *testing.T) {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{
+			{Name: "http", Port: 80, TargetPort: intstr.FromString("serve")},
+			{Name: "metrics", Port: 9090, TargetPort: intstr.FromInt32(9090)},
+			{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(5353)},
+		}},
+	}
+	type port struct {
+		name  string
+		num   int32
+		proto corev1.Protocol
+	}
+	mk := func(name string, ports []port, addrs ...string) discoveryv1.EndpointSlice {
+		s := discoveryv1.EndpointSlice{
+			ObjectMeta:  metav1.ObjectMeta{Namespace: "ns", Name: name, Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+			AddressType: discoveryv1.AddressTypeIPv4,
+		}
+		for _, p := range ports {
+			s.Ports = append(s.Ports, discoveryv1.EndpointPort{Name: ptr(p.name), Port: ptr(p.num), Protocol: ptr(p.proto)})
+		}
+		for _, a := range addrs {
+			s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{Addresses: []string{a}})
+		}
+		return s
+	}
+	tcp, udp := corev1.ProtocolTCP, corev1.ProtocolUDP
+	updated := mk("new", []port{{"http", 9080, tcp}, {"metrics", 9090, tcp}}, "10.0.0.1")
+	for _, tc := range []struct {
+		name    string
+		other   discoveryv1.EndpointSlice
+		lagging []Endpoint
+	}{
+		{"old name, other number", mk("old", []port{{"web", 8080, tcp}, {"metrics", 9090, tcp}}, "10.0.0.2", "10.0.0.3"),
+			[]Endpoint{{"10.0.0.2", 8080}, {"10.0.0.3", 8080}}},
+		{"old name, same number", mk("old", []port{{"web", 9080, tcp}}, "10.0.0.2"), []Endpoint{{"10.0.0.2", 9080}}},
+		{"unnamed before the rename", mk("old", []port{{"", 8080, tcp}}, "10.0.0.2"), []Endpoint{{"10.0.0.2", 8080}}},
+		{"only ports the Service has", mk("metrics-only", []port{{"metrics", 9090, tcp}}, "10.0.0.4"), nil},
+		{"old name in another protocol", mk("udp", []port{{"web", 8080, udp}, {"dns", 5353, udp}}, "10.0.0.5"), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			set, err := SliceEndpoints(svc, 80, []discoveryv1.EndpointSlice{updated, tc.other})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(set.Ready, []Endpoint{{"10.0.0.1", 9080}}) {
+				t.Errorf("ready %v", set.Ready)
+			}
+			if !reflect.DeepEqual(set.Lagging, tc.lagging) || set.LaggingSlices != min(len(tc.lagging), 1) {
+				t.Errorf("lagging %v (%d slices), want %v", set.Lagging, set.LaggingSlices, tc.lagging)
+			}
+		})
+	}
+}

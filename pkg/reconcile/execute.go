@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/elb"
@@ -341,6 +343,11 @@ type Result struct {
 	// port and laggingSlices describe an EndpointSlice transition.
 	port          int32
 	laggingSlices int
+	// updated are the members whose batch-update was answered;
+	// handoverNote is 1 + the index in Notes of the handover note (0 =
+	// none), which settleUpdates corrects to what was done.
+	updated      map[string]bool
+	handoverNote int
 }
 
 // RoundReport is one round of a staged pass: the members it added and
@@ -755,6 +762,16 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		quota, r.Plan.QuotaSource = qc.get(ctx, c)
 	}
 	r.Plan.Quota = quota
+	if r.Plan.QuotaSource == QuotaFromFlag && quota >= 0 && len(current) > quota {
+		// The pool holds more than the quota assumed: the assumption is
+		// wrong and the quota unknown, at least what the pool holds. Add
+		// without staging; the ELB's ELB.8905 answer bounds it, and staging
+		// goes on from the count it refused at.
+		r.Notes = append(r.Notes, fmt.Sprintf("member quota of pool %s unknown: the quota API could not be read and the pool holds %d member(s), more than --member-quota=%d; additions are bounded by the ELB's answers",
+			poolID, len(current), quota))
+		r.Plan.Quota, r.Plan.QuotaSource = len(current), QuotaUnknown
+		quota = elb.UnlimitedQuota
+	}
 	var lingering map[Endpoint]bool
 	if len(t.Lingering) > 0 {
 		lingering = make(map[Endpoint]bool, len(t.Lingering))
@@ -772,6 +789,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 	start := time.Now()
 	if !opts.DryRun {
 		err := r.apply(ctx, ex)
+		r.settleUpdates(p)
 		if r.Rounds <= 1 {
 			r.RoundLog = nil // one round is the whole result already
 		}
@@ -905,6 +923,9 @@ func newResult(t Target, opts Options) Result {
 		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "binding cannot own members: "+err.Error()
 	case r.PoolID == "":
 		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "spec.poolRef.id is empty"
+	case !validPoolID(r.PoolID):
+		r.State, r.Reason = StateFailed, ReasonInvalidBinding
+		r.Message = fmt.Sprintf("spec.poolRef.id %q is not a backend server group ID (a UUID of lowercase hex digits and '-', e.g. e0812a4c-6b1d-4c8e-9f3a-5d2b7c9a29c1); nothing changed", r.PoolID)
 	}
 	if region, err := b.Region(); err != nil && r.State == "" {
 		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, err.Error()+"; nothing changed"
@@ -912,6 +933,13 @@ func newResult(t Target, opts Options) Result {
 		r.Region = region
 	}
 	return r
+}
+
+// validPoolID: the ID can name the pool in an ELB URL and in its lock's
+// Lease name (pool IDs are UUIDs), so a binding that cannot be served is
+// refused before any call instead of failing at its Lease.
+func validPoolID(id string) bool {
+	return len(validation.IsDNS1123Subdomain(poollock.LeaseName(id))) == 0
 }
 
 func ownerOf(b *lbv1.PoolBinding, cluster string) Owner {
@@ -953,19 +981,9 @@ func (r *Result) setPlan(p Plan, current int) {
 		}
 	}
 	r.Plan.Rename = len(p.ToRename)
-	var to []string
-	handed := 0
-	for _, x := range p.ToRename {
-		if x.Reason == RenameHandover {
-			handed++
-			if o, ok := ParseMarker(x.Name); ok && !slices.Contains(to, o.String()) {
-				to = append(to, o.String())
-			}
-		}
-	}
-	if handed > 0 {
-		slices.Sort(to)
-		r.Notes = append(r.Notes, fmt.Sprintf("%d member(s) handed over to %s, which want(s) their endpoints", handed, strings.Join(to, ", ")))
+	if note := handoverNote(p.ToRename, func(elb.Member) bool { return true }); note != "" {
+		r.Notes = append(r.Notes, note)
+		r.handoverNote = len(r.Notes)
 	}
 	for _, x := range p.ToRename {
 		m := x.Member
@@ -982,6 +1000,50 @@ func (r *Result) setPlan(p Plan, current int) {
 	r.Draining = len(p.Draining)
 	// Desired endpoints already present: ours, or held by another member.
 	r.Registered = len(p.Keep) + len(p.Conflicts)
+}
+
+// handoverNote says how many members of renames were handed over to which
+// bindings, counting those done reports; "" for none.
+func handoverNote(renames []Rename, done func(elb.Member) bool) string {
+	var to []string
+	handed := 0
+	for _, x := range renames {
+		if x.Reason == RenameHandover && done(x.Member) {
+			handed++
+			if o, ok := ParseMarker(x.Name); ok && !slices.Contains(to, o.String()) {
+				to = append(to, o.String())
+			}
+		}
+	}
+	if handed == 0 {
+		return ""
+	}
+	slices.Sort(to)
+	return fmt.Sprintf("%d member(s) handed over to %s, which want(s) their endpoints", handed, strings.Join(to, ", "))
+}
+
+// settleUpdates makes what depends on weight changes and re-marks — the
+// draining count and the handover note — say what the batch-updates did
+// rather than what the plan asked: an update that failed or was not
+// reached left its members as they were.
+func (r *Result) settleUpdates(p Plan) {
+	done := func(m elb.Member) bool { return r.updated[m.ID] }
+	r.Draining = 0
+	for _, m := range p.Draining {
+		if m.Weight == 0 || done(m) {
+			r.Draining++
+		}
+	}
+	if r.handoverNote == 0 {
+		return
+	}
+	i := r.handoverNote - 1
+	if note := handoverNote(p.ToRename, done); note != "" {
+		r.Notes[i] = note
+	} else {
+		r.Notes = slices.Delete(r.Notes, i, i+1)
+		r.handoverNote = 0
+	}
 }
 
 func refs(ms []elb.Member) []MemberRef {
@@ -1029,7 +1091,11 @@ func (r *Result) applyUpdates(ctx context.Context, c elb.Client, poolID string, 
 			}
 			return fmt.Errorf("update member %s in pool %s: %w", what, poolID, err)
 		}
+		if r.updated == nil {
+			r.updated = map[string]bool{}
+		}
 		for i := range res {
+			r.updated[chunk[i].ID] = true
 			if weighted[chunk[i].ID] {
 				r.Updated++
 			}
@@ -1089,6 +1155,12 @@ type rounds struct {
 	short     int  // additions that did not fit (Stage.Short)
 	refused   bool // the ELB refused additions with ELB.8905 despite the room made
 	unhealthy []string
+
+	// refusedAt is the pool's member count when the ELB last refused
+	// additions with ELB.8905 (when wasRefused): the evidence staging then
+	// goes by.
+	refusedAt  int
+	wasRefused bool
 }
 
 // apply runs the plan round by round: stage what is left, run the first
@@ -1165,6 +1237,7 @@ func (r *Result) apply(ctx context.Context, x *rounds) error {
 		}
 		logRound()
 		if refused {
+			x.refusedAt, x.wasRefused = x.n, true
 			if len(added) == 0 && round.RemoveFirst {
 				// Room was made and the ELB still refused: the real limit
 				// is not this pool's size (a project quota, another writer).
@@ -1202,10 +1275,10 @@ func (r *Result) add(ctx context.Context, x *rounds, ms []elb.NewMember) (ids []
 			return ids, false, fmt.Errorf("add members to pool %s: %w", x.poolID, err)
 		}
 		x.adds = x.adds[len(chunk):]
+		// "existed" is in the pool as much as "successful": this pass's
+		// own add whose answer was lost, or a concurrent writer's.
+		x.n += ok + existed
 		for _, b := range res {
-			if b.RetStatus == elb.RetSuccessful {
-				x.n++
-			}
 			ids = append(ids, b.ID)
 			x.hb.added(elb.Member{ID: b.ID, Address: b.Address, ProtocolPort: b.ProtocolPort})
 		}
@@ -1253,7 +1326,9 @@ func (r *Result) remove(ctx context.Context, x *rounds, ms []elb.Member) error {
 		if err != nil {
 			return fmt.Errorf("remove members from pool %s: %w", x.poolID, err)
 		}
-		x.n -= ok
+		// "not found" is gone as much as "successful": this pass's own
+		// delete whose answer was lost, or a concurrent writer's.
+		x.n -= ok + notFound
 	}
 	return nil
 }
@@ -1308,9 +1383,9 @@ func chunks[T any](s []T) func(func([]T) bool) {
 }
 
 func (r *Result) finish(p Plan, resolveErr error, dryRun bool, x *rounds) {
-	short := x.short
+	short, notAdded := x.short, max(x.short, len(x.adds))
 	if dryRun {
-		short = r.Plan.Short
+		short, notAdded = r.Plan.Short, r.Plan.Short
 	}
 	switch {
 	case p.Blocked == BlockedIncomplete:
@@ -1334,15 +1409,30 @@ func (r *Result) finish(p Plan, resolveErr error, dryRun bool, x *rounds) {
 		r.State, r.Reason = StateDegraded, ReasonMembersUnhealthy
 		r.Message = fmt.Sprintf("%d new member(s) not ONLINE after %v (%s); %d stale member(s) kept",
 			n, x.opts.healthTimeout(), text, len(x.removes))
+	case p.Blocked == BlockedDeletionProtected:
+		// Before the quota: the withheld removals are why no room was made.
+		r.State, r.Reason = StateBlocked, ReasonDeletionProtected
+		r.Message = fmt.Sprintf("pool %s has member_deletion_protection_enable: %d removal(s) withheld", r.PoolID, len(p.Withheld))
+		if !dryRun {
+			r.Message = fmt.Sprintf("pool %s has member_deletion_protection_enable: added %d, %d removal(s) withheld", r.PoolID, r.Added, len(p.Withheld))
+		}
+		if notAdded > 0 {
+			r.Message += fmt.Sprintf("; %d desired endpoint(s) not added: no room under %s without those removals", notAdded, r.quotaText(x))
+		}
 	case short > 0 || x.refused:
 		kept := r.Plan.Keep + r.Plan.Conflicts
 		foreign := r.Plan.Foreign + r.Plan.Orphans - r.Plan.Prune
 		r.State, r.Reason = StateBlocked, ReasonQuotaExhausted
-		if x.refused {
-			r.Message = fmt.Sprintf("the ELB refused additions (ELB.8905) although the pool had room under its quota of %d; %d desired endpoint(s) not added", r.Plan.Quota, len(x.adds))
-		} else {
-			r.Message = fmt.Sprintf("member quota %d of pool %s is filled by members sync keeps (%d foreign or orphaned, %d owned at desired endpoints): %d of %d desired endpoint(s) cannot be added",
-				r.Plan.Quota, r.PoolID, foreign, kept, short, r.Desired)
+		switch {
+		case x.refused:
+			r.Message = fmt.Sprintf("the ELB refused additions with %s (quota exceeded) although the pool had room under %s: the limit is elsewhere (a project-wide quota, or another writer); %d desired endpoint(s) not added",
+				elb.CodeQuotaExceeded, r.quotaText(x), notAdded)
+		case x.wasRefused:
+			r.Message = fmt.Sprintf("the ELB refused additions with %s (quota exceeded) when pool %s held %d member(s)%s, of which sync keeps %d foreign or orphaned and %d owned at desired endpoints: %d of %d desired endpoint(s) cannot be added",
+				elb.CodeQuotaExceeded, r.PoolID, x.refusedAt, r.quotaRead(), foreign, kept, notAdded, r.Desired)
+		default:
+			r.Message = fmt.Sprintf("%s is filled by members sync keeps (%d foreign or orphaned, %d owned at desired endpoints): %d of %d desired endpoint(s) cannot be added",
+				r.quotaText(x), foreign, kept, short, r.Desired)
 		}
 	case len(p.Transition) > 0 && p.Blocked == "":
 		r.State, r.Reason = StateBlocked, ReasonEndpointsInTransition
@@ -1350,12 +1440,6 @@ func (r *Result) finish(p Plan, resolveErr error, dryRun bool, x *rounds) {
 			r.port, r.laggingSlices, len(p.Transition))
 		if !dryRun {
 			r.Message = fmt.Sprintf("added %d, removed %d member(s); ", r.Added, r.Removed) + r.Message
-		}
-	case p.Blocked == BlockedDeletionProtected:
-		r.State, r.Reason = StateBlocked, ReasonDeletionProtected
-		r.Message = fmt.Sprintf("pool %s has member_deletion_protection_enable: %d removal(s) withheld", r.PoolID, len(p.Withheld))
-		if !dryRun {
-			r.Message = fmt.Sprintf("pool %s has member_deletion_protection_enable: added %d, %d removal(s) withheld", r.PoolID, r.Added, len(p.Withheld))
 		}
 	case dryRun && p.Changes():
 		r.State, r.Reason = StatePending, ReasonChangesPending
@@ -1377,6 +1461,39 @@ func (r *Result) finish(p Plan, resolveErr error, dryRun bool, x *rounds) {
 	}
 }
 
+// quotaText names the quota the pass staged against as far as it is known:
+// the ELB's refusal, the quota API's answer, or the --member-quota assumed.
+func (r *Result) quotaText(x *rounds) string {
+	switch {
+	case x.wasRefused:
+		return fmt.Sprintf("the member quota of pool %s (the ELB refused additions with %s when it held %d member(s)%s)", r.PoolID, elb.CodeQuotaExceeded, x.refusedAt, r.quotaRead())
+	case r.Plan.QuotaSource == QuotaFromFlag:
+		return fmt.Sprintf("the member quota of pool %s, assumed %d (--member-quota: the quota API could not be read)", r.PoolID, r.Plan.Quota)
+	case r.Plan.QuotaSource == QuotaUnknown:
+		return fmt.Sprintf("the member quota of pool %s, unknown (the quota API could not be read; at least %d, the members it held)", r.PoolID, r.Plan.Quota)
+	case r.Plan.Quota < 0:
+		return fmt.Sprintf("the unlimited member quota of pool %s", r.PoolID)
+	}
+	return fmt.Sprintf("member quota %d of pool %s", r.Plan.Quota, r.PoolID)
+}
+
+// quotaRead is "; the quota API says N" (or why it said nothing), for a
+// message about an ELB.8905 refusal.
+func (r *Result) quotaRead() string {
+	switch r.Plan.QuotaSource {
+	case QuotaFromAPI:
+		if r.Plan.Quota < 0 {
+			return "; the quota API says unlimited"
+		}
+		return fmt.Sprintf("; the quota API says %d", r.Plan.Quota)
+	case QuotaFromFlag:
+		return fmt.Sprintf("; the quota API could not be read, --member-quota=%d", r.Plan.Quota)
+	case QuotaUnknown:
+		return "; the quota API could not be read"
+	}
+	return ""
+}
+
 // withheldUpdates is " and N weight change(s)" when the guard withheld any.
 func withheldUpdates(p Plan) string {
 	if len(p.WithheldUpdates) == 0 {
@@ -1388,15 +1505,21 @@ func withheldUpdates(p Plan) string {
 // fail records err. Counts of what was done so far stay.
 func (r *Result) fail(err error) Result {
 	r.State = StateFailed
+	if elb.IsGatewayNotFound(err) {
+		// Not the ELB's answer about the pool: say what it likely is.
+		err = fmt.Errorf("%w (API Gateway does not route this API: check the ELB endpoint, region and project)", err)
+	}
 	r.Errors = append(r.Errors, err.Error())
 	r.Message = err.Error()
-	var apiErr *elb.APIError
 	switch {
 	case errors.Is(err, context.Canceled):
 		r.Reason = ReasonCanceled
 	case errors.Is(err, context.DeadlineExceeded):
 		r.Reason = ReasonTimeout
-	case errors.As(err, &apiErr) && apiErr.StatusCode == 404 && !r.poolRead:
+	case elb.IsPoolNotFound(err) && !r.poolRead:
+		// Only the ELB's own not-found answer (ELB.9903) means the pool is
+		// gone; any other 404 (API Gateway's APIGW.0101 for a wrong
+		// endpoint or region, a proxy) is an error to retry.
 		r.Reason = ReasonPoolNotFound
 	default:
 		r.Reason = ReasonELBError

@@ -58,10 +58,15 @@ func (qc *quotaCache) get(ctx context.Context, c elb.Client) (int, string) {
 	return qc.quota, qc.source
 }
 
-// Where Result.Plan.Quota came from.
+// Where Result.Plan.Quota came from: the quota API; --member-quota,
+// assumed because the API could not be read; or unknown: the API could not
+// be read and the pool holds more members than --member-quota, so Quota is
+// a lower bound (the members present) and additions are bounded by the
+// ELB's answers (ELB.8905).
 const (
 	QuotaFromAPI  = "api"
 	QuotaFromFlag = "member-quota"
+	QuotaUnknown  = "unknown"
 )
 
 // HealthSummary is what the pass knows about the health of the members at

@@ -84,6 +84,8 @@ const (
 	OpUnknown            = "Unknown"      // path or method the emulator does not serve
 	OpStalled            = "Stalled"      // held by a StallFirst fault before being served
 	OpEchoed             = "Echoed"       // answered 400 echoing the request's credentials by a fault
+	OpNoAPI              = "NoAPI"        // answered 404 APIGW.0101 by a NoAPIFirst fault
+	OpAnswerLost         = "AnswerLost"   // a write applied, then answered 500 by a LoseAnswerFirst fault
 )
 
 // Error codes the emulator answers with. ELB.1001 (invalid parameters) and
@@ -92,12 +94,12 @@ const (
 const (
 	CodeInvalid            = "ELB.1001"
 	CodeQuota              = "ELB.8905"
-	CodeNotFound           = "ELB.9903"   // emulator choice (documented as a "not found" code elsewhere in ELB)
+	CodeNotFound           = "ELB.9903"   // elb.CodeNotFound: ELB's own "not found" answer
 	CodeDeletionProtection = "ELB.8907"   // emulator choice; the real code is not documented
 	CodeForbidden          = "ELB.0403"   // emulator choice; IAM denials are not documented for this API
 	CodePoolType           = "ELB.8908"   // emulator choice: member the pool's type or ip_version cannot take
 	CodeUnauthorized       = "APIGW.0301" // emulator choice in API Gateway's format
-	CodeNoAPI              = "APIGW.0101" // emulator choice in API Gateway's format
+	CodeNoAPI              = "APIGW.0101" // elb.CodeNoAPI: API Gateway's answer for an API it does not route
 	CodeThrottled          = "APIG.0308"
 	CodeFault              = "ELB.EMULATOR.FAULT" // injected fault, obviously not a vendor code
 )
@@ -170,6 +172,22 @@ type Faults struct {
 	ThrottlePools     []string `json:"throttle_pools,omitempty"`
 	RetryAfterSeconds int      `json:"retry_after_seconds"`
 	FailPools         []string `json:"fail_pools,omitempty"`
+
+	// NoAPIFirst: the next N calls answer 404 APIGW.0101 ("the API does
+	// not exist or has not been published"), as API Gateway does for a
+	// wrong endpoint, region or path; the ELB never sees them.
+	NoAPIFirst int `json:"no_api_first"`
+	// LoseAnswerFirst: the next N batch writes (batch-add, batch-delete,
+	// batch-update; only the operations in LoseAnswerOps when set, e.g.
+	// "BatchDeleteMembers") are applied, then answered 500 as if the
+	// answer was lost on the way back: a client's retry finds the write
+	// done ("existed", "not found").
+	LoseAnswerFirst int      `json:"lose_answer_first"`
+	LoseAnswerOps   []string `json:"lose_answer_ops,omitempty"`
+	// FailOps: every call of these operations (e.g. "BatchUpdateMembers")
+	// answers 503 without being served, while the others are served: one
+	// API of the service failing.
+	FailOps []string `json:"fail_ops,omitempty"`
 }
 
 // Emulator is the test double; it is an http.Handler and safe for
@@ -193,6 +211,8 @@ type Emulator struct {
 	echoN     int // EchoCredentialsFirst calls still to answer
 	dropN     int // DropNextMarker pages still to answer without next_marker
 	omitN     int // ListOmitCalls requests still to omit from (ListOmitCalls > 0)
+	noAPIN    int // NoAPIFirst calls still to answer 404 APIGW.0101
+	loseN     int // LoseAnswerFirst writes still to apply without an answer
 	// beforePage, if set, runs before each unfiltered ListMembers page is
 	// read (SetBeforeListPage).
 	beforePage func(poolID, marker string)
@@ -229,9 +249,13 @@ func (e *Emulator) SetFaults(f Faults) {
 	e.echoN = max(f.EchoCredentialsFirst, 0)
 	e.dropN = max(f.DropNextMarker, 0)
 	e.omitN = max(f.ListOmitCalls, 0)
+	e.noAPIN = max(f.NoAPIFirst, 0)
+	e.loseN = max(f.LoseAnswerFirst, 0)
 	e.faults.ListOmit = slices.Clone(f.ListOmit)
 	e.faults.ThrottlePools = slices.Clone(f.ThrottlePools)
 	e.faults.FailPools = slices.Clone(f.FailPools)
+	e.faults.LoseAnswerOps = slices.Clone(f.LoseAnswerOps)
+	e.faults.FailOps = slices.Clone(f.FailOps)
 }
 
 // poolFault is the fault every call on poolID answers while the pool is
@@ -250,6 +274,56 @@ func (e *Emulator) poolFault(poolID string) (status, retryAfter int) {
 	}
 	return 0, 0
 }
+
+// failOp decides whether this call of operation op is answered 503 by a
+// FailOps fault.
+func (e *Emulator) failOp(op string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if slices.Contains(e.faults.FailOps, op) {
+		e.counts[OpFaulted]++
+		return true
+	}
+	return false
+}
+
+// noAPI decides whether this call is answered 404 APIGW.0101 by a fault.
+func (e *Emulator) noAPI() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.noAPIN > 0 {
+		e.noAPIN--
+		e.counts[OpNoAPI]++
+		return true
+	}
+	return false
+}
+
+// loseAnswer decides whether this write of operation op is applied without
+// its answer reaching the client.
+func (e *Emulator) loseAnswer(op string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.loseN == 0 || (len(e.faults.LoseAnswerOps) > 0 && !slices.Contains(e.faults.LoseAnswerOps, op)) {
+		return false
+	}
+	e.loseN--
+	e.counts[OpAnswerLost]++
+	return true
+}
+
+// discard is a ResponseWriter that drops the answer of a write whose
+// answer a LoseAnswerFirst fault loses.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header {
+	if d.h == nil {
+		d.h = http.Header{}
+	}
+	return d.h
+}
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
 
 // SetBeforeListPage installs a hook (nil removes it) that runs before each
 // unfiltered ListMembers page is read, with the pool and the request's
@@ -302,7 +376,7 @@ func (e *Emulator) Counts() map[string]int {
 	defer e.mu.Unlock()
 	out := map[string]int{}
 	for _, k := range []string{OpGetPool, OpListMembers, OpBatchAddMembers, OpBatchDeleteMembers, OpBatchUpdateMembers, OpGetQuota,
-		OpUnauthorized, OpThrottled, OpFaulted, OpUnknown, OpStalled, OpEchoed} {
+		OpUnauthorized, OpThrottled, OpFaulted, OpUnknown, OpStalled, OpEchoed, OpNoAPI, OpAnswerLost} {
 		out[k] = e.counts[k]
 	}
 	return out
@@ -549,6 +623,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"request rejected; it carried %q %q (signature %s)", r.Header.Get("X-Auth-Token"), authz, sig), rid)
 		return
 	}
+	if e.noAPI() {
+		writeError(w, http.StatusNotFound, CodeNoAPI, "The API does not exist or has not been published in the environment", rid)
+		return
+	}
 	if status := e.fault(); status != 0 {
 		if status == http.StatusTooManyRequests {
 			writeError(w, status, CodeThrottled,
@@ -599,6 +677,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	e.count(op)
+	if e.failOp(op) {
+		writeError(w, http.StatusServiceUnavailable, CodeFault, "injected fault: "+op+" fails (elbemulator)", rid)
+		return
+	}
 	if parts[1] != e.opts.ProjectID {
 		writeError(w, http.StatusNotFound, CodeNotFound, "project "+parts[1]+" not found", rid)
 		return
@@ -611,6 +693,14 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ps == nil {
 		writeError(w, http.StatusNotFound, CodeNotFound, "pool "+parts[4]+" could not be found", rid)
 		return
+	}
+	switch op {
+	case OpBatchAddMembers, OpBatchDeleteMembers, OpBatchUpdateMembers:
+		if e.loseAnswer(op) {
+			lost := w
+			defer writeError(lost, http.StatusInternalServerError, CodeFault, "injected fault: the write was applied and its answer lost (elbemulator)", rid)
+			w = &discard{}
+		}
 	}
 	switch op {
 	case OpGetPool:

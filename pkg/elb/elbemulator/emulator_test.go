@@ -534,7 +534,7 @@ func TestFaults(t *testing.T) {
 		t.Fatalf("counts %v", c)
 	}
 	e.ResetCounts()
-	if c := e.Counts(); c[OpGetPool] != 0 || c[OpThrottled] != 0 || len(c) != 12 {
+	if c := e.Counts(); c[OpGetPool] != 0 || c[OpThrottled] != 0 || len(c) != 14 {
 		t.Fatalf("after reset %v", c)
 	}
 }
@@ -812,5 +812,60 @@ func TestListFaults(t *testing.T) {
 	}
 	if err := e.RemoveMemberDirect(p.ID, "no-such-member"); err == nil {
 		t.Fatal("RemoveMemberDirect of an unknown member succeeded")
+	}
+}
+
+// TestGatewayAndLostAnswerFaults: NoAPIFirst answers calls as API Gateway
+// does for an API it does not route (404 APIGW.0101, the pool untouched);
+// LoseAnswerFirst applies a write and answers 500, so that the repeat
+// finds it done ("existed", "not found"); LoseAnswerOps narrows it to
+// the operations named.
+func TestGatewayAndLostAnswerFaults(t *testing.T) {
+	e := newTestEmulator(Options{})
+	p := e.CreatePool(elb.Pool{})
+	seed(t, e, p.ID, 2)
+	e.SetFaults(Faults{NoAPIFirst: 2})
+	call(t, e, http.MethodGet, poolPath(p.ID, ""), nil).errBody(t, 404, CodeNoAPI)
+	call(t, e, http.MethodPost, poolPath(p.ID, "/members/batch-add"), map[string]any{"members": newMembers(0, 1, 80)}).errBody(t, 404, CodeNoAPI)
+	if n := len(e.Members(p.ID)); n != 2 {
+		t.Fatalf("a call answered by the gateway changed the pool: %d members", n)
+	}
+	if r := call(t, e, http.MethodGet, poolPath(p.ID, ""), nil); r.Status != 200 {
+		t.Fatalf("third call: status %d, want 200", r.Status)
+	}
+
+	e.SetFaults(Faults{LoseAnswerFirst: 1, LoseAnswerOps: []string{OpBatchDeleteMembers}})
+	add := map[string]any{"members": newMembers(0, 2, 80)}
+	if r := call(t, e, http.MethodPost, poolPath(p.ID, "/members/batch-add"), add); r.Status != 200 {
+		t.Fatalf("batch-add not in LoseAnswerOps: status %d", r.Status)
+	}
+	ms := e.Members(p.ID)
+	del := map[string]any{"members": []map[string]string{{"id": ms[0].ID}}}
+	call(t, e, http.MethodPost, poolPath(p.ID, "/members/batch-delete"), del).errBody(t, 500, CodeFault)
+	if n := len(e.Members(p.ID)); n != 3 {
+		t.Fatalf("the lost delete was not applied: %d members, want 3", n)
+	}
+	var a batchAnswer
+	call(t, e, http.MethodPost, poolPath(p.ID, "/members/batch-delete"), del).decode(t, &a)
+	if len(a.Members) != 1 || a.Members[0].RetStatus != elb.RetNotFound {
+		t.Fatalf("repeat of the lost delete: %+v, want not found", a.Members)
+	}
+
+	e.SetFaults(Faults{LoseAnswerFirst: 1})
+	more := map[string]any{"members": newMembers(10, 1, 80)}
+	call(t, e, http.MethodPost, poolPath(p.ID, "/members/batch-add"), more).errBody(t, 500, CodeFault)
+	call(t, e, http.MethodPost, poolPath(p.ID, "/members/batch-add"), more).decode(t, &a)
+	if len(a.Members) != 1 || a.Members[0].RetStatus != elb.RetExisted || a.Members[0].ID == "" {
+		t.Fatalf("repeat of the lost add: %+v, want existed with its id", a.Members)
+	}
+	e.SetFaults(Faults{FailOps: []string{OpBatchUpdateMembers}})
+	upd := map[string]any{"members": []map[string]any{{"id": ms[1].ID, "weight": 0}}}
+	call(t, e, http.MethodPost, poolPath(p.ID, "/members/batch-update"), upd).errBody(t, 503, CodeFault)
+	call(t, e, http.MethodPost, poolPath(p.ID, "/members/batch-update"), upd).errBody(t, 503, CodeFault)
+	if r := call(t, e, http.MethodGet, poolPath(p.ID, ""), nil); r.Status != 200 {
+		t.Fatalf("GetPool under FailOps for batch-update: status %d", r.Status)
+	}
+	if c := e.Counts(); c[OpNoAPI] != 2 || c[OpAnswerLost] != 2 || c[OpFaulted] != 2 {
+		t.Fatalf("counts %v: want 2 gateway answers and 2 lost answers", c)
 	}
 }
