@@ -133,7 +133,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	clusterID, err := bindingsource.ClusterIdentity(ctx, kube, o.ClusterID)
+	clusterID, err := bindingsource.ClusterIdentity(ctx, kube, o.ClusterID, cfg)
 	if err != nil {
 		return err
 	}
