@@ -45,7 +45,7 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusNotFound, "NotFound", "the server could not find the requested resource", nil)
 		return
 	}
-	target, status := b.mapPath(r)
+	target, res, status := b.mapPath(r)
 	if status != nil {
 		writeJSON(w, int(status["code"].(int)), status)
 		return
@@ -80,7 +80,7 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return nil
 			}
 			if watch && resp.StatusCode == http.StatusOK {
-				resp.Body = rewriteWatchStream(resp.Body)
+				resp.Body = rewriteWatchStream(resp.Body, res)
 				resp.Header.Del("Content-Length")
 				return nil
 			}
@@ -94,7 +94,7 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				resp.Body = io.NopCloser(bytes.NewReader(raw))
 				return nil
 			}
-			dropSystemItems(v)
+			dropSystemItems(v, res)
 			rewriteToCCI(v)
 			out, err := json.Marshal(v)
 			if err != nil {
@@ -114,7 +114,7 @@ func (b *Backend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // mapPath maps a /apis/cci/v2 path to the stored resource's path, or gives
 // the Status to answer instead.
-func (b *Backend) mapPath(r *http.Request) (string, map[string]any) {
+func (b *Backend) mapPath(r *http.Request) (string, *resource, map[string]any) {
 	rest := strings.TrimPrefix(r.URL.Path, pathPrefix+"/")
 	parts := strings.Split(strings.TrimSuffix(rest, "/"), "/")
 	resName, ns := parts[0], ""
@@ -142,17 +142,17 @@ func (b *Backend) mapPath(r *http.Request) (string, map[string]any) {
 	}
 	res, ok := byName[resName]
 	if !ok || (sub != "" && !res.hasSubresource(sub)) {
-		return "", statusObject(http.StatusNotFound, "NotFound", "the server could not find the requested resource", nil)
+		return "", nil, statusObject(http.StatusNotFound, "NotFound", "the server could not find the requested resource", nil)
 	}
 	if res.readOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		return "", statusObject(http.StatusMethodNotAllowed, "MethodNotAllowed",
+		return "", nil, statusObject(http.StatusMethodNotAllowed, "MethodNotAllowed",
 			fmt.Sprintf("%s.%s is read-only on CCI 2.0 (query only)", res.name, Group), nil)
 	}
 	if ns != "" && systemNamespace(ns) {
-		return "", statusObject(http.StatusForbidden, "Forbidden",
+		return "", nil, statusObject(http.StatusForbidden, "Forbidden",
 			fmt.Sprintf("namespace %q is not a tenant namespace", ns), map[string]any{"name": ns, "group": Group, "kind": "namespaces"})
 	}
-	return res.corePrefix() + "/" + rest, nil
+	return res.corePrefix() + "/" + rest, res, nil
 }
 
 // rewriteRequestBody gives a cci/v2 body its stored apiVersions. Apply
@@ -196,7 +196,7 @@ func rewriteRequestBody(r *http.Request) error {
 
 // rewriteWatchStream rewrites a JSON watch stream event by event, dropping
 // the events of objects in system namespaces.
-func rewriteWatchStream(in io.ReadCloser) io.ReadCloser {
+func rewriteWatchStream(in io.ReadCloser, res *resource) io.ReadCloser {
 	pr, pw := io.Pipe()
 	go func() {
 		defer in.Close()
@@ -212,7 +212,7 @@ func rewriteWatchStream(in io.ReadCloser) io.ReadCloser {
 				return
 			}
 			if obj, ok := ev["object"].(map[string]any); ok && ev["type"] != "ERROR" && ev["type"] != "BOOKMARK" {
-				if systemNamespace(namespaceOf(obj)) {
+				if systemNamespace(namespaceOf(obj, res)) {
 					continue
 				}
 			}

@@ -222,7 +222,7 @@ func TestBackendListAndTableDropSystemNamespaces(t *testing.T) {
 		if strings.Contains(r.Header.Get("Accept"), "as=Table") {
 			w.Header().Set("Content-Type", "application/json;as=Table;v=v1;g=meta.k8s.io")
 			io.WriteString(w, `{"kind":"Table","apiVersion":"meta.k8s.io/v1","rows":[
-				{"cells":["a"],"object":{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"kube-system"}}},
+				{"cells":["a"],"object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"kube-system"}}},
 				{"cells":["b"],"object":{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"t1"}}}]}`)
 			return
 		}
@@ -245,7 +245,8 @@ func TestBackendListAndTableDropSystemNamespaces(t *testing.T) {
 		t.Errorf("Table accept %q", (*seen)[1].accept)
 	}
 	rows := table["rows"].([]any)
-	if table["apiVersion"] != "meta.k8s.io/v1" || len(rows) != 1 || rows[0].(map[string]any)["object"].(map[string]any)["apiVersion"] != "cci/v2" {
+	if table["apiVersion"] != "meta.k8s.io/v1" || len(rows) != 1 || rows[0].(map[string]any)["object"].(map[string]any)["apiVersion"] != "cci/v2" ||
+		rows[0].(map[string]any)["cells"].([]any)[0] != "b" {
 		t.Errorf("table %v", table)
 	}
 }

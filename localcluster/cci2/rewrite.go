@@ -117,13 +117,14 @@ func rewriteToCore(v any) {
 	}
 }
 
-// namespaceOf is the namespace an object lives in (a Namespace's own name).
-func namespaceOf(obj map[string]any) string {
+// namespaceOf is the namespace an object of res lives in (a Namespace's
+// own name, also in the metadata-only form of Table rows).
+func namespaceOf(obj map[string]any, res *resource) string {
 	md, _ := obj["metadata"].(map[string]any)
 	if md == nil {
 		return ""
 	}
-	if obj["kind"] == "Namespace" {
+	if res.name == "namespaces" {
 		s, _ := md["name"].(string)
 		return s
 	}
@@ -133,7 +134,7 @@ func namespaceOf(obj map[string]any) string {
 
 // dropSystemItems removes the items of a list (or the rows of a Table)
 // that live in a system namespace.
-func dropSystemItems(v any) {
+func dropSystemItems(v any, res *resource) {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return
@@ -149,7 +150,7 @@ func dropSystemItems(v any) {
 			if key == "rows" {
 				obj, _ = obj["object"].(map[string]any)
 			}
-			if obj != nil && systemNamespace(namespaceOf(obj)) {
+			if obj != nil && systemNamespace(namespaceOf(obj, res)) {
 				continue
 			}
 			kept = append(kept, it)
