@@ -31,7 +31,8 @@ test: ## Everything: lint, generated files current, unit, race and end-to-end te
 	@lc=$$(bash hack/localcluster-bin.sh); export CCICTL_LOCALCLUSTER_BIN=$$lc; \
 	$(MAKE) --no-print-directory lint check-generated && \
 	$(GO) test -count=1 -timeout 40m ./... && \
-	$(GO) test -count=1 -race -timeout 20m ./pkg/elb/... ./pkg/reconcile/... ./pkg/endpoints/... ./pkg/client/...
+	$(GO) test -count=1 -race -timeout 20m ./pkg/elb/... ./pkg/reconcile/... ./pkg/endpoints/... ./pkg/client/... && \
+	(cd localcluster && $(GO) vet ./cci2/ && $(GO) test -count=1 ./cci2/)
 
 # unit: every package but the end-to-end one (cmd/ccictl). Tests that talk to
 # the Kubernetes API (pkg/client, pkg/cmdutil, pkg/cmd/create) still use the

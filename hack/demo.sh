@@ -5,6 +5,11 @@
 # `ccictl sync` filling and then converging an ELB pool served by the ELB v3
 # emulator (a test double of the documented API, not Huawei Cloud). Needs
 # only Go, git and make.
+#
+# CCICTL_DEMO_FLAVOUR picks the control plane: cci2 (default) runs ccictl as a
+# CCI 2.0 tenant, the vendor's way: cci/v2 manifests, an endpoint that serves
+# the cci/v2 API, PoolBindings and Leases only (docs/cci2.md); kubernetes
+# runs it on plain Kubernetes (core v1, EndpointSlices) as the cluster admin.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,8 +26,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "# starting the local control plane (etcd, kube-apiserver, kube-controller-manager)"
-"$lc" up --dir "$work/cluster" --crds pkg/apis/loadbalancer/v1/crd >"$work/localcluster.log" 2>&1 &
+flavour=${CCICTL_DEMO_FLAVOUR:-cci2}
+case "$flavour" in
+  cci2) echo "# starting the local control plane, CCI 2.0 flavour (etcd, kube-apiserver, kube-controller-manager, the cci/v2 API)" ;;
+  kubernetes) echo "# starting the local control plane (etcd, kube-apiserver, kube-controller-manager)" ;;
+  *) echo "CCICTL_DEMO_FLAVOUR must be cci2 or kubernetes, not '$flavour'" >&2; exit 2 ;;
+esac
+"$lc" up --dir "$work/cluster" --crds pkg/apis/loadbalancer/v1/crd --flavour "$flavour" >"$work/localcluster.log" 2>&1 &
 lcpid=$!
 for _ in $(seq 1 900); do
   [ -f "$work/cluster/state.json" ] && break
@@ -30,7 +40,16 @@ for _ in $(seq 1 900); do
   sleep 0.2
 done
 [ -f "$work/cluster/state.json" ] || { echo "local control plane not ready after 180s" >&2; tail -40 "$work"/cluster/logs/*.log >&2; exit 1; }
-export CLICONFIG="$work/cluster/kubeconfig"
+# ccictl's config: the CCI 2.0 tenant's, or the Kubernetes admin's. The
+# stand-in for a kubelet always writes pod status with the admin's.
+admin="$work/cluster/kubeconfig"
+manifests=testdata
+if [ "$flavour" = cci2 ]; then
+  export CLICONFIG="$work/cluster/kubeconfig-cci2"
+  manifests=testdata/cci2
+else
+  export CLICONFIG="$admin"
+fi
 
 # The ELB emulator and the stand-in for a kubelet (pod status), built once.
 go build -o bin/elbemulator ./pkg/elb/elbemulator/cmd/elbemulator
@@ -55,12 +74,17 @@ export CCICTL_ELB_ENDPOINT="$elb" HW_PROJECT_ID="$project" CCICTL_ELB_TOKEN=demo
 echo "# CCICTL_ELB_ENDPOINT=$elb HW_PROJECT_ID=$project CCICTL_ELB_TOKEN=(set)"
 
 run() { printf '\n$ ccictl %s\n' "$*"; "$ccictl" "$@"; }
-pods() { printf '\n$ demopods -n test-ns -service test-name -replicas %s %s  # ready pods, as a kubelet would report them\n' "$1" "${*:2}"; bin/demopods -n test-ns -service test-name -replicas "$1" "${@:2}"; }
+pods() { printf '\n$ demopods -n test-ns -service test-name -replicas %s %s  # ready pods, as a kubelet would report them\n' "$1" "${*:2}"; bin/demopods -kubeconfig "$admin" -n test-ns -service test-name -replicas "$1" "${@:2}"; }
 members() { printf '\n# members of ELB pool %s:\n' "$pool"; bin/elbemulator -endpoint "$elb" -members "$pool"; }
 
 run version
-run create -f testdata/namespace.yaml
-run create -f testdata/service.yaml
+if [ "$flavour" = cci2 ]; then
+  printf '\n# a CCI 2.0 tenant: every resource is cci/v2; no core v1, no EndpointSlices\n'
+  run api-resources
+fi
+run create -f $manifests/namespace.yaml
+run create -f $manifests/service.yaml
+run get svc -n test-ns
 run create -f testdata/poolbinding.yaml
 run get poolbindings -n test-ns -oyaml
 run get plb -n test-ns

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Prints the path of the ccictl-localcluster binary, building it first if the
 # cache has no build of the current localcluster module. The key is a hash of
-# the module's go.mod, go.sum and sources, so a dependency bump rebuilds and
-# nothing else does. The build takes several minutes on 2 cores; cached runs
-# take milliseconds.
+# the module's go.mod, go.sum and non-test sources (its packages included),
+# so a dependency bump rebuilds and nothing else does. The build takes
+# several minutes on 2 cores; cached runs take milliseconds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mod="$root/localcluster"
 cache="${CCICTL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ccictl}"
-key=$( (cd "$mod" && cat go.mod go.sum $(ls *.go | sort); cat "$root/hack/localcluster-bin.sh") | sha256sum | cut -c1-16)
+key=$( (cd "$mod" && cat go.mod go.sum $(find . -name "*.go" ! -name "*_test.go" | sort); cat "$root/hack/localcluster-bin.sh") | sha256sum | cut -c1-16)
 bin="$cache/localcluster-$key/ccictl-localcluster"
 if [ ! -x "$bin" ]; then
   mkdir -p "$(dirname "$bin")"

@@ -36,6 +36,11 @@ func main() {
 		if err := cmd.Execute(); err != nil {
 			os.Exit(1)
 		}
+	case "cci-apiserver":
+		if err := cciAPIServer(args); err != nil {
+			fmt.Fprintln(os.Stderr, "ccictl-localcluster cci-apiserver:", err)
+			os.Exit(1)
+		}
 	case "controller-manager":
 		cmd := cmapp.NewControllerManagerCommand()
 		cmd.SetArgs(args)
@@ -48,8 +53,9 @@ func main() {
 	}
 }
 
-const usage = `usage: ccictl-localcluster up --dir DIR [--crds DIR] [--port N]
+const usage = `usage: ccictl-localcluster up --dir DIR [--crds DIR] [--port N] [--flavour kubernetes|cci2]
 
 Starts etcd, kube-apiserver and kube-controller-manager on 127.0.0.1 and
 writes DIR/kubeconfig (admin, bearer token) and DIR/state.json. Runs until
-interrupted.`
+interrupted. --flavour cci2 also serves the CCI 2.0 API (cci/v2) and writes
+DIR/kubeconfig-cci2, a tenant's view of it.`

@@ -35,6 +35,8 @@ type State struct {
 	Token      string `json:"token"`
 	CAFile     string `json:"caFile"`
 	PID        int    `json:"pid"`
+	// CCI2 is the tenant's endpoint and identity (--flavour cci2 only).
+	CCI2 *CCI2State `json:"cci2,omitempty"`
 }
 
 func up(args []string) error {
@@ -43,7 +45,11 @@ func up(args []string) error {
 	crds := fs.String("crds", "", "directory of CustomResourceDefinition manifests to install once the API server is ready")
 	port := fs.Int("port", 0, "API server port on 127.0.0.1 (0 picks a free one)")
 	controllers := fs.Bool("controller-manager", true, "also run kube-controller-manager (namespace deletion, EndpointSlices, garbage collection)")
+	flavour := fs.String("flavour", flavourKubernetes, `"kubernetes", or "cci2": also serve the CCI 2.0 API (cci/v2) through the aggregation layer and write DIR/kubeconfig-cci2 for a tenant that sees only cci/v2, PoolBindings and Leases`)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := validFlavour(*flavour); err != nil {
 		return err
 	}
 	if *dir == "" {
@@ -103,7 +109,14 @@ func up(args []string) error {
 	if err != nil {
 		return err
 	}
-	apiserver, err := startChild(self, "apiserver", filepath.Join(absDir, "logs", "kube-apiserver.log"),
+	var cci *cci2Setup
+	var flavourArgs []string
+	if *flavour == flavourCCI2 {
+		if cci, flavourArgs, err = prepareCCI2(filepath.Join(absDir, "certs"), tokenFile); err != nil {
+			return err
+		}
+	}
+	apiserver, err := startChild(self, "apiserver", filepath.Join(absDir, "logs", "kube-apiserver.log"), append(flavourArgs,
 		"--etcd-servers="+cu.String(),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -119,7 +132,7 @@ func up(args []string) error {
 		// service-account controller to create "default" first adds nothing here.
 		"--disable-admission-plugins=ServiceAccount",
 		"--enable-priority-and-fairness=false",
-	)
+	)...)
 	if err != nil {
 		return err
 	}
@@ -162,6 +175,14 @@ func up(args []string) error {
 	}
 
 	st := State{Server: server, Kubeconfig: kubeconfig, Token: token, CAFile: caFile, PID: os.Getpid()}
+	if cci != nil {
+		c, tenant, err := startCCI2(ctx, cci, self, absDir, server, caFile, token)
+		if err != nil {
+			return fmt.Errorf("%w (see %s)", err, filepath.Join(absDir, "logs", "cci-apiserver.log"))
+		}
+		defer stopChild(c)
+		st.CCI2 = tenant
+	}
 	b, _ := json.MarshalIndent(st, "", "  ")
 	tmp := filepath.Join(absDir, "state.json.tmp")
 	if err := os.WriteFile(tmp, b, 0o600); err != nil {

@@ -61,6 +61,7 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer cluster.Stop()
+	defer stopCCI2()
 
 	// The vendor's layout: a kubeconfig-shaped "cliconfig" passed by --cliconfig.
 	cliconfig = filepath.Join(workDir, "cliconfig")

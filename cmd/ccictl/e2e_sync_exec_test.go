@@ -28,6 +28,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/openvessel/ccictl/pkg/bindingsource"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
 	"github.com/openvessel/ccictl/pkg/poollock"
@@ -766,7 +767,9 @@ func TestSyncSpecChanged(t *testing.T) {
 // PoolBinding status gets its members synced, a warning naming the binding,
 // and exit 1: the status may still say Synced=True from an earlier pass
 // (here it says nothing at all), and a pipeline that waits on it must not
-// be told the pass succeeded. With --no-status the same pass exits 0.
+// be told the pass succeeded. With --no-status the same pass exits 0. The
+// identity cannot read kube-system either: the cluster identity is derived
+// from the endpoint, and a later --cluster-id re-marks the members.
 func TestSyncStatusNotWrittenExits1(t *testing.T) {
 	const user = "e2e-sync-nostatus"
 	e := newSyncEnv(t, "sync-nostatus")
@@ -779,15 +782,10 @@ func TestSyncStatusNotWrittenExits1(t *testing.T) {
 	cfg := impersonatingConfig(t, user)
 	args := []string{"--cliconfig", cfg, "sync", "-n", e.ns, "--elb-endpoint", e.url, "--project-id", syncProject}
 	// This identity may not read namespace kube-system, the default
-	// cluster identity of the ownership markers: the pass stops before any
-	// ELB call and says to pass --cluster-id, which it then does.
+	// cluster identity of the ownership markers: the identity is derived
+	// from the endpoint instead (no IAM project with a token), as on CCI
+	// 2.0.
 	r := runIn(t, "", e.syncEnvVars(), ccictlBin, args...)
-	if r.Code != 1 || r.Stdout != "" || !strings.Contains(r.Stderr, `namespaces "kube-system" is forbidden`) || !strings.Contains(r.Stderr, "pass --cluster-id") {
-		t.Errorf("without the cluster identity: %s", r)
-	}
-	e.wantCalls(0, 0, 0, 0)
-	args = append(args, "--cluster-id", testClusterID())
-	r = runIn(t, "", e.syncEnvVars(), ccictlBin, args...)
 	if r.Code != 1 || r.Stdout != "poolbinding/b1: +2 -0 =0 foreign=0\n" {
 		t.Errorf("want exit 1 and the synced line, got %s", r)
 	}
@@ -800,14 +798,18 @@ func TestSyncStatusNotWrittenExits1(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.Stderr)
 		}
 	}
-	e.wantPool(syncPool, owned(markerOf(e.ns, "b1", uid), withPort(addrs("10.45", 0, 2), 8080)...))
+	derived := "ccictl:" + bindingsource.DerivedClusterID(cluster.Server, "") + ":" + e.ns + "/b1:" + uid
+	e.wantPool(syncPool, owned(derived, withPort(addrs("10.45", 0, 2), 8080)...))
 	if got := e.syncedCond("b1"); got != "  " {
 		t.Errorf("status written by an identity without the right: %q", got)
 	}
+	// With --cluster-id the same members are re-marked, none removed.
+	args = append(args, "--cluster-id", testClusterID())
 	r = runIn(t, "", e.syncEnvVars(), ccictlBin, append(args, "--no-status")...)
-	if r.Code != 0 || r.Stdout != "poolbinding/b1: +0 -0 =2 foreign=0\n" || strings.Contains(r.Stderr, "status not written") {
-		t.Errorf("--no-status: want exit 0, in sync, no status warning; got %s", r)
+	if r.Code != 0 || r.Stdout != "poolbinding/b1: +0 -0 =2 foreign=0 remarked=2\n" || strings.Contains(r.Stderr, "status not written") {
+		t.Errorf("--no-status: want exit 0, re-marked, no status warning; got %s", r)
 	}
+	e.wantPool(syncPool, owned(markerOf(e.ns, "b1", uid), withPort(addrs("10.45", 0, 2), 8080)...))
 }
 
 // TestSyncLockNamespace: --lock-namespace puts every pool's Lease in that

@@ -157,7 +157,8 @@ func TestSyncReadsMemberMovedBetweenPages(t *testing.T) {
 // are foreign — never orphans, also with --prune-orphans, also with this
 // binding's namespace and name — while this cluster's legacy markers are
 // read as its own: the binding's are re-marked in place (same member, new
-// name), a deleted binding's are orphans.
+// name), a deleted binding's are orphans. So are its markers under an
+// earlier cluster identity (same uid).
 func TestSyncReadsClusterIdentity(t *testing.T) {
 	e := newSyncEnv(t, "sync-reads-cluster")
 	e.pool(syncPool)
@@ -199,11 +200,12 @@ func TestSyncReadsClusterIdentity(t *testing.T) {
 	wantLine(t, e.sync("--prune-orphans"), 0, "poolbinding/b1: +0 -0 =2 foreign=2")
 	e.wantCalls(1, 1, 0, 0)
 
-	// Seen as another cluster ("blue"), every member is foreign now that
-	// none has a legacy marker: nothing is an orphan, nothing would be
-	// removed, and members would be added under blue's own marker.
+	// The same binding under another identity ("blue": a --cluster-id
+	// given later) keeps its members, whose markers name its uid: they
+	// would be re-marked, not removed and re-added. The other cluster's
+	// members stay foreign, nothing is an orphan.
 	r := e.sync("--cluster-id", "blue", "--prune-orphans", "--dry-run", "-o", "json")
-	for _, want := range []string{`"orphans": 0`, `"prune": 0`, `"remove": 0`, `"foreign": 4`, `"conflicts": 2`} {
+	for _, want := range []string{`"orphans": 0`, `"prune": 0`, `"remove": 0`, `"add": 0`, `"keep": 2`, `"rename": 2`, `"foreign": 2`, `"conflicts": 0`} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("dry run as cluster blue lacks %s: %s", want, r)
 		}

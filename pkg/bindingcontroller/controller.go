@@ -85,6 +85,12 @@ type Config struct {
 	// ServiceResource is where Services are read: zero or core/v1 with the
 	// typed client, anything else (CCI's cci/v2 services) through Dynamic.
 	ServiceResource schema.GroupVersionResource
+	// PodResource is where Pods are read, likewise: zero or core/v1 with
+	// the typed client, CCI's cci/v2 pods through Dynamic.
+	PodResource schema.GroupVersionResource
+	// EventResource is where Events are written: zero or core/v1 with
+	// the typed client, CCI's cci/v2 events through Dynamic.
+	EventResource schema.GroupVersionResource
 	// Pods: the server has no EndpointSlice API; endpoints come from Pods,
 	// and Pod changes queue the bindings of the Services selecting them.
 	Pods bool
@@ -223,11 +229,19 @@ func New(cfg Config) (*Controller, error) {
 		}
 		c.sliceLst = &SliceCache{indexer: c.slices.GetIndexer()}
 	}
-	if cfg.Pods || cfg.WatchPods {
+	corePods := schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	switch {
+	case !cfg.Pods && !cfg.WatchPods:
+	case cfg.PodResource.Empty() || cfg.PodResource == corePods:
 		c.pods = c.factory.Core().V1().Pods().Informer()
 		if err := c.pods.SetTransform(transformPod); err != nil {
 			return nil, err
 		}
+	default:
+		c.pods = newDynamicInformer(cfg.Dynamic, cfg.PodResource, cfg.Namespace, transformPod, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+		c.own = append(c.own, c.pods)
+	}
+	if c.pods != nil {
 		c.podLst = corelisters.NewPodLister(c.pods.GetIndexer())
 		c.podsToQueue = cfg.Pods
 	}
@@ -241,7 +255,7 @@ func New(cfg Config) (*Controller, error) {
 	if err := c.addHandlers(); err != nil {
 		return nil, err
 	}
-	c.broadcaster, c.recorder = newEventRecorder(cfg.Kube)
+	c.broadcaster, c.recorder = newEventRecorder(eventSink(cfg.Kube, cfg.Dynamic, cfg.EventResource))
 	return c, nil
 }
 

@@ -197,10 +197,19 @@ func (t *stringTable) intern(p *string) *string {
 // ports of containers and restartable init containers (named targetPorts),
 // the phase, the conditions and the pod IPs. Container images, commands,
 // environment, volumes, resources and container statuses are dropped; on a
-// busy cluster they are most of a Pod.
+// busy cluster they are most of a Pod. A Pod read through the dynamic
+// client (CCI's cci/v2 pods have core/v1's shape) is converted first.
 func transformPod(obj any) (any, error) {
-	p, ok := obj.(*corev1.Pod)
-	if !ok {
+	var p *corev1.Pod
+	switch o := obj.(type) {
+	case *unstructured.Unstructured:
+		p = &corev1.Pod{}
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, p); err != nil {
+			return nil, fmt.Errorf("cannot read pod %s/%s: %w", o.GetNamespace(), o.GetName(), err)
+		}
+	case *corev1.Pod:
+		p = o
+	default:
 		return obj, nil
 	}
 	out := &corev1.Pod{

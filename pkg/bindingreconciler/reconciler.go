@@ -73,6 +73,9 @@ type Config struct {
 	// Kube patches the readiness-gate conditions of pods (nil: gates are
 	// not served).
 	Kube kubernetes.Interface
+	// PodStatus, if set, patches the pods' status instead of Kube's core
+	// v1 pods (CCI 2.0 serves pods as cci/v2 only).
+	PodStatus readinessgate.StatusPatcher
 	// GateLatency, if set, is told how long a gate took from False to True.
 	GateLatency func(time.Duration)
 	// Dynamic writes statuses and finalizers of PoolBindings (resource
@@ -309,7 +312,7 @@ func (r *Reconciler) gates(ctx context.Context, res *bindingsource.Resolver, b *
 			}
 		}
 	}
-	applied, err := readinessgate.Apply(ctx, r.cfg.Kube, g.Patches)
+	applied, err := readinessgate.ApplyWith(ctx, r.podStatus(), g.Patches)
 	out.Gates = applied.Patched
 	return err
 }
@@ -340,8 +343,15 @@ func (r *Reconciler) releaseGates(ctx context.Context, res *bindingsource.Resolv
 	for i := range pods {
 		targets[i] = readinessgate.Target{Pod: &pods[i]}
 	}
-	_, err = readinessgate.Apply(ctx, r.cfg.Kube, readinessgate.Release(b.Name, targets, time.Now()))
+	_, err = readinessgate.ApplyWith(ctx, r.podStatus(), readinessgate.Release(b.Name, targets, time.Now()))
 	return err
+}
+
+func (r *Reconciler) podStatus() readinessgate.StatusPatcher {
+	if r.cfg.PodStatus != nil {
+		return r.cfg.PodStatus
+	}
+	return readinessgate.CorePods(r.cfg.Kube)
 }
 
 // fingerprint names everything a pass of b plans from, as resolved from

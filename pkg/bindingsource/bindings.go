@@ -1,7 +1,6 @@
 package bindingsource
 
 import (
-	"context"
 	"fmt"
 	"sort"
 	"strconv"
@@ -11,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/reconcile"
@@ -88,23 +86,4 @@ func Binding(u *unstructured.Unstructured) (*lbv1.PoolBinding, error) {
 			fmt.Errorf("cannot read PoolBinding: %w", err)
 	}
 	return &b, nil
-}
-
-// ClusterIdentity is override (--cluster-id) when given, else the UID of
-// the kube-system namespace (one GET): stable for the cluster's life and
-// different in every cluster, which is what tells two clusters' members of
-// one pool apart.
-func ClusterIdentity(ctx context.Context, kube kubernetes.Interface, override string) (string, error) {
-	if override != "" {
-		return override, nil
-	}
-	ns, err := kube.CoreV1().Namespaces().Get(ctx, metav1.NamespaceSystem, metav1.GetOptions{})
-	if err != nil {
-		return "", fmt.Errorf("cannot determine this cluster's identity for the ownership markers of pool members (reading namespace %s: %v); pass --cluster-id with a stable name for this cluster", metav1.NamespaceSystem, err)
-	}
-	id := string(ns.UID)
-	if err := reconcile.ValidateClusterID(id); err != nil {
-		return "", fmt.Errorf("cannot use the UID of namespace %s as this cluster's identity (%v); pass --cluster-id", metav1.NamespaceSystem, err)
-	}
-	return id, nil
 }

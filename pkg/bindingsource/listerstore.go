@@ -28,7 +28,9 @@ type ListerStore struct {
 	ServiceLister   corelisters.ServiceLister
 	ServiceResource schema.GroupVersionResource
 	SliceLister     SliceLister
-	PodLister       corelisters.PodLister
+	// PodLister serves the Pods of PodResource (zero = core v1), likewise.
+	PodLister   corelisters.PodLister
+	PodResource schema.GroupVersionResource
 	// GenericListers serve the Services and Pods of groups other than
 	// core v1 (cci/v2), by resource.
 	GenericListers map[schema.GroupVersionResource]cache.GenericLister
@@ -98,7 +100,7 @@ func (s *ListerStore) EndpointSlices(_ context.Context, ns, service string) ([]d
 }
 
 func (s *ListerStore) Pods(_ context.Context, res schema.GroupVersionResource, ns string, sel labels.Selector) ([]corev1.Pod, error) {
-	if isCore(res) && s.PodLister != nil {
+	if s.PodLister != nil && (res == s.PodResource || s.PodResource.Empty() && isCore(res)) {
 		list, err := s.PodLister.Pods(ns).List(sel)
 		if err != nil {
 			return nil, err

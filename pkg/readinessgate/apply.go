@@ -11,7 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	plbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
@@ -42,11 +44,40 @@ type ApplyResult struct {
 	Gone int
 }
 
-// Apply writes patches to the status subresource of their pods, at most
-// MaxConcurrentPatches at a time. A failed patch does not stop the others;
-// the error joins one line per failed pod, naming the pod and the
-// condition. Pods that are gone are counted, not errors.
+// StatusPatcher sends a strategic-merge patch to a pod's status
+// subresource.
+type StatusPatcher func(ctx context.Context, namespace, name string, patch []byte) error
+
+// CorePods patches core v1 pods.
+func CorePods(kube kubernetes.Interface) StatusPatcher {
+	return func(ctx context.Context, ns, name string, patch []byte) error {
+		_, err := kube.CoreV1().Pods(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
+		return err
+	}
+}
+
+// ResourcePods patches the pods of resource pods, such as CCI 2.0's cci/v2
+// pods (core v1's fields under another group/version), through the dynamic
+// client. Where the platform refuses status patches the error says so per
+// pod, and the binding's status carries it.
+func ResourcePods(dyn dynamic.Interface, pods schema.GroupVersionResource) StatusPatcher {
+	return func(ctx context.Context, ns, name string, patch []byte) error {
+		_, err := dyn.Resource(pods).Namespace(ns).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
+		return err
+	}
+}
+
+// Apply writes patches to the status subresource of their core v1 pods
+// (ApplyWith).
 func Apply(ctx context.Context, kube kubernetes.Interface, patches []Patch) (ApplyResult, error) {
+	return ApplyWith(ctx, CorePods(kube), patches)
+}
+
+// ApplyWith writes patches to the status subresource of their pods with
+// patch, at most MaxConcurrentPatches at a time. A failed patch does not
+// stop the others; the error joins one line per failed pod, naming the pod
+// and the condition. Pods that are gone are counted, not errors.
+func ApplyWith(ctx context.Context, patch StatusPatcher, patches []Patch) (ApplyResult, error) {
 	var (
 		mu   sync.Mutex
 		res  ApplyResult
@@ -65,7 +96,7 @@ func Apply(ctx context.Context, kube kubernetes.Interface, patches []Patch) (App
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			gone, err := applyOne(ctx, kube, p)
+			gone, err := applyOne(ctx, patch, p)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -82,20 +113,35 @@ func Apply(ctx context.Context, kube kubernetes.Interface, patches []Patch) (App
 	return res, errors.Join(errs...)
 }
 
-func applyOne(ctx context.Context, kube kubernetes.Interface, p Patch) (gone bool, err error) {
+func applyOne(ctx context.Context, patch StatusPatcher, p Patch) (gone bool, err error) {
 	body, err := patchBody(p)
 	if err != nil {
 		return false, fmt.Errorf("pod %s/%s: encode condition %s: %w", p.Namespace, p.Name, p.Condition.Type, err)
 	}
-	_, err = kube.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{}, "status")
+	err = patch(ctx, p.Namespace, p.Name, body)
 	switch {
 	case err == nil:
 		return false, nil
-	case apierrors.IsNotFound(err), p.UID != "" && uidMismatch(err):
+	case podNotFound(err, p.Name), p.UID != "" && uidMismatch(err):
 		return true, nil
 	default:
 		return false, fmt.Errorf("pod %s/%s: set condition %s=%s: %w", p.Namespace, p.Name, p.Condition.Type, p.Condition.Status, err)
 	}
+}
+
+// podNotFound: the server says this pod does not exist. A 404 that names
+// no object (a server or gateway that does not serve pod status, as CCI
+// 2.0 might not) is an error, not a pod gone: the gate would otherwise
+// never open, silently.
+func podNotFound(err error, name string) bool {
+	if !apierrors.IsNotFound(err) {
+		return false
+	}
+	var se apierrors.APIStatus
+	if !errors.As(err, &se) || se.Status().Details == nil {
+		return false
+	}
+	return se.Status().Details.Name == name
 }
 
 // uidMismatch: the server refused the patch because the pod's UID is not

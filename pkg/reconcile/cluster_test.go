@@ -100,3 +100,41 @@ func TestSyncMigratesLegacyMarkers(t *testing.T) {
 	wantState(t, r, StateFailed, ReasonInvalidBinding)
 	e.wantCounts(t, 0, 0, 0, 0)
 }
+
+// TestSyncRemarksEarlierClusterIdentity: members this binding wrote under
+// an earlier cluster identity (same namespace, name and uid, another
+// cluster id: a --cluster-id dropped, or a default identity derived from
+// other inputs) stay its own and are re-marked by batch-update, never
+// removed and re-added; a stale one is removed like any owned member.
+func TestSyncRemarksEarlierClusterIdentity(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "")
+	b := binding("web", "uid-1", pid)
+	earlier := Marker(ownerOf(b, "kube-system-uid-0001"))
+	if earlier == "" || earlier == Marker(ownerOf(b, testCluster)) {
+		t.Fatalf("earlier marker %q", earlier)
+	}
+	for _, addr := range []string{"10.1.0.1", "10.1.0.2", "10.1.0.3"} {
+		if _, err := e.emu.AddMemberDirect(pid, elb.Member{Name: earlier, Address: addr, ProtocolPort: 8080, Weight: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.emu.ResetCounts()
+	desired := []Endpoint{{Address: "10.1.0.1", Port: 8080}, {Address: "10.1.0.2", Port: 8080}}
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
+	wantState(t, r, StateSynced, ReasonSynced)
+	if r.Line() != "poolbinding/web: +0 -1 =2 foreign=0 remarked=2" {
+		t.Errorf("line %q", r.Line())
+	}
+	e.wantPool(t, pid, b, desired)
+	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
+	wantState(t, r, StateInSync, ReasonInSync)
+
+	// Another binding's marker under another cluster id (a different
+	// uid) stays foreign.
+	other := Marker(Owner{Namespace: "ns", Name: "web", UID: "uid-2", Cluster: "kube-system-uid-0001"})
+	p := ComputePlan(desired, []elb.Member{wmem("x", other, "10.1.0.9", 8080, 1)}, ownerOf(b, testCluster), PlanOptions{PruneOrphans: true, AllowEmpty: true})
+	if !slices.Equal(ids(p.Foreign), []string{"x"}) || len(p.ToRemove) != 0 || len(p.ToRename) != 0 {
+		t.Errorf("another binding's member under another cluster id: %+v", p)
+	}
+}

@@ -115,6 +115,26 @@ func LegacyMarker(o Owner) string {
 	return markerPrefix + o.Namespace + "/" + markerName(o.Name) + ":" + o.UID
 }
 
+// Marks reports whether name marks o's members: o's marker, its legacy
+// marker, or its marker under another cluster identity (same namespace,
+// name and uid). A binding's uid is a UUID the API server assigned, unique
+// across clusters, so a marker naming it was written for this binding by
+// this cluster under the identity it had then (a --cluster-id given or
+// dropped, or the default identity derived from other inputs, such as
+// before ccictl read CCI 2.0's). Such members stay this binding's and are
+// re-marked with Marker, never removed and re-added.
+func Marks(o Owner, name string) bool {
+	m := Marker(o)
+	if m == "" {
+		return false
+	}
+	if name == m || name == LegacyMarker(o) {
+		return true
+	}
+	p, ok := ParseMarker(name)
+	return ok && p.Namespace == o.Namespace && p.Name == markerName(o.Name) && p.UID == o.UID
+}
+
 // ParseMarker reads a marker written by Marker, or the legacy form (then
 // Owner.Cluster is ""). Anything else, including names that merely look
 // similar, returns false. For a shortened name the returned Owner.Name is

@@ -189,7 +189,8 @@ type WeightUpdate struct {
 // Why a member is re-marked (its name changed by batch-update).
 const (
 	// RenameMigrate: an owned member with the legacy marker (no cluster
-	// id) gets the current one.
+	// id) or its marker under an earlier cluster identity gets the
+	// current one.
 	RenameMigrate = "Migrate"
 	// RenameHandover: an owned member at an endpoint this binding no
 	// longer wants but another live binding on the pool does is handed to
@@ -250,8 +251,8 @@ type Plan struct {
 	Withheld []elb.Member `json:"withheld"`
 	// WithheldUpdates are weight changes the guard refused.
 	WithheldUpdates []WeightUpdate `json:"withheldUpdates"`
-	// ToRename are owned members to re-mark: legacy markers to the
-	// current form (Migrate), members handed to another binding
+	// ToRename are owned members to re-mark: legacy markers and earlier
+	// cluster identities' markers to the current form (Migrate), members handed to another binding
 	// (Handover). WithheldRenames are those a guard refused.
 	ToRename        []Rename `json:"toRename"`
 	WithheldRenames []Rename `json:"withheldRenames"`
@@ -281,8 +282,7 @@ func keyOf(addr string, port int32) memberKey {
 // because the result type is.)
 func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts PlanOptions) Plan {
 	p := Plan{Owner: owner, Marker: Marker(owner)}
-	legacy := LegacyMarker(owner)
-	owns := func(name string) bool { return name == p.Marker || name == legacy }
+	owns := func(name string) bool { return Marks(owner, name) }
 	p.Desired = validDesired(desired)
 
 	cur := slices.Clone(current)
@@ -328,7 +328,7 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 	var updates []WeightUpdate
 	var renames []Rename
 	migrate := func(m elb.Member) {
-		if m.Name == legacy {
+		if m.Name != p.Marker {
 			renames = append(renames, Rename{Member: m, Name: p.Marker, Reason: RenameMigrate})
 		}
 	}
@@ -519,7 +519,7 @@ func consistentIDs(ms []elb.Member) bool {
 // name can only have one live uid, and that is ours.
 func isOrphan(name string, owner Owner, lookup OwnerLookup) bool {
 	o, ok := ParseMarker(name)
-	if !ok || name == Marker(owner) || name == LegacyMarker(owner) {
+	if !ok || Marks(owner, name) {
 		return false
 	}
 	if o.Cluster != "" && o.Cluster != owner.Cluster {
@@ -604,7 +604,7 @@ func (p Plan) Changes() bool {
 }
 
 // Owns reports whether a member name marks this plan's binding (the
-// current or the legacy marker).
+// current, the legacy or an earlier cluster identity's marker: Marks).
 func (p Plan) Owns(name string) bool {
-	return p.Marker != "" && (name == p.Marker || name == LegacyMarker(p.Owner))
+	return p.Marker != "" && Marks(p.Owner, name)
 }

@@ -37,6 +37,9 @@ type Cluster struct {
 	Token      string `json:"token"`
 	CAFile     string `json:"caFile"`
 	Dir        string `json:"-"`
+	// CCI2 is the tenant's endpoint and identity of the CCI 2.0 flavour
+	// (StartCCI2); nil on the Kubernetes flavour.
+	CCI2 *Tenant `json:"cci2,omitempty"`
 
 	cmd  *exec.Cmd
 	done chan error
@@ -77,6 +80,10 @@ func Binary() (string, error) {
 // Start runs a control plane in dir with the CRD manifests of crdDir
 // installed, and returns once the API server is ready.
 func Start(ctx context.Context, dir, crdDir string) (*Cluster, error) {
+	return start(ctx, dir, crdDir)
+}
+
+func start(ctx context.Context, dir, crdDir string, extra ...string) (*Cluster, error) {
 	bin, err := Binary()
 	if err != nil {
 		return nil, err
@@ -89,7 +96,7 @@ func Start(ctx context.Context, dir, crdDir string) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"up", "--dir", dir}
+	args := append([]string{"up", "--dir", dir}, extra...)
 	if crdDir != "" {
 		args = append(args, "--crds", crdDir)
 	}

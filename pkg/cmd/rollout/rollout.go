@@ -13,6 +13,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
@@ -24,7 +26,6 @@ import (
 	watchtools "k8s.io/client-go/tools/watch"
 	krollout "k8s.io/kubectl/pkg/cmd/rollout"
 	kcmdutil "k8s.io/kubectl/pkg/cmd/util"
-	"k8s.io/kubectl/pkg/scheme"
 
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 )
@@ -78,7 +79,9 @@ func StatusOptions(cmd *cobra.Command, streams genericiooptions.IOStreams) (*kro
 // without a message.
 func Status(ctx context.Context, o *krollout.RolloutStatusOptions) error {
 	r := o.Builder().
-		WithScheme(scheme.Scheme, scheme.Scheme.PrioritizedVersionsAllGroups()...).
+		// Unstructured: CCI 2.0's cci/v2 Deployments are no kind of the
+		// typed scheme, and only the mapping and name are read here.
+		Unstructured().
 		NamespaceParam(o.Namespace).DefaultNamespace().
 		LabelSelectorParam(o.LabelSelector).
 		FilenameParam(o.EnforceNamespace, o.FilenameOptions).
@@ -92,7 +95,7 @@ func Status(ctx context.Context, o *krollout.RolloutStatusOptions) error {
 	found := false
 	err := r.Visit(func(info *resource.Info, _ error) error {
 		found = true
-		viewer, err := o.StatusViewerFn(info.ResourceMapping())
+		viewer, err := o.StatusViewerFn(statusMapping(info.ResourceMapping()))
 		if err != nil {
 			return err
 		}
@@ -135,4 +138,18 @@ func Status(ctx context.Context, o *krollout.RolloutStatusOptions) error {
 		fmt.Fprintf(o.ErrOut, "No resources found in %s namespace.\n", o.Namespace)
 	}
 	return nil
+}
+
+// statusMapping is the mapping whose status viewer reads m's objects:
+// CCI 2.0 serves Deployments as cci/v2 with apps/v1's fields, so a cci
+// Deployment is read by the apps Deployment viewer (which converts the
+// object by its fields, whatever its apiVersion).
+func statusMapping(m *meta.RESTMapping) *meta.RESTMapping {
+	if m.GroupVersionKind.Group != "cci" || m.GroupVersionKind.Kind != "Deployment" {
+		return m
+	}
+	c := *m
+	c.GroupVersionKind = appsv1.SchemeGroupVersion.WithKind("Deployment")
+	c.Resource = appsv1.SchemeGroupVersion.WithResource("deployments")
+	return &c
 }

@@ -127,7 +127,7 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 	if len(selected) == 0 {
 		return in, nil
 	}
-	if in.clusterID, err = bindingsource.ClusterIdentity(ctx, typed, o.ClusterID); err != nil {
+	if in.clusterID, err = bindingsource.ClusterIdentity(ctx, typed, o.ClusterID, cfg); err != nil {
 		return nil, err
 	}
 

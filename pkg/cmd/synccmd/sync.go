@@ -63,8 +63,8 @@ type SyncOptions struct {
 	// binding's namespace).
 	NoWaitLock    bool
 	LockNamespace string
-	// ClusterID names this cluster in ownership markers ("" = the UID of
-	// the kube-system namespace).
+	// ClusterID names this cluster in ownership markers ("" =
+	// bindingsource.ClusterIdentity's default).
 	ClusterID string
 
 	// Contexts are the cliconfig contexts of a pass over several clusters
@@ -119,10 +119,13 @@ without a health monitor are not waited on.
 
 Ownership: members sync adds carry "ccictl:<cluster-id>:<namespace>/<name>:<uid>"
 in their name; the cluster id is --cluster-id, else the UID of the
-kube-system namespace. Members without this binding's marker are foreign:
-counted, never removed; another cluster's members are never orphans. Members
-of deleted bindings of this cluster stay unless --prune-orphans. Members
-with the earlier marker "ccictl:<namespace>/<name>:<uid>" are re-marked.
+kube-system namespace, else (CCI 2.0, where a tenant reads no kube-system)
+"cci-" and a hash of the API server address and the IAM project. Members
+without this binding's marker are foreign: counted, never removed; another
+cluster's members are never orphans. Members of deleted bindings of this
+cluster stay unless --prune-orphans. Members with the earlier marker
+"ccictl:<namespace>/<name>:<uid>", or this binding's marker under another
+cluster id (same namespace, name and uid), are re-marked.
 
 Safety: when the Service is missing, endpoints cannot be resolved or a read
 is incomplete, nothing is removed. sync refuses to empty a pool that holds
@@ -223,7 +226,7 @@ func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams, runF fun
 		"Give up on one attempt of an ELB call after this long and retry it within --timeout (0 = no per-attempt limit). The global --request-timeout applies to Kubernetes requests.")
 	fl.BoolVar(&o.NoWaitLock, "no-wait-lock", false, "When another pass holds a pool's lock, report the binding Busy (exit 1) instead of waiting up to --timeout.")
 	fl.StringVar(&o.LockNamespace, "lock-namespace", "", "Namespace of the pool locks (coordination.k8s.io Leases) (default: where the controller takes them, as its bindings' lock-namespace annotation says, else each binding's namespace). Use one namespace for every pass when bindings of several namespaces share a pool.")
-	fl.StringVar(&o.ClusterID, "cluster-id", "", "This cluster's identity in ownership markers, 1-48 letters, digits, '-', '_', '.' (default: the UID of the kube-system namespace). Give every cluster that feeds one pool its own.")
+	fl.StringVar(&o.ClusterID, "cluster-id", "", "This cluster's identity in ownership markers, 1-48 letters, digits, '-', '_', '.' (default: the UID of the kube-system namespace, or where that cannot be read, as on CCI 2.0, one derived from the API server address and the IAM project). Give every cluster that feeds one pool its own.")
 	// Shadows the global --context (a single value, which a repeated flag
 	// would silently reduce to its last): sync takes several.
 	fl.StringArrayVar(&o.Contexts, "context", nil, "Context of the cliconfig to sync (default: the current context). Repeat it to sync the bindings of several clusters in one pass.")

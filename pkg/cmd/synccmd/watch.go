@@ -26,6 +26,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/poollock"
+	"github.com/openvessel/ccictl/pkg/readinessgate"
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
@@ -134,7 +135,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	clusterID, err := bindingsource.ClusterIdentity(ctx, kube, o.ClusterID)
+	clusterID, err := bindingsource.ClusterIdentity(ctx, kube, o.ClusterID, cfg)
 	if err != nil {
 		return err
 	}
@@ -152,9 +153,17 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		}
 	}
 	// The platform's Service group: cci/v2 where it is served, else core.
-	svcRes, _, err := bindingsource.ServiceResources(mapper, "cci/v2")
+	svcRes, podRes, err := bindingsource.ServiceResources(mapper, "cci/v2")
 	if err != nil {
 		return err
+	}
+	// Events go where the platform serves them: CCI 2.0 serves them as
+	// cci/v2 beside its Services (a tenant has no core v1), else core.
+	var eventRes schema.GroupVersionResource
+	if svcRes.Group != "" {
+		if m, err := mapper.RESTMapping(schema.GroupKind{Group: svcRes.Group, Kind: "Event"}, svcRes.Version); err == nil {
+			eventRes = m.Resource
+		}
 	}
 	probe := bindingsource.NewResolver(mapper, &bindingsource.ListerStore{}, "")
 	// Nodes are cached where this identity may list them (zone-scoped
@@ -168,7 +177,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 
 	ccfg := bindingcontroller.Config{
 		Kube: kube, Dynamic: dyn, Namespace: ns, Selector: sel,
-		ServiceResource: svcRes, Pods: !probe.UsesEndpointSlices(),
+		ServiceResource: svcRes, PodResource: podRes, EventResource: eventRes, Pods: !probe.UsesEndpointSlices(),
 		// Pods are cached on the EndpointSlice path too: readiness gates
 		// are set on them, and a pod waiting for its gate is registered.
 		WatchPods:   true,
@@ -224,7 +233,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	store := &bindingsource.ListerStore{ServiceLister: c.Services(), ServiceResource: svcRes, PodLister: c.Pods()}
+	store := &bindingsource.ListerStore{ServiceLister: c.Services(), ServiceResource: svcRes, PodLister: c.Pods(), PodResource: podRes}
 	if sl := c.EndpointSlices(); sl != nil { // nil where endpoints come from Pods
 		store.SliceLister = sl
 	}
@@ -265,6 +274,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		Dynamic:        statusDyn,
 		GVR:            plb.Resource,
 		Kube:           leases,
+		PodStatus:      podStatusPatcher(statusDyn, leases, podRes),
 		ResyncPeriod:   w.ResyncPeriod,
 		GateLatency:    metrics.ObserveGateLatency,
 		NoStatus:       o.NoStatus,
@@ -360,4 +370,13 @@ func (rc *regionClients) get(ctx context.Context, region string) (elb.Client, er
 	}
 	rc.byID[region] = rc.wrap(c)
 	return rc.byID[region], nil
+}
+
+// podStatusPatcher patches readiness gates on the platform's pods: core v1,
+// or CCI 2.0's cci/v2 pods through the dynamic client.
+func podStatusPatcher(dyn dynamic.Interface, kube kubernetes.Interface, pods schema.GroupVersionResource) readinessgate.StatusPatcher {
+	if pods.Group == "" {
+		return readinessgate.CorePods(kube)
+	}
+	return readinessgate.ResourcePods(dyn, pods)
 }
