@@ -201,16 +201,31 @@ func (le LeaderElectionConfig) requestTimeout() time.Duration {
 // the term's validity, counted from the instant before it was sent: by
 // then no standby can have seen the renewal, so none counts its lease
 // duration from an earlier instant than the leader counts its deadline.
+//
+// It also refuses to give up a Lease that another replica holds now:
+// client-go releases by overwriting whatever it last read, and a leader
+// resumed after a freeze still believes it holds the Lease, so without
+// this it would clear the holder of the new leader's Lease.
 type termLock struct {
 	resourcelock.Interface
 	timeout time.Duration
 	term    *fence.Validity
+
+	mu         sync.Mutex
+	lastHolder string // holder in the last record read
 }
 
 func (l *termLock) Get(ctx context.Context) (*resourcelock.LeaderElectionRecord, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	return l.Interface.Get(ctx)
+	r, raw, err := l.Interface.Get(ctx)
+	l.mu.Lock()
+	l.lastHolder = ""
+	if err == nil && r != nil {
+		l.lastHolder = r.HolderIdentity
+	}
+	l.mu.Unlock()
+	return r, raw, err
 }
 
 func (l *termLock) Create(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
@@ -218,6 +233,14 @@ func (l *termLock) Create(ctx context.Context, r resourcelock.LeaderElectionReco
 }
 
 func (l *termLock) Update(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
+	if r.HolderIdentity == "" {
+		l.mu.Lock()
+		holder := l.lastHolder
+		l.mu.Unlock()
+		if holder != l.Identity() {
+			return fmt.Errorf("not releasing the leader Lease: %q holds it now", holder)
+		}
+	}
 	return l.write(ctx, r, l.Interface.Update)
 }
 
