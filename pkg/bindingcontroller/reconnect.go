@@ -2,9 +2,11 @@ package bindingcontroller
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -24,8 +26,9 @@ const reconnectInterval = 250 * time.Millisecond
 // change made meanwhile reached its pool only then. Here a reflector sees
 // at most the failure that broke its watch; its next list waits in this
 // transport and is answered as soon as the server is back. Only
-// connection failures are retried (refused, reset, cut short); any answer
-// of the server, and every write, is passed on as it is.
+// connection failures (refused, reset, cut short) and the answers of a
+// server that is starting (503, 429; a Retry-After is honoured up to 1 s)
+// are retried; any other answer, and every write, is passed on as it is.
 func ReconnectingTransport(next http.RoundTripper) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport
@@ -41,10 +44,24 @@ func (rt reconnecting) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	for {
 		resp, err := rt.next.RoundTrip(req)
-		if err == nil || !connectionFailed(err) || req.Context().Err() != nil {
+		wait := reconnectInterval
+		switch {
+		case req.Context().Err() != nil:
 			return resp, err
+		case err != nil && !connectionFailed(err):
+			return resp, err
+		case err == nil && !starting(resp):
+			return resp, nil
+		case err == nil:
+			// Drain the answer so the connection is reused.
+			if ra, convErr := strconv.Atoi(resp.Header.Get("Retry-After")); convErr == nil && ra > 0 {
+				wait = min(time.Duration(ra)*time.Second, maxStartingWait)
+			}
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			_ = resp.Body.Close()
+			err = fmt.Errorf("%s %s: %s", req.Method, req.URL.Path, resp.Status)
 		}
-		t := time.NewTimer(reconnectInterval)
+		t := time.NewTimer(wait)
 		select {
 		case <-req.Context().Done():
 			t.Stop()
@@ -52,6 +69,16 @@ func (rt reconnecting) RoundTrip(req *http.Request) (*http.Response, error) {
 		case <-t.C:
 		}
 	}
+}
+
+// maxStartingWait bounds a Retry-After of a server that is starting.
+const maxStartingWait = time.Second
+
+// starting reports whether resp is the answer of an API server that is
+// not ready to serve yet (503 while it starts, or 429 while it catches
+// up): asked again shortly, not after an informer's backoff.
+func starting(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests
 }
 
 // connectionFailed reports whether err says the server could not be
