@@ -37,8 +37,9 @@ func TestReconnectingTransport(t *testing.T) {
 		}
 	})}
 	defer srv.Close()
+	listen := make(chan struct{})
 	go func() {
-		time.Sleep(600 * time.Millisecond)
+		<-listen
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			t.Error(err)
@@ -69,6 +70,8 @@ func TestReconnectingTransport(t *testing.T) {
 	if _, err := get(short, "/"); err == nil {
 		t.Fatal("a read succeeded before the server listened")
 	}
+	// A read sent while the server is away is answered once it listens.
+	go func() { time.Sleep(300 * time.Millisecond); close(listen) }()
 	code, err := get(context.Background(), "/")
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("read: %d %v, want 200 once the server listens and is ready", code, err)
