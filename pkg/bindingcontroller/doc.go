@@ -65,4 +65,10 @@
 // over at its next retry (RetryPeriod) and two replicas never reconcile at
 // once. A leader that cannot renew stops its workers at once and campaigns
 // again as a standby.
+//
+// A term lasts until the renew deadline counted on this process's clock
+// from the last successful renewal (see termLock), not until client-go's
+// elector gives up. The workers' context carries the term as a fence guard
+// (pkg/fence): writes made with a client wrapped in fence.Transport check
+// it, and the pool lock's, right before they are sent.
 package bindingcontroller

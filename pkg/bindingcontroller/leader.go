@@ -16,6 +16,8 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/klog/v2"
+
+	"github.com/openvessel/ccictl/pkg/fence"
 )
 
 // LeaderElectionConfig names the coordination.k8s.io Lease the replicas
@@ -75,13 +77,20 @@ func (le LeaderElectionConfig) withDefaults() (LeaderElectionConfig, error) {
 func (c *Controller) campaign(ctx context.Context) error {
 	lec := c.cfg.LeaderElection
 	logger := klog.FromContext(ctx).WithValues("lease", lec.Namespace+"/"+lec.Name, "identity", lec.Identity)
-	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metaFor(lec.Namespace, lec.Name),
-		Client:     c.cfg.Kube.CoordinationV1(),
-		LockConfig: resourcelock.ResourceLockConfig{Identity: lec.Identity},
-	}
 	health := c.leaderHealth
 	for ctx.Err() == nil {
+		// Each campaign has its own term validity: a term that ended is
+		// never valid again, whatever its elector still does.
+		term := fence.NewValidity(TermName(lec.Namespace, lec.Name), lec.RenewDeadline, nil)
+		lock := &termLock{
+			Interface: &resourcelock.LeaseLock{
+				LeaseMeta:  metaFor(lec.Namespace, lec.Name),
+				Client:     c.cfg.Kube.CoordinationV1(),
+				LockConfig: resourcelock.ResourceLockConfig{Identity: lec.Identity},
+			},
+			timeout: lec.requestTimeout(),
+			term:    term,
+		}
 		electCtx, cancelElect := context.WithCancel(context.WithoutCancel(ctx))
 		var mu sync.Mutex
 		leading := false         // OnStartedLeading got to run a term
@@ -108,11 +117,23 @@ func (c *Controller) campaign(ctx context.Context) error {
 					leading = true
 					mu.Unlock()
 					stopWatching()
-					if leadCtx.Err() != nil {
+					// The term ends at the renew deadline counted on this
+					// process's clock from the last successful renewal,
+					// whatever client-go's elector is doing by then (it
+					// may still be trying to renew, or to release the Lease
+					// against a server it cannot reach).
+					termCtx, endTerm := term.Bound(leadCtx)
+					defer endTerm()
+					stopTerm := context.AfterFunc(leadCtx, func() { term.End(errors.New("the leader Lease was not renewed")) })
+					defer stopTerm()
+					if err := term.Check(); err != nil || leadCtx.Err() != nil {
 						return // lost before the term began
 					}
 					logger.Info("Acquired the leader Lease")
-					c.lead(ctx, leadCtx)
+					c.lead(ctx, termCtx)
+					if cause := context.Cause(termCtx); cause != nil && leadCtx.Err() == nil && ctx.Err() == nil {
+						logger.Info("Leadership term ended before the elector noticed", "reason", cause.Error())
+					}
 				},
 				OnStoppedLeading: func() {},
 				OnNewLeader: func(id string) {
@@ -154,13 +175,89 @@ func (c *Controller) campaign(ctx context.Context) error {
 			<-termDone
 			logger.Info("Left the leader Lease", "shutdown", ctx.Err() != nil)
 		}
+		term.End(errors.New("the campaign ended"))
 		cancelElect()
 	}
 	return nil
 }
 
+// TermName names the fence guard of a leadership term of the Lease
+// namespace/name (fence.Holds): what pool locks bound to the term check.
+func TermName(namespace, name string) string {
+	return fence.LeaderTerm(namespace + "/" + name)
+}
+
+// requestTimeout bounds each request on the leader Lease, well below the
+// renew deadline, so that a request the server never answers leaves time
+// to try again before the term ends, and giving the Lease up (which
+// client-go allows a whole renew deadline) does not wait on a server that
+// cannot be reached.
+func (le LeaderElectionConfig) requestTimeout() time.Duration {
+	return min(max(le.RetryPeriod, le.RenewDeadline/4), le.RenewDeadline/2)
+}
+
+// termLock is the leader Lease as the elector uses it, with a timeout on
+// each request, and every successful acquisition or renewal recorded in
+// the term's validity, counted from the instant before it was sent: by
+// then no standby can have seen the renewal, so none counts its lease
+// duration from an earlier instant than the leader counts its deadline.
+//
+// It also refuses to give up a Lease that another replica holds now:
+// client-go releases by overwriting whatever it last read, and a leader
+// resumed after a freeze still believes it holds the Lease, so without
+// this it would clear the holder of the new leader's Lease.
+type termLock struct {
+	resourcelock.Interface
+	timeout time.Duration
+	term    *fence.Validity
+
+	mu         sync.Mutex
+	lastHolder string // holder in the last record read
+}
+
+func (l *termLock) Get(ctx context.Context) (*resourcelock.LeaderElectionRecord, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	r, raw, err := l.Interface.Get(ctx)
+	l.mu.Lock()
+	l.lastHolder = ""
+	if err == nil && r != nil {
+		l.lastHolder = r.HolderIdentity
+	}
+	l.mu.Unlock()
+	return r, raw, err
+}
+
+func (l *termLock) Create(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
+	return l.write(ctx, r, l.Interface.Create)
+}
+
+func (l *termLock) Update(ctx context.Context, r resourcelock.LeaderElectionRecord) error {
+	if r.HolderIdentity == "" {
+		l.mu.Lock()
+		holder := l.lastHolder
+		l.mu.Unlock()
+		if holder != l.Identity() {
+			return fmt.Errorf("not releasing the leader Lease: %q holds it now", holder)
+		}
+	}
+	return l.write(ctx, r, l.Interface.Update)
+}
+
+func (l *termLock) write(ctx context.Context, r resourcelock.LeaderElectionRecord, do func(context.Context, resourcelock.LeaderElectionRecord) error) error {
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	sent := time.Now()
+	err := do(ctx, r)
+	if err == nil && r.HolderIdentity == l.Identity() {
+		l.term.Renewed(sent)
+	}
+	return err
+}
+
 // watchRelease calls released when the Lease is updated to have no holder
-// (its leader shut down and released it). A candidate retries acquiring
+// (its leader shut down and released it), or when the API server is back
+// after the watch had to wait for it. A candidate retries acquiring
 // only every RetryPeriod (plus up to 120 % jitter); a fresh campaign
 // tries at once, so a handover takes a round trip, not up to 4.4 s.
 // Only updates count: a Lease found without a holder when the watch
@@ -170,6 +267,7 @@ func (c *Controller) watchRelease(ctx context.Context, released func()) {
 	leases := c.cfg.Kube.CoordinationV1().Leases(lec.Namespace)
 	sel := fields.OneTermEqualSelector("metadata.name", lec.Name).String()
 	for ctx.Err() == nil {
+		began := time.Now()
 		w, err := leases.Watch(ctx, metav1.ListOptions{FieldSelector: sel})
 		if err != nil {
 			select {
@@ -177,6 +275,14 @@ func (c *Controller) watchRelease(ctx context.Context, released func()) {
 			case <-time.After(lec.RetryPeriod):
 			}
 			continue
+		}
+		if time.Since(began) > lec.RetryPeriod/2 {
+			// The watch waited for an API server that was away (see
+			// ReconnectingTransport): campaign at once rather than at
+			// the next retry, up to 2.2 retry periods away.
+			w.Stop()
+			released()
+			return
 		}
 		for ev := range w.ResultChan() {
 			l, ok := ev.Object.(*coordinationv1.Lease)

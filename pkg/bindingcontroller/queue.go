@@ -13,6 +13,8 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
+
+	"github.com/openvessel/ccictl/pkg/fence"
 )
 
 // queueName names the work queue in the workqueue metrics.
@@ -72,7 +74,8 @@ func (c *Controller) lead(outer, leadCtx context.Context) {
 		logger.Info("Reconciling", "poolbindings", n, "workers", c.cfg.Concurrency)
 	}
 
-	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(outer))
+	// Workers carry the term's guard (fence): their writes check it.
+	workCtx, cancelWork := context.WithCancel(fence.Inherit(context.WithoutCancel(outer), leadCtx))
 	defer cancelWork()
 	var wg sync.WaitGroup
 	for range c.cfg.Concurrency {

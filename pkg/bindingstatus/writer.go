@@ -24,6 +24,7 @@ import (
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/client/redact"
+	"github.com/openvessel/ccictl/pkg/fence"
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
@@ -102,15 +103,18 @@ func New(pass context.Context, client dynamic.Interface, gvr schema.GroupVersion
 }
 
 // Record is reconcile.Options.Record. The result is masked before it is
-// written: a status is readable by anyone who can read PoolBindings.
-func (w *Writer) Record(_ reconcile.Target, r *reconcile.Result) {
+// written: a status is readable by anyone who can read PoolBindings. The
+// write is made under the writer's context, carrying the fence guards of
+// ctx (the pool lock's, the leadership term's): a client built with
+// fence.Transport refuses it when they no longer allow writing.
+func (w *Writer) Record(ctx context.Context, _ reconcile.Target, r *reconcile.Result) {
 	u := w.byUID[r.UID]
 	if u == nil || r.Reason == reconcile.ReasonBusy {
 		// Busy: the holder of the pool's lock writes this binding's status.
 		return
 	}
 	r.Mask()
-	err := w.write(u, r)
+	err := w.write(fence.Inherit(w.ctx, ctx), u, r)
 	if err == nil {
 		return
 	}
@@ -164,8 +168,8 @@ func (e *NotWrittenError) Error() string {
 // write writes r to u's status, re-reading u on a conflict. The
 // observedGeneration written is always u's generation, the one whose spec
 // the pass used, whatever the re-read shows.
-func (w *Writer) write(u *unstructured.Unstructured, r *reconcile.Result) error {
-	ctx, now := w.ctx, w.now
+func (w *Writer) write(ctx context.Context, u *unstructured.Unstructured, r *reconcile.Result) error {
+	now := w.now
 	client := w.client.Resource(w.gvr).Namespace(u.GetNamespace())
 	used := u.GetGeneration()
 	cur := u

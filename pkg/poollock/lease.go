@@ -15,6 +15,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	coordclient "k8s.io/client-go/kubernetes/typed/coordination/v1"
+
+	"github.com/openvessel/ccictl/pkg/fence"
 )
 
 // Defaults of LeaseLocker.
@@ -60,6 +62,15 @@ type LeaseLocker struct {
 	NoWait bool
 	// PollInterval while waiting (DefaultPollInterval if 0).
 	PollInterval time.Duration
+	// Term, if set, binds the locks to a leadership term of the leader
+	// Lease Term ("namespace/name"): they are taken under a context that
+	// carries the term's guard (fence.LeaderTerm), and the Leases record
+	// Term. A writer whose context holds a valid term of the same leader
+	// Lease takes such a pool Lease over at once, without waiting for it to
+	// expire: its holder was the previous leader, whose writes are fenced
+	// by its own term, which ended before anyone else could acquire the
+	// leader Lease. Writers without Term (one-shot passes) wait as usual.
+	Term string
 	// OnUnavailable, if set, is called once, the first time Leases turn out
 	// to be unusable; later Locks answer ErrUnavailable without a request.
 	OnUnavailable func(error)
@@ -186,7 +197,7 @@ func (l *LeaseLocker) Lock(ctx context.Context, bindingNamespace, poolID string)
 		l.leaveSlot(key, slot)
 		return nil, nil, err
 	}
-	held, cancel := context.WithCancelCause(ctx)
+	held, cancel := context.WithCancelCause(fence.With(ctx, h))
 	if h.contended {
 		held = WithContended(held)
 	}
@@ -195,6 +206,7 @@ func (l *LeaseLocker) Lock(ctx context.Context, bindingNamespace, poolID string)
 	var once sync.Once
 	release := func() {
 		once.Do(func() {
+			h.end(errors.New("released"))
 			cancel(nil)
 			<-done
 			h.release()
@@ -219,6 +231,31 @@ type holder struct {
 	// contended: another writer held (or had just held) the lock when we
 	// asked, so what the caller read before asking may be stale.
 	contended bool
+	// ended: lost or released; writes under it are refused.
+	ended error
+}
+
+// Name implements fence.Guard.
+func (h *holder) Name() string { return "pool lock " + h.ns + "/" + h.name }
+
+// Valid implements fence.Guard: writes under the lock are allowed until
+// the instant renew would give it up, two thirds of the duration after
+// the last renewal was sent, while another writer waits a whole duration.
+func (h *holder) Valid() (time.Time, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ended != nil {
+		return time.Time{}, h.ended
+	}
+	return h.renewed.Add(h.l.Duration * 2 / 3), nil
+}
+
+func (h *holder) end(err error) {
+	h.mu.Lock()
+	if h.ended == nil {
+		h.ended = err
+	}
+	h.mu.Unlock()
 }
 
 // acquire takes the Lease, waiting for another holder unless NoWait.
@@ -250,7 +287,11 @@ func (h *holder) acquire(ctx context.Context) error {
 		}
 		create = false
 		seen = seen.update(cur, now)
-		switch decide(cur, h.l.Identity, seen, h.l.Duration, now) {
+		act := decide(cur, h.l.Identity, seen, h.l.Duration, now)
+		if act == wait && h.previousTerm(ctx, cur) {
+			act = take
+		}
+		switch act {
 		case take:
 			err := h.take(ctx, cur, now)
 			if err == nil || ctx.Err() != nil {
@@ -279,6 +320,32 @@ func (h *holder) acquire(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// previousTerm reports whether cur is held under the leader Lease this
+// locker's locks are bound to, while ctx holds a valid term of it: its
+// holder's term is over.
+func (h *holder) previousTerm(ctx context.Context, cur *coordinationv1.Lease) bool {
+	t := h.l.Term
+	return t != "" && cur.Annotations[TermAnnotation] == t && fence.Holds(ctx, fence.LeaderTerm(t))
+}
+
+// TermAnnotation on a pool Lease names the leader Lease ("namespace/name")
+// whose leadership terms the holder's writes are bound to
+// (LeaseLocker.Term).
+const TermAnnotation = "loadbalancer.networking.openvessel.io/leader-lease"
+
+// annotate records the locker's Term on a Lease it writes, and removes a
+// previous holder's.
+func (h *holder) annotate(l *coordinationv1.Lease) {
+	if h.l.Term == "" {
+		delete(l.Annotations, TermAnnotation)
+		return
+	}
+	if l.Annotations == nil {
+		l.Annotations = map[string]string{}
+	}
+	l.Annotations[TermAnnotation] = h.l.Term
 }
 
 // classify turns an API error into UnavailableError when the Lease API is
@@ -324,6 +391,7 @@ func (h *holder) create(ctx context.Context, now time.Time) error {
 			Labels: map[string]string{"app.kubernetes.io/managed-by": "ccictl"}},
 		Spec: h.spec(now, 0, nil),
 	}
+	h.annotate(lease)
 	out, err := h.client.Create(ctx, lease, metav1.CreateOptions{FieldManager: "ccictl-sync"})
 	if err != nil {
 		return err
@@ -342,6 +410,7 @@ func (h *holder) take(ctx context.Context, cur *coordinationv1.Lease, now time.T
 		transitions++
 	}
 	next.Spec = h.spec(now, transitions, nil)
+	h.annotate(next)
 	out, err := h.client.Update(ctx, next, metav1.UpdateOptions{FieldManager: "ccictl-sync"})
 	if err != nil {
 		return err
@@ -394,10 +463,14 @@ func (h *holder) renew(held context.Context, cancel context.CancelCauseFunc, don
 		case held.Err() != nil:
 			return
 		case apierrors.IsConflict(err) || apierrors.IsNotFound(err):
-			cancel(fmt.Errorf("%w: Lease %s/%s changed by someone else: %v", ErrLost, h.ns, h.name, err))
+			lost := fmt.Errorf("%w: Lease %s/%s changed by someone else: %v", ErrLost, h.ns, h.name, err)
+			h.end(lost)
+			cancel(lost)
 			return
 		case time.Since(last) >= deadline:
-			cancel(fmt.Errorf("%w: Lease %s/%s not renewed in time: %v", ErrLost, h.ns, h.name, err))
+			lost := fmt.Errorf("%w: Lease %s/%s not renewed in time: %v", ErrLost, h.ns, h.name, err)
+			h.end(lost)
+			cancel(lost)
 			return
 		}
 	}

@@ -170,8 +170,10 @@ type Options struct {
 	// while the binding's pool lock (if taken) is still held, so that what
 	// it writes (the binding's status) cannot land after a later writer's
 	// of the same pool. It may change the result (e.g. to SpecChanged).
-	// Calls for different bindings run concurrently.
-	Record func(t Target, r *Result)
+	// Calls for different bindings run concurrently. ctx is the one the
+	// writes were made under (the lock's): its fence guards apply to what
+	// Record writes too.
+	Record func(ctx context.Context, t Target, r *Result)
 
 	// quota is shared by the bindings of one Run.
 	quota *quotaCache
@@ -598,7 +600,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 	recorded := false
 	defer func() {
 		if !recorded && opts.Record != nil {
-			opts.Record(t, &res)
+			opts.Record(ctx, t, &res)
 		}
 	}()
 	r := newResult(t, opts)
@@ -639,7 +641,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 			defer func() {
 				res = lockLost(held, res)
 				if opts.Record != nil {
-					opts.Record(t, &res)
+					opts.Record(held, t, &res)
 					recorded = true
 				}
 				release()

@@ -207,7 +207,7 @@ func TestSyncRecordsUnderTheLock(t *testing.T) {
 	b := binding("web", "uid-1", pid)
 	l := &scriptedLocker{}
 	var got []string
-	record := func(tg Target, r *Result) {
+	record := func(_ context.Context, tg Target, r *Result) {
 		got = append(got, fmt.Sprintf("%s %s released=%d", tg.Binding.Name, r.Reason, l.released))
 		r.Message = "changed by the recorder"
 	}

@@ -439,7 +439,7 @@ func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, sta
 		fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(w))
 	}
 	var status *bindingstatus.Writer
-	var record func(reconcile.Target, *reconcile.Result)
+	var record func(context.Context, reconcile.Target, *reconcile.Result)
 	if !o.DryRun && !o.NoStatus {
 		status = bindingstatus.New(ctx, in.statusDyn, in.plbGVR, in.objects, o.ErrOut)
 		record = status.Record

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/bindingsource"
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/fence"
 	"github.com/openvessel/ccictl/pkg/poollock"
 	"github.com/openvessel/ccictl/pkg/readinessgate"
 	"github.com/openvessel/ccictl/pkg/reconcile"
@@ -127,10 +129,20 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The caches' clients wait for an API server that went away instead of
+	// backing off (bindingcontroller.ReconnectingTransport); the
+	// start-up reads above and below fail at once instead.
+	cacheCfg := rest.CopyConfig(cfg)
+	cacheCfg.Wrap(bindingcontroller.ReconnectingTransport)
+	cacheKube, err := kubernetes.NewForConfig(cacheCfg)
+	if err != nil {
+		return err
+	}
 	jsonCfg, err := f.ToRESTConfig()
 	if err != nil {
 		return err
 	}
+	jsonCfg.Wrap(bindingcontroller.ReconnectingTransport)
 	dyn, err := dynamic.NewForConfig(jsonCfg)
 	if err != nil {
 		return err
@@ -173,10 +185,14 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 
 	metrics := bindingcontroller.NewMetrics()
 	retryAfter := newPoolRetryAfter()
-	o.elbTransport = func(rt http.RoundTripper) http.RoundTripper { return metrics.ELB.Transport(retryAfter.Transport(rt)) }
+	// Every ELB write first checks the fence guards of its context (the
+	// leadership term, the pool lock) and is abandoned at their deadline.
+	o.elbTransport = func(rt http.RoundTripper) http.RoundTripper {
+		return fence.Transport(metrics.ELB.Transport(retryAfter.Transport(rt)))
+	}
 
 	ccfg := bindingcontroller.Config{
-		Kube: kube, Dynamic: dyn, Namespace: ns, Selector: sel,
+		Kube: cacheKube, Dynamic: dyn, Namespace: ns, Selector: sel,
 		ServiceResource: svcRes, PodResource: podRes, EventResource: eventRes, Pods: !probe.UsesEndpointSlices(),
 		// Pods are cached on the EndpointSlice path too: readiness gates
 		// are set on them, and a pod waiting for its gate is registered.
@@ -225,6 +241,9 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		return err
 	}
 	statusCfg.QPS = -1 // bounded by the workers; see bindingstatus.New
+	// Status, finalizer, readiness-gate and pool-lock writes are fenced
+	// like the ELB writes.
+	statusCfg.Wrap(fence.Transport)
 	statusDyn, err := dynamic.NewForConfig(statusCfg)
 	if err != nil {
 		return err
@@ -243,8 +262,12 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		store.NodesErr = fmt.Errorf("%w: %v", bindingsource.ErrNodesUnavailable, nodesErr)
 	}
 	policy := o.policy(clusterID)
+	var term string // pool locks bound to the leadership term
+	if le := ccfg.LeaderElection; le != nil {
+		term = le.Namespace + "/" + le.Name
+	}
 	policy.Locker = &poollock.LeaseLocker{
-		Leases: leases.CoordinationV1(), Namespace: o.LockNamespace,
+		Leases: leases.CoordinationV1(), Namespace: o.LockNamespace, Term: term,
 		OnUnavailable: func(err error) {
 			logger.Info("Pool locks unavailable; removals are re-checked right before they are made", "error", redact.Error(err).Error())
 		},
