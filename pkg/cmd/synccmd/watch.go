@@ -167,7 +167,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	o.elbTransport = func(rt http.RoundTripper) http.RoundTripper { return metrics.ELB.Transport(retryAfter.Transport(rt)) }
 
 	ccfg := bindingcontroller.Config{
-		Kube: kube, Dynamic: dyn, Namespace: ns, Selector: sel,
+		Kube: kube, Dynamic: dyn, Namespace: ns, Selector: sel, LockNamespace: o.LockNamespace,
 		ServiceResource: svcRes, Pods: !probe.UsesEndpointSlices(),
 		// Pods are cached on the EndpointSlice path too: readiness gates
 		// are set on them, and a pod waiting for its gate is registered.
