@@ -23,18 +23,35 @@ type advertisedLocks struct {
 
 // newAdvertisedLocks reads the advertised namespaces of targets' pools.
 // Bindings of one pool that name different namespaces (controllers with
-// different --lock-namespace) are a warning; the first by name wins.
-func newAdvertisedLocks(l poollock.Locker, targets []reconcile.Target) (*advertisedLocks, []string) {
+// different --lock-namespace) are a warning; the first by name wins. A
+// namespace that gone says does not exist (the controller was removed
+// with it) is a warning and ignored: no controller locks there, and
+// Leases cannot be created there, which would leave the pass without
+// locks.
+func newAdvertisedLocks(l poollock.Locker, targets []reconcile.Target, gone func(namespace string) bool) (*advertisedLocks, []string) {
 	a := &advertisedLocks{Locker: l, byPool: map[string]string{}}
 	byName := append([]reconcile.Target(nil), targets...)
 	sort.Slice(byName, func(i, j int) bool {
 		return byName[i].Binding.Namespace+"/"+byName[i].Binding.Name < byName[j].Binding.Namespace+"/"+byName[j].Binding.Name
 	})
 	var warnings []string
+	missing := map[string]bool{}
 	for _, t := range byName {
 		b := t.Binding
 		ns := b.Annotations[lbv1.LockNamespaceAnnotation]
 		if ns == "" {
+			continue
+		}
+		isGone, asked := missing[ns]
+		if !asked {
+			isGone = gone(ns)
+			missing[ns] = isGone
+			if isGone {
+				warnings = append(warnings, fmt.Sprintf("poolbinding %s/%s: annotation %s=%s names a namespace that does not exist: no controller takes pool locks there; the pass takes them in each binding's namespace",
+					b.Namespace, b.Name, lbv1.LockNamespaceAnnotation, ns))
+			}
+		}
+		if isGone {
 			continue
 		}
 		pool := b.Spec.PoolRef.ID

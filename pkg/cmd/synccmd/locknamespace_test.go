@@ -38,7 +38,7 @@ func TestAdvertisedLocks(t *testing.T) {
 		lockTarget("web", "d", "pool-3", "ccictl-system"),
 	}
 	rec := &recordingLocker{}
-	l, warnings := newAdvertisedLocks(rec, targets)
+	l, warnings := newAdvertisedLocks(rec, targets, func(string) bool { return false })
 	for _, t := range targets {
 		_, _, _ = l.Lock(context.Background(), t.Binding.Namespace, t.Binding.Spec.PoolRef.ID)
 	}
@@ -51,5 +51,29 @@ func TestAdvertisedLocks(t *testing.T) {
 	}
 	if w := lockWarnings("ccictl-system", targets); len(w) != 1 || !strings.Contains(w[0], "poolbinding shop/c") {
 		t.Errorf("--lock-namespace=ccictl-system: warnings %q, want one for shop/c", w)
+	}
+}
+
+// An advertised namespace that no longer exists (the controller was
+// removed with its namespace) is ignored with a warning: the pass locks in
+// the binding's namespace, not in a namespace where no Lease can be
+// created, which would leave it without locks.
+func TestAdvertisedLocksNamespaceGone(t *testing.T) {
+	targets := []reconcile.Target{
+		lockTarget("shop", "a", "pool-1", "ccictl-system"),
+		lockTarget("shop", "b", "pool-2", "ccictl-system"),
+		lockTarget("web", "c", "pool-3", "ops"),
+	}
+	rec := &recordingLocker{}
+	l, warnings := newAdvertisedLocks(rec, targets, func(ns string) bool { return ns == "ccictl-system" })
+	for _, t := range targets {
+		_, _, _ = l.Lock(context.Background(), t.Binding.Namespace, t.Binding.Spec.PoolRef.ID)
+	}
+	want := "shop/pool-1 shop/pool-2 ops/pool-3"
+	if got := strings.Join(rec.got, " "); got != want {
+		t.Errorf("locks taken %s, want %s", got, want)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "ccictl-system names a namespace that does not exist") {
+		t.Errorf("warnings %q, want one saying ccictl-system does not exist", warnings)
 	}
 }
