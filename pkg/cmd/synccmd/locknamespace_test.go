@@ -2,12 +2,14 @@ package synccmd
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/poollock"
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
@@ -75,5 +77,42 @@ func TestAdvertisedLocksNamespaceGone(t *testing.T) {
 	}
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "ccictl-system names a namespace that does not exist") {
 		t.Errorf("warnings %q, want one saying ccictl-system does not exist", warnings)
+	}
+}
+
+// unavailableIn fails every Lock in namespace ns as unavailable (no
+// rights there, as RBAC answers), and records the others.
+type unavailableIn struct {
+	recordingLocker
+	ns string
+}
+
+func (l *unavailableIn) Lock(ctx context.Context, ns, pool string) (context.Context, func(), error) {
+	if ns == l.ns {
+		return nil, nil, &poollock.UnavailableError{Err: errors.New(`leases.coordination.k8s.io is forbidden in namespace ` + ns)}
+	}
+	return l.recordingLocker.Lock(ctx, ns, pool)
+}
+
+// Where the advertised namespace's Leases cannot be taken (forbidden, or
+// the namespace gone without the pass being allowed to see it), the pass
+// locks in the binding's namespace, with a warning, rather than without
+// any lock.
+func TestAdvertisedLocksUnavailableThere(t *testing.T) {
+	targets := []reconcile.Target{lockTarget("shop", "a", "pool-1", "ccictl-system")}
+	rec := &unavailableIn{ns: "ccictl-system"}
+	l, _ := newAdvertisedLocks(rec, targets, func(string) bool { return false })
+	var warned []string
+	l.warn = func(s string) { warned = append(warned, s) }
+	for range 2 {
+		if _, _, err := l.Lock(context.Background(), "shop", "pool-1"); err != nil {
+			t.Fatalf("Lock: %v, want the lock taken in the binding's namespace", err)
+		}
+	}
+	if got := strings.Join(rec.got, " "); got != "shop/pool-1 shop/pool-1" {
+		t.Errorf("locks taken %s, want shop/pool-1 twice", got)
+	}
+	if len(warned) != 1 || !strings.Contains(warned[0], "takes it in namespace shop") {
+		t.Errorf("warnings %q, want one naming the namespace the pass locks in", warned)
 	}
 }

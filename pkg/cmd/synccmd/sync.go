@@ -434,6 +434,7 @@ func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, sta
 			_, err := in.leases.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 			return apierrors.IsNotFound(err) // unknown (e.g. Forbidden): as advertised
 		})
+		lockAt.(*advertisedLocks).warn = func(s string) { fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(s)) }
 	} else {
 		lockNotes = lockWarnings(o.LockNamespace, in.targets)
 	}
