@@ -64,3 +64,32 @@ func TestSyncOneShotTakesTheControllersPoolLock(t *testing.T) {
 		t.Errorf("--lock-namespace other than the controller's: want a warning, got %s", r)
 	}
 }
+
+// A binding still names the lock namespace of a controller that was
+// removed with its namespace: a one-shot pass takes the pool's lock in the
+// binding's namespace, as without the annotation — not a pass without
+// locks because no Lease can be created in a namespace that is gone.
+func TestSyncOneShotLockNamespaceGone(t *testing.T) {
+	e := newSyncEnv(t, "e2e-lock-gone")
+	e.pool(syncPool)
+	e.service("web", 80, intstr.FromInt32(8080), map[string]string{"app": "web"}, nil)
+	e.pods("web", readyPod("web-1", "10.69.0.1"))
+	e.binding("b1", syncPool, "web", 80)
+	e.waitSlices("web", "10.69.0.1:8080")
+	e.annotate("b1", lbv1.LockNamespaceAnnotation, "e2e-lock-gone-system")
+
+	holder := leaseLocker(t, e.kube, "holder-ci", 15*time.Second)
+	_, release, err := holder.Lock(context.Background(), e.ns, syncPool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	r := e.sync("--no-wait-lock")
+	if r.Code != 1 || !strings.Contains(r.Stdout, "Busy: pool is locked by holder-ci (Lease "+e.ns+"/ccictl-pool-"+syncPool) ||
+		!strings.Contains(r.Stderr, "e2e-lock-gone-system names a namespace that does not exist") {
+		t.Errorf("one-shot pass, annotation naming a namespace that is gone, the lock held in the binding's namespace: want Busy there and a warning, got %s", r)
+	}
+	if got := e.members(syncPool); len(got) != 0 {
+		t.Errorf("pool %v: the pass wrote while another writer held the pool's lock", got)
+	}
+}

@@ -82,6 +82,12 @@ type Config struct {
 	// Selector chooses the bindings that are reconciled (-l); nil is all.
 	// The binding cache holds every binding of the scope regardless.
 	Selector labels.Selector
+	// LockNamespace is the value the reconciler writes in each selected
+	// binding's lbv1.LockNamespaceAnnotation ("" = none): an edit of the
+	// annotation to anything else queues the binding, whose reconcile
+	// writes it back, so that one-shot passes keep locking its pool where
+	// this controller does.
+	LockNamespace string
 	// ServiceResource is where Services are read: zero or core/v1 with the
 	// typed client, anything else (CCI's cci/v2 services) through Dynamic.
 	ServiceResource schema.GroupVersionResource

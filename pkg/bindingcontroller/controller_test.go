@@ -699,3 +699,34 @@ func TestStartReconcilesEachBindingOnce(t *testing.T) {
 		t.Errorf("%d reconciles of %d bindings at start; reconciled more than once: %v", got, n, twice)
 	}
 }
+
+// The lock-namespace annotation edited to another value than the one the
+// controller writes (by hand, or by a tool that replaces the object) queues
+// the binding, so that its reconcile writes it back before a one-shot pass
+// locks the pool elsewhere; the controller's own write queues nothing.
+func TestLockAnnotationEditQueuesTheBinding(t *testing.T) {
+	cfg := restConfig(t)
+	c := newClients(t, cfg)
+	ns := namespace(t, c)
+	createService(t, c, ns, "web", nil)
+	createBinding(t, c, ns, "web", "web", nil)
+	k := key(ns, "web")
+	rec := newRecorder(nil)
+	start(t, Config{Kube: c.kube, Dynamic: c.dyn, Namespace: ns, Reconciler: rec, Concurrency: 1,
+		LockNamespace: "locks", Coalesce: 10 * time.Millisecond, ResyncPeriod: time.Hour})
+	rec.waitCalls(t, k, 1, 15*time.Second)
+	annotate := func(v string) {
+		t.Helper()
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, lbv1.LockNamespaceAnnotation, v)
+		if _, err := c.dyn.Resource(plbGVR).Namespace(ns).Patch(context.Background(), "web", types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	annotate("locks") // the controller's own write
+	annotate("elsewhere")
+	calls := rec.waitCalls(t, k, 2, 15*time.Second)
+	time.Sleep(time.Second)
+	if got := len(rec.callsOf(k)); got != 2 {
+		t.Errorf("reconciled %d times (first at %v), want 2: the first pass and the edit to another namespace, not the controller's own write", got, calls[0])
+	}
+}

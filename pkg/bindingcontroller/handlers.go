@@ -151,7 +151,7 @@ func (c *Controller) addHandlers() error {
 		UpdateFunc: func(old, cur any) {
 			o, ok1 := old.(*lbv1.PoolBinding)
 			n, ok2 := cur.(*lbv1.PoolBinding)
-			if !ok1 || !ok2 || !bindingChanged(o, n) {
+			if !ok1 || !ok2 || (!bindingChanged(o, n) && !c.lockAnnotationEdited(o, n)) {
 				return
 			}
 			if c.Selected(o.Labels) || c.wanted(n) {
@@ -275,6 +275,15 @@ func withoutOwn(a map[string]string) map[string]string {
 	c := maps.Clone(a)
 	delete(c, lbv1.LockNamespaceAnnotation)
 	return c
+}
+
+// lockAnnotationEdited: n's lock-namespace annotation changed to a value
+// this controller does not write (an edit by hand or by a tool that
+// replaces the object): not the controller's own write, which
+// bindingChanged ignores.
+func (c *Controller) lockAnnotationEdited(o, n *lbv1.PoolBinding) bool {
+	v := n.Annotations[lbv1.LockNamespaceAnnotation]
+	return v != o.Annotations[lbv1.LockNamespaceAnnotation] && v != c.cfg.LockNamespace
 }
 
 // onlyAddsMembersFinalizer: cur is old plus lbv1.MembersFinalizer, the

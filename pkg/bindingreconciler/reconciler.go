@@ -470,7 +470,10 @@ func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, 
 		if result.Removed > 0 {
 			r.normal(u, "MembersRemoved", fmt.Sprintf("removed %d member(s) from pool %s before deletion", result.Removed, b.Spec.PoolRef.ID))
 		}
-	case result.Reason == reconcile.ReasonPoolNotFound || result.Reason == reconcile.ReasonDeletionProtected:
+	case result.Reason == reconcile.ReasonPoolNotFound || result.Reason == reconcile.ReasonDeletionProtected,
+		result.Reason == reconcile.ReasonInvalidBinding && !reconcile.ValidPoolID(b.Spec.PoolRef.ID):
+		// A pool ID that cannot name a pool holds no member of this
+		// binding (its passes made no call): nothing to wait for.
 		r.warn(u, result.Reason, "finalizer removed without removing members: "+result.Message)
 	default:
 		r.warn(u, result.Reason, "members not removed, retrying: "+result.Message)

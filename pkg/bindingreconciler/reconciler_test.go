@@ -493,3 +493,22 @@ func TestReconcileStaleReadIsAConflict(t *testing.T) {
 		t.Errorf("pool %v, want the one endpoint", got)
 	}
 }
+
+// A binding whose pool ID cannot name a backend server group got the
+// finalizer on its first reconcile (InvalidBinding, no ELB call, so it owns
+// no member): deleting it releases it instead of retrying forever.
+func TestReconcileDeletedInvalidPoolIDIsReleased(t *testing.T) {
+	e := newEnv(t, "rec-invalid-pool", elb.Pool{ID: poolID})
+	e.binding("b", "Pool_1")
+	if out := e.reconcile("b"); out.Result == nil || out.Result.Reason != reconcile.ReasonInvalidBinding {
+		t.Fatalf("first pass %+v %v, want InvalidBinding", out.Result, out.Err)
+	}
+	if u, err := e.get("b"); err != nil || len(u.GetFinalizers()) != 1 {
+		t.Fatalf("binding %v, err %v: want the finalizer after its first reconcile", u, err)
+	}
+	e.delete("b")
+	out := e.reconcile("b")
+	if _, err := e.get("b"); !apierrors.IsNotFound(err) {
+		t.Fatalf("deleted binding with an invalid pool ID not released (%+v, %v): %v", out.Result, out.Err, err)
+	}
+}

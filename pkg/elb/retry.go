@@ -109,7 +109,14 @@ func retryableStatus(code int) bool {
 
 // retryAfter reads a Retry-After header (seconds or HTTP date); 0 if absent.
 func retryAfter(h http.Header) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
+	return ParseRetryAfter(h.Get("Retry-After"), time.Now())
+}
+
+// ParseRetryAfter is the wait a Retry-After value asks for at now: delay
+// seconds or an HTTP date (RFC 9110 allows both); 0 when absent, invalid
+// or past.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
@@ -120,7 +127,7 @@ func retryAfter(h http.Header) time.Duration {
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
+		if d := t.Sub(now); d > 0 {
 			return d
 		}
 	}

@@ -925,7 +925,7 @@ func newResult(t Target, opts Options) Result {
 		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "binding cannot own members: "+err.Error()
 	case r.PoolID == "":
 		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "spec.poolRef.id is empty"
-	case !validPoolID(r.PoolID):
+	case !ValidPoolID(r.PoolID):
 		r.State, r.Reason = StateFailed, ReasonInvalidBinding
 		r.Message = fmt.Sprintf("spec.poolRef.id %q is not a backend server group ID (a UUID of lowercase hex digits and '-', e.g. e0812a4c-6b1d-4c8e-9f3a-5d2b7c9a29c1); nothing changed", r.PoolID)
 	}
@@ -937,10 +937,10 @@ func newResult(t Target, opts Options) Result {
 	return r
 }
 
-// validPoolID: the ID can name the pool in an ELB URL and in its lock's
+// ValidPoolID: the ID can name the pool in an ELB URL and in its lock's
 // Lease name (pool IDs are UUIDs), so a binding that cannot be served is
 // refused before any call instead of failing at its Lease.
-func validPoolID(id string) bool {
+func ValidPoolID(id string) bool {
 	return len(validation.IsDNS1123Subdomain(poollock.LeaseName(id))) == 0
 }
 

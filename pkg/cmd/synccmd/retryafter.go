@@ -2,7 +2,6 @@ package synccmd
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -45,11 +44,11 @@ func (p *poolRetryAfter) Transport(rt http.RoundTripper) http.RoundTripper {
 }
 
 func (p *poolRetryAfter) note(pool, header string) {
-	secs, err := strconv.Atoi(strings.TrimSpace(header))
-	if err != nil || secs <= 0 {
+	// Seconds or an HTTP date, read as the ELB client reads it.
+	d := elb.ParseRetryAfter(header, p.now())
+	if d <= 0 {
 		return
 	}
-	d := time.Duration(secs) * time.Second
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	until := p.now().Add(d)

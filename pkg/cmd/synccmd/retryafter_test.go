@@ -39,3 +39,20 @@ func TestPoolRetryAfter(t *testing.T) {
 		t.Errorf("p1 after its Retry-After: wait %v, want 0", got)
 	}
 }
+
+// A Retry-After given as an HTTP date (RFC 9110 allows either form) is
+// remembered as the wait until that time, as the ELB client honours it:
+// a throttled pool is not called again through the queue before then.
+func TestPoolRetryAfterHTTPDate(t *testing.T) {
+	now := time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC)
+	p := newPoolRetryAfter()
+	p.now = func() time.Time { return now }
+	p.note("p1", now.Add(40*time.Second).Format(http.TimeFormat))
+	if got := p.wait("p1"); got != 40*time.Second {
+		t.Errorf("Retry-After as an HTTP date 40s ahead: wait %v, want 40s", got)
+	}
+	p.note("p2", now.Add(-time.Minute).Format(http.TimeFormat))
+	if got := p.wait("p2"); got != 0 {
+		t.Errorf("Retry-After as an HTTP date in the past: wait %v, want 0", got)
+	}
+}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
@@ -431,7 +433,11 @@ func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, sta
 	var lockNotes []string
 	if o.LockNamespace == "" {
 		// Where the controller takes the lock (it says so on its bindings).
-		lockAt, lockNotes = newAdvertisedLocks(locker, in.targets)
+		lockAt, lockNotes = newAdvertisedLocks(locker, in.targets, func(ns string) bool {
+			_, err := in.leases.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+			return apierrors.IsNotFound(err) // unknown (e.g. Forbidden): as advertised
+		})
+		lockAt.(*advertisedLocks).warn = func(s string) { fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(s)) }
 	} else {
 		lockNotes = lockWarnings(o.LockNamespace, in.targets)
 	}

@@ -192,7 +192,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	}
 
 	ccfg := bindingcontroller.Config{
-		Kube: cacheKube, Dynamic: dyn, Namespace: ns, Selector: sel,
+		Kube: cacheKube, Dynamic: dyn, Namespace: ns, Selector: sel, LockNamespace: o.LockNamespace,
 		ServiceResource: svcRes, PodResource: podRes, EventResource: eventRes, Pods: !probe.UsesEndpointSlices(),
 		// Pods are cached on the EndpointSlice path too: readiness gates
 		// are set on them, and a pod waiting for its gate is registered.
