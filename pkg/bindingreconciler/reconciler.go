@@ -263,8 +263,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 	case result.State == reconcile.StateFailed:
 		out.Err = errors.New(result.Line())
 	}
+	if result.Reason == reconcile.ReasonBusy && out.RequeueAfter == 0 {
+		// Another writer holds the pool's lock: ask again soon, through
+		// the queue, as a waiting Lock would have polled.
+		out.RequeueAfter = BusyRetry
+	}
 	return out
 }
+
+// BusyRetry is how soon a binding whose pool another writer holds is
+// reconciled again.
+const BusyRetry = 2 * time.Second
 
 // gates sets the readiness-gate condition of the binding's gated pods from
 // one member list of its pool (the health the ELB reports now), and asks

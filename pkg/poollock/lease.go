@@ -60,6 +60,10 @@ type LeaseLocker struct {
 	Duration time.Duration
 	// NoWait reports ErrBusy at once instead of waiting for the holder.
 	NoWait bool
+	// MaxWait, if positive, reports ErrBusy once a Lock has waited this
+	// long for another holder: a controller's worker must not wait out a
+	// long pass of another writer (it asks again through its queue).
+	MaxWait time.Duration
 	// PollInterval while waiting (DefaultPollInterval if 0).
 	PollInterval time.Duration
 	// Term, if set, binds the locks to a leadership term of the leader
@@ -262,6 +266,7 @@ func (h *holder) end(err error) {
 func (h *holder) acquire(ctx context.Context) error {
 	var seen observation
 	var waitedFor string // the holder OnWait was last told of
+	start := time.Now()
 	// A free pool has no Lease (release deletes it): try to create it
 	// first, which makes an uncontended lock one request.
 	create := true
@@ -302,7 +307,7 @@ func (h *holder) acquire(ctx context.Context) error {
 			}
 			continue // changed or released under us: look again
 		case wait:
-			if h.l.NoWait {
+			if h.l.NoWait || (h.l.MaxWait > 0 && now.Sub(start) >= h.l.MaxWait) {
 				return &BusyError{Lease: h.ns + "/" + h.name, Holder: holderOf(cur), Renewed: renewTimeOf(cur)}
 			}
 			if waiting := holderOf(cur); waiting != waitedFor {

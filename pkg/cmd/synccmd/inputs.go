@@ -15,6 +15,7 @@ import (
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/bindingsource"
 	"github.com/openvessel/ccictl/pkg/endpoints"
+	"github.com/openvessel/ccictl/pkg/fence"
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
@@ -80,6 +81,10 @@ func (o *SyncOptions) readCluster(ctx context.Context) (*clusterInput, error) {
 		return nil, err
 	}
 	statusCfg.QPS = -1 // no client-side limiter: see bindingstatus.New
+	// Status and pool-lock writes check the pool lock they are made under
+	// (pkg/fence), as the controller's do: a pass that lost its lock (its
+	// renewals did not get through) writes nothing more.
+	statusCfg.Wrap(fence.Transport)
 	if in.statusDyn, err = dynamic.NewForConfig(statusCfg); err != nil {
 		return nil, err
 	}

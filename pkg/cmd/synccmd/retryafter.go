@@ -17,6 +17,12 @@ import (
 // bindings whose pools answer.
 var watchRetry = elb.RetryPolicy{MaxAttempts: 3, Initial: 200 * time.Millisecond, Max: time.Second, MaxRetryAfter: time.Second}
 
+// watchLockWait is how long a controller's reconcile waits for a pool
+// lock another writer holds before the binding is Busy and requeued
+// (bindingreconciler.BusyRetry): like the ELB's waits, another writer's
+// long pass goes through the queue, not a worker.
+const watchLockWait = 2 * time.Second
+
 // poolRetryAfter remembers, per pool, until when the ELB asked (a 429 or
 // 5xx answer's Retry-After) not to be called again: a binding whose pass
 // failed comes back after that, not before.

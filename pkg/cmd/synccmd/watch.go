@@ -268,6 +268,11 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	}
 	policy.Locker = &poollock.LeaseLocker{
 		Leases: leases.CoordinationV1(), Namespace: o.LockNamespace, Term: term,
+		// A worker waits briefly for a pool another writer holds (a
+		// one-shot pass, a replica handing over), then the binding is
+		// Busy and asks again through the queue: a long pass of another
+		// writer never holds the controller's workers.
+		MaxWait: watchLockWait,
 		OnUnavailable: func(err error) {
 			logger.Info("Pool locks unavailable; removals are re-checked right before they are made", "error", redact.Error(err).Error())
 		},

@@ -1,0 +1,54 @@
+package poollock
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// A Lock with MaxWait gives up on a pool another writer holds once it has
+// waited that long, with ErrBusy naming the holder, instead of waiting
+// until its context ends: a controller's worker asks again through its
+// queue rather than sitting out another writer's long pass.
+func TestLeaseLockerMaxWait(t *testing.T) {
+	cfg := &rest.Config{Host: cluster.Server, BearerToken: cluster.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: cluster.CAFile}}
+	kube := kubernetes.NewForConfigOrDie(cfg)
+	ctx := context.Background()
+	const ns = "poollock-maxwait"
+	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	holder := &LeaseLocker{Leases: kube.CoordinationV1(), Identity: "ci-pass", Duration: time.Hour}
+	_, release, err := holder.Lock(ctx, ns, "pool-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+
+	const maxWait = 700 * time.Millisecond
+	waiter := &LeaseLocker{Leases: kube.CoordinationV1(), Identity: "controller", Duration: time.Hour,
+		PollInterval: 100 * time.Millisecond, MaxWait: maxWait}
+	// The context allows far longer than MaxWait: without the bound the
+	// Lock would wait for it and fail with its deadline instead.
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, _, err = waiter.Lock(wctx, ns, "pool-a")
+	took := time.Since(start)
+	var busy *BusyError
+	if !errors.As(err, &busy) || busy.Holder != "ci-pass" {
+		t.Fatalf("Lock = %v after %v, want a BusyError naming ci-pass", err, took)
+	}
+	if took < maxWait {
+		t.Errorf("gave up after %v, before MaxWait %v", took, maxWait)
+	}
+	if wctx.Err() != nil {
+		t.Errorf("gave up only when the context ended (%v)", took)
+	}
+}
