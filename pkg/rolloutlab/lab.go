@@ -268,3 +268,91 @@ func (r Report) Lines(start time.Time) []string {
 	}
 	return out
 }
+
+// Phases are, for the pods a rollout created, the delays from their
+// containers being ready to: their member in the pool, ONLINE, Ready
+// (gates True), and their first request served.
+type Phases struct {
+	Member, Online, Ready, FirstRequest []time.Duration
+}
+
+// TimeToTraffic reads the phases from the timeline of the pods that
+// started serving after since.
+func (r Report) TimeToTraffic(since time.Time) Phases {
+	type podTimes struct {
+		addr                                    string
+		containers, ready, first, member, online time.Time
+	}
+	pods := map[string]*podTimes{}
+	byAddr := map[string]*podTimes{}
+	for _, e := range r.Events {
+		if e.Kind == EventServing && e.At.After(since) {
+			// The member's address is the pod IP: the 10.x twin of the
+			// loopback address served.
+			addr := "10." + strings.SplitN(e.Detail, ".", 2)[1]
+			pt := &podTimes{addr: addr}
+			pods[e.Pod], byAddr[addr] = pt, pt
+		}
+	}
+	for _, e := range r.Events {
+		pt := pods[e.Pod]
+		if e.Pod == "" {
+			pt = byAddr[e.Detail]
+		}
+		if pt == nil {
+			continue
+		}
+		set := func(t *time.Time) {
+			if t.IsZero() {
+				*t = e.At
+			}
+		}
+		switch e.Kind {
+		case EventContainersReady:
+			set(&pt.containers)
+		case EventReady:
+			set(&pt.ready)
+		case EventFirstRequest:
+			set(&pt.first)
+		case "member+":
+			set(&pt.member)
+		case "online":
+			set(&pt.online)
+		}
+	}
+	var ph Phases
+	for _, pt := range pods {
+		if pt.containers.IsZero() {
+			continue
+		}
+		add := func(to *[]time.Duration, t time.Time) {
+			if !t.IsZero() {
+				*to = append(*to, max(0, t.Sub(pt.containers)))
+			}
+		}
+		add(&ph.Member, pt.member)
+		add(&ph.Online, pt.online)
+		add(&ph.Ready, pt.ready)
+		add(&ph.FirstRequest, pt.first)
+	}
+	return ph
+}
+
+// Percentile is the p-th percentile (0–100) of ds, 0 when empty.
+func Percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(float64(len(s)-1)*p/100 + 0.5)
+	return s[i]
+}
+
+// PhaseLine is the phases' p50/p99 on one line.
+func (ph Phases) PhaseLine() string {
+	f := func(name string, ds []time.Duration) string {
+		return fmt.Sprintf("%s p50 %v p99 %v (n=%d)", name, Percentile(ds, 50).Round(10*time.Millisecond), Percentile(ds, 99).Round(10*time.Millisecond), len(ds))
+	}
+	return "containers ready → " + strings.Join([]string{f("member", ph.Member), f("ONLINE", ph.Online), f("Ready", ph.Ready), f("first request", ph.FirstRequest)}, "; ")
+}

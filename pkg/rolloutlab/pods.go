@@ -60,6 +60,11 @@ const (
 	EventSIGTERM  = "sigterm"  // the pod's server stopped accepting
 	EventKilled   = "killed"   // grace period over, connections closed
 	EventGateTrue = "gatetrue" // every readiness gate is True
+	// EventContainersReady: the runner saw ContainersReady True.
+	EventContainersReady = "containersready"
+	// EventFirstRequest: the pod's server got its first request (not a
+	// health check).
+	EventFirstRequest = "firstrequest"
 )
 
 type podServer struct {
@@ -69,6 +74,7 @@ type podServer struct {
 	stopping bool
 	// readyNoted: the Ready event was reported.
 	readyNoted bool
+	crNoted    bool
 	killed     chan struct{}
 	once       sync.Once
 }
@@ -169,7 +175,9 @@ func (r *PodRunner) start(p *corev1.Pod) (*podServer, error) {
 		return nil, err
 	}
 	s := &podServer{name: p.Name, addr: ln.Addr().String(), killed: make(chan struct{})}
-	s.srv = &http.Server{Handler: podHandler(p.Name, s.killed), ReadHeaderTimeout: 10 * time.Second}
+	var first sync.Once
+	served := func() { first.Do(func() { r.emit(EventFirstRequest, p.Name, "") }) }
+	s.srv = &http.Server{Handler: podHandler(p.Name, s.killed, served), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	r.mu.Lock()
 	r.servers[p.UID] = s
@@ -191,10 +199,11 @@ func containerPort(p *corev1.Pod) int {
 // podHandler answers / with the pod's name, /healthz with 200, and
 // /hold?ms=N with a line every 100ms for N ms: a long-lived connection
 // that ends cleanly with its last chunk.
-func podHandler(name string, killed <-chan struct{}) http.Handler {
+func podHandler(name string, killed <-chan struct{}, served func()) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	mux.HandleFunc("/hold", func(w http.ResponseWriter, req *http.Request) {
+		served()
 		ms, _ := strconv.Atoi(req.URL.Query().Get("ms"))
 		end := time.Now().Add(time.Duration(ms) * time.Millisecond)
 		fl, _ := w.(http.Flusher)
@@ -213,7 +222,10 @@ func podHandler(name string, killed <-chan struct{}) http.Handler {
 		}
 		fmt.Fprintf(w, "done\n")
 	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, name) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		served()
+		fmt.Fprintln(w, name)
+	})
 	return mux
 }
 
@@ -270,6 +282,9 @@ func (r *PodRunner) kill(uid types.UID) {
 // kwok's stages write Ready for pods without gates; pods with gates get it
 // here (and only once their containers are ready).
 func (r *PodRunner) applyReadyRule(ctx context.Context, p *corev1.Pod) {
+	if c := condition(p, corev1.ContainersReady); c != nil && c.Status == corev1.ConditionTrue {
+		r.note(p, func(s *podServer) *bool { return &s.crNoted }, EventContainersReady)
+	}
 	if len(p.Spec.ReadinessGates) == 0 {
 		if c := condition(p, corev1.PodReady); c != nil && c.Status == corev1.ConditionTrue {
 			r.noteReady(p)
@@ -309,15 +324,20 @@ func (r *PodRunner) applyReadyRule(ctx context.Context, p *corev1.Pod) {
 }
 
 func (r *PodRunner) noteReady(p *corev1.Pod) {
+	r.note(p, func(s *podServer) *bool { return &s.readyNoted }, EventReady)
+}
+
+// note emits kind once per pod, flag remembering it did.
+func (r *PodRunner) note(p *corev1.Pod, flag func(*podServer) *bool, kind string) {
 	r.mu.Lock()
 	s := r.servers[p.UID]
-	first := s != nil && !s.readyNoted
+	first := s != nil && !*flag(s)
 	if first {
-		s.readyNoted = true
+		*flag(s) = true
 	}
 	r.mu.Unlock()
 	if first {
-		r.emit(EventReady, p.Name, "")
+		r.emit(kind, p.Name, "")
 	}
 }
 
