@@ -143,6 +143,27 @@ func labRollout(t *testing.T, run labRun) []rolloutlab.Report {
 		t.Logf("LAB %s rollout %d: %d pods, %d req/s (keep-alive %v): rollout %v; requests ok=%d failed=%d %v; long-lived connections clean=%d cut=%d; ELB calls %s; %s; plot %s; examples %v",
 			run.ns, i+1, run.pods, run.rate, run.keepAlive, took.Round(100*time.Millisecond), r.Totals.OK, r.Totals.Failed, r.Totals.ByKind,
 			r.Totals.ConnClean, r.Totals.ConnCut, writeCalls(calls), r.TimeToTraffic(start).PhaseLine(), plotPath, r.Examples)
+		if st := e.emu.Stats(syncPool); st.NoMember+st.BackendFailed+st.Cut > 0 || r.Totals.Failed > 0 {
+			t.Logf("ELB listener: %d without a member, %d member unreachable, %d cut by the ELB; timeline:", st.NoMember, st.BackendFailed, st.Cut)
+			for _, ev := range r.Events {
+				if ev.At.After(m.Start) {
+					t.Logf("  %6.2fs %-15s %s %s", ev.At.Sub(m.Start).Seconds(), ev.Kind, ev.Pod, ev.Detail)
+				}
+			}
+			for _, s := range r.Seconds {
+				if len(s.Failed) > 0 {
+					t.Logf("  failures in second %d: %v", s.At.Unix()-m.Start.Unix(), s.Failed)
+				}
+			}
+		}
+		if cuts := m.CutReasons(); len(cuts) > 0 {
+			t.Logf("connections cut: %s", strings.Join(cuts, "; "))
+		}
+		for _, ev := range r.Events {
+			if ev.Kind == "error" {
+				t.Logf("pod runner: %s %s: %s", ev.At.Format("15:04:05.000"), ev.Pod, ev.Detail)
+			}
+		}
 		if settleErr != nil {
 			t.Fatalf("rollout: %v\n%s", settleErr, w.logged())
 		}

@@ -280,7 +280,7 @@ type Phases struct {
 // started serving after since.
 func (r Report) TimeToTraffic(since time.Time) Phases {
 	type podTimes struct {
-		addr                                    string
+		addr                                     string
 		containers, ready, first, member, online time.Time
 	}
 	pods := map[string]*podTimes{}
@@ -295,6 +295,9 @@ func (r Report) TimeToTraffic(since time.Time) Phases {
 		}
 	}
 	for _, e := range r.Events {
+		if e.At.Before(since) {
+			continue // an address may have served an earlier pod
+		}
 		pt := pods[e.Pod]
 		if e.Pod == "" {
 			pt = byAddr[e.Detail]

@@ -113,6 +113,20 @@ type Totals struct {
 	ConnCut   int            `json:"conn_cut"`
 }
 
+// CutReasons lists the connections cut early: when (seconds since the
+// load started, start and end) and how.
+func (m *Measurement) CutReasons() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, c := range m.Conns {
+		if !c.Clean {
+			out = append(out, fmt.Sprintf("%.1fs-%.1fs: %s", c.Start.Sub(m.Start).Seconds(), c.End.Sub(m.Start).Seconds(), c.Err))
+		}
+	}
+	return out
+}
+
 // Totals sums the run.
 func (m *Measurement) Totals() Totals {
 	t := Totals{ByKind: map[string]int{}}

@@ -57,7 +57,6 @@ func (r Report) Plot(path string, loadStart, restart time.Time) error {
 		pm.p.Add(band)
 		pm.p.Legend.Add("rollout", band)
 		pm.p.Legend.Top = true
-		pm.p.X.Min = 0
 	}
 	red := color.RGBA{R: 200, A: 255}
 	green := color.RGBA{G: 140, A: 255}
@@ -80,6 +79,11 @@ func (r Report) Plot(path string, loadStart, restart time.Time) error {
 		line.Width = vg.Points(1.5)
 		l.p.Add(line)
 		l.p.Legend.Add(l.name, line)
+	}
+	// One time axis for both panels.
+	xmax := max(top.X.Max, bottom.X.Max)
+	for _, p := range []*plot.Plot{top, bottom} {
+		p.X.Min, p.X.Max = 0, xmax
 	}
 	img := vgimg.New(10*vg.Inch, 7*vg.Inch)
 	dc := draw.New(img)
