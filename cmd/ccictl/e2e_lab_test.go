@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -233,6 +234,8 @@ func TestRolloutLabUnsafeSetUpShowsFailures(t *testing.T) {
 // gates, no preStop), quota (safe, with a member quota of pods + 1 so
 // that new members must be staged), each with one connection per request
 // and, as -keepalive, with reused connections; safe rolls N times.
+// CCICTL_BENCH_ROLLOUT_ONLY (a regular expression) picks scenarios by
+// name, e.g. 'safe-50$|unsafe-50$'.
 func TestBenchRolloutLab(t *testing.T) {
 	sizes := os.Getenv("CCICTL_BENCH_ROLLOUT")
 	if sizes == "" {
@@ -255,6 +258,9 @@ func TestBenchRolloutLab(t *testing.T) {
 				name := fmt.Sprintf("lab-%s-%d", sc.name, pods)
 				if keepAlive {
 					name += "-keepalive"
+				}
+				if only := os.Getenv("CCICTL_BENCH_ROLLOUT_ONLY"); only != "" && !regexp.MustCompile(only).MatchString(name) {
+					continue
 				}
 				t.Run(name, func(t *testing.T) {
 					rs := labRollout(t, labRun{ns: name, pods: int32(pods), rate: rate, keepAlive: keepAlive, holds: 8,

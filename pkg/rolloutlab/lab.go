@@ -263,8 +263,14 @@ func (r Report) Lines(start time.Time) []string {
 		}
 		sort.Strings(kinds)
 		p := byS[s.At.Unix()]
-		out = append(out, fmt.Sprintf("t=%3ds ok=%4d failed=%3d %-24s members=%d online=%d draining=%d",
-			int(s.At.Sub(start.Truncate(time.Second))/time.Second), s.OK, failed, strings.Join(kinds, ","), p.Members, p.Online, p.Draining))
+		gates := 0 // readiness gates opened so far
+		for _, e := range r.Events {
+			if e.Kind == EventGateTrue && e.At.Unix() <= s.At.Unix() {
+				gates++
+			}
+		}
+		out = append(out, fmt.Sprintf("t=%3ds ok=%4d failed=%3d %-24s members=%d online=%d draining=%d gates-opened=%d",
+			int(s.At.Sub(start.Truncate(time.Second))/time.Second), s.OK, failed, strings.Join(kinds, ","), p.Members, p.Online, p.Draining, gates))
 	}
 	return out
 }
