@@ -70,6 +70,7 @@ const (
 type podServer struct {
 	name     string
 	srv      *http.Server
+	ip       string // the pod IP served (on its loopback twin)
 	addr     string
 	stopping bool
 	// readyNoted: the Ready event was reported.
@@ -143,6 +144,12 @@ func (r *PodRunner) sync(ctx context.Context, p *corev1.Pod) {
 	r.mu.Lock()
 	s := r.servers[p.UID]
 	r.mu.Unlock()
+	if s != nil && s.ip != p.Status.PodIP && p.DeletionTimestamp == nil {
+		// kwok may write a pod's first status twice, with two IPs: the
+		// server follows the IP the pod has now.
+		r.kill(p.UID)
+		s = nil
+	}
 	if s == nil && p.DeletionTimestamp == nil {
 		var err error
 		if s, err = r.start(p); err != nil {
@@ -174,7 +181,7 @@ func (r *PodRunner) start(p *corev1.Pod) (*podServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &podServer{name: p.Name, addr: ln.Addr().String(), killed: make(chan struct{})}
+	s := &podServer{name: p.Name, ip: p.Status.PodIP, addr: ln.Addr().String(), killed: make(chan struct{})}
 	var first sync.Once
 	served := func() { first.Do(func() { r.emit(EventFirstRequest, p.Name, "") }) }
 	s.srv = &http.Server{Handler: podHandler(p.Name, s.killed, served), ReadHeaderTimeout: 10 * time.Second}
