@@ -151,6 +151,7 @@ func (m *Measurement) Totals() Totals {
 
 // classify names a request's failure ("" = success).
 func classify(code int, errText string) string {
+	lower := strings.ToLower(errText)
 	switch {
 	case code >= 200 && code < 400 && errText == "":
 		return ""
@@ -160,7 +161,7 @@ func classify(code int, errText string) string {
 		return FailRefused
 	case strings.Contains(errText, "reset by peer") || strings.Contains(errText, "EOF") || strings.Contains(errText, "broken pipe"):
 		return FailReset
-	case strings.Contains(errText, "timeout") || strings.Contains(errText, "deadline exceeded"):
+	case strings.Contains(lower, "timeout") || strings.Contains(lower, "deadline exceeded"):
 		return FailTimeout
 	}
 	return FailOther
