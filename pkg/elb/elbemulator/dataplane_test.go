@@ -175,6 +175,15 @@ func TestDataPlaneHTTPWeightsPerRequestOnKeepAlive(t *testing.T) {
 	if st := e.Stats(p.ID); st.Accepted != 1000 || st.NoMember != 0 || st.BackendFailed != 0 {
 		t.Fatalf("stats %+v", st)
 	}
+	// Every member at weight 0: nothing takes new requests.
+	for _, m := range e.Members(p.ID) {
+		if m.Weight != 0 {
+			setWeight(t, e, p.ID, m.ID, 0)
+		}
+	}
+	if got = get(t, c, "http://"+l.Addr+"/", 5); got["status 503"] != 5 {
+		t.Fatalf("all members at weight 0: %v, want 5 × 503", got)
+	}
 }
 
 func TestDataPlaneRoutesOnlyToOnlineMembers(t *testing.T) {
