@@ -137,5 +137,6 @@ kill -TERM "$watchpid" && wait "$watchpid" || { echo "sync --watch did not stop 
 printf '\n# the controller'"'"'s log:\n'
 cat "$work/watch.log"
 run get plb -n test-ns
+bash "$(dirname "$0")/demo-rollout.sh"
 echo
 echo "# demo finished"

@@ -34,6 +34,15 @@
 // member endpoints, other list filters (answered with 400 so a caller
 // cannot silently rely on them), and asynchronous provisioning.
 //
+// A data plane carries real traffic, still as a test double: OpenListener
+// gives a TCP or HTTP pool a listening socket on loopback that forwards
+// connections or requests to members by weight, only to members whose
+// health allows it; SetHealthMonitor replaces the timer model with real
+// TCP or HTTP health checks; connection_drain applies to a removed, weight-0
+// or OFFLINE member's connections (dataplane.go, healthcheck.go). Member
+// addresses are mapped to loopback (10.a.b.c → 127.a.b.c by default) and
+// nothing beyond loopback is ever dialled.
+//
 // Faults (SetFaults) answer chosen calls with throttling, 5xx, stalls or
 // echoed credentials, and make member lists incomplete the ways a paging
 // client must notice: pages capped below limit (with next_marker), a
@@ -199,6 +208,8 @@ type Emulator struct {
 	// are described in health.go.
 	healthDelay atomic.Int64
 	quotaStatus atomic.Int64
+	// dp is the data plane's address map and dialler (dataplane.go).
+	dp dataPlane
 
 	mu        sync.Mutex // guards everything below; pool contents have their own locks
 	pools     map[string]*poolState

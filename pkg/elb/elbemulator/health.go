@@ -93,6 +93,8 @@ func (e *Emulator) view(ps *poolState, m *elb.Member, now time.Time) elb.Member 
 		out.OperatingStatus = h.fixed
 	case ps.pool.HealthmonitorID == "":
 		out.OperatingStatus = elb.StatusNoMonitor
+	case ps.monitor != nil:
+		out.OperatingStatus, out.Reason = checkedView(ps, m.ID)
 	case ps.offline[m.Address] != "":
 		out.OperatingStatus = elb.StatusOffline
 		out.Reason = &elb.HealthReason{ReasonCode: ps.offline[m.Address]}

@@ -35,6 +35,11 @@ type poolState struct {
 	health  map[string]memberHealth
 	offline map[string]string
 	quota   int
+	// monitor and checks are the real health checks, plane the listeners'
+	// traffic state (healthcheck.go, dataplane.go).
+	monitor *HealthMonitor
+	checks  map[string]*checkState
+	plane   *poolPlane
 }
 
 // settle merges pending IDs into the sorted slice: O(N + k log k).
@@ -63,7 +68,7 @@ func (p *poolState) settle() {
 
 func newPoolState(p elb.Pool) *poolState {
 	return &poolState{pool: p, byID: map[string]*elb.Member{}, byAddr: map[memberKey]string{},
-		health: map[string]memberHealth{}, offline: map[string]string{}}
+		health: map[string]memberHealth{}, offline: map[string]string{}, checks: map[string]*checkState{}}
 }
 
 // insert adds members whose IDs and keys are known to be new.
