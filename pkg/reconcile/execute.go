@@ -246,8 +246,9 @@ const (
 	ReasonELBError               = "ELBError"
 	ReasonCanceled               = "Canceled"
 	ReasonTimeout                = "Timeout"
-	ReasonBusy                   = "Busy"     // another writer holds the pool's lock (no waiting asked)
-	ReasonLockLost               = "LockLost" // the pool's lock was lost while writing
+	ReasonBusy                   = "Busy"       // another writer holds the pool's lock (no waiting asked)
+	ReasonLockLost               = "LockLost"   // the pool's lock was lost while writing
+	ReasonLockFailed             = "LockFailed" // the pool's lock could not be taken (the Lease API failed)
 	// ReasonQuotaExhausted: members sync must keep fill the pool's quota,
 	// so desired endpoints cannot be added.
 	ReasonQuotaExhausted = "QuotaExhausted"
@@ -662,7 +663,13 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		case errors.Is(err, poollock.ErrUnavailable):
 			// No way to re-check: the caller chose to run without protection.
 		default:
-			return r.fail(fmt.Errorf("lock pool %s: %w", poolID, err))
+			// The Lease API failed (not the ELB): say so, unless the pass
+			// was canceled or timed out while waiting.
+			r.fail(fmt.Errorf("lock pool %s: %w; nothing changed", poolID, err))
+			if r.Reason == ReasonELBError {
+				r.Reason = ReasonLockFailed
+			}
+			return r
 		}
 	}
 

@@ -79,6 +79,21 @@ func TestSyncLockWaitCanceled(t *testing.T) {
 	e.wantCounts(t, 0, 0, 0, 0)
 }
 
+// A pool lock the Lease API fails to give (the API server down or
+// erroring) is LockFailed, not an ELB error: the ELB was never asked.
+func TestSyncLockFailedIsNotAnELBError(t *testing.T) {
+	e := newEnv(t, elbemulator.Options{})
+	pid := e.pool(t, "pool-1")
+	b := binding("web", "uid-1", pid)
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)},
+		Options{ClusterID: testCluster, Locker: &scriptedLocker{err: errors.New("leases.coordination.k8s.io is forbidden")}})
+	wantState(t, r, StateFailed, ReasonLockFailed)
+	if !strings.Contains(r.Message, "lock pool "+pid) || !strings.Contains(r.Message, "nothing changed") {
+		t.Errorf("message %q does not say which lock failed and that nothing changed", r.Message)
+	}
+	e.wantCounts(t, 0, 0, 0, 0)
+}
+
 // Without locks, a removal whose endpoint is desired again by the time the
 // removals start is dropped; the others are made.
 func TestSyncUnavailableLockRechecksRemovals(t *testing.T) {
