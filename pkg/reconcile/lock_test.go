@@ -86,7 +86,7 @@ func TestSyncLockFailedIsNotAnELBError(t *testing.T) {
 	pid := e.pool(t, "pool-1")
 	b := binding("web", "uid-1", pid)
 	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)},
-		Options{ClusterID: testCluster, Locker: &scriptedLocker{err: errors.New("leases.coordination.k8s.io is forbidden")}})
+		Options{ClusterID: testCluster, Locker: &scriptedLocker{err: errors.New("Post \"https://127.0.0.1:6443/apis/coordination.k8s.io/v1/namespaces/ns/leases\": connection refused")}})
 	wantState(t, r, StateFailed, ReasonLockFailed)
 	if !strings.Contains(r.Message, "lock pool "+pid) || !strings.Contains(r.Message, "nothing changed") {
 		t.Errorf("message %q does not say which lock failed and that nothing changed", r.Message)
