@@ -227,6 +227,8 @@ func TestChartRefusesValuesItCannotHonour(t *testing.T) {
 		{map[string]any{"leaderElection": map[string]any{"enabled": false}}, "replicas=2 needs leaderElection.enabled=true"},
 		{map[string]any{"extraArgs": []any{"--lock-namespace=shop"}}, `extraArgs "--lock-namespace=shop"`},
 		{map[string]any{"extraArgs": []any{"-A"}}, `extraArgs "-A"`},
+		{map[string]any{"extraArgs": []any{"-nshop"}}, `extraArgs "-nshop": give flags in their long form`},
+		{map[string]any{"extraArgs": []any{"--all-namespaces=true"}}, `extraArgs "--all-namespaces=true"`},
 		{map[string]any{"extraArgs": []any{"--leader-elect-namespace=kube-system"}}, "--leader-elect-namespace"},
 		{map[string]any{"metrics": map[string]any{"service": map[string]any{"enabled": false}, "serviceMonitor": map[string]any{"enabled": true}}}, "metrics.serviceMonitor.enabled=true needs metrics.service.enabled=true"},
 		{map[string]any{"replicas": "two"}, "replicas"},
@@ -313,6 +315,11 @@ func TestChartValues(t *testing.T) {
 	}
 	if n := len(pick(objs, "Service", "PodDisruptionBudget", "ServiceMonitor")); n != 0 || d.Spec.Template.Annotations["prometheus.io/scrape"] != "" {
 		t.Errorf("metrics Service off, one replica: %d Service/PDB/ServiceMonitor objects, annotations %v", n, d.Spec.Template.Annotations)
+	}
+
+	objs, _ = render(t, variant{name: "no RBAC", release: "ccictl", namespace: "ccictl-system", values: map[string]any{"rbac": map[string]any{"create": false}}})
+	if n := len(pick(objs, "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")); n != 0 || len(pick(objs, "ServiceAccount", "Deployment")) != 2 {
+		t.Errorf("rbac.create=false: %d RBAC objects, want none (and the ServiceAccount and Deployment still)", n)
 	}
 
 	v := variants[4]

@@ -48,6 +48,9 @@ naming the value and the rule.
 {{- fail "values: metrics.serviceMonitor.enabled=true needs metrics.service.enabled=true: the ServiceMonitor selects that Service" -}}
 {{- end -}}
 {{- range .Values.extraArgs -}}
+{{- if regexMatch "^-[^-]" (toString .) -}}
+{{- fail (printf "values: extraArgs %q: give flags in their long form, one --flag=value per item, so that the chart can tell which it sets itself" (toString .)) -}}
+{{- end -}}
 {{- $flag := regexReplaceAll "=.*$" (toString .) "" -}}
 {{- if has $flag (list "-A" "--all-namespaces" "-n" "--namespace" "--leader-elect" "--leader-elect-namespace" "--lock-namespace" "--metrics-bind-address" "--cluster-id" "--kubeconfig" "--cliconfig" "--context" "--all-contexts" "--watch" "-w") -}}
 {{- fail (printf "values: extraArgs %q: the chart sets %s itself (watchNamespace, leaderElection, clusterID, metrics.port) and grants RBAC for exactly that; use those values" (toString .) $flag) -}}
