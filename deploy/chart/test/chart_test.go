@@ -19,12 +19,13 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
 	"github.com/openvessel/ccictl/deploy/chart/test/chartrender"
+	"github.com/openvessel/ccictl/internal/manifests"
 	"github.com/openvessel/ccictl/pkg/testenv"
 )
 
@@ -105,63 +106,19 @@ var variants = []variant{
 	}},
 }
 
-// kubectl runs the installed kubectl against the test cluster; its absence
-// fails the test.
 func kubectl(t *testing.T, stdin []byte, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	bin, lerr := exec.LookPath("kubectl")
-	if lerr != nil {
-		t.Fatalf("kubectl is required and is not on PATH: %v", lerr)
-	}
-	cmd := exec.Command(bin, append([]string{"--kubeconfig", cluster.Kubeconfig}, args...)...)
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
-	var out, errOut bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(stdin), &out, &errOut
-	err = cmd.Run()
-	return out.String(), errOut.String(), err
+	return manifests.Kubectl(t, cluster.Kubeconfig, stdin, args...)
 }
 
-// objects splits rendered YAML into objects.
+var (
+	toYAML = manifests.ToYAML
+	pick   = manifests.Pick
+)
+
 func objects(t *testing.T, rendered string) []*unstructured.Unstructured {
 	t.Helper()
-	var out []*unstructured.Unstructured
-	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(rendered), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			if err.Error() == "EOF" {
-				return out
-			}
-			t.Fatalf("decode rendered manifests: %v", err)
-		}
-		if len(u.Object) > 0 {
-			out = append(out, u)
-		}
-	}
-}
-
-func toYAML(t *testing.T, objs []*unstructured.Unstructured) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	for _, o := range objs {
-		y, err := yaml.Marshal(o.Object)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString("---\n")
-		b.Write(y)
-	}
-	return b.Bytes()
-}
-
-func pick(objs []*unstructured.Unstructured, kinds ...string) []*unstructured.Unstructured {
-	var out []*unstructured.Unstructured
-	for _, o := range objs {
-		if slices.Contains(kinds, o.GetKind()) {
-			out = append(out, o)
-		}
-	}
-	return out
+	return manifests.Objects(t, []byte(rendered))
 }
 
 // render installs v client-only and returns its objects and NOTES.txt.
@@ -585,13 +542,19 @@ func applyRBAC(t *testing.T, v variant, objs []*unstructured.Unstructured) {
 	}
 }
 
-func kubeClient(t *testing.T) kubernetes.Interface {
+// adminConfig is the test cluster's administrator.
+func adminConfig(t *testing.T) *rest.Config {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags("", cluster.Kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kube, err := kubernetes.NewForConfig(cfg)
+	return cfg
+}
+
+func kubeClient(t *testing.T) kubernetes.Interface {
+	t.Helper()
+	kube, err := kubernetes.NewForConfig(adminConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}

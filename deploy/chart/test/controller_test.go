@@ -24,7 +24,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
@@ -131,11 +130,7 @@ var plbGVR = schema.GroupVersionResource{Group: plbGroup, Version: "v1", Resourc
 // this test sees in the log (no "forbidden" allowed) or in a binding that
 // never gets there.
 func TestControllerRunsUnderChartRBAC(t *testing.T) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", cluster.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	dyn, err := dynamic.NewForConfig(adminConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,16 +44,22 @@ func Load() (*chart.Chart, error) {
 	return c, nil
 }
 
+// loadForKube is Load and the Kubernetes version to render for.
+func loadForKube() (*chart.Chart, *chartutil.KubeVersion, error) {
+	c, err := Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	kv, err := chartutil.ParseKubeVersion(KubeVersion)
+	return c, kv, err
+}
+
 // Files renders each template of the chart as its own document, keyed by
 // its path in the chart (templates/rbac.yaml), comments kept; empty ones
 // are left out. service is what .Release.Service says (the managed-by
 // label): "Helm" in a Helm release.
 func Files(name, namespace string, values map[string]any, service string) (map[string]string, error) {
-	c, err := Load()
-	if err != nil {
-		return nil, err
-	}
-	kv, err := chartutil.ParseKubeVersion(KubeVersion)
+	c, kv, err := loadForKube()
 	if err != nil {
 		return nil, err
 	}
@@ -88,11 +94,7 @@ func Files(name, namespace string, values map[string]any, service string) (map[s
 // does: every template, hooks and NOTES.txt, values checked against
 // values.schema.json.
 func Install(name, namespace string, values map[string]any) (*release.Release, error) {
-	c, err := Load()
-	if err != nil {
-		return nil, err
-	}
-	kv, err := chartutil.ParseKubeVersion(KubeVersion)
+	c, kv, err := loadForKube()
 	if err != nil {
 		return nil, err
 	}
