@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -20,11 +19,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
+	"github.com/openvessel/ccictl/internal/manifests"
 	"github.com/openvessel/ccictl/pkg/testenv"
 )
 
@@ -42,16 +41,7 @@ const (
 
 func kubectl(t *testing.T, stdin []byte, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	bin, lerr := exec.LookPath("kubectl")
-	if lerr != nil {
-		t.Fatalf("kubectl is required and is not on PATH: %v", lerr)
-	}
-	cmd := exec.Command(bin, append([]string{"--kubeconfig", cluster.Kubeconfig}, args...)...)
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
-	var out, errOut bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(stdin), &out, &errOut
-	err = cmd.Run()
-	return out.String(), errOut.String(), err
+	return manifests.Kubectl(t, cluster.Kubeconfig, stdin, args...)
 }
 
 // kustomize renders dir with `kubectl kustomize`, as a user would.
@@ -64,48 +54,11 @@ func kustomize(t *testing.T, dir string) []byte {
 	return []byte(out)
 }
 
-// objects splits rendered YAML into objects.
-func objects(t *testing.T, rendered []byte) []*unstructured.Unstructured {
-	t.Helper()
-	var out []*unstructured.Unstructured
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(rendered), 4096)
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			if err.Error() == "EOF" {
-				return out
-			}
-			t.Fatalf("decode rendered manifests: %v", err)
-		}
-		if len(u.Object) > 0 {
-			out = append(out, u)
-		}
-	}
-}
-
-func toYAML(t *testing.T, objs []*unstructured.Unstructured) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	for _, o := range objs {
-		y, err := yaml.Marshal(o.Object)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.WriteString("---\n")
-		b.Write(y)
-	}
-	return b.Bytes()
-}
-
-func pick(objs []*unstructured.Unstructured, kinds ...string) []*unstructured.Unstructured {
-	var out []*unstructured.Unstructured
-	for _, o := range objs {
-		if slices.Contains(kinds, o.GetKind()) {
-			out = append(out, o)
-		}
-	}
-	return out
-}
+var (
+	objects = manifests.Objects
+	toYAML  = manifests.ToYAML
+	pick    = manifests.Pick
+)
 
 func typed(t *testing.T, objs []*unstructured.Unstructured, kind string, into any) {
 	t.Helper()
