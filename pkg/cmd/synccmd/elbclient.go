@@ -5,7 +5,6 @@ import (
 
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/elb/elbconfig"
-	"github.com/openvessel/ccictl/pkg/fence"
 )
 
 // newELBClient builds the client of a region ("" = the pass's own) from
@@ -38,11 +37,6 @@ func (o *SyncOptions) elbOptions() elbconfig.Options {
 		CacheDir:       o.factory.Connection.CacheDir,
 		Token:          o.factory.Settings.GetString("elb-token"),
 		WrapTransport:  o.elbTransport,
-	}
-	if eo.WrapTransport == nil {
-		// One-shot: every ELB write checks the pool lock it is made under
-		// (pkg/fence), as the controller's do (its elbTransport has it).
-		eo.WrapTransport = fence.Transport
 	}
 	if o.Watch {
 		eo.Retry = watchRetry

@@ -25,6 +25,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/fence"
 	"github.com/openvessel/ccictl/pkg/poollock"
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
@@ -369,6 +370,11 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	}
 	if o.Watch {
 		return o.runWatch(ctx)
+	}
+	if o.elbTransport == nil {
+		// Every ELB write checks the pool lock it is made under
+		// (pkg/fence), as the controller's writes do.
+		o.elbTransport = fence.Transport
 	}
 	if o.multiCluster() {
 		return o.runContexts(ctx)
