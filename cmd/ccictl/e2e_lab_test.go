@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -133,6 +135,7 @@ func labRollout(t *testing.T, run labRun) []rolloutlab.Report {
 		stopLoad()
 		m := <-done
 		r := rolloutlab.Report{Scenario: run.ns, Pods: int(run.pods), Rate: load.Rate, Duration: took, Totals: m.Totals(),
+			Writes:   rolloutlab.WritesOf(calls, int(run.pods), quota),
 			Examples: m.Examples, Seconds: m.Seconds(), Samples: obs.Samples(), Events: tl.Events()}
 		for _, line := range r.Lines(m.Start) {
 			t.Log(line)
@@ -141,9 +144,9 @@ func labRollout(t *testing.T, run labRun) []rolloutlab.Report {
 		if err := r.Plot(plotPath, m.Start, start); err != nil {
 			t.Errorf("plot: %v", err)
 		}
-		t.Logf("LAB %s rollout %d: %d pods, %d req/s (keep-alive %v): rollout %v; requests ok=%d failed=%d %v; long-lived connections clean=%d cut=%d; ELB calls %s; %s; plot %s; examples %v",
+		t.Logf("LAB %s rollout %d: %d pods, %d req/s (keep-alive %v): rollout %v; requests ok=%d failed=%d %v; long-lived connections clean=%d cut=%d; ELB calls %s, member %s; %s; plot %s; examples %v",
 			run.ns, i+1, run.pods, run.rate, run.keepAlive, took.Round(100*time.Millisecond), r.Totals.OK, r.Totals.Failed, r.Totals.ByKind,
-			r.Totals.ConnClean, r.Totals.ConnCut, writeCalls(calls), r.TimeToTraffic(start).PhaseLine(), plotPath, r.Examples)
+			r.Totals.ConnClean, r.Totals.ConnCut, writeCalls(calls), r.Writes, r.TimeToTraffic(start).PhaseLine(), plotPath, r.Examples)
 		if st := e.emu.Stats(syncPool); st.NoMember+st.BackendFailed+st.Cut > 0 || r.Totals.Failed > 0 {
 			t.Logf("ELB listener: %d without a member, %d member unreachable, %d cut by the ELB; timeline:", st.NoMember, st.BackendFailed, st.Cut)
 			for _, ev := range r.Events {
@@ -203,7 +206,9 @@ var (
 // sleep and connection_drain, a rolling update under 100 requests/s and
 // long-lived connections fails no request and cuts no connection.
 func TestRolloutLabSafeSetUpFailsNothing(t *testing.T) {
-	r := labRollout(t, labRun{ns: "lab-safe", pods: 5, rate: 100, holds: 4, setup: labSafe})[0]
+	rs := labRollout(t, labRun{ns: "lab-safe", pods: 5, rate: 100, holds: 4, setup: labSafe})
+	labSummary(t, "lab-safe", rs)
+	r := rs[0]
 	if r.Totals.Failed != 0 || r.Totals.ConnCut != 0 {
 		t.Errorf("safe set-up: %d failed requests %v, %d connections cut; want none", r.Totals.Failed, r.Totals.ByKind, r.Totals.ConnCut)
 	}
@@ -215,7 +220,9 @@ func TestRolloutLabSafeSetUpFailsNothing(t *testing.T) {
 // TestRolloutLabUnsafeSetUpShowsFailures: without gates and preStop the
 // same rollout fails requests. A lab that cannot see these is blind.
 func TestRolloutLabUnsafeSetUpShowsFailures(t *testing.T) {
-	r := labRollout(t, labRun{ns: "lab-unsafe", pods: 5, rate: 100, holds: 4, setup: labUnsafe})[0]
+	rs := labRollout(t, labRun{ns: "lab-unsafe", pods: 5, rate: 100, holds: 4, setup: labUnsafe})
+	labSummary(t, "lab-unsafe", rs)
+	r := rs[0]
 	if r.Totals.Failed+r.Totals.ConnCut == 0 {
 		t.Errorf("unsafe set-up: no failed request and no connection cut; the lab cannot see the failures it exists to show")
 	}
@@ -243,6 +250,7 @@ func TestBenchRolloutLab(t *testing.T) {
 	}
 	rate := envInt(t, "CCICTL_BENCH_ROLLOUT_RATE", 500)
 	n := envInt(t, "CCICTL_BENCH_ROLLOUT_N", 1)
+	var rows []string
 	for _, f := range strings.Split(sizes, ",") {
 		pods, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || pods < 1 {
@@ -265,19 +273,56 @@ func TestBenchRolloutLab(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					rs := labRollout(t, labRun{ns: name, pods: int32(pods), rate: rate, keepAlive: keepAlive, holds: 8,
 						quota: sc.quota, setup: sc.setup, rollouts: sc.rollouts})
-					failed, cut := 0, 0
-					var took time.Duration
-					for _, r := range rs {
-						failed += r.Totals.Failed
-						cut += r.Totals.ConnCut
-						took += r.Duration
-					}
-					t.Logf("LAB SUMMARY %s: %d rollout(s), failed requests %d, connections cut %d, mean rollout %v",
-						name, len(rs), failed, cut, (took / time.Duration(len(rs))).Round(100*time.Millisecond))
+					rows = append(rows, labSummary(t, name, rs))
 				})
 			}
 		}
 	}
+	// The table docs/rollouts.md ("Measured") carries.
+	t.Log("LAB TABLE\n| scenario | pods | rate | rollouts | failed requests | connections cut | rollout (mean) | ELB writes ÷ minimum |\n|---|---|---|---|---|---|---|---|\n" +
+		strings.Join(rows, "\n"))
+}
+
+// labSummary logs a scenario's LAB SUMMARY line and returns its row of
+// the benchmark's table. ELB writes ÷ minimum is over all its rollouts:
+// Σ batch-add, batch-delete and batch-update calls ÷ Σ minimum
+// (rolloutlab.MinimumSteps: one add and one delete per step).
+func labSummary(t *testing.T, name string, rs []rolloutlab.Report) string {
+	failed, cut, ok, held, writes, minimum := 0, 0, 0, 0, 0, 0
+	var took time.Duration
+	var kinds []string
+	for _, r := range rs {
+		failed += r.Totals.Failed
+		cut += r.Totals.ConnCut
+		ok += r.Totals.OK
+		held += r.Totals.ConnClean + r.Totals.ConnCut
+		took += r.Duration
+		writes += r.Writes.Total()
+		minimum += r.Writes.Minimum
+		for k := range r.Totals.ByKind {
+			if !slices.Contains(kinds, k) {
+				kinds = append(kinds, k)
+			}
+		}
+	}
+	mean := (took / time.Duration(max(len(rs), 1))).Round(100 * time.Millisecond)
+	ratio := 0.0
+	if minimum > 0 {
+		ratio = float64(writes) / float64(minimum)
+	}
+	t.Logf("LAB SUMMARY %s: %d rollout(s), failed requests %d, connections cut %d, mean rollout %v, ELB member writes %d ÷ minimum %d = %.2f",
+		name, len(rs), failed, cut, mean, writes, minimum, ratio)
+	pods, rate := 0, 0
+	if len(rs) > 0 {
+		pods, rate = rs[0].Pods, rs[0].Rate
+	}
+	sort.Strings(kinds)
+	failedCell := fmt.Sprintf("%d of %d", failed, failed+ok)
+	if len(kinds) > 0 {
+		failedCell += " (" + strings.Join(kinds, ", ") + ")"
+	}
+	return fmt.Sprintf("| %s | %d | %d req/s | %d | %s | %d of %d | %.1f s | %d ÷ %d = %.2f |",
+		name, pods, rate, len(rs), failedCell, cut, held, mean.Seconds(), writes, minimum, ratio)
 }
 
 func envInt(t *testing.T, name string, def int) int {

@@ -761,6 +761,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		r.Notes = append(r.Notes, fmt.Sprintf("%d EndpointSlice(s) of the Service name port %d otherwise (a rename in progress); no member at their endpoints to keep", t.LaggingSlices, b.Spec.TargetRef.Port))
 	}
 	r.noteDrain(p, pool)
+	r.warnWeightZero(p, pool)
 
 	quota := elb.UnlimitedQuota
 	if len(p.ToAdd) > 0 {
@@ -1076,6 +1077,47 @@ func (r *Result) noteDrain(p Plan, pool *elb.Pool) {
 	case DrainByPool:
 		r.Notes = append(r.Notes, fmt.Sprintf("connection_drain is enabled (timeout %ds): %d member(s) of terminating endpoints removed, the ELB drains their connections", pool.ConnectionDrain.Timeout, n))
 	}
+}
+
+// The two copies of the vendor's FAQ "When Will Modified Weights Take
+// Effect?" (elb_faq_0125), which disagree on weight 0 for TCP/UDP/QUIC
+// pools without connection_drain.
+const (
+	weightFAQChinaURL = "https://support.huaweicloud.com/elb_faq/elb_faq_0125.html"
+	weightFAQIntlURL  = "https://support.huaweicloud.com/intl/en-us/elb_faq/elb_faq_0125.html"
+)
+
+// warnWeightZero warns when the pass sets (with --dry-run: would set)
+// members of terminating endpoints to weight 0 on a TCP, UDP or QUIC pool
+// whose connection_drain is off. The vendor's Chinese FAQ says weight 0
+// then cuts the members' existing connections at once, its international
+// copy that they close after the idle timeout; sync takes the reading that
+// keeps them, so the user must hear that the other one may hold. The
+// warning comes with the weight change itself, not on every pass of such a
+// pool: it is the moment connections are at risk, and a watch that passes
+// every few seconds would otherwise repeat it for pools that never roll.
+func (r *Result) warnWeightZero(p Plan, pool *elb.Pool) {
+	if DrainModeOf(pool) != DrainByWeight {
+		return
+	}
+	switch strings.ToUpper(pool.Protocol) {
+	case "TCP", "UDP", "QUIC":
+	default:
+		return // HTTP/HTTPS: weight 0 ends requests, not connections
+	}
+	n := 0
+	for _, u := range p.ToUpdate {
+		if u.Reason == UpdateDrain {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	r.Warnings = append(r.Warnings, fmt.Sprintf("pool %s (%s) has connection_drain off: %d member(s) of terminating endpoints drained by weight 0, "+
+		"whose existing connections may be cut at once (Chinese copy of the vendor FAQ \"When Will Modified Weights Take Effect?\", %s) "+
+		"or closed after the idle timeout (international copy, %s); enable connection_drain on the pool to keep them for its timeout",
+		pool.ID, strings.ToUpper(pool.Protocol), n, weightFAQChinaURL, weightFAQIntlURL))
 }
 
 // applyUpdates sets weights and names (re-marks), ≤elb.MaxBatch members per

@@ -695,6 +695,64 @@ func TestSyncDrainModes(t *testing.T) {
 	}
 }
 
+// TestSyncWarnsWeightZeroWithoutConnectionDrain: draining by weight 0 on a
+// TCP/UDP/QUIC pool whose connection_drain is off warns, naming the pool, the
+// setting and both copies of the vendor's FAQ, since one of them says weight
+// 0 cuts existing connections at once; with --dry-run it warns of what it
+// would do. HTTP pools, pools that drain themselves, and a pass that finds
+// the members at weight 0 already do not warn.
+func TestSyncWarnsWeightZeroWithoutConnectionDrain(t *testing.T) {
+	for _, tc := range []struct {
+		pool elb.Pool
+		warn bool
+	}{
+		{elb.Pool{ID: "p-tcp", Protocol: "TCP"}, true},
+		{elb.Pool{ID: "p-udp-off", Protocol: "UDP", ConnectionDrain: &elb.ConnectionDrain{Enable: false, Timeout: 60}}, true},
+		{elb.Pool{ID: "p-quic", Protocol: "QUIC", LBAlgorithm: "ROUND_ROBIN"}, true},
+		{elb.Pool{ID: "p-http", Protocol: "HTTP"}, false},
+		{elb.Pool{ID: "p-tcp-drain", Protocol: "TCP", ConnectionDrain: &elb.ConnectionDrain{Enable: true, Timeout: 30}}, false},
+	} {
+		t.Run(tc.pool.ID, func(t *testing.T) {
+			e := newEnv(t, elbemulator.Options{})
+			tc.pool.Listeners = []elb.Ref{{ID: "listener-1"}} // a pool that takes traffic, so the only warning is ours
+			pid := e.emu.CreatePool(tc.pool).ID
+			b := binding("web", "uid-1", pid)
+			all := eps(0, 2)
+			if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all}, Options{ClusterID: testCluster}); !r.InSync() || len(r.Warnings) != 0 {
+				t.Fatalf("%s warnings %q", r.Line(), r.Warnings)
+			}
+			rolling := Target{Binding: b, Endpoints: all[:1], Draining: all[1:]}
+			for _, dry := range []bool{true, false} {
+				r := Sync(context.Background(), e.client, rolling, Options{ClusterID: testCluster, DryRun: dry})
+				if !tc.warn {
+					if len(r.Warnings) != 0 {
+						t.Fatalf("dry-run=%v: unexpected warnings %q", dry, r.Warnings)
+					}
+					continue
+				}
+				if len(r.Warnings) != 1 {
+					t.Fatalf("dry-run=%v: %s: warnings %q, want one", dry, r.Line(), r.Warnings)
+				}
+				for _, want := range []string{"pool " + pid, "connection_drain off", "1 member(s)",
+					"When Will Modified Weights Take Effect?",
+					"https://support.huaweicloud.com/elb_faq/elb_faq_0125.html",
+					"https://support.huaweicloud.com/intl/en-us/elb_faq/elb_faq_0125.html"} {
+					if !strings.Contains(r.Warnings[0], want) {
+						t.Fatalf("dry-run=%v: warning %q lacks %q", dry, r.Warnings[0], want)
+					}
+				}
+			}
+			if w := e.weights(pid); tc.warn && w[all[1].String()] != 0 {
+				t.Fatalf("weights %v: the terminating endpoint's member is not at 0", w)
+			}
+			// The members are at weight 0 already: nothing changes, no warning again.
+			if r := Sync(context.Background(), e.client, rolling, Options{ClusterID: testCluster}); len(r.Warnings) != 0 {
+				t.Fatalf("second pass: %s warnings %q", r.Line(), r.Warnings)
+			}
+		})
+	}
+}
+
 // TestSyncBindingWeight: the weight annotation sets added members' weight
 // and the weight kept members are restored to; an invalid value blocks the
 // binding before any ELB call.

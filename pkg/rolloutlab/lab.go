@@ -40,9 +40,9 @@ type Setup struct {
 }
 
 // Deployment is the lab's Deployment: replicas pods labelled app=name on
-// node, port 8080, rolled with maxSurge 25 % and maxUnavailable 0.
+// node, port 8080, rolled with maxSurge MaxSurgePercent and maxUnavailable 0.
 func Deployment(ns, name, node string, replicas int32, s Setup) *appsv1.Deployment {
-	surge, unavailable := intstr.FromString("25%"), intstr.FromInt32(0)
+	surge, unavailable := intstr.FromString(fmt.Sprintf("%d%%", MaxSurgePercent)), intstr.FromInt32(0)
 	grace := int64(s.Grace / time.Second)
 	c := corev1.Container{Name: "app", Image: "rolloutlab.invalid/app:1",
 		Ports: []corev1.ContainerPort{{ContainerPort: 8080, Protocol: corev1.ProtocolTCP}}}
@@ -241,6 +241,8 @@ type Report struct {
 	Rate     int           `json:"rate"`
 	Duration time.Duration `json:"duration"`
 	Totals   Totals        `json:"totals"`
+	// Writes are the ELB member writes the rollout made.
+	Writes   Writes `json:"writes"`
 	Examples map[string]string
 	Seconds  []Second
 	Samples  []Sample

@@ -3,6 +3,8 @@ package rolloutlab
 import (
 	"testing"
 	"time"
+
+	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
 )
 
 func TestClassify(t *testing.T) {
@@ -55,5 +57,33 @@ func TestTimeToTrafficIgnoresEarlierPodsAtTheSameAddress(t *testing.T) {
 	}
 	if p := Percentile(nil, 99); p != 0 {
 		t.Errorf("p99 of nothing = %v", p)
+	}
+}
+
+// TestMinimumSteps: maxSurge 25 % rounds up; free quota slots and the
+// batch size bound a step.
+func TestMinimumSteps(t *testing.T) {
+	for _, c := range []struct{ pods, quota, steps, per int }{
+		{5, 0, 3, 2},      // surge 2: 2+2+1
+		{10, 0, 4, 3},     // surge 3: 3+3+3+1
+		{50, 0, 4, 13},    // surge 13
+		{100, 0, 4, 25},   // surge 25
+		{10, 11, 10, 1},   // one free slot: one pod per step
+		{10, 12, 5, 2},    // two free slots
+		{10, 100, 4, 3},   // quota above surge: surge bounds
+		{10, 10, 10, 1},   // no free slot: still one at a time
+		{1000, 0, 5, 200}, // surge 250 > one batch call
+		{0, 0, 0, 0},
+	} {
+		if steps, per := MinimumSteps(c.pods, c.quota); steps != c.steps || per != c.per {
+			t.Errorf("MinimumSteps(%d, %d) = %d, %d; want %d, %d", c.pods, c.quota, steps, per, c.steps, c.per)
+		}
+	}
+	w := WritesOf(map[string]int{elbemulator.OpBatchAddMembers: 4, elbemulator.OpBatchDeleteMembers: 5, elbemulator.OpBatchUpdateMembers: 1, elbemulator.OpListMembers: 30}, 10, 0)
+	if w.Minimum != 8 || w.Total() != 10 || w.Ratio() != 1.25 {
+		t.Errorf("writes %+v: minimum %d total %d ratio %v", w, w.Minimum, w.Total(), w.Ratio())
+	}
+	if got, want := w.String(), "writes 10 (add=4 delete=5 update=1) ÷ minimum 8 (4 steps of ≤3 pods) = 1.25"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
 	}
 }

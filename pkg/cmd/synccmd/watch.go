@@ -364,6 +364,11 @@ func (o *SyncOptions) logOutcome(ctx context.Context, key cache.ObjectName, out 
 			kv = append(kv, "error", redact.Error(out.Err).Error())
 		}
 		logger.Info(r.Line(), kv...)
+		// The pass's warnings, as the one-shot pass prints them on stderr
+		// (e.g. a weight-0 drain on a pool without connection_drain).
+		for _, w := range r.Warnings {
+			logger.Info("Warning: " + redact.String(w))
+		}
 	}
 	if out.GateErr != nil {
 		logger.Info("Readiness gates not served", "error", redact.Error(out.GateErr).Error())
