@@ -401,6 +401,10 @@ func TestBenchWatchIdle(t *testing.T) {
 	if code, _ := w.get("/readyz"); code != http.StatusOK {
 		t.Errorf("/readyz %d after the idle window", code)
 	}
+	if t.Failed() {
+		// Which binding was reconciled, and why, is in the controller's log.
+		t.Logf("controller log:\n%s", tail(w.logged(), 40))
+	}
 }
 
 // TestBenchWatchMemory: peak RSS (VmHWM) of the controller once every
