@@ -88,6 +88,10 @@ type Config struct {
 	// writes it back, so that one-shot passes keep locking its pool where
 	// this controller does.
 	LockNamespace string
+	// ControllerID names this controller in lbv1.ControllerAnnotation, which
+	// the reconciler writes with the finalizer: a binding in deletion that
+	// is not selected is reconciled only when it names this controller.
+	ControllerID string
 	// ServiceResource is where Services are read: zero or core/v1 with the
 	// typed client, anything else (CCI's cci/v2 services) through Dynamic.
 	ServiceResource schema.GroupVersionResource

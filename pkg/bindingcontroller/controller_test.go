@@ -141,21 +141,31 @@ func offsets(t0 time.Time, ts []time.Time) []time.Duration {
 // The bindings a controller reconciles: the selected ones, and the
 // deletions its finalizer holds whatever their labels.
 func TestWantedBindings(t *testing.T) {
-	c := &Controller{cfg: Config{Selector: labels.SelectorFromSet(labels.Set{"team": "a"})}}
+	const us = "-A -l team=a"
+	c := &Controller{cfg: Config{Selector: labels.SelectorFromSet(labels.Set{"team": "a"}), ControllerID: us}}
 	now := metav1.Now()
 	for _, tc := range []struct {
 		name       string
 		labels     map[string]string
+		controller string // lbv1.ControllerAnnotation
 		deleting   bool
 		finalizers []string
 		want       bool
 	}{
-		{"selected", map[string]string{"team": "a"}, false, nil, true},
-		{"left the selection", map[string]string{"team": "b"}, false, []string{lbv1.MembersFinalizer}, false},
-		{"left the selection, deleted", map[string]string{"team": "b"}, true, []string{lbv1.MembersFinalizer}, true},
-		{"never selected, deleted, no finalizer of ours", map[string]string{"team": "b"}, true, []string{"x"}, false},
+		{"selected", map[string]string{"team": "a"}, "", false, nil, true},
+		{"left the selection", map[string]string{"team": "b"}, us, false, []string{lbv1.MembersFinalizer}, false},
+		{"left the selection, deleted", map[string]string{"team": "b"}, us, true, []string{lbv1.MembersFinalizer}, true},
+		// Another controller's binding: it may write another ELB project,
+		// where this one would find the pool gone and drop the finalizer
+		// with that controller's members still in the pool.
+		{"another controller's, deleted", map[string]string{"team": "b"}, "-A -l team=b", true, []string{lbv1.MembersFinalizer}, false},
+		{"finalized by no named controller, deleted", map[string]string{"team": "b"}, "", true, []string{lbv1.MembersFinalizer}, false},
+		{"never selected, deleted, no finalizer of ours", map[string]string{"team": "b"}, us, true, []string{"x"}, false},
 	} {
 		b := &lbv1.PoolBinding{ObjectMeta: metav1.ObjectMeta{Labels: tc.labels, Finalizers: tc.finalizers}}
+		if tc.controller != "" {
+			b.Annotations = map[string]string{lbv1.ControllerAnnotation: tc.controller}
+		}
 		if tc.deleting {
 			b.DeletionTimestamp = &now
 		}

@@ -265,15 +265,18 @@ func bindingChanged(o, n *lbv1.PoolBinding) bool {
 		!maps.EqualFunc(withoutOwn(o.Annotations), withoutOwn(n.Annotations), func(a, b string) bool { return a == b })
 }
 
-// withoutOwn is a binding's annotations but the one the controller writes
-// itself (lbv1.LockNamespaceAnnotation, with the finalizer), which no pass
-// reads.
+// withoutOwn is a binding's annotations but the ones the controller
+// writes itself with the finalizer (lbv1.LockNamespaceAnnotation,
+// lbv1.ControllerAnnotation), which no pass reads.
 func withoutOwn(a map[string]string) map[string]string {
-	if _, ok := a[lbv1.LockNamespaceAnnotation]; !ok {
+	_, lock := a[lbv1.LockNamespaceAnnotation]
+	_, ctl := a[lbv1.ControllerAnnotation]
+	if !lock && !ctl {
 		return a
 	}
 	c := maps.Clone(a)
 	delete(c, lbv1.LockNamespaceAnnotation)
+	delete(c, lbv1.ControllerAnnotation)
 	return c
 }
 
@@ -318,15 +321,19 @@ func (c *Controller) bindingEvent(obj any) {
 }
 
 // wanted: the bindings this controller reconciles: the selected ones, and
-// every binding of its scope whose deletion waits for the members
-// finalizer, selected or not. The finalizer was added while the binding
-// was selected (here, or by a controller with another -l); a binding that
-// has left the selection since is still released when deleted, its
+// those whose deletion waits for the members finalizer this controller
+// added (lbv1.ControllerAnnotation names it), selected or not: a binding
+// that has left the selection since is still released when deleted, its
 // members removed first, instead of waiting for a controller that selects
-// it. Cleaning up is idempotent: two controllers that both do it remove
-// each member once (the pool lock) and the finalizer once.
+// it. A binding another controller finalized is left to that one: it may
+// write another ELB project (where this one would find the pool gone and
+// drop the finalizer with the members still there).
 func (c *Controller) wanted(b *lbv1.PoolBinding) bool {
-	return c.Selected(b.Labels) || (b.DeletionTimestamp != nil && slices.Contains(b.Finalizers, lbv1.MembersFinalizer))
+	if c.Selected(b.Labels) {
+		return true
+	}
+	return b.DeletionTimestamp != nil && slices.Contains(b.Finalizers, lbv1.MembersFinalizer) &&
+		c.cfg.ControllerID != "" && b.Annotations[lbv1.ControllerAnnotation] == c.cfg.ControllerID
 }
 
 func (c *Controller) serviceEvent(obj any) {

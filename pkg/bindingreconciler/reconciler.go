@@ -89,6 +89,10 @@ type Config struct {
 	// finalizer, as lbv1.LockNamespaceAnnotation, for one-shot passes to
 	// take the same locks.
 	LockNamespace string
+	// ControllerID is written with the finalizer as
+	// lbv1.ControllerAnnotation ("" = not written): the controller that
+	// finalized a binding finishes its deletion.
+	ControllerID string
 	// Recorder receives the Events on PoolBindings (nil = none).
 	Recorder record.EventRecorder
 	// Log receives status-write notices (nil = discarded).
@@ -190,7 +194,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		r.forget(namespace + "/" + name)
 		return r.cleanup(ctx, u, b)
 	}
-	if fin, lockNS := !slices.Contains(u.GetFinalizers(), lbv1.MembersFinalizer), u.GetAnnotations()[lbv1.LockNamespaceAnnotation] != r.cfg.LockNamespace; fin || lockNS {
+	ann := u.GetAnnotations()
+	fin := !slices.Contains(u.GetFinalizers(), lbv1.MembersFinalizer)
+	lockNS := ann[lbv1.LockNamespaceAnnotation] != r.cfg.LockNamespace
+	ctl := r.cfg.ControllerID != "" && ann[lbv1.ControllerAnnotation] != r.cfg.ControllerID
+	if fin || lockNS || ctl {
 		// The finalizer before the first member: a binding deleted later
 		// always has its members removed first; and where this controller
 		// takes the pool's lock, before its first write. The pass goes on
@@ -205,7 +213,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		if r.cfg.LockNamespace != "" {
 			lockAt = r.cfg.LockNamespace
 		}
-		patched, err := r.patchMeta(ctx, u, finalizers, map[string]any{lbv1.LockNamespaceAnnotation: lockAt})
+		own := map[string]any{lbv1.LockNamespaceAnnotation: lockAt}
+		if r.cfg.ControllerID != "" {
+			own[lbv1.ControllerAnnotation] = r.cfg.ControllerID
+		}
+		patched, err := r.patchMeta(ctx, u, finalizers, own)
 		if err != nil {
 			return Outcome{Err: fmt.Errorf("add finalizer: %w", err)}
 		}

@@ -192,7 +192,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	}
 
 	ccfg := bindingcontroller.Config{
-		Kube: cacheKube, Dynamic: dyn, Namespace: ns, Selector: sel, LockNamespace: o.LockNamespace,
+		Kube: cacheKube, Dynamic: dyn, Namespace: ns, Selector: sel, LockNamespace: o.LockNamespace, ControllerID: o.controllerID(),
 		ServiceResource: svcRes, PodResource: podRes, EventResource: eventRes, Pods: !probe.UsesEndpointSlices(),
 		// Pods are cached on the EndpointSlice path too: readiness gates
 		// are set on them, and a pod waiting for its gate is registered.
@@ -307,6 +307,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		GateLatency:    metrics.ObserveGateLatency,
 		NoStatus:       o.NoStatus,
 		LockNamespace:  o.LockNamespace,
+		ControllerID:   o.controllerID(),
 		Recorder:       c.Recorder(),
 		Log:            o.ErrOut,
 	})
@@ -412,4 +413,19 @@ func podStatusPatcher(dyn dynamic.Interface, kube kubernetes.Interface, pods sch
 		return readinessgate.CorePods(kube)
 	}
 	return readinessgate.ResourcePods(dyn, pods)
+}
+
+// controllerID names this controller on the bindings it finalizes
+// (lbv1.ControllerAnnotation) by what it reconciles: its scope and
+// selection, as its flags give them ("-A -l team=a", "-n shop"). Replicas
+// of one deployment, and the same controller restarted, share it.
+func (o *SyncOptions) controllerID() string {
+	id := "-n " + o.Namespace
+	if o.AllNamespaces {
+		id = "-A"
+	}
+	if sel, err := labels.Parse(o.LabelSelector); err == nil && !sel.Empty() {
+		id += " -l " + sel.String() // canonical: "a=1, b" and "b,a=1" are one
+	}
+	return id
 }

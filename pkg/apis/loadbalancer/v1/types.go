@@ -119,6 +119,14 @@ const SubnetAnnotation = GroupName + "/subnet-id"
 // controller runs. Absent, both take it in the binding's namespace.
 const LockNamespaceAnnotation = GroupName + "/lock-namespace"
 
+// ControllerAnnotation is set by the controller of `ccictl sync --watch`
+// with the members finalizer: which controller added it, by the scope and
+// selection it runs with ("-A -l team=a", "-n shop"). That controller
+// finishes the binding's deletion even after the binding left its -l
+// selection; other controllers leave it alone (they may write another ELB
+// project, and would find its pool gone or its members not theirs).
+const ControllerAnnotation = GroupName + "/controller"
+
 // MembersFinalizer is put on a PoolBinding by the controller of
 // `ccictl sync --watch`: deleting the binding first removes the members it
 // owns from the pool, then the controller removes the finalizer.
