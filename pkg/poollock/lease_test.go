@@ -23,6 +23,18 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.RunTests(m, func(c *testenv.Cluster) { cluster = c }))
 }
 
+// newNamespace creates namespace ns on the test cluster and returns a
+// client of it.
+func newNamespace(t *testing.T, ns string) kubernetes.Interface {
+	t.Helper()
+	cfg := &rest.Config{Host: cluster.Server, BearerToken: cluster.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: cluster.CAFile}}
+	kube := kubernetes.NewForConfigOrDie(cfg)
+	if _, err := kube.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return kube
+}
+
 func slots(l *LeaseLocker) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -34,13 +46,8 @@ func slots(l *LeaseLocker) int {
 // wrote to 10,000 pools kept 10,000 of them), and neither does a waiter
 // that gave up.
 func TestLeaseLockerLocalTurnsAreReleased(t *testing.T) {
-	cfg := &rest.Config{Host: cluster.Server, BearerToken: cluster.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: cluster.CAFile}}
-	kube := kubernetes.NewForConfigOrDie(cfg)
-	ctx := context.Background()
 	const ns = "poollock-slots"
-	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	kube, ctx := newNamespace(t, ns), context.Background()
 	l := &LeaseLocker{Leases: kube.CoordinationV1(), Identity: "unit", PollInterval: 10 * time.Millisecond}
 
 	_, release, err := l.Lock(ctx, ns, "pool-a")

@@ -5,11 +5,6 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 )
 
 // A Lock with MaxWait gives up on a pool another writer holds once it has
@@ -17,13 +12,8 @@ import (
 // until its context ends: a controller's worker asks again through its
 // queue rather than sitting out another writer's long pass.
 func TestLeaseLockerMaxWait(t *testing.T) {
-	cfg := &rest.Config{Host: cluster.Server, BearerToken: cluster.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: cluster.CAFile}}
-	kube := kubernetes.NewForConfigOrDie(cfg)
-	ctx := context.Background()
 	const ns = "poollock-maxwait"
-	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	kube, ctx := newNamespace(t, ns), context.Background()
 	holder := &LeaseLocker{Leases: kube.CoordinationV1(), Identity: "ci-pass", Duration: time.Hour}
 	_, release, err := holder.Lock(ctx, ns, "pool-a")
 	if err != nil {

@@ -6,10 +6,7 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 
 	"github.com/openvessel/ccictl/pkg/fence"
 )
@@ -21,13 +18,8 @@ import (
 // that takes the Lease over removes the term, so that no leader takes its
 // lock early. Writes under a lock are refused once it is released.
 func TestTermBoundLocks(t *testing.T) {
-	cfg := &rest.Config{Host: cluster.Server, BearerToken: cluster.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: cluster.CAFile}}
-	kube := kubernetes.NewForConfigOrDie(cfg)
-	ctx := context.Background()
 	const ns = "poollock-term"
-	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	kube, ctx := newNamespace(t, ns), context.Background()
 	const leader = ns + "/ccictl-sync"
 	termCtx := func(lease string) context.Context {
 		v := fence.NewValidity(fence.LeaderTerm(lease), time.Hour, nil)
