@@ -258,6 +258,23 @@ func (e *syncEnv) churn(svc string, target int32, base []string, every time.Dura
 
 func (w *watcher) ready() bool { code, _ := w.get("/readyz"); return code == http.StatusOK }
 
+// leaderAndStandby starts replica A, through aEnv (e itself, or e behind a
+// front), until it leads and has synced the pool, then replica B until it
+// is ready; each writes to its own recorded ELB endpoint. logs prints both
+// replicas' logs.
+func leaderAndStandby(t *testing.T, e, aEnv *syncEnv) (a, b *watcher, recA, recB *elbRecorder, logs func() string) {
+	t.Helper()
+	recA, recB = e.recordingEndpoint(), e.recordingEndpoint()
+	a = aEnv.watch(fenceArgs(recA.url)...)
+	logs = func() string { return "replica A:\n" + a.logged() }
+	eventually(t, 30*time.Second, "A leads", a.leads, logs)
+	eventually(t, 30*time.Second, "first pass", func() bool { return len(e.members(syncPool)) == 1 }, logs)
+	b = e.watch(fenceArgs(recB.url)...)
+	logs = func() string { return "replica A:\n" + a.logged() + "replica B:\n" + b.logged() }
+	eventually(t, 30*time.Second, "B ready", b.ready, logs)
+	return a, b, recA, recB, logs
+}
+
 // A leader whose leader-Lease requests are black-holed (the server never
 // answers; the ELB and the rest of the API stay reachable) stops writing
 // by its renew deadline counted from its last successful renewal, before
@@ -268,14 +285,7 @@ func TestSyncWatchFencesAPartitionedLeader(t *testing.T) {
 	e.manualSlice("web", 80, 8080, []string{"10.41.0.1"})
 	e.binding("b", syncPool, "web", 80)
 	front := newAPIFront(t)
-	recA, recB := e.recordingEndpoint(), e.recordingEndpoint()
-	a := e.through(front.url, false).watch(fenceArgs(recA.url)...)
-	logs := func() string { return "replica A:\n" + a.logged() }
-	eventually(t, 30*time.Second, "A leads", a.leads, logs)
-	eventually(t, 30*time.Second, "first pass", func() bool { return len(e.members(syncPool)) == 1 }, logs)
-	b := e.watch(fenceArgs(recB.url)...)
-	logs = func() string { return "replica A:\n" + a.logged() + "replica B:\n" + b.logged() }
-	eventually(t, 30*time.Second, "B ready", b.ready, logs)
+	a, b, recA, recB, logs := leaderAndStandby(t, e, e.through(front.url, false))
 
 	stop := e.churn("web", 8080, []string{"10.41.0.1"}, 150*time.Millisecond)
 	defer stop()
@@ -321,14 +331,7 @@ func TestSyncWatchFencesAFrozenLeader(t *testing.T) {
 	e.manualSlice("web", 80, 8080, []string{"10.42.0.1"})
 	e.binding("b", syncPool, "web", 80)
 	front := newAPIFront(t)
-	recA, recB := e.recordingEndpoint(), e.recordingEndpoint()
-	a := e.through(front.url, false).watch(fenceArgs(recA.url)...)
-	logs := func() string { return "replica A:\n" + a.logged() }
-	eventually(t, 30*time.Second, "A leads", a.leads, logs)
-	eventually(t, 30*time.Second, "first pass", func() bool { return len(e.members(syncPool)) == 1 }, logs)
-	b := e.watch(fenceArgs(recB.url)...)
-	logs = func() string { return "replica A:\n" + a.logged() + "replica B:\n" + b.logged() }
-	eventually(t, 30*time.Second, "B ready", b.ready, logs)
+	a, b, recA, recB, logs := leaderAndStandby(t, e, e.through(front.url, false))
 
 	stop := e.churn("web", 8080, []string{"10.42.0.1"}, 100*time.Millisecond)
 	defer stop()
@@ -385,14 +388,7 @@ func TestSyncWatchFailoverTakesOneLease(t *testing.T) {
 			e.pool(syncPool)
 			e.manualSlice("web", 80, 8080, []string{"10.43.0.1"})
 			e.binding("b", syncPool, "web", 80)
-			recA, recB := e.recordingEndpoint(), e.recordingEndpoint()
-			a := e.watch(fenceArgs(recA.url)...)
-			logs := func() string { return "replica A:\n" + a.logged() }
-			eventually(t, 30*time.Second, "A leads", a.leads, logs)
-			eventually(t, 30*time.Second, "first pass", func() bool { return len(e.members(syncPool)) == 1 }, logs)
-			b := e.watch(fenceArgs(recB.url)...)
-			logs = func() string { return "replica A:\n" + a.logged() + "replica B:\n" + b.logged() }
-			eventually(t, 30*time.Second, "B ready", b.ready, logs)
+			a, _, recA, _, logs := leaderAndStandby(t, e, e)
 
 			// A's next write is held at its ELB endpoint: A is in the
 			// middle of a pass, holding the pool's lock, when it dies.
