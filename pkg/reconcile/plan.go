@@ -6,9 +6,18 @@
 //   - plan.go: ComputePlan, a pure function from desired endpoints, current
 //     members and the owner to what to add, keep, re-weight, remove and
 //     leave alone;
-//   - execute.go: Sync applies one binding's plan through an elb.Client
-//     (adds, then weight updates, then removals, ≤200 per call), Run does
-//     that for many bindings concurrently;
+//   - stage.go: Stage, the plan's additions and removals in rounds that
+//     fit the pool's member quota;
+//   - targets.go, options.go: what a pass is given (the bindings with the
+//     endpoints resolved for them, and the pass's policy);
+//   - run.go: Run syncs many bindings concurrently; Sync is one binding's
+//     pass: read the pool and its members, plan, write, classify;
+//   - writer.go: the batch calls that write a pool's members (adds, then
+//     weight updates, then removals, ≤200 per call), round by round;
+//     health.go: the wait for new members to be healthy; recheck.go: the
+//     re-check of removals where pool locks are unavailable;
+//   - outcome.go: the State and Reason a binding's pass ends in;
+//   - result.go: Result, the output record of one binding's pass;
 //   - status.go: the PoolBindingStatus a pass's Result implies.
 //
 // Safety rules the planner enforces: members not marked as this binding's
