@@ -16,8 +16,8 @@ import (
 // unchanged, and its endpoint is not desired again. An overlapping pass
 // that saw the endpoint come back (and so left the member alone) then does
 // not lose it to this pass's older plan. A failed re-read withholds every
-// removal.
-func (r *Result) recheckRemovals(ctx context.Context, c elb.Client, t Target,
+// removal. The removals it drops are those missing from its answer.
+func recheckRemovals(ctx context.Context, c elb.Client, t Target,
 	read func(context.Context, Target) ([]Endpoint, error), toRemove []elb.Member) ([]elb.Member, error) {
 	poolID := t.Binding.Spec.PoolRef.ID
 	desired, err := read(ctx, t)
@@ -45,7 +45,6 @@ func (r *Result) recheckRemovals(ctx context.Context, c elb.Client, t Target,
 		}
 		if want[Endpoint{Address: addr, Port: m.ProtocolPort}] || !ok ||
 			cur.Address != m.Address || cur.ProtocolPort != m.ProtocolPort || cur.Name != m.Name {
-			r.dropped++
 			continue
 		}
 		keep = append(keep, m)

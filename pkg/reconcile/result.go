@@ -339,6 +339,23 @@ func handoverNote(renames []Rename, done func(elb.Member) bool) string {
 	return fmt.Sprintf("%d member(s) handed over to %s, which want(s) their endpoints", handed, strings.Join(to, ", "))
 }
 
+// recordWrites records what the pass's batch calls did.
+func (r *Result) recordWrites(x *rounds) {
+	r.Added, r.Existed = x.added, x.existed
+	r.Removed, r.NotFound = x.removed, x.notFound
+	r.Updated, r.Renamed = x.updated.weights, x.updated.names
+	// Desired endpoints now held by members this pass added.
+	r.Registered += x.added
+	r.dropped = x.dropped
+	r.Rounds, r.RoundLog = x.ran, x.log
+	if x.updated.ids != nil {
+		r.updated = make(map[string]bool, len(x.updated.ids))
+		for _, id := range x.updated.ids {
+			r.updated[id] = true
+		}
+	}
+}
+
 // settleUpdates makes what depends on weight changes and re-marks — the
 // draining count and the handover note — say what the batch-updates did
 // rather than what the plan asked: an update that failed or was not

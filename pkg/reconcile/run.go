@@ -184,7 +184,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 			return r
 		case errors.Is(err, poollock.ErrUnavailable) && opts.ReadDesired != nil:
 			recheck = func(ctx context.Context, rm []elb.Member) ([]elb.Member, error) {
-				return r.recheckRemovals(ctx, c, t, opts.ReadDesired, rm)
+				return recheckRemovals(ctx, c, t, opts.ReadDesired, rm)
 			}
 		case errors.Is(err, poollock.ErrUnavailable):
 			// No way to re-check: the caller chose to run without protection.
@@ -320,11 +320,12 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 
 	monitored := pool.HealthmonitorID != ""
 	hb := newHealthBook(append(slices.Clone(p.Keep), p.Conflicts...))
-	ex := &rounds{c: c, poolID: poolID, quota: quota, n: len(current), adds: p.ToAdd, removes: p.ToRemove, lingering: lingering,
+	ex := &rounds{w: memberWriter{c: c, poolID: poolID}, quota: quota, n: len(current), adds: p.ToAdd, removes: p.ToRemove, lingering: lingering,
 		updates: p.ToUpdate, renames: p.ToRename, recheck: recheck, gate: opts.WaitHealthy && monitored, hb: hb, opts: opts}
 	start := time.Now()
 	if !opts.DryRun {
-		err := r.apply(ctx, ex)
+		err := ex.run(ctx)
+		r.recordWrites(ex)
 		r.settleUpdates(p)
 		if r.Rounds <= 1 {
 			r.RoundLog = nil // one round is the whole result already
