@@ -7,6 +7,7 @@ import (
 
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/endpoints"
+	"github.com/openvessel/ccictl/pkg/poollock"
 )
 
 // Result states. A binding is in sync after the pass when its state is
@@ -58,83 +59,109 @@ const (
 	ReasonEndpointsInTransition = "EndpointsInTransition"
 )
 
+// setOutcome records how the binding's pass ended: its state, the
+// condition reason and the message that says why. Every outcome of a pass
+// is set here, or by fail, which derives the reason from an error.
+func (r *Result) setOutcome(state, reason, msg string) Result {
+	r.State, r.Reason, r.Message = state, reason, msg
+	return *r
+}
+
+// incomplete blocks the pass because the desired set is not known (in
+// full): nothing is removed.
+func (r *Result) incomplete(reason, msg string) Result {
+	r.Blocked = BlockedIncomplete
+	return r.setOutcome(StateBlocked, reason, msg)
+}
+
+// finish sets the outcome of a pass that read the pool and planned: what
+// the plan's guard withheld, then what the writes did (x), then what is
+// left to do; and says what the re-check before removing dropped.
 func (r *Result) finish(p Plan, resolveErr error, dryRun bool, x *rounds) {
+	state, reason, msg := r.classify(p, resolveErr, dryRun, x)
+	if r.dropped > 0 {
+		msg += fmt.Sprintf("; %d removal(s) dropped: their members changed or their endpoints were desired again when re-read right before removing", r.dropped)
+	}
+	r.setOutcome(state, reason, msg)
+}
+
+// classify is the state, reason and message of a pass that read the pool
+// and planned p, and wrote what x says (nothing on a dry run).
+func (r *Result) classify(p Plan, resolveErr error, dryRun bool, x *rounds) (state, reason, msg string) {
 	short, notAdded := x.short, max(x.short, len(x.adds))
 	if dryRun {
 		short, notAdded = r.Plan.Short, r.Plan.Short
 	}
 	switch {
 	case p.Blocked == BlockedIncomplete:
-		r.State, r.Reason = StateBlocked, resolveReason(resolveErr)
-		r.Message = fmt.Sprintf("desired endpoints incomplete (%v); %d removal(s)%s withheld", resolveErr, len(p.Withheld), withheldUpdates(p))
+		return StateBlocked, resolveReason(resolveErr),
+			fmt.Sprintf("desired endpoints incomplete (%v); %d removal(s)%s withheld", resolveErr, len(p.Withheld), withheldUpdates(p))
 	case p.Blocked == BlockedEmptyRefused:
-		r.State, r.Reason = StateBlocked, ReasonEmptyRefused
 		if len(p.Withheld) == 0 {
-			r.Message = fmt.Sprintf("no ready endpoint; refusing to drain %d member(s) to weight 0 without --allow-empty", len(p.WithheldUpdates))
+			msg = fmt.Sprintf("no ready endpoint; refusing to drain %d member(s) to weight 0 without --allow-empty", len(p.WithheldUpdates))
 		} else {
-			r.Message = fmt.Sprintf("no ready endpoint; refusing to remove %d member(s)%s without --allow-empty", len(p.Withheld), withheldUpdates(p))
+			msg = fmt.Sprintf("no ready endpoint; refusing to remove %d member(s)%s without --allow-empty", len(p.Withheld), withheldUpdates(p))
 		}
+		return StateBlocked, ReasonEmptyRefused, msg
 	case p.Blocked == BlockedInconsistentRead:
-		r.State, r.Reason = StateBlocked, ReasonInconsistentRead
-		r.Message = fmt.Sprintf("%s; %d removal(s)%s withheld", p.Inconsistency, len(p.Withheld), withheldUpdates(p))
+		return StateBlocked, ReasonInconsistentRead,
+			fmt.Sprintf("%s; %d removal(s)%s withheld", p.Inconsistency, len(p.Withheld), withheldUpdates(p))
 	case p.Blocked != "" && p.Blocked != BlockedDeletionProtected:
 		// BlockedInvalidOwner; newResult already rejects such bindings.
-		r.State, r.Reason = StateFailed, ReasonInvalidBinding
+		return StateFailed, ReasonInvalidBinding, ""
 	case len(x.unhealthy) > 0:
 		text, n := x.hb.unhealthyText(x.unhealthy)
-		r.State, r.Reason = StateDegraded, ReasonMembersUnhealthy
-		r.Message = fmt.Sprintf("%d new member(s) not ONLINE after %v (%s); %d stale member(s) kept",
+		return StateDegraded, ReasonMembersUnhealthy, fmt.Sprintf("%d new member(s) not ONLINE after %v (%s); %d stale member(s) kept",
 			n, x.opts.healthTimeout(), text, len(x.removes))
 	case p.Blocked == BlockedDeletionProtected:
 		// Before the quota: the withheld removals are why no room was made.
-		r.State, r.Reason = StateBlocked, ReasonDeletionProtected
-		r.Message = fmt.Sprintf("pool %s has member_deletion_protection_enable: %d removal(s) withheld", r.PoolID, len(p.Withheld))
+		msg = fmt.Sprintf("pool %s has member_deletion_protection_enable: %d removal(s) withheld", r.PoolID, len(p.Withheld))
 		if !dryRun {
-			r.Message = fmt.Sprintf("pool %s has member_deletion_protection_enable: added %d, %d removal(s) withheld", r.PoolID, r.Added, len(p.Withheld))
+			msg = fmt.Sprintf("pool %s has member_deletion_protection_enable: added %d, %d removal(s) withheld", r.PoolID, r.Added, len(p.Withheld))
 		}
 		if notAdded > 0 {
-			r.Message += fmt.Sprintf("; %d desired endpoint(s) not added: no room under %s without those removals", notAdded, r.quotaText(x))
+			msg += fmt.Sprintf("; %d desired endpoint(s) not added: no room under %s without those removals", notAdded, r.quotaText(x))
 		}
+		return StateBlocked, ReasonDeletionProtected, msg
 	case short > 0 || x.refused:
 		kept := r.Plan.Keep + r.Plan.Conflicts
 		foreign := r.Plan.Foreign + r.Plan.Orphans - r.Plan.Prune
-		r.State, r.Reason = StateBlocked, ReasonQuotaExhausted
 		switch {
 		case x.refused:
-			r.Message = fmt.Sprintf("the ELB refused additions with %s (quota exceeded) although the pool had room under %s: the limit is elsewhere (a project-wide quota, or another writer); %d desired endpoint(s) not added",
+			msg = fmt.Sprintf("the ELB refused additions with %s (quota exceeded) although the pool had room under %s: the limit is elsewhere (a project-wide quota, or another writer); %d desired endpoint(s) not added",
 				elb.CodeQuotaExceeded, r.quotaText(x), notAdded)
 		case x.wasRefused:
-			r.Message = fmt.Sprintf("the ELB refused additions with %s (quota exceeded) when pool %s held %d member(s)%s, of which sync keeps %d foreign or orphaned and %d owned at desired endpoints: %d of %d desired endpoint(s) cannot be added",
+			msg = fmt.Sprintf("the ELB refused additions with %s (quota exceeded) when pool %s held %d member(s)%s, of which sync keeps %d foreign or orphaned and %d owned at desired endpoints: %d of %d desired endpoint(s) cannot be added",
 				elb.CodeQuotaExceeded, r.PoolID, x.refusedAt, r.quotaRead(), foreign, kept, notAdded, r.Desired)
 		default:
-			r.Message = fmt.Sprintf("%s is filled by members sync keeps (%d foreign or orphaned, %d owned at desired endpoints): %d of %d desired endpoint(s) cannot be added",
+			msg = fmt.Sprintf("%s is filled by members sync keeps (%d foreign or orphaned, %d owned at desired endpoints): %d of %d desired endpoint(s) cannot be added",
 				r.quotaText(x), foreign, kept, short, r.Desired)
 		}
+		return StateBlocked, ReasonQuotaExhausted, msg
 	case len(p.Transition) > 0 && p.Blocked == "":
-		r.State, r.Reason = StateBlocked, ReasonEndpointsInTransition
-		r.Message = fmt.Sprintf("the Service's EndpointSlices disagree on the name of port %d (%d slice(s) name it otherwise: a rename in progress); %d removal(s) at their endpoints withheld until they agree",
+		msg = fmt.Sprintf("the Service's EndpointSlices disagree on the name of port %d (%d slice(s) name it otherwise: a rename in progress); %d removal(s) at their endpoints withheld until they agree",
 			r.port, r.laggingSlices, len(p.Transition))
 		if !dryRun {
-			r.Message = fmt.Sprintf("added %d, removed %d member(s); ", r.Added, r.Removed) + r.Message
+			msg = fmt.Sprintf("added %d, removed %d member(s); ", r.Added, r.Removed) + msg
 		}
+		return StateBlocked, ReasonEndpointsInTransition, msg
 	case dryRun && p.Changes():
-		r.State, r.Reason = StatePending, ReasonChangesPending
-		r.Message = fmt.Sprintf("would add %d and remove %d member(s)", len(p.ToAdd), len(p.ToRemove))
+		msg = fmt.Sprintf("would add %d and remove %d member(s)", len(p.ToAdd), len(p.ToRemove))
 		if len(p.ToUpdate) > 0 {
-			r.Message += fmt.Sprintf(", and change %d weight(s)", len(p.ToUpdate))
+			msg += fmt.Sprintf(", and change %d weight(s)", len(p.ToUpdate))
 		}
+		return StatePending, ReasonChangesPending, msg
 	case dryRun || !p.Changes():
-		r.State, r.Reason = StateInSync, ReasonInSync
-	default:
-		r.State, r.Reason = StateSynced, ReasonSynced
-		r.Message = fmt.Sprintf("added %d, removed %d member(s)", r.Added, r.Removed)
-		if r.Updated > 0 {
-			r.Message += fmt.Sprintf(", changed %d weight(s)", r.Updated)
-		}
-		if r.Renamed > 0 {
-			r.Message += fmt.Sprintf(", re-marked %d member(s)", r.Renamed)
-		}
+		return StateInSync, ReasonInSync, ""
 	}
+	msg = fmt.Sprintf("added %d, removed %d member(s)", r.Added, r.Removed)
+	if r.Updated > 0 {
+		msg += fmt.Sprintf(", changed %d weight(s)", r.Updated)
+	}
+	if r.Renamed > 0 {
+		msg += fmt.Sprintf(", re-marked %d member(s)", r.Renamed)
+	}
+	return StateSynced, ReasonSynced, msg
 }
 
 // quotaText names the quota the pass staged against as far as it is known:
@@ -180,27 +207,28 @@ func withheldUpdates(p Plan) string {
 
 // fail records err. Counts of what was done so far stay.
 func (r *Result) fail(err error) Result {
-	r.State = StateFailed
 	if elb.IsGatewayNotFound(err) {
 		// Not the ELB's answer about the pool: say what it likely is.
 		err = fmt.Errorf("%w (API Gateway does not route this API: check the ELB endpoint, region and project)", err)
 	}
 	r.Errors = append(r.Errors, err.Error())
-	r.Message = err.Error()
+	return r.setOutcome(StateFailed, r.failReason(err), err.Error())
+}
+
+// failReason is the condition reason of a pass that failed with err.
+func (r *Result) failReason(err error) string {
 	switch {
 	case errors.Is(err, context.Canceled):
-		r.Reason = ReasonCanceled
+		return ReasonCanceled
 	case errors.Is(err, context.DeadlineExceeded):
-		r.Reason = ReasonTimeout
+		return ReasonTimeout
 	case elb.IsPoolNotFound(err) && !r.poolRead:
 		// Only the ELB's own not-found answer (ELB.9903) means the pool is
 		// gone; any other 404 (API Gateway's APIGW.0101 for a wrong
 		// endpoint or region, a proxy) is an error to retry.
-		r.Reason = ReasonPoolNotFound
-	default:
-		r.Reason = ReasonELBError
+		return ReasonPoolNotFound
 	}
-	return *r
+	return ReasonELBError
 }
 
 func resolveReason(err error) string {
@@ -212,4 +240,38 @@ func resolveReason(err error) string {
 	default:
 		return ReasonEndpointsUnresolved
 	}
+}
+
+// lockFailed records that the pool's lock could not be taken: the Lease
+// API failed (not the ELB), unless the pass was canceled or timed out while
+// waiting.
+func (r *Result) lockFailed(err error) Result {
+	r.fail(err)
+	if r.Reason == ReasonELBError {
+		return r.setOutcome(StateFailed, ReasonLockFailed, r.Message)
+	}
+	return *r
+}
+
+// lockLost marks a failure that happened because the pool's lock was lost
+// (the held context's cause) as ReasonLockLost.
+func lockLost(held context.Context, r Result) Result {
+	cause := context.Cause(held)
+	if r.State != StateFailed || !errors.Is(cause, poollock.ErrLost) {
+		return r
+	}
+	return r.setOutcome(StateFailed, ReasonLockLost, cause.Error()+"; stopped writing: "+r.Message)
+}
+
+// ReasonSpecChanged: the binding's generation changed, or it was
+// re-created, while the pass ran; the pass synced the spec it had read, so
+// the binding as it is now is not known to be in sync.
+const ReasonSpecChanged = "SpecChanged"
+
+// SpecChanged returns r marked as not in sync because the binding changed
+// underneath the pass. The counts of what the pass did stay.
+func (r Result) SpecChanged(msg string) Result {
+	r.setOutcome(StateFailed, ReasonSpecChanged, msg)
+	r.Errors = append(append([]string(nil), r.Errors...), msg)
+	return r
 }

@@ -2,12 +2,10 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 
 	"github.com/openvessel/ccictl/pkg/elb"
-	"github.com/openvessel/ccictl/pkg/poollock"
 )
 
 // recheckRemovals protects removals where pool locks are unavailable: right
@@ -50,16 +48,4 @@ func recheckRemovals(ctx context.Context, c elb.Client, t Target,
 		keep = append(keep, m)
 	}
 	return keep, nil
-}
-
-// lockLost marks a failure that happened because the pool's lock was lost
-// (the held context's cause) as ReasonLockLost.
-func lockLost(held context.Context, r Result) Result {
-	cause := context.Cause(held)
-	if r.State != StateFailed || !errors.Is(cause, poollock.ErrLost) {
-		return r
-	}
-	r.Reason = ReasonLockLost
-	r.Message = cause.Error() + "; stopped writing: " + r.Message
-	return r
 }

@@ -172,7 +172,7 @@ type MemberRef struct {
 // gate polls, which read health only, report their binding this way).
 func (r Result) Quiet() Result {
 	q := r
-	q.State, q.Reason, q.Message = StateInSync, ReasonInSync, ""
+	q.setOutcome(StateInSync, ReasonInSync, "")
 	q.Added, q.Removed, q.Existed, q.NotFound, q.Updated, q.Renamed = 0, 0, 0, 0, 0, 0
 	q.RoundLog, q.Warnings, q.Errors = nil, nil, nil
 	return q
@@ -236,8 +236,7 @@ func newResult(t Target, opts Options) Result {
 	r := Result{DryRun: opts.DryRun, Plan: PlanSummary{ToAdd: []MemberRef{}, ToRemove: []MemberRef{}, ToUpdate: []WeightRef{}, ToRename: []RenameRef{}, Conflict: []MemberRef{}}}
 	b := t.Binding
 	if b == nil {
-		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "no binding"
-		return r
+		return r.setOutcome(StateFailed, ReasonInvalidBinding, "no binding")
 	}
 	r.Namespace, r.Name, r.UID = b.Namespace, b.Name, string(b.UID)
 	r.Binding = b.Namespace + "/" + b.Name
@@ -248,15 +247,14 @@ func newResult(t Target, opts Options) Result {
 	r.Plan.Desired = r.Desired
 	switch err := ValidateOwner(ownerOf(b, opts.ClusterID)); {
 	case err != nil:
-		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "binding cannot own members: "+err.Error()
+		r.setOutcome(StateFailed, ReasonInvalidBinding, "binding cannot own members: "+err.Error())
 	case r.PoolID == "":
-		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, "spec.poolRef.id is empty"
+		r.setOutcome(StateFailed, ReasonInvalidBinding, "spec.poolRef.id is empty")
 	case !ValidPoolID(r.PoolID):
-		r.State, r.Reason = StateFailed, ReasonInvalidBinding
-		r.Message = fmt.Sprintf("spec.poolRef.id %q is not a backend server group ID (a UUID of lowercase hex digits and '-', e.g. e0812a4c-6b1d-4c8e-9f3a-5d2b7c9a29c1); nothing changed", r.PoolID)
+		r.setOutcome(StateFailed, ReasonInvalidBinding, fmt.Sprintf("spec.poolRef.id %q is not a backend server group ID (a UUID of lowercase hex digits and '-', e.g. e0812a4c-6b1d-4c8e-9f3a-5d2b7c9a29c1); nothing changed", r.PoolID))
 	}
 	if region, err := b.Region(); err != nil && r.State == "" {
-		r.State, r.Reason, r.Message = StateFailed, ReasonInvalidBinding, err.Error()+"; nothing changed"
+		r.setOutcome(StateFailed, ReasonInvalidBinding, err.Error()+"; nothing changed")
 	} else {
 		r.Region = region
 	}

@@ -124,138 +124,192 @@ func withClaims(targets []Target, opts Options) []Target {
 // nothing to change writes nothing. With opts.Locker all of it happens
 // under the pool's lock.
 func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result) {
-	recorded := false
+	s := &bindingPass{c: c, opts: opts, t: t, r: newResult(t, opts)}
+	// Record once, with the binding as the pass last narrowed it, under the
+	// pool's lock when one is held, before releasing it.
+	recordCtx, release := ctx, func() {}
+	locked := false
 	defer func() {
-		if !recorded && opts.Record != nil {
-			opts.Record(ctx, t, &res)
+		if locked {
+			res = lockLost(recordCtx, res)
 		}
+		if opts.Record != nil {
+			opts.Record(recordCtx, s.t, &res)
+		}
+		release()
 	}()
-	r := newResult(t, opts)
-	if r.State != "" {
-		return r
+	if s.r.State != "" || !s.start(ctx) {
+		return s.r
 	}
+	if opts.Locker != nil && !opts.DryRun {
+		held, unlock, ok := s.lock(ctx)
+		if !ok {
+			return s.r
+		}
+		if held != nil {
+			ctx, recordCtx, release, locked = held, held, unlock, true
+		}
+	}
+	pool, ok := s.readPool(ctx)
+	if !ok {
+		return s.r
+	}
+	current, inconsistent, err := readMembers(ctx, c, pool)
+	if err != nil {
+		return s.r.fail(err)
+	}
+	p, ok := s.plan(ctx, pool, current, inconsistent)
+	if !ok {
+		return s.r
+	}
+	s.write(ctx, pool, p, len(current))
+	return s.r
+}
+
+// bindingPass is one binding's pass in Sync: its target, as the pool's
+// protocol and a re-read after waiting for the lock narrow it, and its
+// result so far.
+type bindingPass struct {
+	c    elb.Client
+	opts Options
+	t    Target
+	r    Result
+	// weight is the weight of the binding's members.
+	weight *int32
+	// reread: plan from a fresh read of the desired endpoints (the lock
+	// was contended); recheck, if set, re-checks removals right before
+	// they are made (pool locks unavailable).
+	reread  bool
+	recheck func(context.Context, []elb.Member) ([]elb.Member, error)
+}
+
+func (s *bindingPass) poolID() string { return s.t.Binding.Spec.PoolRef.ID }
+
+// start checks what needs no call: the pass was not interrupted, the
+// binding's weight is valid, and its desired set is known or there is
+// something to add. false: the result says why the pass stops.
+func (s *bindingPass) start(ctx context.Context) bool {
 	if err := ctx.Err(); err != nil {
-		return r.fail(fmt.Errorf("the pass was interrupted before this binding started: %w", err))
+		s.r.fail(fmt.Errorf("the pass was interrupted before this binding started: %w", err))
+		return false
 	}
-	b := t.Binding
-	poolID := b.Spec.PoolRef.ID
-	weight := opts.Weight
+	b := s.t.Binding
+	s.weight = s.opts.Weight
 	if _, set := b.Annotations[lbv1.WeightAnnotation]; set {
 		w, err := b.Weight()
 		if err != nil {
-			r.State, r.Reason, r.Message = StateBlocked, ReasonInvalidWeight, err.Error()+"; nothing changed"
-			return r
-		}
-		weight = &w
-	}
-
-	// Service missing or unresolvable with nothing to add: no write could
-	// happen (removals are withheld), so spare the ELB calls.
-	if t.ResolveErr != nil && len(t.Endpoints) == 0 && len(t.PortChoices) == 0 {
-		r.State, r.Reason = StateBlocked, resolveReason(t.ResolveErr)
-		r.Blocked = BlockedIncomplete
-		r.Message = t.ResolveErr.Error()
-		return r
-	}
-
-	var recheck func(context.Context, []elb.Member) ([]elb.Member, error)
-	reread := false
-	if opts.Locker != nil && !opts.DryRun {
-		held, release, err := opts.Locker.Lock(ctx, b.Namespace, poolID)
-		switch {
-		case err == nil:
-			ctx = held
-			defer func() {
-				res = lockLost(held, res)
-				if opts.Record != nil {
-					opts.Record(held, t, &res)
-					recorded = true
-				}
-				release()
-			}()
-			// Another writer went first and time passed while waiting:
-			// endpoints read before the wait may be gone (a rollout) or
-			// back, and planning from them would undo that writer's work.
-			// Plan from what is desired now (re-read below; after the
-			// GetPool when the pool's protocol must choose the port).
-			reread = poollock.Contended(held) && opts.ReadDesired != nil
-		case errors.Is(err, poollock.ErrBusy):
-			r.State, r.Reason, r.Message = StateBlocked, ReasonBusy, err.Error()+"; nothing changed"
-			return r
-		case errors.Is(err, poollock.ErrUnavailable) && opts.ReadDesired != nil:
-			recheck = func(ctx context.Context, rm []elb.Member) ([]elb.Member, error) {
-				return recheckRemovals(ctx, c, t, opts.ReadDesired, rm)
-			}
-		case errors.Is(err, poollock.ErrUnavailable):
-			// No way to re-check: the caller chose to run without protection.
-		default:
-			// The Lease API failed (not the ELB): say so, unless the pass
-			// was canceled or timed out while waiting.
-			r.fail(fmt.Errorf("lock pool %s: %w; nothing changed", poolID, err))
-			if r.Reason == ReasonELBError {
-				r.Reason = ReasonLockFailed
-			}
-			return r
-		}
-	}
-
-	rereadDesired := func() bool {
-		fresh, err := opts.ReadDesired(ctx, t)
-		if err != nil {
-			r.State, r.Reason, r.Blocked = StateBlocked, ReasonEndpointsUnresolved, BlockedIncomplete
-			r.Message = fmt.Sprintf("re-reading the endpoints after waiting for the pool lock failed (%v); nothing changed", err)
+			s.r.setOutcome(StateBlocked, ReasonInvalidWeight, err.Error()+"; nothing changed")
 			return false
 		}
-		t = t.withFreshDesired(fresh)
-		r.Desired, r.Plan.Desired = len(validDesired(fresh)), len(validDesired(fresh))
-		return true
+		s.weight = &w
 	}
-	if reread && len(t.PortChoices) == 0 {
-		if !rereadDesired() {
-			return r
+	// Service missing or unresolvable with nothing to add: no write could
+	// happen (removals are withheld), so spare the ELB calls.
+	if t := s.t; t.ResolveErr != nil && len(t.Endpoints) == 0 && len(t.PortChoices) == 0 {
+		s.r.incomplete(resolveReason(t.ResolveErr), t.ResolveErr.Error())
+		return false
+	}
+	return true
+}
+
+// lock takes the pool's lock. held is nil where locks are unavailable (then removals are re-checked when they can be); false: the
+// result says why the pass stops.
+func (s *bindingPass) lock(ctx context.Context) (held context.Context, unlock func(), ok bool) {
+	b := s.t.Binding
+	held, release, err := s.opts.Locker.Lock(ctx, b.Namespace, s.poolID())
+	switch {
+	case err == nil:
+		// Another writer went first and time passed while waiting:
+		// endpoints read before the wait may be gone (a rollout) or
+		// back, and planning from them would undo that writer's work.
+		// Plan from what is desired now (re-read in readPool; after the
+		// GetPool when the pool's protocol must choose the port).
+		s.reread = poollock.Contended(held) && s.opts.ReadDesired != nil
+		return held, release, true
+	case errors.Is(err, poollock.ErrBusy):
+		s.r.setOutcome(StateBlocked, ReasonBusy, err.Error()+"; nothing changed")
+		return nil, nil, false
+	case errors.Is(err, poollock.ErrUnavailable) && s.opts.ReadDesired != nil:
+		s.recheck = func(ctx context.Context, rm []elb.Member) ([]elb.Member, error) {
+			return recheckRemovals(ctx, s.c, s.t, s.opts.ReadDesired, rm)
 		}
-		reread = false
+		return nil, nil, true
+	case errors.Is(err, poollock.ErrUnavailable):
+		// No way to re-check: the caller chose to run without protection.
+		return nil, nil, true
+	default:
+		s.r.lockFailed(fmt.Errorf("lock pool %s: %w; nothing changed", s.poolID(), err))
+		return nil, nil, false
 	}
-	pool, err := c.GetPool(ctx, poolID)
+}
+
+// readPool reads the pool, narrows the target to the Service port its
+// protocol takes, re-reads the desired endpoints if the lock asked for it,
+// and checks that the pool can be bound. false: the result says why the
+// pass stops.
+func (s *bindingPass) readPool(ctx context.Context) (*elb.Pool, bool) {
+	poolID := s.poolID()
+	if s.reread && len(s.t.PortChoices) == 0 {
+		if !s.rereadDesired(ctx) {
+			return nil, false
+		}
+		s.reread = false
+	}
+	pool, err := s.c.GetPool(ctx, poolID)
 	if err != nil {
-		return r.fail(fmt.Errorf("read pool %s: %w", poolID, err))
+		s.r.fail(fmt.Errorf("read pool %s: %w", poolID, err))
+		return nil, false
 	}
-	var why string
-	var fits bool
-	if t, why, fits = t.choosePort(pool); !fits {
-		r.State, r.Reason, r.Blocked = StateBlocked, ReasonServicePortNotFound, BlockedIncomplete
-		r.Message = why + "; nothing changed"
-		return r
+	t, why, fits := s.t.choosePort(pool)
+	s.t = t
+	if !fits {
+		s.r.incomplete(ReasonServicePortNotFound, why+"; nothing changed")
+		return nil, false
 	}
 	if len(t.PortChoices) > 0 {
-		r.Desired, r.Plan.Desired, r.UnknownZone = len(validDesired(t.Endpoints)), len(validDesired(t.Endpoints)), t.UnknownZone
+		s.r.Desired, s.r.Plan.Desired, s.r.UnknownZone = len(validDesired(t.Endpoints)), len(validDesired(t.Endpoints)), t.UnknownZone
 	}
-	if reread && !rereadDesired() {
-		return r
+	if s.reread && !s.rereadDesired(ctx) {
+		return nil, false
 	}
 	if t.ServiceELBID != "" {
 		for _, lb := range pool.Loadbalancers {
 			if lb.ID == t.ServiceELBID {
-				r.State, r.Reason = StateBlocked, ReasonPoolConstraintViolated
-				r.Message = fmt.Sprintf("pool %s belongs to load balancer %s, which the Service itself uses (%s); nothing changed",
-					poolID, lb.ID, endpoints.ELBIDAnnotation)
-				return r
+				s.r.setOutcome(StateBlocked, ReasonPoolConstraintViolated, fmt.Sprintf("pool %s belongs to load balancer %s, which the Service itself uses (%s); nothing changed",
+					poolID, lb.ID, endpoints.ELBIDAnnotation))
+				return nil, false
 			}
 		}
 	}
 	if reason := poolTypeProblem(pool, t.SubnetCIDRID); reason != "" {
-		r.State, r.Reason = StateBlocked, ReasonPoolTypeUnsupported
-		r.Message = reason + "; nothing changed"
-		return r
+		s.r.setOutcome(StateBlocked, ReasonPoolTypeUnsupported, reason+"; nothing changed")
+		return nil, false
 	}
 	if len(pool.Loadbalancers) == 0 && len(pool.Listeners) == 0 {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("pool %s belongs to no load balancer and no listener: its members take no traffic", poolID))
+		s.r.Warnings = append(s.r.Warnings, fmt.Sprintf("pool %s belongs to no load balancer and no listener: its members take no traffic", poolID))
 	}
-	current, inconsistent, err := readMembers(ctx, c, pool)
-	if err != nil {
-		return r.fail(err)
-	}
+	return pool, true
+}
 
+// rereadDesired plans from the endpoints desired now (after waiting for
+// the pool's lock). false: the result says why the pass stops.
+func (s *bindingPass) rereadDesired(ctx context.Context) bool {
+	fresh, err := s.opts.ReadDesired(ctx, s.t)
+	if err != nil {
+		s.r.incomplete(ReasonEndpointsUnresolved, fmt.Sprintf("re-reading the endpoints after waiting for the pool lock failed (%v); nothing changed", err))
+		return false
+	}
+	s.t = s.t.withFreshDesired(fresh)
+	s.r.Desired, s.r.Plan.Desired = len(validDesired(fresh)), len(validDesired(fresh))
+	return true
+}
+
+// plan computes the binding's plan from the pool and its members, again
+// from a fresh read of the PoolBindings when it would prune orphans, and
+// records it. false: the result says why the pass stops.
+func (s *bindingPass) plan(ctx context.Context, pool *elb.Pool, current []elb.Member, inconsistent string) (Plan, bool) {
+	t, opts := s.t, s.opts
+	b := t.Binding
 	planOpts := PlanOptions{
 		Incomplete:        t.ResolveErr != nil,
 		InconsistentRead:  inconsistent,
@@ -264,7 +318,7 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		DeletionProtected: pool.MemberDeletionProtectionEnable,
 		Owners:            opts.Owners,
 		SubnetCIDRID:      t.SubnetCIDRID,
-		Weight:            weight,
+		Weight:            s.weight,
 		Draining:          t.Draining,
 		Drain:             DrainModeOf(pool),
 		Claims:            t.claims,
@@ -274,13 +328,13 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 	if opts.PruneOrphans && len(p.Orphans) > 0 && opts.ReadOwners != nil && !opts.DryRun {
 		owners, err := opts.ReadOwners(ctx)
 		if err != nil {
-			r.State, r.Reason, r.Blocked = StateBlocked, ReasonEndpointsUnresolved, BlockedIncomplete
-			r.Message = fmt.Sprintf("re-reading the PoolBindings before removing orphans failed (%v); nothing changed", err)
-			return r
+			s.r.incomplete(ReasonEndpointsUnresolved, fmt.Sprintf("re-reading the PoolBindings before removing orphans failed (%v); nothing changed", err))
+			return Plan{}, false
 		}
 		planOpts.Owners = owners
 		p = ComputePlan(t.Endpoints, current, ownerOf(b, opts.ClusterID), planOpts)
 	}
+	r := &s.r
 	r.setPlan(p, len(current))
 	r.port, r.laggingSlices = b.Spec.TargetRef.Port, t.LaggingSlices
 	if t.LaggingSlices > 0 && len(p.Transition) == 0 {
@@ -288,40 +342,28 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 	}
 	r.noteDrain(p, pool)
 	r.warnWeightZero(p, pool)
+	return p, true
+}
 
-	quota := elb.UnlimitedQuota
-	if len(p.ToAdd) > 0 {
-		qc := opts.quota
-		if qc == nil {
-			qc = newQuotaCache(opts)
-		}
-		quota, r.Plan.QuotaSource = qc.get(ctx, c)
-	}
-	r.Plan.Quota = quota
-	if r.Plan.QuotaSource == QuotaFromFlag && quota >= 0 && len(current) > quota {
-		// The pool holds more than the quota assumed: the assumption is
-		// wrong and the quota unknown, at least what the pool holds. Add
-		// without staging; the ELB's ELB.8905 answer bounds it, and staging
-		// goes on from the count it refused at.
-		r.Notes = append(r.Notes, fmt.Sprintf("member quota of pool %s unknown: the quota API could not be read and the pool holds %d member(s), more than --member-quota=%d; additions are bounded by the ELB's answers",
-			poolID, len(current), quota))
-		r.Plan.Quota, r.Plan.QuotaSource = len(current), QuotaUnknown
-		quota = elb.UnlimitedQuota
-	}
+// write stages the plan against the pool's member quota, applies it round
+// by round (not on a dry run), and classifies the outcome.
+func (s *bindingPass) write(ctx context.Context, pool *elb.Pool, p Plan, current int) {
+	r, opts := &s.r, s.opts
+	quota := s.quota(ctx, p, current)
 	var lingering map[Endpoint]bool
-	if len(t.Lingering) > 0 {
-		lingering = make(map[Endpoint]bool, len(t.Lingering))
-		for _, e := range t.Lingering {
+	if len(s.t.Lingering) > 0 {
+		lingering = make(map[Endpoint]bool, len(s.t.Lingering))
+		for _, e := range s.t.Lingering {
 			lingering[e] = true
 		}
 	}
-	st := Stage(StageInput{Quota: quota, Current: len(current), Add: p.ToAdd, Remove: p.ToRemove, Lingering: lingering})
+	st := Stage(StageInput{Quota: quota, Current: current, Add: p.ToAdd, Remove: p.ToRemove, Lingering: lingering})
 	r.Plan.Rounds, r.Plan.Short = len(st.Rounds), st.Short
 
 	monitored := pool.HealthmonitorID != ""
 	hb := newHealthBook(append(slices.Clone(p.Keep), p.Conflicts...))
-	ex := &rounds{w: memberWriter{c: c, poolID: poolID}, quota: quota, n: len(current), adds: p.ToAdd, removes: p.ToRemove, lingering: lingering,
-		updates: p.ToUpdate, renames: p.ToRename, recheck: recheck, gate: opts.WaitHealthy && monitored, hb: hb, opts: opts}
+	ex := &rounds{w: memberWriter{c: s.c, poolID: s.poolID()}, quota: quota, n: current, adds: p.ToAdd, removes: p.ToRemove, lingering: lingering,
+		updates: p.ToUpdate, renames: p.ToRename, recheck: s.recheck, gate: opts.WaitHealthy && monitored, hb: hb, opts: opts}
 	start := time.Now()
 	if !opts.DryRun {
 		err := ex.run(ctx)
@@ -332,18 +374,41 @@ func Sync(ctx context.Context, c elb.Client, t Target, opts Options) (res Result
 		}
 		if err != nil {
 			r.setHealth(monitored, ex, time.Since(start))
-			return r.fail(err)
+			r.fail(err)
+			return
 		}
 	}
 	r.setHealth(monitored, ex, time.Since(start))
 	if opts.WaitHealthy && !monitored {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("pool %s has no health monitor (healthmonitor_id empty): removals were not gated on health", poolID))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("pool %s has no health monitor (healthmonitor_id empty): removals were not gated on health", s.poolID()))
 	}
-	r.finish(p, t.ResolveErr, opts.DryRun, ex)
-	if r.dropped > 0 {
-		r.Message += fmt.Sprintf("; %d removal(s) dropped: their members changed or their endpoints were desired again when re-read right before removing", r.dropped)
+	r.finish(p, s.t.ResolveErr, opts.DryRun, ex)
+}
+
+// quota is the member quota to stage against: read (once per Run) only
+// when there is something to add.
+func (s *bindingPass) quota(ctx context.Context, p Plan, current int) int {
+	r := &s.r
+	quota := elb.UnlimitedQuota
+	if len(p.ToAdd) > 0 {
+		qc := s.opts.quota
+		if qc == nil {
+			qc = newQuotaCache(s.opts)
+		}
+		quota, r.Plan.QuotaSource = qc.get(ctx, s.c)
 	}
-	return r
+	r.Plan.Quota = quota
+	if r.Plan.QuotaSource == QuotaFromFlag && quota >= 0 && current > quota {
+		// The pool holds more than the quota assumed: the assumption is
+		// wrong and the quota unknown, at least what the pool holds. Add
+		// without staging; the ELB's ELB.8905 answer bounds it, and staging
+		// goes on from the count it refused at.
+		r.Notes = append(r.Notes, fmt.Sprintf("member quota of pool %s unknown: the quota API could not be read and the pool holds %d member(s), more than --member-quota=%d; additions are bounded by the ELB's answers",
+			s.poolID(), current, quota))
+		r.Plan.Quota, r.Plan.QuotaSource = current, QuotaUnknown
+		quota = elb.UnlimitedQuota
+	}
+	return quota
 }
 
 // readMembers lists the pool's members and checks the list against the

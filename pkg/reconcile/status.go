@@ -103,16 +103,3 @@ func orphansLeft(r Result) int {
 	}
 	return r.Orphans
 }
-
-// ReasonSpecChanged: the binding's generation changed, or it was
-// re-created, while the pass ran; the pass synced the spec it had read, so
-// the binding as it is now is not known to be in sync.
-const ReasonSpecChanged = "SpecChanged"
-
-// SpecChanged returns r marked as not in sync because the binding changed
-// underneath the pass. The counts of what the pass did stay.
-func (r Result) SpecChanged(msg string) Result {
-	r.State, r.Reason, r.Message = StateFailed, ReasonSpecChanged, msg
-	r.Errors = append(append([]string(nil), r.Errors...), msg)
-	return r
-}
