@@ -5,17 +5,19 @@
 //   - marker.go: how a member names the binding that owns it;
 //   - plan.go: ComputePlan, a pure function from desired endpoints, current
 //     members and the owner to what to add, keep, re-weight, remove and
-//     leave alone;
+//     leave alone, made of named pure steps; guard.go: its last step, what
+//     it withholds and why;
 //   - stage.go: Stage, the plan's additions and removals in rounds that
 //     fit the pool's member quota;
 //   - targets.go, options.go: what a pass is given (the bindings with the
 //     endpoints resolved for them, and the pass's policy);
 //   - run.go: Run syncs many bindings concurrently; Sync is one binding's
 //     pass: read the pool and its members, plan, write, classify;
-//   - writer.go: the batch calls that write a pool's members (adds, then
-//     weight updates, then removals, ≤200 per call), round by round;
-//     health.go: the wait for new members to be healthy; recheck.go: the
-//     re-check of removals where pool locks are unavailable;
+//   - rounds.go: the plan applied round by round (adds, then weight
+//     updates, then removals); writer.go: the batch calls that write a
+//     pool's members, ≤200 per call, and what the ELB answered; health.go:
+//     the wait for new members to be healthy; recheck.go: the re-check of
+//     removals where pool locks are unavailable;
 //   - outcome.go: the State and Reason a binding's pass ends in;
 //   - result.go: Result, the output record of one binding's pass;
 //   - status.go: the PoolBindingStatus a pass's Result implies.
@@ -32,7 +34,6 @@ package reconcile
 
 import (
 	"cmp"
-	"fmt"
 	"net/netip"
 	"slices"
 
@@ -288,10 +289,15 @@ func keyOf(addr string, port int32) memberKey {
 
 // ComputePlan diffs desired endpoints against a pool's current members by
 // address+protocol_port. It has no side effects. (It is not named Plan
-// because the result type is.)
+// because the result type is.) Its steps are pure functions, in order:
+// classifyOwned (this binding's members: keep, restore, drain, hand over
+// or remove), classifyOthers (other members: foreign, orphans, conflicts,
+// orphans to prune), missing (desired endpoints to add), withholdLagging
+// (removals at endpoints still served under another port name), and the
+// guard (planGuard.apply), which takes the removals, weight changes and
+// re-marks computed and returns those allowed, those withheld, and why.
 func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts PlanOptions) Plan {
 	p := Plan{Owner: owner, Marker: Marker(owner)}
-	owns := func(name string) bool { return Marks(owner, name) }
 	p.Desired = validDesired(desired)
 
 	cur := slices.Clone(current)
@@ -305,191 +311,32 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 		return p.normalized()
 	}
 
-	want := make(map[memberKey]bool, len(p.Desired))
-	for _, e := range p.Desired {
-		want[keyOf(e.Address, e.Port)] = true
-	}
-	// Draining keys exclude desired ones: ready anywhere wins.
-	draining := make(map[memberKey]bool, len(opts.Draining))
-	for _, e := range validDesired(opts.Draining) {
-		if k := keyOf(e.Address, e.Port); !want[k] {
-			draining[k] = true
-		}
-	}
-	weight := int32(1)
-	if opts.Weight != nil {
-		weight = *opts.Weight
-	}
-	// claimed: another live binding of this pass on the pool wants the
-	// endpoint (its marker differs from ours; same cluster).
-	claimed := func(k memberKey) (Claim, bool) {
-		c, ok := opts.Claims[Endpoint{Address: k.addr, Port: k.port}]
-		if !ok || c.Owner.Cluster != owner.Cluster {
-			return Claim{}, false
-		}
-		if m := Marker(c.Owner); m == "" || m == p.Marker {
-			return Claim{}, false
-		}
-		return c, true
-	}
-	present := make(map[memberKey]bool, len(cur))
-	var removable []elb.Member
-	var updates []WeightUpdate
-	var renames []Rename
-	migrate := func(m elb.Member) {
-		if m.Name != p.Marker {
-			renames = append(renames, Rename{Member: m, Name: p.Marker, Reason: RenameMigrate})
-		}
-	}
-	// The API holds one member per address+port, so a list that shows two
-	// is not a consistent read of the pool (whoever owns them): a member
-	// that moved to a new ID between two pages shows at both, and
-	// removing "the extra one" may remove the live one.
-	var dupKey *memberKey
-	seenKey := make(map[memberKey]bool, len(cur))
-	for _, m := range cur {
-		k := keyOf(m.Address, m.ProtocolPort)
-		if seenKey[k] && dupKey == nil {
-			dupKey = &k
-		}
-		seenKey[k] = true
-	}
-	// Owned members first, so that if a (faulty) read shows an owned and a
-	// foreign member at one key, ours is the one kept.
-	for _, m := range cur {
-		if !owns(m.Name) {
-			continue
-		}
-		k := keyOf(m.Address, m.ProtocolPort)
-		switch {
-		case present[k]:
-			// A second owned member at one key: the read is
-			// inconsistent (dupKey), so it is withheld with the rest.
-			removable = append(removable, m)
-		case want[k]:
-			p.Keep = append(p.Keep, m)
-			migrate(m)
-			if opts.Drain != DrainWeightIgnored && m.Weight != weight {
-				updates = append(updates, WeightUpdate{Member: m, Weight: weight, Reason: UpdateRestore})
-			}
-		case hasClaim(claimed, k):
-			// Another binding wants this endpoint ready: hand the member
-			// over instead of removing (or draining) it, so the endpoint
-			// is never missing from the pool.
-			c, _ := claimed(k)
-			x := Rename{Member: m, Name: Marker(c.Owner), Reason: RenameHandover}
-			if opts.Drain != DrainWeightIgnored {
-				w := int32(1)
-				if c.Weight != nil {
-					w = *c.Weight
-				}
-				if w != m.Weight {
-					x.Weight = &w
-				}
-			}
-			renames = append(renames, x)
-			p.HandedOver = append(p.HandedOver, m)
-		case draining[k] && opts.Drain == DrainByWeight:
-			p.Draining = append(p.Draining, m)
-			migrate(m)
-			if m.Weight != 0 {
-				updates = append(updates, WeightUpdate{Member: m, Weight: 0, Reason: UpdateDrain})
-			}
-		case draining[k]:
-			p.DrainRemoved = append(p.DrainRemoved, m)
-			removable = append(removable, m)
-		default:
-			removable = append(removable, m)
-		}
-		present[k] = true
-	}
-	for _, m := range cur {
-		if owns(m.Name) {
-			continue
-		}
-		k := keyOf(m.Address, m.ProtocolPort)
-		if isOrphan(m.Name, owner, opts.Owners) {
-			p.Orphans = append(p.Orphans, m)
-			switch {
-			case want[k]:
-				p.Conflicts = append(p.Conflicts, m)
-			case hasClaim(claimed, k):
-				// Another live binding of this pass wants the endpoint.
-			case draining[k] && opts.Drain == DrainByWeight:
-				// Its endpoint still serves: pruning would cut its
-				// connections, and its weight is not ours to change.
-				// Pruned once the endpoint is gone.
-			case opts.PruneOrphans:
-				removable = append(removable, m)
-			}
-		} else {
-			p.Foreign = append(p.Foreign, m)
-			if want[k] {
-				p.Conflicts = append(p.Conflicts, m)
-			}
-		}
-		present[k] = true
-	}
-	for _, e := range p.Desired {
-		if !present[keyOf(e.Address, e.Port)] {
-			p.ToAdd = append(p.ToAdd, elb.NewMember{
-				Name:         p.Marker,
-				Address:      e.Address,
-				ProtocolPort: e.Port,
-				SubnetCIDRID: opts.SubnetCIDRID,
-				Weight:       opts.Weight,
-			})
-		}
-	}
+	v := newPlanView(p, opts)
+	own := classifyOwned(cur, v, opts.Drain)
+	p.Keep, p.Draining, p.HandedOver, p.DrainRemoved = own.keep, own.draining, own.handedOver, own.drainRemoved
+	others := classifyOthers(cur, v, opts)
+	p.Foreign, p.Orphans, p.Conflicts = others.foreign, others.orphans, others.conflicts
+	p.ToAdd = missing(p.Desired, cur, p.Marker, opts)
 
-	// A guard that withholds removals withholds weight changes too: a pass
-	// that cannot trust what it read changes nothing but adds, and draining
-	// every member to weight 0 empties a pool as surely as removing them.
-	// Endpoints still served under another port name (slices mid-rename)
-	// keep their members until the slices agree.
-	if len(opts.Lagging) > 0 {
-		lag := make(map[memberKey]bool, len(opts.Lagging))
-		for _, e := range validDesired(opts.Lagging) {
-			lag[keyOf(e.Address, e.Port)] = true
-		}
-		removable = slices.DeleteFunc(removable, func(m elb.Member) bool {
-			if lag[keyOf(m.Address, m.ProtocolPort)] {
-				p.Transition = append(p.Transition, m)
-				return true
-			}
-			return false
-		})
-		slices.SortFunc(p.Transition, compareMembers)
+	var removable []elb.Member
+	removable = append(append(removable, own.remove...), others.prune...)
+	removable, p.Transition = withholdLagging(removable, opts.Lagging)
+
+	g := planGuard{
+		incomplete:        opts.Incomplete,
+		readProblem:       readProblem(cur, opts.InconsistentRead),
+		deletionProtected: opts.DeletionProtected,
+		nothingDesired:    len(p.Desired) == 0,
+		allowEmpty:        opts.AllowEmpty,
 	}
-	// Renames go with the weight changes: a read that cannot be trusted
-	// re-marks nothing either.
-	switch {
-	case opts.Incomplete:
-		p.Blocked = BlockedIncomplete
-		p.Withheld, p.WithheldUpdates, p.WithheldRenames = removable, updates, renames
-	case opts.InconsistentRead != "" || !consistentIDs(cur) || dupKey != nil:
-		p.Blocked = BlockedInconsistentRead
-		p.Withheld, p.WithheldUpdates, p.WithheldRenames = removable, updates, renames
-		switch {
-		case opts.InconsistentRead != "":
-			p.Inconsistency = opts.InconsistentRead
-		case !consistentIDs(cur):
-			p.Inconsistency = "the member list repeats or lacks a member id"
-		default:
-			p.Inconsistency = fmt.Sprintf("the member list shows two members at %s", Endpoint{Address: dupKey.addr, Port: dupKey.port})
-		}
-	case opts.DeletionProtected && len(removable) > 0:
-		// The API refuses removals; weight changes still go through.
-		p.Blocked = BlockedDeletionProtected
-		p.Withheld, p.ToUpdate, p.ToRename = removable, updates, renames
-	case len(p.Desired) == 0 && (len(removable) > 0 || len(updates) > 0) && !opts.AllowEmpty:
-		// Covers orphans too: pruning them with nothing desired would also
-		// empty the pool, which is exactly what AllowEmpty guards.
-		p.Blocked = BlockedEmptyRefused
-		p.Withheld, p.WithheldUpdates, p.WithheldRenames = removable, updates, renames
-	default:
-		p.ToRemove, p.ToUpdate, p.ToRename = removable, updates, renames
+	allowed, withheld, blocked := g.apply(planChanges{remove: removable, update: own.updates, rename: own.renames})
+	p.Blocked = blocked
+	if blocked == BlockedInconsistentRead {
+		p.Inconsistency = g.readProblem
 	}
+	p.ToRemove, p.ToUpdate, p.ToRename = allowed.remove, allowed.update, allowed.rename
+	p.Withheld, p.WithheldUpdates, p.WithheldRenames = withheld.remove, withheld.update, withheld.rename
+
 	slices.SortFunc(p.ToRename, compareRenames)
 	slices.SortFunc(p.WithheldRenames, compareRenames)
 	slices.SortFunc(p.ToRemove, compareMembers)
@@ -500,25 +347,218 @@ func ComputePlan(desired []Endpoint, current []elb.Member, owner Owner, opts Pla
 	return p.normalized()
 }
 
-func compareUpdates(a, b WeightUpdate) int { return compareMembers(a.Member, b.Member) }
+// planView is what the classifying steps of a plan go by: the binding, its
+// desired and draining endpoints, the weight its members are kept at, and
+// the endpoints other bindings of the pass claim.
+type planView struct {
+	owner  Owner
+	marker string
+	want   map[memberKey]bool
+	// draining excludes desired keys: ready anywhere wins.
+	draining map[memberKey]bool
+	weight   int32
+	claims   map[Endpoint]Claim
+}
 
-func compareRenames(a, b Rename) int { return compareMembers(a.Member, b.Member) }
+func newPlanView(p Plan, opts PlanOptions) planView {
+	v := planView{owner: p.Owner, marker: p.Marker, weight: 1, claims: opts.Claims}
+	v.want = make(map[memberKey]bool, len(p.Desired))
+	for _, e := range p.Desired {
+		v.want[keyOf(e.Address, e.Port)] = true
+	}
+	v.draining = make(map[memberKey]bool, len(opts.Draining))
+	for _, e := range validDesired(opts.Draining) {
+		if k := keyOf(e.Address, e.Port); !v.want[k] {
+			v.draining[k] = true
+		}
+	}
+	if opts.Weight != nil {
+		v.weight = *opts.Weight
+	}
+	return v
+}
 
-func hasClaim(claimed func(memberKey) (Claim, bool), k memberKey) bool {
-	_, ok := claimed(k)
+// claimed: another live binding of this pass on the pool wants the
+// endpoint (its marker differs from ours; same cluster).
+func (v planView) claimed(k memberKey) (Claim, bool) {
+	c, ok := v.claims[Endpoint{Address: k.addr, Port: k.port}]
+	if !ok || c.Owner.Cluster != v.owner.Cluster {
+		return Claim{}, false
+	}
+	if m := Marker(c.Owner); m == "" || m == v.marker {
+		return Claim{}, false
+	}
+	return c, true
+}
+
+func (v planView) isClaimed(k memberKey) bool {
+	_, ok := v.claimed(k)
 	return ok
 }
 
-func consistentIDs(ms []elb.Member) bool {
-	seen := make(map[string]bool, len(ms))
-	for _, m := range ms {
-		if m.ID == "" || seen[m.ID] {
-			return false
-		}
-		seen[m.ID] = true
-	}
-	return true
+// ownedMembers is what classifyOwned made of the binding's own members.
+type ownedMembers struct {
+	keep, draining, handedOver []elb.Member
+	// drainRemoved are also in remove.
+	drainRemoved, remove []elb.Member
+	updates              []WeightUpdate
+	renames              []Rename
 }
+
+// classifyOwned sorts the members marked as the binding's: kept at a
+// desired endpoint (weight restored, marker migrated), handed over to a
+// binding that claims the endpoint, drained at a terminating endpoint, or
+// to remove.
+func classifyOwned(cur []elb.Member, v planView, drain DrainMode) ownedMembers {
+	var o ownedMembers
+	migrate := func(m elb.Member) {
+		if m.Name != v.marker {
+			o.renames = append(o.renames, Rename{Member: m, Name: v.marker, Reason: RenameMigrate})
+		}
+	}
+	seen := make(map[memberKey]bool, len(cur))
+	for _, m := range cur {
+		if !Marks(v.owner, m.Name) {
+			continue
+		}
+		k := keyOf(m.Address, m.ProtocolPort)
+		switch {
+		case seen[k]:
+			// A second owned member at one key: the read is
+			// inconsistent (readProblem), so it is withheld with the rest.
+			o.remove = append(o.remove, m)
+		case v.want[k]:
+			o.keep = append(o.keep, m)
+			migrate(m)
+			if drain != DrainWeightIgnored && m.Weight != v.weight {
+				o.updates = append(o.updates, WeightUpdate{Member: m, Weight: v.weight, Reason: UpdateRestore})
+			}
+		case v.isClaimed(k):
+			// Another binding wants this endpoint ready: hand the member
+			// over instead of removing (or draining) it, so the endpoint
+			// is never missing from the pool.
+			c, _ := v.claimed(k)
+			x := Rename{Member: m, Name: Marker(c.Owner), Reason: RenameHandover}
+			if drain != DrainWeightIgnored {
+				w := int32(1)
+				if c.Weight != nil {
+					w = *c.Weight
+				}
+				if w != m.Weight {
+					x.Weight = &w
+				}
+			}
+			o.renames = append(o.renames, x)
+			o.handedOver = append(o.handedOver, m)
+		case v.draining[k] && drain == DrainByWeight:
+			o.draining = append(o.draining, m)
+			migrate(m)
+			if m.Weight != 0 {
+				o.updates = append(o.updates, WeightUpdate{Member: m, Weight: 0, Reason: UpdateDrain})
+			}
+		case v.draining[k]:
+			o.drainRemoved = append(o.drainRemoved, m)
+			o.remove = append(o.remove, m)
+		default:
+			o.remove = append(o.remove, m)
+		}
+		seen[k] = true
+	}
+	return o
+}
+
+// otherMembers is what classifyOthers made of the members not marked as
+// the binding's.
+type otherMembers struct {
+	foreign, orphans []elb.Member
+	// conflicts (foreign or orphans) hold a desired endpoint; prune are
+	// the orphans to remove.
+	conflicts, prune []elb.Member
+}
+
+// classifyOthers sorts the members not marked as the binding's: orphans
+// (their binding is gone) or foreign; either is a conflict at a desired
+// endpoint, and an orphan is pruned on request unless its endpoint is
+// claimed or still serves.
+func classifyOthers(cur []elb.Member, v planView, opts PlanOptions) otherMembers {
+	var o otherMembers
+	for _, m := range cur {
+		if Marks(v.owner, m.Name) {
+			continue
+		}
+		k := keyOf(m.Address, m.ProtocolPort)
+		if isOrphan(m.Name, v.owner, opts.Owners) {
+			o.orphans = append(o.orphans, m)
+			switch {
+			case v.want[k]:
+				o.conflicts = append(o.conflicts, m)
+			case v.isClaimed(k):
+				// Another live binding of this pass wants the endpoint.
+			case v.draining[k] && opts.Drain == DrainByWeight:
+				// Its endpoint still serves: pruning would cut its
+				// connections, and its weight is not ours to change.
+				// Pruned once the endpoint is gone.
+			case opts.PruneOrphans:
+				o.prune = append(o.prune, m)
+			}
+		} else {
+			o.foreign = append(o.foreign, m)
+			if v.want[k] {
+				o.conflicts = append(o.conflicts, m)
+			}
+		}
+	}
+	return o
+}
+
+// missing are the members to add: one, named with marker, for each
+// desired endpoint no member holds (whoever owns it: the API holds one
+// member per address and port).
+func missing(desired []Endpoint, cur []elb.Member, marker string, opts PlanOptions) []elb.NewMember {
+	present := make(map[memberKey]bool, len(cur))
+	for _, m := range cur {
+		present[keyOf(m.Address, m.ProtocolPort)] = true
+	}
+	var add []elb.NewMember
+	for _, e := range desired {
+		if !present[keyOf(e.Address, e.Port)] {
+			add = append(add, elb.NewMember{
+				Name:         marker,
+				Address:      e.Address,
+				ProtocolPort: e.Port,
+				SubnetCIDRID: opts.SubnetCIDRID,
+				Weight:       opts.Weight,
+			})
+		}
+	}
+	return add
+}
+
+// withholdLagging takes out of removable the members at endpoints still
+// served under another port name (lagging, slices mid-rename): they keep
+// their members until the slices agree (transition, sorted).
+func withholdLagging(removable []elb.Member, lagging []Endpoint) (rest, transition []elb.Member) {
+	if len(lagging) == 0 {
+		return removable, nil
+	}
+	lag := make(map[memberKey]bool, len(lagging))
+	for _, e := range validDesired(lagging) {
+		lag[keyOf(e.Address, e.Port)] = true
+	}
+	rest = slices.DeleteFunc(removable, func(m elb.Member) bool {
+		if lag[keyOf(m.Address, m.ProtocolPort)] {
+			transition = append(transition, m)
+			return true
+		}
+		return false
+	})
+	slices.SortFunc(transition, compareMembers)
+	return rest, transition
+}
+
+func compareUpdates(a, b WeightUpdate) int { return compareMembers(a.Member, b.Member) }
+
+func compareRenames(a, b Rename) int { return compareMembers(a.Member, b.Member) }
 
 // isOrphan: the name is another binding's marker, of this cluster, and that
 // binding is gone. A marker of another cluster is never an orphan here (its
