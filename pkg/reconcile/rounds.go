@@ -45,7 +45,7 @@ type rounds struct {
 	// every answer, existed and notFound the already-done among them;
 	// dropped are removals the re-check dropped; log the rounds run.
 	added, existed, removed, notFound int
-	updated                           updated
+	updated                           updatesDone
 	dropped                           int
 	log                               []RoundReport
 }

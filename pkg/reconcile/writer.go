@@ -24,9 +24,9 @@ type answered struct {
 	done, already int
 }
 
-// updated is what batch-updates did: the IDs of the members whose update
+// updatesDone is what batch-updates did: the IDs of the members whose update
 // was answered, and how many weights and names they changed.
-type updated struct {
+type updatesDone struct {
 	ids            []string
 	weights, names int
 }
@@ -78,7 +78,7 @@ func (w memberWriter) remove(ctx context.Context, ids []string) (gone int, n ans
 // member with both a new weight and a new name gets both in one item). The
 // client checks that each answer shows every asked member with the asked
 // values.
-func (w memberWriter) update(ctx context.Context, updates []WeightUpdate, renames []Rename) (u updated, err error) {
+func (w memberWriter) update(ctx context.Context, updates []WeightUpdate, renames []Rename) (u updatesDone, err error) {
 	us := mergeUpdates(updates, renames)
 	weighted := make(map[string]bool, len(updates))
 	for _, x := range updates {
