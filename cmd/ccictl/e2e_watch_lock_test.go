@@ -93,3 +93,53 @@ func TestSyncOneShotLockNamespaceGone(t *testing.T) {
 		t.Errorf("pool %v: the pass wrote while another writer held the pool's lock", got)
 	}
 }
+
+// A one-shot pass that listed a binding before the controller advertised
+// its lock namespace holds the pool's lock in the binding's namespace. The
+// controller, advertising after that, must not write the pool until that
+// pass is done: its first Lock of the pool for the binding reads the
+// binding namespace's Lease too.
+func TestSyncWatchWaitsForAPassThatLockedBeforeTheAdvertisement(t *testing.T) {
+	e := newSyncEnv(t, "e2e-lock-before")
+	locks := newNamespace(t, "e2e-lock-before-system")
+	e.pool(syncPool)
+	e.service("web", 80, intstr.FromInt32(8080), map[string]string{"app": "web"}, nil)
+	e.pods("web", readyPod("web-1", "10.70.0.1"))
+	uid := e.binding("b1", syncPool, "web", 80)
+	e.waitSlices("web", "10.70.0.1:8080")
+
+	// The pass's lock, where a pass without an advertisement takes it.
+	pass := leaseLocker(t, e.kube, "holder-ci", 15*time.Second)
+	_, release, err := pass.Lock(context.Background(), e.ns, syncPool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := false
+	defer func() {
+		if !released {
+			release()
+		}
+	}()
+
+	w := e.watch("--lock-namespace", locks, "--coalesce=100ms", "--resync-period=1h")
+	eventually(t, 30*time.Second, "the controller's advertisement", func() bool {
+		return e.jsonpath("b1", "{.metadata.annotations.loadbalancer\\.networking\\.openvessel\\.io/lock-namespace}") == locks
+	}, w.logged)
+	// Long enough for a controller that did not look to have written (its
+	// first pass takes well under a second here), and for one Busy retry.
+	time.Sleep(5 * time.Second)
+	if got := e.members(syncPool); len(got) != 0 {
+		t.Fatalf("pool %v: the controller wrote while a one-shot pass held the pool's lock in %s\n%s", got, e.ns, w.logged())
+	}
+	if log := w.logged(); !strings.Contains(log, "Busy: pool is locked by holder-ci (Lease "+e.ns+"/ccictl-pool-"+syncPool) {
+		t.Errorf("controller's log while the pass holds the lock: want Busy naming the Lease in %s\n%s", e.ns, log)
+	}
+	release()
+	released = true
+	eventually(t, 30*time.Second, "the controller's pass once the one-shot lock is released", func() bool {
+		return e.members(syncPool)["10.70.0.1:8080"] == markerOf(e.ns, "b1", uid)
+	}, w.logged)
+	if err, _ := w.stop(); err != nil {
+		t.Fatal(err)
+	}
+}

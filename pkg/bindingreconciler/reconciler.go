@@ -222,6 +222,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 			return Outcome{Err: fmt.Errorf("add finalizer: %w", err)}
 		}
 		u = patched
+		if a, ok := r.cfg.Policy.Locker.(advertiser); ok && lockNS {
+			// Passes that read the binding before this patch lock in its
+			// namespace: the next Lock of its pool looks there first.
+			a.Advertise(b.Namespace, b.Spec.PoolRef.ID)
+		}
 	}
 	res := bindingsource.NewResolver(r.cfg.Mapper, r.cfg.Store, r.cfg.SubnetOverride)
 	t := res.Target(ctx, b)
@@ -281,6 +286,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		out.RequeueAfter = BusyRetry
 	}
 	return out
+}
+
+// advertiser is a pool Locker that must hear when a binding is told where
+// this controller takes its pool's lock (poollock.AdvertisedLocker).
+type advertiser interface {
+	Advertise(namespace, poolID string)
 }
 
 // BusyRetry is how soon a binding whose pool another writer holds is

@@ -487,6 +487,9 @@ func expectedAccess(v variant) (allowed, denied []access) {
 		{verb: "update", group: "coordination.k8s.io", resource: "leases", ns: lease, name: "ccictl-sync"},
 		{verb: "get", group: "coordination.k8s.io", resource: "leases", ns: lease, name: "ccictl-sync"},
 		{verb: "delete", group: "coordination.k8s.io", resource: "leases", ns: lease, name: "pool-lock"},
+		// One-shot passes' pool locks taken before the controller advertised
+		// its lock namespace: read, to wait for them.
+		{verb: "get", group: "coordination.k8s.io", resource: "leases", ns: bindingNS, name: "ccictl-pool-x"},
 	}
 	denied = []access{
 		{verb: "delete", resource: "pods", ns: bindingNS, name: "web-0"},
@@ -497,6 +500,8 @@ func expectedAccess(v variant) (allowed, denied []access) {
 		{verb: "list", resource: "secrets"},
 		{verb: "get", resource: "secrets", ns: lease, name: "ccictl-elb-credentials"},
 		{verb: "create", group: "coordination.k8s.io", resource: "leases", ns: bindingNS},
+		{verb: "update", group: "coordination.k8s.io", resource: "leases", ns: bindingNS, name: "ccictl-pool-x"},
+		{verb: "delete", group: "coordination.k8s.io", resource: "leases", ns: bindingNS, name: "ccictl-pool-x"},
 		{verb: "update", group: "coordination.k8s.io", resource: "leases", ns: "kube-system", name: "kube-controller-manager"},
 		{verb: "list", group: "coordination.k8s.io", resource: "leases", ns: lease},
 		{verb: "create", group: plbGroup, resource: "poolbindings", ns: bindingNS},

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/poollock"
 	"github.com/openvessel/ccictl/pkg/reconcile"
@@ -18,13 +20,23 @@ import (
 // binding's own namespace (where a controller without --lock-namespace
 // takes it too). Only without --lock-namespace: an explicit namespace
 // wins (see lockWarnings).
+//
+// A controller may advertise its namespace on a binding after this pass
+// listed it. So a lock taken in the binding's namespace for want of an
+// advertisement is followed by a read of the pool's bindings, and moves
+// to the advertised namespace if one appeared. The controller, for its
+// part, advertises first and then reads the binding namespace's Lease
+// (poollock.AdvertisedLocker): whichever goes second sees the other, so
+// the pass and the controller never write the pool at once.
 type advertisedLocks struct {
 	poollock.Locker
-	byPool map[string]string // pool ID → advertised lock namespace
-	warn   func(string)      // a lock taken elsewhere than advertised
+	// advertised reads a binding's lbv1.LockNamespaceAnnotation now, from
+	// the API server ("" when it has none, or is gone).
+	advertised func(ctx context.Context, namespace, name string) (string, error)
 
-	mu       sync.Mutex
-	fellBack map[string]bool // pools warned of
+	mu     sync.Mutex
+	byPool map[string]string                 // pool ID → advertised lock namespace
+	bare   map[string][]types.NamespacedName // pool ID → its bindings without one
 }
 
 // newAdvertisedLocks reads the advertised namespaces of targets' pools.
@@ -34,8 +46,9 @@ type advertisedLocks struct {
 // with it) is a warning and ignored: no controller locks there, and
 // Leases cannot be created there, which would leave the pass without
 // locks.
-func newAdvertisedLocks(l poollock.Locker, targets []reconcile.Target, gone func(namespace string) bool) (*advertisedLocks, []string) {
-	a := &advertisedLocks{Locker: l, byPool: map[string]string{}, fellBack: map[string]bool{}}
+func newAdvertisedLocks(l poollock.Locker, targets []reconcile.Target, gone func(namespace string) bool,
+	advertised func(ctx context.Context, namespace, name string) (string, error)) (*advertisedLocks, []string) {
+	a := &advertisedLocks{Locker: l, advertised: advertised, byPool: map[string]string{}, bare: map[string][]types.NamespacedName{}}
 	byName := append([]reconcile.Target(nil), targets...)
 	sort.Slice(byName, func(i, j int) bool {
 		return byName[i].Binding.Namespace+"/"+byName[i].Binding.Name < byName[j].Binding.Namespace+"/"+byName[j].Binding.Name
@@ -44,8 +57,10 @@ func newAdvertisedLocks(l poollock.Locker, targets []reconcile.Target, gone func
 	missing := map[string]bool{}
 	for _, t := range byName {
 		b := t.Binding
+		pool := b.Spec.PoolRef.ID
 		ns := b.Annotations[lbv1.LockNamespaceAnnotation]
 		if ns == "" {
+			a.bare[pool] = append(a.bare[pool], types.NamespacedName{Namespace: b.Namespace, Name: b.Name})
 			continue
 		}
 		isGone, asked := missing[ns]
@@ -60,7 +75,6 @@ func newAdvertisedLocks(l poollock.Locker, targets []reconcile.Target, gone func
 		if isGone {
 			continue
 		}
-		pool := b.Spec.PoolRef.ID
 		if prev, ok := a.byPool[pool]; ok && prev != ns {
 			warnings = append(warnings, fmt.Sprintf("poolbinding %s/%s: annotation %s=%s, but another binding of pool %s names %s: the pass takes the lock in %s",
 				b.Namespace, b.Name, lbv1.LockNamespaceAnnotation, ns, pool, prev, prev))
@@ -71,28 +85,51 @@ func newAdvertisedLocks(l poollock.Locker, targets []reconcile.Target, gone func
 	return a, warnings
 }
 
-// Lock implements poollock.Locker. Where the advertised namespace's
-// Leases are unavailable to this pass (no rights there, or the namespace
-// is gone), it locks in the binding's namespace: it then takes turns with
-// the passes that lock there, rather than with none.
+// Lock implements poollock.Locker.
 func (a *advertisedLocks) Lock(ctx context.Context, bindingNamespace, poolID string) (context.Context, func(), error) {
-	ns := a.byPool[poolID]
-	if ns == "" || ns == bindingNamespace {
-		return a.Locker.Lock(ctx, bindingNamespace, poolID)
+	a.mu.Lock()
+	ns, bare := a.byPool[poolID], a.bare[poolID]
+	a.mu.Unlock()
+	if ns != "" && ns != bindingNamespace {
+		return a.lockAdvertised(ctx, ns, poolID)
 	}
-	held, release, err := a.Locker.Lock(ctx, ns, poolID)
-	if !errors.Is(err, poollock.ErrUnavailable) {
+	held, release, err := a.Locker.Lock(ctx, bindingNamespace, poolID)
+	if err != nil || ns != "" || a.advertised == nil {
 		return held, release, err
 	}
-	a.mu.Lock()
-	first := !a.fellBack[poolID]
-	a.fellBack[poolID] = true
-	a.mu.Unlock()
-	if first && a.warn != nil {
-		a.warn(fmt.Sprintf("pool %s: its lock cannot be taken in namespace %s, where the controller takes it (%v): this pass takes it in namespace %s, and does not take turns with the controller",
-			poolID, ns, err, bindingNamespace))
+	// Taken for want of an advertisement: read the pool's bindings again,
+	// now that the Lease is written.
+	for _, b := range bare {
+		now, err := a.advertised(held, b.Namespace, b.Name)
+		if err != nil {
+			release()
+			return nil, nil, fmt.Errorf("re-reading poolbinding %s/%s for where the controller takes the pool's lock: %w", b.Namespace, b.Name, err)
+		}
+		if now == "" || now == bindingNamespace {
+			continue
+		}
+		// A controller advertised its namespace meanwhile: take turns
+		// with it there.
+		release()
+		a.mu.Lock()
+		a.byPool[poolID] = now
+		a.mu.Unlock()
+		return a.lockAdvertised(ctx, now, poolID)
 	}
-	return a.Locker.Lock(ctx, bindingNamespace, poolID)
+	return held, release, nil
+}
+
+// lockAdvertised takes poolID's lock in the controller's namespace ns.
+// Where this identity cannot use Leases there, the pass does not write
+// the pool: a lock taken elsewhere would not take turns with the
+// controller.
+func (a *advertisedLocks) lockAdvertised(ctx context.Context, ns, poolID string) (context.Context, func(), error) {
+	held, release, err := a.Locker.Lock(ctx, ns, poolID)
+	if errors.Is(err, poollock.ErrUnavailable) {
+		return nil, nil, fmt.Errorf("the controller of `ccictl sync --watch` takes pool %s's lock in namespace %s (annotation %s on its bindings), where this identity cannot take it: %v; bind it to the Role ccictl-sync-pool-locks there (Helm value rbac.syncGroup), or choose a lock namespace with --lock-namespace",
+			poolID, ns, lbv1.LockNamespaceAnnotation, err)
+	}
+	return held, release, err
 }
 
 // lockWarnings: with an explicit --lock-namespace, the bindings whose

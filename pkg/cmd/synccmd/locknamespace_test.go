@@ -40,7 +40,7 @@ func TestAdvertisedLocks(t *testing.T) {
 		lockTarget("web", "d", "pool-3", "ccictl-system"),
 	}
 	rec := &recordingLocker{}
-	l, warnings := newAdvertisedLocks(rec, targets, func(string) bool { return false })
+	l, warnings := newAdvertisedLocks(rec, targets, func(string) bool { return false }, nil)
 	for _, t := range targets {
 		_, _, _ = l.Lock(context.Background(), t.Binding.Namespace, t.Binding.Spec.PoolRef.ID)
 	}
@@ -67,7 +67,7 @@ func TestAdvertisedLocksNamespaceGone(t *testing.T) {
 		lockTarget("web", "c", "pool-3", "ops"),
 	}
 	rec := &recordingLocker{}
-	l, warnings := newAdvertisedLocks(rec, targets, func(ns string) bool { return ns == "ccictl-system" })
+	l, warnings := newAdvertisedLocks(rec, targets, func(ns string) bool { return ns == "ccictl-system" }, nil)
 	for _, t := range targets {
 		_, _, _ = l.Lock(context.Background(), t.Binding.Namespace, t.Binding.Spec.PoolRef.ID)
 	}
@@ -94,25 +94,70 @@ func (l *unavailableIn) Lock(ctx context.Context, ns, pool string) (context.Cont
 	return l.recordingLocker.Lock(ctx, ns, pool)
 }
 
-// Where the advertised namespace's Leases cannot be taken (forbidden, or
-// the namespace gone without the pass being allowed to see it), the pass
-// locks in the binding's namespace, with a warning, rather than without
-// any lock.
+// Where the advertised namespace's Leases cannot be taken (forbidden),
+// the pass does not write the pool: a lock taken anywhere else would not
+// take turns with the controller. The error says what to grant.
 func TestAdvertisedLocksUnavailableThere(t *testing.T) {
 	targets := []reconcile.Target{lockTarget("shop", "a", "pool-1", "ccictl-system")}
 	rec := &unavailableIn{ns: "ccictl-system"}
-	l, _ := newAdvertisedLocks(rec, targets, func(string) bool { return false })
-	var warned []string
-	l.warn = func(s string) { warned = append(warned, s) }
-	for range 2 {
-		if _, _, err := l.Lock(context.Background(), "shop", "pool-1"); err != nil {
-			t.Fatalf("Lock: %v, want the lock taken in the binding's namespace", err)
+	l, _ := newAdvertisedLocks(rec, targets, func(string) bool { return false }, nil)
+	_, _, err := l.Lock(context.Background(), "shop", "pool-1")
+	if err == nil || errors.Is(err, poollock.ErrUnavailable) ||
+		!strings.Contains(err.Error(), "takes pool pool-1's lock in namespace ccictl-system") || !strings.Contains(err.Error(), "ccictl-sync-pool-locks") {
+		t.Fatalf("Lock: %v, want an error (not ErrUnavailable, which would let the pass write) naming the namespace and the Role", err)
+	}
+	if len(rec.got) != 0 {
+		t.Errorf("locks taken %q, want none", rec.got)
+	}
+}
+
+// releasingLocker records locks and releases.
+type releasingLocker struct{ got []string }
+
+func (l *releasingLocker) Lock(ctx context.Context, ns, pool string) (context.Context, func(), error) {
+	l.got = append(l.got, "lock "+ns+"/"+pool)
+	return ctx, func() { l.got = append(l.got, "release "+ns+"/"+pool) }, nil
+}
+
+// A binding the controller advertised its lock namespace on after the
+// pass listed it: the lock taken in the binding's namespace is given up
+// for the advertised one, found by reading the binding once the lock is
+// held. Bindings that still advertise nothing keep theirs.
+func TestAdvertisedLocksMovesToALateAdvertisement(t *testing.T) {
+	targets := []reconcile.Target{
+		lockTarget("shop", "a", "pool-1", ""),
+		lockTarget("shop", "b", "pool-2", ""),
+		lockTarget("shop", "c", "pool-3", "ccictl-system"),
+	}
+	var read []string
+	now := map[string]string{"shop/a": "ccictl-system"}
+	rec := &releasingLocker{}
+	l, _ := newAdvertisedLocks(rec, targets, func(string) bool { return false }, func(_ context.Context, ns, name string) (string, error) {
+		read = append(read, ns+"/"+name)
+		return now[ns+"/"+name], nil
+	})
+	for _, tg := range targets {
+		if _, _, err := l.Lock(context.Background(), tg.Binding.Namespace, tg.Binding.Spec.PoolRef.ID); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if got := strings.Join(rec.got, " "); got != "shop/pool-1 shop/pool-1" {
-		t.Errorf("locks taken %s, want shop/pool-1 twice", got)
+	want := "lock shop/pool-1,release shop/pool-1,lock ccictl-system/pool-1,lock shop/pool-2,lock ccictl-system/pool-3"
+	if got := strings.Join(rec.got, ","); got != want {
+		t.Errorf("locks\n got %s\nwant %s", got, want)
 	}
-	if len(warned) != 1 || !strings.Contains(warned[0], "takes it in namespace shop") {
-		t.Errorf("warnings %q, want one naming the namespace the pass locks in", warned)
+	if got := strings.Join(read, ","); got != "shop/a,shop/b" {
+		t.Errorf("bindings re-read %s, want shop/a,shop/b (only those without an advertisement)", got)
+	}
+	// A failed re-read gives the lock up: the pass cannot know where the
+	// controller locks.
+	rec.got = nil
+	l, _ = newAdvertisedLocks(rec, targets[1:2], func(string) bool { return false }, func(context.Context, string, string) (string, error) {
+		return "", errors.New("connection refused")
+	})
+	if _, _, err := l.Lock(context.Background(), "shop", "pool-2"); err == nil || !strings.Contains(err.Error(), "re-reading poolbinding shop/b") {
+		t.Errorf("Lock with a failing re-read: %v, want an error naming the binding", err)
+	}
+	if got := strings.Join(rec.got, ","); got != "lock shop/pool-2,release shop/pool-2" {
+		t.Errorf("locks %s, want the lock released", got)
 	}
 }

@@ -442,8 +442,16 @@ func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, sta
 		lockAt, lockNotes = newAdvertisedLocks(locker, in.targets, func(ns string) bool {
 			_, err := in.leases.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 			return apierrors.IsNotFound(err) // unknown (e.g. Forbidden): as advertised
+		}, func(ctx context.Context, ns, name string) (string, error) {
+			b, err := in.statusDyn.Resource(in.plbGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return "", nil // deleted meanwhile: its pass says so
+			}
+			if err != nil {
+				return "", err
+			}
+			return b.GetAnnotations()[lbv1.LockNamespaceAnnotation], nil
 		})
-		lockAt.(*advertisedLocks).warn = func(s string) { fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(s)) }
 	} else {
 		lockNotes = lockWarnings(o.LockNamespace, in.targets)
 	}

@@ -266,7 +266,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	if le := ccfg.LeaderElection; le != nil {
 		term = le.Namespace + "/" + le.Name
 	}
-	policy.Locker = &poollock.LeaseLocker{
+	locker := &poollock.LeaseLocker{
 		Leases: leases.CoordinationV1(), Namespace: o.LockNamespace, Term: term,
 		// A worker waits briefly for a pool another writer holds (a
 		// one-shot pass, a replica handing over), then the binding is
@@ -279,6 +279,17 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		OnWait: func(lease, holder string) {
 			logger.Info("Waiting for pool lock", "lease", lease, "holder", holder)
 		},
+	}
+	policy.Locker = locker
+	if o.LockNamespace != "" {
+		// One-shot passes that read a binding before it advertised this
+		// namespace took its pool's lock in the binding's namespace.
+		policy.Locker = &poollock.AdvertisedLocker{
+			Locker: locker, Namespace: o.LockNamespace, Leases: leases.CoordinationV1(),
+			OnUnreadable: func(err error) {
+				logger.Info("Warning: one-shot passes' pool locks in binding namespaces cannot be read; a pass that took one before its binding advertised this controller's lock namespace may write the pool at the same time", "error", redact.Error(err).Error())
+			},
+		}
 	}
 	policy.Warn = func(s string) { logger.Info("Warning: " + redact.String(s)) }
 	clients := &regionClients{new: o.newELBClient, wrap: metrics.ELB.Client}
