@@ -143,3 +143,38 @@ func TestSyncWatchWaitsForAPassThatLockedBeforeTheAdvertisement(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The mirror image: a one-shot pass listed a binding with no annotation and
+// waits for its pool's lock in the binding's namespace; meanwhile the
+// controller annotates the binding (and goes on under its own lock). Once
+// the pass holds the lock it reads the binding again before writing, and
+// writes nothing: Busy, exit 1.
+func TestSyncOneShotSeesAnAdvertisementMadeWhileItWaited(t *testing.T) {
+	e := newSyncEnv(t, "e2e-lock-late")
+	locks := newNamespace(t, "e2e-lock-late-system")
+	e.pool(syncPool)
+	e.service("web", 80, intstr.FromInt32(8080), map[string]string{"app": "web"}, nil)
+	e.pods("web", readyPod("web-1", "10.71.0.1"))
+	e.binding("b1", syncPool, "web", 80)
+	e.waitSlices("web", "10.71.0.1:8080")
+
+	other := leaseLocker(t, e.kube, "holder-ci", 15*time.Second)
+	_, release, err := other.Lock(context.Background(), e.ns, syncPool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	cmd := e.start(&out, &errb)
+	eventually(t, 30*time.Second, "the pass waiting for the lock in the binding's namespace", func() bool {
+		return strings.Contains(errb.String(), "Waiting for pool lock "+e.ns+"/ccictl-pool-"+syncPool)
+	}, func() string { return errb.String() })
+	e.annotate("b1", lbv1.LockNamespaceAnnotation, locks)
+	release()
+	res := waitCmd(t, cmd, &out, &errb)
+	if res.Code != 1 || !strings.Contains(res.Stdout, "blocked: Busy") || !strings.Contains(res.Stdout, "annotated poolbinding "+e.ns+"/b1") {
+		t.Errorf("pass that waited while the controller annotated the binding: want Busy naming the annotation and exit 1, got %s", res)
+	}
+	if got := e.members(syncPool); len(got) != 0 {
+		t.Errorf("pool %v: the pass wrote under a lock the controller does not take", got)
+	}
+}

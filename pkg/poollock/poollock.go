@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -98,3 +99,31 @@ func (e *UnavailableError) Error() string {
 func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
+
+type confirmKey struct{}
+
+type confirmation struct {
+	once  sync.Once
+	check func(context.Context) error
+	err   error
+}
+
+// WithConfirm attaches check to a held lock's context: Confirm runs it, at
+// most once, before the holder's first write. A Locker uses it for what it
+// must re-read after taking the lock but only when the holder will write
+// (a pass with nothing to write need not pay for the read).
+func WithConfirm(held context.Context, check func(context.Context) error) context.Context {
+	return context.WithValue(held, confirmKey{}, &confirmation{check: check})
+}
+
+// Confirm must be called by a holder right before its first write under
+// held: an error means it must not write (nothing is written; the lock is
+// still to be released as usual).
+func Confirm(held context.Context) error {
+	c, _ := held.Value(confirmKey{}).(*confirmation)
+	if c == nil {
+		return nil
+	}
+	c.once.Do(func() { c.err = c.check(held) })
+	return c.err
+}

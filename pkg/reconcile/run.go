@@ -364,6 +364,9 @@ func (s *bindingPass) write(ctx context.Context, pool *elb.Pool, p Plan, current
 	hb := newHealthBook(append(slices.Clone(p.Keep), p.Conflicts...))
 	ex := &rounds{w: memberWriter{c: s.c, poolID: s.poolID()}, quota: quota, n: current, adds: p.ToAdd, removes: p.ToRemove, lingering: lingering,
 		updates: p.ToUpdate, renames: p.ToRename, recheck: s.recheck, gate: opts.WaitHealthy && monitored, hb: hb, opts: opts}
+	if !opts.DryRun && !s.confirmed(ctx, p) {
+		return
+	}
 	start := time.Now()
 	if !opts.DryRun {
 		err := ex.run(ctx)
@@ -383,6 +386,25 @@ func (s *bindingPass) write(ctx context.Context, pool *elb.Pool, p Plan, current
 		r.Warnings = append(r.Warnings, fmt.Sprintf("pool %s has no health monitor (healthmonitor_id empty): removals were not gated on health", s.poolID()))
 	}
 	r.finish(p, s.t.ResolveErr, opts.DryRun, ex)
+}
+
+// confirmed asks the pool's lock, right before the first write, for what
+// it must re-read first (poollock.Confirm: a lock taken in the binding's
+// namespace for want of the controller's advertisement); a plan with
+// nothing to write asks nothing.
+func (s *bindingPass) confirmed(ctx context.Context, p Plan) bool {
+	if len(p.ToAdd)+len(p.ToRemove)+len(p.ToUpdate)+len(p.ToRename) == 0 {
+		return true
+	}
+	switch err := poollock.Confirm(ctx); {
+	case err == nil:
+		return true
+	case errors.Is(err, poollock.ErrBusy):
+		s.r.setOutcome(StateBlocked, ReasonBusy, err.Error()+"; nothing changed")
+	default:
+		s.r.lockFailed(fmt.Errorf("%w; nothing changed", err))
+	}
+	return false
 }
 
 // quota is the member quota to stage against: read (once per Run) only

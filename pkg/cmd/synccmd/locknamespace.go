@@ -22,12 +22,14 @@ import (
 // wins (see lockWarnings).
 //
 // A controller may advertise its namespace on a binding after this pass
-// listed it. So a lock taken in the binding's namespace for want of an
-// advertisement is followed by a read of the pool's bindings, and moves
-// to the advertised namespace if one appeared. The controller, for its
-// part, advertises first and then reads the binding namespace's Lease
-// (poollock.AdvertisedLocker): whichever goes second sees the other, so
-// the pass and the controller never write the pool at once.
+// listed it. So before the first write under a lock taken in the binding's
+// namespace for want of an advertisement, the pool's bindings are read
+// again (poollock.Confirm; a pass with nothing to write reads nothing); if
+// one advertises a namespace now, the pass does not write the pool (Busy).
+// The controller, for its part, advertises first and then reads the
+// binding namespace's Lease (poollock.AdvertisedLocker): whichever goes
+// second sees the other, so the pass and the controller never write the
+// pool at once.
 type advertisedLocks struct {
 	poollock.Locker
 	// advertised reads a binding's lbv1.LockNamespaceAnnotation now, from
@@ -94,29 +96,23 @@ func (a *advertisedLocks) Lock(ctx context.Context, bindingNamespace, poolID str
 		return a.lockAdvertised(ctx, ns, poolID)
 	}
 	held, release, err := a.Locker.Lock(ctx, bindingNamespace, poolID)
-	if err != nil || ns != "" || a.advertised == nil {
+	if err != nil || ns != "" || a.advertised == nil || len(bare) == 0 {
 		return held, release, err
 	}
-	// Taken for want of an advertisement: read the pool's bindings again,
-	// now that the Lease is written.
-	for _, b := range bare {
-		now, err := a.advertised(held, b.Namespace, b.Name)
-		if err != nil {
-			release()
-			return nil, nil, fmt.Errorf("re-reading poolbinding %s/%s for where the controller takes the pool's lock: %w", b.Namespace, b.Name, err)
+	return poollock.WithConfirm(held, func(ctx context.Context) error {
+		// The Lease is written: read the pool's bindings again.
+		for _, b := range bare {
+			now, err := a.advertised(ctx, b.Namespace, b.Name)
+			if err != nil {
+				return fmt.Errorf("re-reading poolbinding %s/%s for where the controller takes the pool's lock: %w", b.Namespace, b.Name, err)
+			}
+			if now != "" && now != bindingNamespace {
+				return fmt.Errorf("%w: the controller of `ccictl sync --watch` took over pool %s (it annotated poolbinding %s/%s with %s=%s after this pass read it); this pass stopped before writing, the next one takes turns with it",
+					poollock.ErrBusy, poolID, b.Namespace, b.Name, lbv1.LockNamespaceAnnotation, now)
+			}
 		}
-		if now == "" || now == bindingNamespace {
-			continue
-		}
-		// A controller advertised its namespace meanwhile: take turns
-		// with it there.
-		release()
-		a.mu.Lock()
-		a.byPool[poolID] = now
-		a.mu.Unlock()
-		return a.lockAdvertised(ctx, now, poolID)
-	}
-	return held, release, nil
+		return nil
+	}), release, nil
 }
 
 // lockAdvertised takes poolID's lock in the controller's namespace ns.

@@ -120,44 +120,59 @@ func (l *releasingLocker) Lock(ctx context.Context, ns, pool string) (context.Co
 }
 
 // A binding the controller advertised its lock namespace on after the
-// pass listed it: the lock taken in the binding's namespace is given up
-// for the advertised one, found by reading the binding once the lock is
-// held. Bindings that still advertise nothing keep theirs.
-func TestAdvertisedLocksMovesToALateAdvertisement(t *testing.T) {
+// pass listed it: before the first write under the lock taken in the
+// binding's namespace, the pass reads the pool's bindings again, and does
+// not write (Busy) if one advertises a namespace now. Bindings that still
+// advertise nothing write; a pass that writes nothing reads nothing.
+func TestAdvertisedLocksSeeALateAdvertisement(t *testing.T) {
 	targets := []reconcile.Target{
 		lockTarget("shop", "a", "pool-1", ""),
 		lockTarget("shop", "b", "pool-2", ""),
 		lockTarget("shop", "c", "pool-3", "ccictl-system"),
+		lockTarget("shop", "d", "pool-4", ""),
 	}
 	var read []string
 	now := map[string]string{"shop/a": "ccictl-system"}
-	rec := &releasingLocker{}
+	rec := &recordingLocker{}
 	l, _ := newAdvertisedLocks(rec, targets, func(string) bool { return false }, func(_ context.Context, ns, name string) (string, error) {
 		read = append(read, ns+"/"+name)
 		return now[ns+"/"+name], nil
 	})
+	confirmed := map[string]error{}
 	for _, tg := range targets {
-		if _, _, err := l.Lock(context.Background(), tg.Binding.Namespace, tg.Binding.Spec.PoolRef.ID); err != nil {
+		held, _, err := l.Lock(context.Background(), tg.Binding.Namespace, tg.Binding.Spec.PoolRef.ID)
+		if err != nil {
 			t.Fatal(err)
 		}
+		if tg.Binding.Name != "d" { // d has nothing to write
+			confirmed[tg.Binding.Name] = poollock.Confirm(held)
+			if again := poollock.Confirm(held); (again == nil) != (confirmed[tg.Binding.Name] == nil) {
+				t.Errorf("%s: a second Confirm answered %v after %v", tg.Binding.Name, again, confirmed[tg.Binding.Name])
+			}
+		}
 	}
-	want := "lock shop/pool-1,release shop/pool-1,lock ccictl-system/pool-1,lock shop/pool-2,lock ccictl-system/pool-3"
-	if got := strings.Join(rec.got, ","); got != want {
-		t.Errorf("locks\n got %s\nwant %s", got, want)
+	if got := strings.Join(rec.got, " "); got != "shop/pool-1 shop/pool-2 ccictl-system/pool-3 shop/pool-4" {
+		t.Errorf("locks taken %s", got)
+	}
+	if err := confirmed["a"]; !errors.Is(err, poollock.ErrBusy) || !strings.Contains(err.Error(), "annotated poolbinding shop/a") {
+		t.Errorf("a, advertised meanwhile: Confirm %v, want Busy naming the binding", err)
+	}
+	if confirmed["b"] != nil || confirmed["c"] != nil {
+		t.Errorf("b (no advertisement) and c (locked where advertised): Confirm %v, %v, want nil", confirmed["b"], confirmed["c"])
 	}
 	if got := strings.Join(read, ","); got != "shop/a,shop/b" {
-		t.Errorf("bindings re-read %s, want shop/a,shop/b (only those without an advertisement)", got)
+		t.Errorf("bindings re-read %s, want shop/a,shop/b (each once; not c, locked where advertised; not d, nothing to write)", got)
 	}
-	// A failed re-read gives the lock up: the pass cannot know where the
-	// controller locks.
-	rec.got = nil
+	// A failed re-read is not a Busy: the pass cannot know where the
+	// controller locks, and says so.
 	l, _ = newAdvertisedLocks(rec, targets[1:2], func(string) bool { return false }, func(context.Context, string, string) (string, error) {
 		return "", errors.New("connection refused")
 	})
-	if _, _, err := l.Lock(context.Background(), "shop", "pool-2"); err == nil || !strings.Contains(err.Error(), "re-reading poolbinding shop/b") {
-		t.Errorf("Lock with a failing re-read: %v, want an error naming the binding", err)
+	held, _, err := l.Lock(context.Background(), "shop", "pool-2")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := strings.Join(rec.got, ","); got != "lock shop/pool-2,release shop/pool-2" {
-		t.Errorf("locks %s, want the lock released", got)
+	if err := poollock.Confirm(held); err == nil || errors.Is(err, poollock.ErrBusy) || !strings.Contains(err.Error(), "re-reading poolbinding shop/b") {
+		t.Errorf("Confirm with a failing re-read: %v, want an error naming the binding", err)
 	}
 }
