@@ -116,7 +116,8 @@ func up(args []string) error {
 			return err
 		}
 	}
-	apiserver, err := startChild(self, "apiserver", filepath.Join(absDir, "logs", "kube-apiserver.log"), append(flavourArgs,
+	apiLog := filepath.Join(absDir, "logs", "kube-apiserver.log")
+	apiArgs := append(flavourArgs,
 		"--etcd-servers="+cu.String(),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -132,11 +133,12 @@ func up(args []string) error {
 		// service-account controller to create "default" first adds nothing here.
 		"--disable-admission-plugins=ServiceAccount",
 		"--enable-priority-and-fairness=false",
-	)...)
+	)
+	apiserver, err := startChild(self, "apiserver", apiLog, apiArgs...)
 	if err != nil {
 		return err
 	}
-	defer stopChild(apiserver)
+	defer func() { stopChild(apiserver) }()
 
 	caFile := filepath.Join(absDir, "certs", "apiserver.crt")
 	if err := waitReady(ctx, server, token, 120*time.Second, apiserver); err != nil {
@@ -193,8 +195,31 @@ func up(args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "local cluster ready at %s (kubeconfig %s)\n", server, kubeconfig)
 
-	<-ctx.Done()
-	return nil
+	// SIGHUP restarts kube-apiserver alone (same flags, port, credentials
+	// and etcd), as an upgrade or a crash of the API server does: for
+	// tests of clients that must recover from it. DIR/apiserver-restarts
+	// counts the restarts completed.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for restarts := 1; ; restarts++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+		}
+		stopChild(apiserver)
+		if apiserver, err = startChild(self, "apiserver", apiLog, apiArgs...); err != nil {
+			return err
+		}
+		if err := waitReady(ctx, server, token, 120*time.Second, apiserver); err != nil {
+			return fmt.Errorf("restart: %w (see %s)", err, apiLog)
+		}
+		fmt.Fprintf(os.Stderr, "kube-apiserver restarted (%d)\n", restarts)
+		if err := os.WriteFile(filepath.Join(absDir, "apiserver-restarts"), []byte(strconv.Itoa(restarts)), 0o600); err != nil {
+			return err
+		}
+	}
 }
 
 func freePort() int {

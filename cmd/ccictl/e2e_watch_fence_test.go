@@ -564,3 +564,50 @@ func TestSyncWatchRecoversAfterAPIServerRestart(t *testing.T) {
 		})
 	}
 }
+
+// The same through a real restart of kube-apiserver (same port, data and
+// credentials; etcd and the controller manager keep running): the
+// controller's watches and Lease requests meet refused connections, then a
+// fresh server whose watch cache starts over. Changes made right after it
+// is ready reach their pools within seconds.
+func TestSyncWatchRecoversAfterARealAPIServerRestart(t *testing.T) {
+	for _, mode := range []string{"alone", "leader-elect"} {
+		t.Run(mode, func(t *testing.T) {
+			const pool2 = "5f6e7d8c-0000-4000-8000-00000000beef"
+			e := newSyncEnv(t, "e2e-watch-realrestart-"+mode)
+			e.pool(syncPool)
+			e.pool(pool2)
+			e.manualSlice("web", 80, 8080, []string{"10.45.0.1"})
+			e.binding("b", syncPool, "web", 80)
+			args := []string{"--coalesce=0", "--resync-period=1h"}
+			if mode == "leader-elect" {
+				args = append(args, "--leader-elect", "--leader-elect-namespace="+e.ns, "--leader-elect-lease-duration=15s",
+					"--leader-elect-renew-deadline=10s", "--leader-elect-retry-period=2s")
+			}
+			w := e.watch(args...)
+			eventually(t, 30*time.Second, "first pass", func() bool { return len(e.members(syncPool)) == 1 }, w.logged)
+
+			down, err := cluster.RestartAPIServer(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			back := time.Now()
+			e.manualSlice("api", 80, 8080, []string{"10.45.1.1"})
+			e.binding("b2", pool2, "api", 80)
+			e.manualSlice("web", 80, 8080, []string{"10.45.0.1", "10.45.0.2"})
+			made := time.Since(back)
+			eventually(t, 90*time.Second, "the changes after the restart reach the pools", func() bool {
+				return len(e.members(syncPool)) == 2 && len(e.members(pool2)) == 1
+			}, w.logged)
+			took := time.Since(back)
+			t.Logf("kube-apiserver restarted (%s; down %v, signal to ready): changes made within %v reached the pools %v after it was ready",
+				mode, down.Round(time.Millisecond), made.Round(time.Millisecond), took.Round(time.Millisecond))
+			if took > made+5*time.Second {
+				t.Errorf("the changes reached the pools %v after the API server was ready again, want within seconds\n%s", took, w.logged())
+			}
+			if err, _ := w.stop(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

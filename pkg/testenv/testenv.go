@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -264,4 +265,35 @@ func (c *Cluster) Proxy(intercept func(http.ResponseWriter, *http.Request) bool)
 		}
 		rp.ServeHTTP(w, r)
 	})), nil
+}
+
+// RestartAPIServer restarts the control plane's kube-apiserver alone (same
+// flags, port, credentials and etcd; the controller manager keeps running)
+// and returns once it is ready again, with how long it was down as this
+// process saw it (from the signal to ready).
+func (c *Cluster) RestartAPIServer(ctx context.Context) (time.Duration, error) {
+	if c == nil || c.cmd == nil || c.cmd.Process == nil {
+		return 0, errors.New("no control plane to restart")
+	}
+	counter := filepath.Join(c.Dir, "apiserver-restarts")
+	count := func() int {
+		data, _ := os.ReadFile(counter)
+		n, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+		return n
+	}
+	before, start := count(), time.Now()
+	if err := c.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		return 0, err
+	}
+	for count() == before {
+		select {
+		case err := <-c.done:
+			c.done <- err
+			return 0, fmt.Errorf("local control plane exited while restarting kube-apiserver (%v); its log:\n%s", err, tail(filepath.Join(c.Dir, "localcluster.log"), c.Dir))
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return time.Since(start), nil
 }
