@@ -41,10 +41,13 @@ func (o *SyncOptions) elbOptions() elbconfig.Options {
 	if o.Watch {
 		eo.Retry = watchRetry
 	}
-	if cfg, err := o.factory.ToRESTConfig(); err == nil && cfg.AuthProvider != nil && cfg.AuthProvider.Name == "iam" {
-		eo.IAMProvider = map[string]string{}
-		for k, v := range cfg.AuthProvider.Config {
-			eo.IAMProvider[k] = v
+	if cfg, err := o.factory.ToRESTConfig(); err == nil {
+		eo.ClusterAddress = cfg.Host
+		if cfg.AuthProvider != nil && cfg.AuthProvider.Name == "iam" {
+			eo.IAMProvider = map[string]string{}
+			for k, v := range cfg.AuthProvider.Config {
+				eo.IAMProvider[k] = v
+			}
 		}
 	}
 	return eo

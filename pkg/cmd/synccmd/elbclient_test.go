@@ -43,7 +43,7 @@ func TestELBOptions(t *testing.T) {
 		Concurrency: 7, ELBRequestTimeout: 3 * time.Second, factory: f}
 	want := elbconfig.Options{ProjectID: "p0", Region: "cn-north-4", Endpoint: "https://elb.example",
 		Endpoints: o.ELBEndpoints, ProjectIDs: o.ELBProjectIDs, Concurrency: 7, RequestTimeout: 3 * time.Second,
-		CacheDir: cache, IAMProvider: iamBlock, Token: "a-fixed-token"}
+		CacheDir: cache, IAMProvider: iamBlock, ClusterAddress: "https://127.0.0.1:1", Token: "a-fixed-token"}
 	if got := o.elbOptions(); !reflect.DeepEqual(got, want) {
 		t.Errorf("ELB options\n got %+v\nwant %+v", got, want)
 	}

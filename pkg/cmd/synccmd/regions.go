@@ -2,12 +2,12 @@ package synccmd
 
 import (
 	"context"
-	"os"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/elb/elbconfig"
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
@@ -31,27 +31,18 @@ func (g regionGroup) names(targets []reconcile.Target) string {
 }
 
 // passRegion is the region of the pass's own ELB client, as far as it is
-// known without credentials: --region or HW_REGION_NAME.
-func (o *SyncOptions) passRegion() string {
-	if o.Region != "" {
-		return o.Region
-	}
-	return os.Getenv("HW_REGION_NAME")
-}
+// known without calling IAM (elbconfig.OwnRegion).
+func (o *SyncOptions) passRegion() string { return elbconfig.OwnRegion(o.elbOptions()) }
 
-// groupByRegion sorts the targets by the region of their pool. A binding
-// without the region annotation, or naming the pass's own region, is in
-// the pass's group (first); a binding whose annotation is invalid stays
-// there too and fails on its own (InvalidBinding) without any call.
+// groupByRegion sorts the targets by the region of their pool
+// (elbconfig.ClientRegion): the pass's own group ("") first.
 func (o *SyncOptions) groupByRegion(targets []reconcile.Target) []regionGroup {
 	own := o.passRegion()
 	byRegion := map[string][]int{}
 	for i, t := range targets {
 		r := ""
 		if t.Binding != nil {
-			if region, err := t.Binding.Region(); err == nil && region != own {
-				r = region
-			}
+			r = elbconfig.ClientRegion(t.Binding, own)
 		}
 		byRegion[r] = append(byRegion[r], i)
 	}

@@ -150,10 +150,10 @@ subresource; a server that refuses it does not fail the pass.
 
 ELB access: --elb-endpoint (env CCICTL_ELB_ENDPOINT) or
 https://elb.<region>.myhuaweicloud.com for --region (env HW_REGION_NAME, or
-the iam auth-provider's project-name). Credentials: the current user's iam
-auth-provider block (AK/SK, token or password), else HW_ACCESS_KEY and
-HW_SECRET_KEY, else an IAM token in CCICTL_ELB_TOKEN. Project:
---project-id, HW_PROJECT_ID, or looked up in IAM.
+the iam auth-provider's project-name, or the cluster's cci.<region> host).
+Credentials: the current user's iam auth-provider block (AK/SK, token or
+password), else HW_ACCESS_KEY and HW_SECRET_KEY, else an IAM token in
+CCICTL_ELB_TOKEN. Project: --project-id, HW_PROJECT_ID, or looked up in IAM.
 
 Continuous mode: with --watch, sync runs the same pass as a controller
 until SIGTERM: each selected binding is reconciled when it, its Service or
@@ -221,7 +221,7 @@ func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams, runF fun
 	fl.DurationVar(&o.HealthTimeout, "health-timeout", o.HealthTimeout, "With --wait-healthy, how long one round waits for its new members.")
 	fl.DurationVar(&o.HealthInterval, "health-interval", o.HealthInterval, "With --wait-healthy, time between two health polls of a round.")
 	fl.StringVar(&o.ELBEndpoint, "elb-endpoint", "", "ELB API base URL (default https://elb.<region>.myhuaweicloud.com).")
-	fl.StringVar(&o.Region, "region", "", "Region for the ELB endpoint (default $HW_REGION_NAME or the iam project-name).")
+	fl.StringVar(&o.Region, "region", "", "Region for the ELB endpoint (default $HW_REGION_NAME, the iam project-name, or the cluster's cci.<region> host).")
 	fl.StringVar(&o.ProjectID, "project-id", "", "Project ID for ELB paths (default $HW_PROJECT_ID or an IAM lookup).")
 	fl.StringToStringVar(&o.ELBEndpoints, "elb-endpoints", nil, "ELB API base URL per region, for bindings whose pool is in another region (region=url,...; default https://elb.<region>.myhuaweicloud.com).")
 	fl.StringToStringVar(&o.ELBProjectIDs, "elb-project-ids", nil, "Project ID per region, for bindings whose pool is in another region (region=id,...; default: looked up in IAM by the region name).")
