@@ -16,9 +16,10 @@ import (
 	"github.com/openvessel/ccictl/pkg/elb/elbconfig"
 )
 
-// The flags, the current user's iam auth-provider block and the elb-token
-// setting (CCICTL_ELB_TOKEN) reach the ELB client's options unchanged;
-// pkg/elb/elbconfig's tests show what the client does with them.
+// The flags and the elb-token setting (CCICTL_ELB_TOKEN) reach the ELB
+// client's options unchanged (the driver adds the iam block,
+// pkg/syncdriver); pkg/elb/elbconfig's tests show what the client does
+// with them.
 func TestELBOptions(t *testing.T) {
 	isolateEnv(t)
 	iamBlock := map[string]string{"ak": "UNITTESTAK00000000AK", "sk": "unit-test-secret-key", "project-name": "cn-north-4"}
@@ -43,18 +44,9 @@ func TestELBOptions(t *testing.T) {
 		Concurrency: 7, ELBRequestTimeout: 3 * time.Second, factory: f}
 	want := elbconfig.Options{ProjectID: "p0", Region: "cn-north-4", Endpoint: "https://elb.example",
 		Endpoints: o.ELBEndpoints, ProjectIDs: o.ELBProjectIDs, Concurrency: 7, RequestTimeout: 3 * time.Second,
-		CacheDir: cache, IAMProvider: iamBlock, ClusterAddress: "https://127.0.0.1:1", Token: "a-fixed-token"}
+		CacheDir: cache, Token: "a-fixed-token"}
 	if got := o.elbOptions(); !reflect.DeepEqual(got, want) {
 		t.Errorf("ELB options\n got %+v\nwant %+v", got, want)
 	}
 
-	// Without an iam block for the current user there is no IAMProvider.
-	kc.AuthInfos["u"] = &clientcmdapi.AuthInfo{Token: "kube-token"}
-	if err := clientcmd.WriteToFile(*kc, cfgPath); err != nil {
-		t.Fatal(err)
-	}
-	o.factory = cmdutil.NewFactory(genericiooptions.NewTestIOStreamsDiscard(), &client.ConnectionOptions{CacheDir: cache})
-	if got := o.elbOptions(); got.IAMProvider != nil {
-		t.Errorf("IAMProvider %v for a user without an iam block", got.IAMProvider)
-	}
 }

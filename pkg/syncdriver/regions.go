@@ -1,7 +1,8 @@
-package synccmd
+package syncdriver
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -30,14 +31,10 @@ func (g regionGroup) names(targets []reconcile.Target) string {
 	return strings.Join(ns, ", ")
 }
 
-// passRegion is the region of the pass's own ELB client, as far as it is
-// known without calling IAM (elbconfig.OwnRegion).
-func (o *SyncOptions) passRegion() string { return elbconfig.OwnRegion(o.elbOptions()) }
-
 // groupByRegion sorts the targets by the region of their pool
-// (elbconfig.ClientRegion): the pass's own group ("") first.
-func (o *SyncOptions) groupByRegion(targets []reconcile.Target) []regionGroup {
-	own := o.passRegion()
+// (elbconfig.ClientRegion against own, the pass's own region): the pass's
+// own group ("") first.
+func groupByRegion(targets []reconcile.Target, own string) []regionGroup {
 	byRegion := map[string][]int{}
 	for i, t := range targets {
 		r := ""
@@ -84,9 +81,63 @@ func runRegions(ctx context.Context, groups []regionGroup, clients []elb.Client,
 	return results
 }
 
-// RegionSummary counts one region's bindings by outcome, in reports of a
-// pass over more than one region.
-type RegionSummary struct {
-	Region string `json:"region"`
-	Summary
+// regionClients builds each region's ELB client once, on first use ("" =
+// the pass's own), and wraps it (the controller counts its calls,
+// elbmetrics).
+type regionClients struct {
+	new  func(ctx context.Context, region string) (elb.Client, error)
+	wrap func(elb.Client) elb.Client // nil: none
+
+	mu       sync.Mutex
+	byRegion map[string]elb.Client
+}
+
+// get returns the client of region, built on first use; a client that
+// could not be built is tried again on the next call.
+func (rc *regionClients) get(ctx context.Context, region string) (elb.Client, error) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if c := rc.byRegion[region]; c != nil {
+		return c, nil
+	}
+	c, err := rc.new(ctx, region)
+	if err != nil {
+		return nil, err
+	}
+	if rc.wrap != nil {
+		c = rc.wrap(c)
+	}
+	if rc.byRegion == nil {
+		rc.byRegion = map[string]elb.Client{}
+	}
+	rc.byRegion[region] = c
+	return c, nil
+}
+
+// forBinding is the controller's ELB client of a region, its error naming
+// the region.
+func (rc *regionClients) forBinding(ctx context.Context, region string) (elb.Client, error) {
+	c, err := rc.get(ctx, region)
+	if err != nil && region != "" {
+		return nil, fmt.Errorf("ELB client of region %s: %w", region, err)
+	}
+	return c, err
+}
+
+// forGroups is the one-shot pass's client of each group, built before any
+// binding is synced: a region whose client cannot be built fails the pass,
+// naming its bindings.
+func (rc *regionClients) forGroups(ctx context.Context, groups []regionGroup, targets []reconcile.Target) ([]elb.Client, error) {
+	clients := make([]elb.Client, len(groups))
+	for i, g := range groups {
+		c, err := rc.get(ctx, g.region)
+		if err != nil {
+			if g.region != "" {
+				return nil, fmt.Errorf("ELB client of region %s (bindings %s): %w", g.region, g.names(targets), err)
+			}
+			return nil, err
+		}
+		clients[i] = c
+	}
+	return clients, nil
 }
