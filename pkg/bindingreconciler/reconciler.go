@@ -36,6 +36,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/bindingstatus"
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/elb"
+	"github.com/openvessel/ccictl/pkg/elb/elbconfig"
 	"github.com/openvessel/ccictl/pkg/endpoints"
 	"github.com/openvessel/ccictl/pkg/readinessgate"
 	"github.com/openvessel/ccictl/pkg/reconcile"
@@ -467,10 +468,7 @@ func toUnstructured(b *lbv1.PoolBinding) (*unstructured.Unstructured, error) {
 }
 
 func (r *Reconciler) region(b *lbv1.PoolBinding) string {
-	if region, err := b.Region(); err == nil && region != r.cfg.OwnRegion {
-		return region
-	}
-	return ""
+	return elbconfig.ClientRegion(b, r.cfg.OwnRegion)
 }
 
 // cleanup removes the owned members of a deleted binding, then its

@@ -11,7 +11,6 @@ import (
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	kcmdutil "k8s.io/kubectl/pkg/cmd/util"
@@ -95,13 +94,4 @@ func (f *Factory) DynamicClient() (dynamic.Interface, error) {
 		return nil, err
 	}
 	return dynamic.NewForConfig(cfg)
-}
-
-// KubernetesClientSet returns a typed clientset.
-func (f *Factory) KubernetesClientSet() (kubernetes.Interface, error) {
-	cfg, err := f.ToRESTConfig()
-	if err != nil {
-		return nil, err
-	}
-	return kubernetes.NewForConfig(cfg)
 }

@@ -8,9 +8,6 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 )
 
-// IsFilenameSliceEmpty reports whether no -f was given.
-func IsFilenameSliceEmpty(filenames []string) bool { return len(filenames) == 0 }
-
 // DryRunStrategy is what --dry-run asked for.
 type DryRunStrategy int
 

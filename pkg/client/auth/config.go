@@ -195,42 +195,19 @@ func ConfigFromProvider(cfg map[string]string, clusterAddress string, opts Optio
 	if c.ProjectID == "" {
 		c.ProjectID = strings.TrimSpace(opts.Getenv(EnvProjectID))
 	}
-	region := c.ProjectName
-	if region == "" {
-		region = strings.TrimSpace(opts.Getenv(EnvRegionName))
-	}
-	if region == "" {
-		region = regionFromHost(c.IAMEndpoint, "iam")
-	}
-	if region == "" {
-		region = regionFromHost(clusterAddress, "cci")
-	}
 	if c.ProjectName == "" {
-		// The vendor's project-name defaults to the region name.
-		c.ProjectName = region
+		// The vendor's project-name defaults to the region name. IAM asks
+		// the region rule only when project-name is not configured: the
+		// configured project is the one the credentials are scoped to, so
+		// here it comes before HW_REGION_NAME (the ELB rule, Region with
+		// --region, puts the environment first; see elbconfig.OwnRegion).
+		c.ProjectName = Region(RegionSources{IAMEndpoint: c.IAMEndpoint, ClusterAddress: clusterAddress, Getenv: opts.Getenv})
 	}
-	if c.IAMEndpoint == "" && region != "" {
+	if c.IAMEndpoint == "" && c.ProjectName != "" {
 		// Sub-projects are named REGION_NAME; the endpoint is the region's.
-		r, _, _ := strings.Cut(region, "_")
-		c.IAMEndpoint = "https://iam." + r + ".myhuaweicloud.com"
+		c.IAMEndpoint = "https://iam." + ProjectRegion(c.ProjectName) + ".myhuaweicloud.com"
 	}
 	return c, c.Validate()
-}
-
-// regionFromHost returns REGION from https://SERVICE.REGION.myhuaweicloud.com.
-func regionFromHost(addr, service string) string {
-	if addr == "" {
-		return ""
-	}
-	u, err := url.Parse(addr)
-	if err != nil {
-		return ""
-	}
-	parts := strings.Split(u.Hostname(), ".")
-	if len(parts) >= 4 && parts[0] == service && strings.HasPrefix(strings.Join(parts[2:], "."), "myhuaweicloud.") {
-		return parts[1]
-	}
-	return ""
 }
 
 // Validate reports the first missing or malformed setting, by name.

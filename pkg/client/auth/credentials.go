@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 
 	utilnet "k8s.io/apimachinery/pkg/util/net"
@@ -233,8 +232,7 @@ func (c *Credentials) ForProject(name, id string) (*Credentials, error) {
 	cfg.ProjectName, cfg.ProjectID = name, id
 	if cfg.IAMEndpoint == "" && id == "" {
 		// IAM answers for the whole account at any region's endpoint.
-		r, _, _ := strings.Cut(name, "_")
-		cfg.IAMEndpoint = "https://iam." + r + ".myhuaweicloud.com"
+		cfg.IAMEndpoint = "https://iam." + ProjectRegion(name) + ".myhuaweicloud.com"
 	}
 	return NewCredentials(cfg, c.opts)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/syncdriver"
 )
 
 // ContextSummary counts one context's bindings by outcome, in reports of a
@@ -29,9 +30,10 @@ func (o *SyncOptions) multiCluster() bool { return len(o.Contexts) > 1 || o.AllC
 // exit code covers them all.
 func (o *SyncOptions) runContexts(ctx context.Context) error {
 	var (
-		all       []reconcile.Result
-		summaries []ContextSummary
-		errs      []error
+		all        []reconcile.Result
+		summaries  []ContextSummary
+		errs       []error
+		ownRegions = map[string]string{}
 	)
 	for _, name := range o.Contexts {
 		conn := *o.factory.Connection
@@ -47,16 +49,17 @@ func (o *SyncOptions) runContexts(ctx context.Context) error {
 			if !o.namespaceGiven() {
 				one.Namespace = ns
 			}
-			var results []reconcile.Result
-			var statusErr error
-			results, statusErr, err = one.pass(ctx)
-			for i := range results {
-				results[i].Context = name
-				sum.count(results[i])
-			}
-			all = append(all, results...)
-			if err == nil && statusErr != nil {
-				errs = append(errs, fmt.Errorf("context %s: %w", name, statusErr))
+			var p *syncdriver.PassResult
+			if p, err = one.pass(ctx); p != nil {
+				for i := range p.Results {
+					p.Results[i].Context = name
+					sum.count(p.Results[i])
+				}
+				all = append(all, p.Results...)
+				ownRegions[name] = p.OwnRegion
+				if p.StatusErr != nil {
+					errs = append(errs, fmt.Errorf("context %s: %w", name, p.StatusErr))
+				}
 			}
 		}
 		if err != nil {
@@ -66,7 +69,7 @@ func (o *SyncOptions) runContexts(ctx context.Context) error {
 		}
 		summaries = append(summaries, sum)
 	}
-	if err := o.printReport(all, summaries); err != nil {
+	if err := o.printReport(all, summaries, ownRegions); err != nil {
 		return err
 	}
 	if err := exitFor(all, o.DryRun, o.ExitCode); err != nil {

@@ -1,12 +1,14 @@
 package synccmd
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"path/filepath"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
@@ -20,32 +22,21 @@ func isolateEnv(t *testing.T) {
 	}
 }
 
-// Bindings are grouped by their pool's region; the pass's own region (or no
-// annotation, or an invalid one, which fails on its own) is the "" group.
-func TestGroupByRegion(t *testing.T) {
-	isolateEnv(t)
-	tg := func(name, region string) reconcile.Target {
-		b := &lbv1.PoolBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}}
-		if region != "" {
-			b.Annotations = map[string]string{lbv1.RegionAnnotation: region}
-		}
-		return reconcile.Target{Binding: b}
+// The report counts the results without a region (the pass's own) in the
+// pass's own region: a binding annotated with that same region is not a
+// second region of the summary.
+func TestReportOwnRegion(t *testing.T) {
+	results := []reconcile.Result{{Binding: "ns/plain"}, {Binding: "ns/same", Region: "cn-north-4"}, {Binding: "ns/south", Region: "cn-south-1"}}
+	var out bytes.Buffer
+	o := &SyncOptions{Output: "json", IOStreams: genericiooptions.IOStreams{Out: &out, ErrOut: io.Discard}}
+	if err := o.printReport(results, nil, map[string]string{"": "cn-north-4"}); err != nil {
+		t.Fatal(err)
 	}
-	targets := []reconcile.Target{tg("a", ""), tg("b", "cn-south-1"), tg("c", "cn-north-4"), tg("d", "Not A Region"), tg("e", "cn-south-1")}
-	o := &SyncOptions{Region: "cn-north-4"}
-	got := o.groupByRegion(targets)
-	want := []regionGroup{{"", []int{0, 2, 3}}, {"cn-south-1", []int{1, 4}}}
-	if len(got) != len(want) {
-		t.Fatalf("groups %+v", got)
+	var rep Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatal(err)
 	}
-	for i := range want {
-		if got[i].region != want[i].region || len(got[i].targets) != len(want[i].targets) {
-			t.Fatalf("groups %+v, want %+v", got, want)
-		}
-		for j := range want[i].targets {
-			if got[i].targets[j] != want[i].targets[j] {
-				t.Fatalf("groups %+v, want %+v", got, want)
-			}
-		}
+	if len(rep.Regions) != 2 || rep.Regions[0].Region != "cn-north-4" || rep.Regions[0].Bindings != 2 || rep.Regions[1].Region != "cn-south-1" {
+		t.Errorf("regions %+v", rep.Regions)
 	}
 }

@@ -1,8 +1,10 @@
 // Package synccmd implements `ccictl sync`: one client-side reconciliation pass
 // that makes each selected PoolBinding's ELB pool hold exactly the target
-// Service's ready endpoints. The planning and the ELB calls live in
-// pkg/reconcile; this package reads the cluster, builds the ELB client, writes
-// status back and prints the result.
+// Service's ready endpoints, or with --watch the same pass as a controller.
+// pkg/syncdriver builds the clients and drives the pass in both modes; this
+// package maps the flags to its options, validates them, iterates over
+// contexts, prints the results and maps them to exit codes, and runs the
+// controller (metrics server, leader election, informers).
 package synccmd
 
 import (
@@ -15,19 +17,15 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/yaml"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
-	"github.com/openvessel/ccictl/pkg/bindingstatus"
-	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/fence"
-	"github.com/openvessel/ccictl/pkg/poollock"
 	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/syncdriver"
 )
 
 // SyncOptions holds everything `sync` was asked to do.
@@ -150,10 +148,10 @@ subresource; a server that refuses it does not fail the pass.
 
 ELB access: --elb-endpoint (env CCICTL_ELB_ENDPOINT) or
 https://elb.<region>.myhuaweicloud.com for --region (env HW_REGION_NAME, or
-the iam auth-provider's project-name). Credentials: the current user's iam
-auth-provider block (AK/SK, token or password), else HW_ACCESS_KEY and
-HW_SECRET_KEY, else an IAM token in CCICTL_ELB_TOKEN. Project:
---project-id, HW_PROJECT_ID, or looked up in IAM.
+the iam auth-provider's project-name, or the cluster's cci.<region> host).
+Credentials: the current user's iam auth-provider block (AK/SK, token or
+password), else HW_ACCESS_KEY and HW_SECRET_KEY, else an IAM token in
+CCICTL_ELB_TOKEN. Project: --project-id, HW_PROJECT_ID, or looked up in IAM.
 
 Continuous mode: with --watch, sync runs the same pass as a controller
 until SIGTERM: each selected binding is reconciled when it, its Service or
@@ -221,7 +219,7 @@ func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams, runF fun
 	fl.DurationVar(&o.HealthTimeout, "health-timeout", o.HealthTimeout, "With --wait-healthy, how long one round waits for its new members.")
 	fl.DurationVar(&o.HealthInterval, "health-interval", o.HealthInterval, "With --wait-healthy, time between two health polls of a round.")
 	fl.StringVar(&o.ELBEndpoint, "elb-endpoint", "", "ELB API base URL (default https://elb.<region>.myhuaweicloud.com).")
-	fl.StringVar(&o.Region, "region", "", "Region for the ELB endpoint (default $HW_REGION_NAME or the iam project-name).")
+	fl.StringVar(&o.Region, "region", "", "Region for the ELB endpoint (default $HW_REGION_NAME, the iam project-name, or the cluster's cci.<region> host).")
 	fl.StringVar(&o.ProjectID, "project-id", "", "Project ID for ELB paths (default $HW_PROJECT_ID or an IAM lookup).")
 	fl.StringToStringVar(&o.ELBEndpoints, "elb-endpoints", nil, "ELB API base URL per region, for bindings whose pool is in another region (region=url,...; default https://elb.<region>.myhuaweicloud.com).")
 	fl.StringToStringVar(&o.ELBProjectIDs, "elb-project-ids", nil, "Project ID per region, for bindings whose pool is in another region (region=id,...; default: looked up in IAM by the region name).")
@@ -379,144 +377,52 @@ func (o *SyncOptions) Run(ctx context.Context) error {
 	if o.multiCluster() {
 		return o.runContexts(ctx)
 	}
-	results, statusErr, err := o.pass(ctx)
-	if err != nil || results == nil {
+	p, err := o.pass(ctx)
+	if err != nil || p == nil {
 		return err
 	}
-	if err := o.print(results); err != nil {
+	if err := o.printReport(p.Results, nil, map[string]string{"": p.OwnRegion}); err != nil {
 		return err
 	}
-	if err := exitFor(results, o.DryRun, o.ExitCode); err != nil {
+	if err := exitFor(p.Results, o.DryRun, o.ExitCode); err != nil {
 		return err
 	}
-	return statusErr
+	if p.StatusErr != nil {
+		return &cmdutil.ExitCodeError{Code: cmdutil.ExitError, Err: p.StatusErr}
+	}
+	return nil
 }
 
-// pass syncs the bindings of one cluster (o.factory's context) and returns
-// their results, and the error of status writes apart; nil results and
-// nil error: nothing was selected.
-func (o *SyncOptions) pass(ctx context.Context) (results []reconcile.Result, statusErr error, err error) {
-	in, err := o.readCluster(ctx)
+// pass syncs the bindings of one cluster (o.factory's context) with the
+// driver (pkg/syncdriver); nil and no error: nothing was selected.
+func (o *SyncOptions) pass(ctx context.Context) (*syncdriver.PassResult, error) {
+	d, err := syncdriver.New(o.factory, o.driverOptions())
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	for _, w := range in.warnings {
-		fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(w))
+	p, err := d.RunOnce(ctx)
+	if err != nil {
+		return nil, err
 	}
-	if len(in.targets) == 0 {
+	if p.Results == nil {
 		if o.AllNamespaces || o.Namespace == "" {
 			fmt.Fprintln(o.ErrOut, "No resources found")
 		} else {
 			fmt.Fprintf(o.ErrOut, "No resources found in %s namespace.\n", o.Namespace)
 		}
 		if len(o.Names) > 0 {
-			return nil, nil, fmt.Errorf("poolbindings %q not found", o.Names)
+			return nil, fmt.Errorf("poolbindings %q not found", o.Names)
 		}
-		return nil, nil, nil
+		return nil, nil
 	}
-	regions := o.groupByRegion(in.targets)
-	clients := make([]elb.Client, len(regions))
-	for i, g := range regions {
-		if clients[i], err = o.newELBClient(ctx, g.region); err != nil {
-			if g.region != "" {
-				return nil, nil, fmt.Errorf("ELB client of region %s (bindings %s): %w", g.region, g.names(in.targets), err)
-			}
-			return nil, nil, err
-		}
-	}
-	locker := &poollock.LeaseLocker{
-		Leases:    in.leases.CoordinationV1(),
-		Namespace: o.LockNamespace,
-		NoWait:    o.NoWaitLock,
-		OnUnavailable: func(err error) {
-			fmt.Fprintf(o.ErrOut, "Warning: %v; each binding re-reads its endpoints and members right before removing instead\n", redact.Error(err))
-		},
-		OnWait: func(lease, holder string) {
-			fmt.Fprintf(o.ErrOut, "Waiting for pool lock %s (Lease held by %s)\n", lease, holder)
-		},
-	}
-	var lockAt poollock.Locker = locker
-	var lockNotes []string
-	if o.LockNamespace == "" {
-		// Where the controller takes the lock (it says so on its bindings).
-		lockAt, lockNotes = newAdvertisedLocks(locker, in.targets, func(ns string) bool {
-			_, err := in.leases.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-			return apierrors.IsNotFound(err) // unknown (e.g. Forbidden): as advertised
-		}, func(ctx context.Context, ns, name string) (string, error) {
-			b, err := in.statusDyn.Resource(in.plbGVR).Namespace(ns).Get(ctx, name, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				return "", nil // deleted meanwhile: its pass says so
-			}
-			if err != nil {
-				return "", err
-			}
-			return b.GetAnnotations()[lbv1.LockNamespaceAnnotation], nil
-		})
-	} else {
-		lockNotes = lockWarnings(o.LockNamespace, in.targets)
-	}
-	for _, w := range lockNotes {
-		fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(w))
-	}
-	var status *bindingstatus.Writer
-	var record func(context.Context, reconcile.Target, *reconcile.Result)
-	if !o.DryRun && !o.NoStatus {
-		status = bindingstatus.New(ctx, in.statusDyn, in.plbGVR, in.objects, o.ErrOut)
-		record = status.Record
-	}
-	opts := o.policy(in.clusterID)
-	opts.Owners, opts.ReadOwners, opts.ReadDesired = in.owners, in.readOwners, in.reread
-	opts.Locker, opts.Record = lockAt, record
-	opts.Warn = func(s string) { fmt.Fprintln(o.ErrOut, "Warning: "+redact.String(s)) }
-	results = runRegions(ctx, regions, clients, in.targets, opts)
-	// The last line of defence before anything is written: ELB errors are
-	// masked where they are made, but a message must never carry a secret
-	// into stdout, the report or a PoolBinding's status.
-	maskResults(results)
-	for _, r := range results {
-		for _, w := range r.Warnings {
-			fmt.Fprintf(o.ErrOut, "Warning: poolbinding/%s: %s\n", r.Name, w)
-		}
-	}
-	if status != nil {
-		if err := status.Finish(); err != nil {
-			statusErr = &cmdutil.ExitCodeError{Code: cmdutil.ExitError, Err: err}
-		}
-	}
-	return results, statusErr, nil
+	return p, nil
 }
-
-// policy is the pass's policy from the flags, the same for one-shot and
-// --watch; the caller adds what it read (owners, re-reads), the lock and
-// the status hook.
-func (o *SyncOptions) policy(clusterID string) reconcile.Options {
-	return reconcile.Options{
-		DryRun:         o.DryRun,
-		AllowEmpty:     o.AllowEmpty,
-		PruneOrphans:   o.PruneOrphans,
-		ClusterID:      clusterID,
-		Concurrency:    o.Concurrency,
-		MemberQuota:    o.MemberQuota,
-		WaitHealthy:    o.WaitHealthy,
-		HealthTimeout:  o.HealthTimeout,
-		HealthInterval: o.HealthInterval,
-	}
-}
-
-// maskResults replaces every secret the process knows (and credential
-// header values) in the free-text parts of results.
-func maskResults(results []reconcile.Result) {
-	for i := range results {
-		results[i].Mask()
-	}
-}
-
-func (o *SyncOptions) print(results []reconcile.Result) error { return o.printReport(results, nil) }
 
 // printReport prints results; contexts is the per-context summary of a
 // pass over several clusters, whose one-line output names each result's
-// context first ("ctx-a: poolbinding/web: ...").
-func (o *SyncOptions) printReport(results []reconcile.Result, contexts []ContextSummary) error {
+// context first ("ctx-a: poolbinding/web: ..."); ownRegions names, by
+// context, the region of the results without one.
+func (o *SyncOptions) printReport(results []reconcile.Result, contexts []ContextSummary, ownRegions map[string]string) error {
 	if o.Output == "" {
 		for _, r := range results {
 			if r.Context != "" {
@@ -535,7 +441,7 @@ func (o *SyncOptions) printReport(results []reconcile.Result, contexts []Context
 	for _, r := range results {
 		region := r.Region
 		if region == "" {
-			region = o.passRegion()
+			region = ownRegions[r.Context]
 		}
 		if byRegion[region] == nil {
 			byRegion[region] = &Summary{}
@@ -563,6 +469,13 @@ func (o *SyncOptions) printReport(results []reconcile.Result, contexts []Context
 	}
 	_, err = fmt.Fprintf(o.Out, "%s\n", data)
 	return err
+}
+
+// RegionSummary counts one region's bindings by outcome, in reports of a
+// pass over more than one region.
+type RegionSummary struct {
+	Region string `json:"region"`
+	Summary
 }
 
 // exitFor maps results to the documented exit codes.

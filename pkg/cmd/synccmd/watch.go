@@ -5,31 +5,24 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
-	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/bindingcontroller"
 	"github.com/openvessel/ccictl/pkg/bindingreconciler"
 	"github.com/openvessel/ccictl/pkg/bindingsource"
 	"github.com/openvessel/ccictl/pkg/client/redact"
-	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/fence"
-	"github.com/openvessel/ccictl/pkg/poollock"
-	"github.com/openvessel/ccictl/pkg/readinessgate"
 	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/syncdriver"
 )
 
 // WatchOptions are the flags of `sync --watch`.
@@ -110,79 +103,6 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	// same format.
 	klog.SetLogger(logger)
 
-	f := o.factory
-	mapper, err := f.ToRESTMapper()
-	if err != nil {
-		return err
-	}
-	plb, err := mapper.RESTMapping(schema.GroupKind{Group: lbv1.GroupName, Kind: lbv1.Kind}, lbv1.SchemeGroupVersion.Version)
-	if err != nil {
-		return fmt.Errorf("the server does not serve PoolBindings (%s/%s): %w", lbv1.GroupName, lbv1.SchemeGroupVersion.Version, err)
-	}
-	cfg, err := f.ToRESTConfig()
-	if err != nil {
-		return err
-	}
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return err
-	}
-	// The caches' clients wait for an API server that went away instead of
-	// backing off (bindingcontroller.ReconnectingTransport); the
-	// start-up reads above and below fail at once instead.
-	cacheCfg := rest.CopyConfig(cfg)
-	cacheCfg.Wrap(bindingcontroller.ReconnectingTransport)
-	cacheKube, err := kubernetes.NewForConfig(cacheCfg)
-	if err != nil {
-		return err
-	}
-	jsonCfg, err := f.ToRESTConfig()
-	if err != nil {
-		return err
-	}
-	jsonCfg.Wrap(bindingcontroller.ReconnectingTransport)
-	dyn, err := dynamic.NewForConfig(jsonCfg)
-	if err != nil {
-		return err
-	}
-	clusterID, err := bindingsource.ClusterIdentity(ctx, kube, o.ClusterID, cfg)
-	if err != nil {
-		return err
-	}
-	ns := o.Namespace
-	var namespaces []string
-	if o.AllNamespaces {
-		ns = ""
-	} else {
-		namespaces = []string{o.Namespace}
-	}
-	sel := labels.Everything()
-	if o.LabelSelector != "" {
-		if sel, err = labels.Parse(o.LabelSelector); err != nil {
-			return fmt.Errorf("invalid selector %q: %w", o.LabelSelector, err)
-		}
-	}
-	// The platform's Service group: cci/v2 where it is served, else core.
-	svcRes, podRes, err := bindingsource.ServiceResources(mapper, "cci/v2")
-	if err != nil {
-		return err
-	}
-	// Events go where the platform serves them: CCI 2.0 serves them as
-	// cci/v2 beside its Services (a tenant has no core v1), else core.
-	var eventRes schema.GroupVersionResource
-	if svcRes.Group != "" {
-		if m, err := mapper.RESTMapping(schema.GroupKind{Group: svcRes.Group, Kind: "Event"}, svcRes.Version); err == nil {
-			eventRes = m.Resource
-		}
-	}
-	probe := bindingsource.NewResolver(mapper, &bindingsource.ListerStore{}, "")
-	// Nodes are cached where this identity may list them (zone-scoped
-	// bindings on the Pod path, node-selector bindings); on CCI 2.0 it may
-	// not, and they are not watched at all rather than retried forever.
-	_, nodesErr := kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1})
-
 	metrics := bindingcontroller.NewMetrics()
 	retryAfter := newPoolRetryAfter()
 	// Every ELB write first checks the fence guards of its context (the
@@ -190,9 +110,75 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	o.elbTransport = func(rt http.RoundTripper) http.RoundTripper {
 		return fence.Transport(metrics.ELB.Transport(retryAfter.Transport(rt)))
 	}
+	do := o.driverOptions()
+	do.WrapELBClient = metrics.ELB.Client
+	// A worker waits briefly for a pool another writer holds (a one-shot
+	// pass, a replica handing over), then the binding is Busy and asks
+	// again through the queue: a long pass of another writer never holds
+	// the controller's workers.
+	do.Locks = syncdriver.LockOptions{Namespace: o.LockNamespace, MaxWait: watchLockWait}
+	if w.LeaderElect {
+		// Pool locks bound to the leadership term.
+		do.Locks.Term = w.leaseNamespace(o.Namespace) + "/" + w.LeaseName
+	}
+	do.Notices = syncdriver.Notices{
+		Warn: func(s string) { logger.Info("Warning: " + redact.String(s)) },
+		LocksUnavailable: func(err error) {
+			logger.Info("Pool locks unavailable; removals are re-checked right before they are made", "error", redact.Error(err).Error())
+		},
+		WaitingForLock: func(lease, holder string) {
+			logger.Info("Waiting for pool lock", "lease", lease, "holder", holder)
+		},
+		Log: o.ErrOut,
+	}
+	d, err := syncdriver.New(o.factory, do)
+	if err != nil {
+		return err
+	}
+	// The caches' clients wait for an API server that went away instead of
+	// backing off (bindingcontroller.ReconnectingTransport); the
+	// start-up reads below fail at once instead.
+	cacheCfg := d.ProtobufConfig()
+	cacheCfg.Wrap(bindingcontroller.ReconnectingTransport)
+	cacheKube, err := kubernetes.NewForConfig(cacheCfg)
+	if err != nil {
+		return err
+	}
+	jsonCfg := d.RESTConfig()
+	jsonCfg.Wrap(bindingcontroller.ReconnectingTransport)
+	dyn, err := dynamic.NewForConfig(jsonCfg)
+	if err != nil {
+		return err
+	}
+	clusterID, err := d.ClusterIdentity(ctx)
+	if err != nil {
+		return err
+	}
+	ns := o.Namespace
+	if o.AllNamespaces {
+		ns = ""
+	}
+	// The platform's Service group: cci/v2 where it is served, else core.
+	svcRes, podRes, err := bindingsource.ServiceResources(d.Mapper, "cci/v2")
+	if err != nil {
+		return err
+	}
+	// Events go where the platform serves them: CCI 2.0 serves them as
+	// cci/v2 beside its Services (a tenant has no core v1), else core.
+	var eventRes schema.GroupVersionResource
+	if svcRes.Group != "" {
+		if m, err := d.Mapper.RESTMapping(schema.GroupKind{Group: svcRes.Group, Kind: "Event"}, svcRes.Version); err == nil {
+			eventRes = m.Resource
+		}
+	}
+	probe := bindingsource.NewResolver(d.Mapper, &bindingsource.ListerStore{}, "")
+	// Nodes are cached where this identity may list them (zone-scoped
+	// bindings on the Pod path, node-selector bindings); on CCI 2.0 it may
+	// not, and they are not watched at all rather than retried forever.
+	_, nodesErr := d.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1})
 
 	ccfg := bindingcontroller.Config{
-		Kube: cacheKube, Dynamic: dyn, Namespace: ns, Selector: sel, LockNamespace: o.LockNamespace, ControllerID: o.controllerID(),
+		Kube: cacheKube, Dynamic: dyn, Namespace: ns, Selector: d.Selector, LockNamespace: o.LockNamespace, ControllerID: d.ControllerID(),
 		ServiceResource: svcRes, PodResource: podRes, EventResource: eventRes, Pods: !probe.UsesEndpointSlices(),
 		// Pods are cached on the EndpointSlice path too: readiness gates
 		// are set on them, and a pod waiting for its gate is registered.
@@ -202,11 +188,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		Metrics: metrics,
 	}
 	if w.LeaderElect {
-		leaseNS := w.LeaseNS
-		if leaseNS == "" {
-			leaseNS = o.Namespace
-		}
-		ccfg.LeaderElection = &bindingcontroller.LeaderElectionConfig{Namespace: leaseNS, Name: w.LeaseName,
+		ccfg.LeaderElection = &bindingcontroller.LeaderElectionConfig{Namespace: w.leaseNamespace(o.Namespace), Name: w.LeaseName,
 			LeaseDuration: w.LeaseDuration, RenewDeadline: w.RenewDeadline, RetryPeriod: w.RetryPeriod}
 	}
 	// The controller needs the Reconciler and the Reconciler the
@@ -225,8 +207,8 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		if res.Err != nil && out.Result != nil {
 			// The ELB asked to wait (Retry-After): the binding comes back
 			// then, through the queue, not sooner (capped like a backoff).
-			if d := min(retryAfter.wait(out.Result.PoolID), w.MaxBackoff); d > res.RequeueAfter {
-				res.RequeueAfter = d
+			if wait := min(retryAfter.wait(out.Result.PoolID), w.MaxBackoff); wait > res.RequeueAfter {
+				res.RequeueAfter = wait
 			}
 		}
 		return res
@@ -236,22 +218,6 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		return err
 	}
 
-	statusCfg, err := f.ToRESTConfig()
-	if err != nil {
-		return err
-	}
-	statusCfg.QPS = -1 // bounded by the workers; see bindingstatus.New
-	// Status, finalizer, readiness-gate and pool-lock writes are fenced
-	// like the ELB writes.
-	statusCfg.Wrap(fence.Transport)
-	statusDyn, err := dynamic.NewForConfig(statusCfg)
-	if err != nil {
-		return err
-	}
-	leases, err := kubernetes.NewForConfig(statusCfg)
-	if err != nil {
-		return err
-	}
 	store := &bindingsource.ListerStore{ServiceLister: c.Services(), ServiceResource: svcRes, PodLister: c.Pods(), PodResource: podRes}
 	if sl := c.EndpointSlices(); sl != nil { // nil where endpoints come from Pods
 		store.SliceLister = sl
@@ -261,67 +227,9 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	} else {
 		store.NodesErr = fmt.Errorf("%w: %v", bindingsource.ErrNodesUnavailable, nodesErr)
 	}
-	policy := o.policy(clusterID)
-	var term string // pool locks bound to the leadership term
-	if le := ccfg.LeaderElection; le != nil {
-		term = le.Namespace + "/" + le.Name
-	}
-	locker := &poollock.LeaseLocker{
-		Leases: leases.CoordinationV1(), Namespace: o.LockNamespace, Term: term,
-		// A worker waits briefly for a pool another writer holds (a
-		// one-shot pass, a replica handing over), then the binding is
-		// Busy and asks again through the queue: a long pass of another
-		// writer never holds the controller's workers.
-		MaxWait: watchLockWait,
-		OnUnavailable: func(err error) {
-			logger.Info("Pool locks unavailable; removals are re-checked right before they are made", "error", redact.Error(err).Error())
-		},
-		OnWait: func(lease, holder string) {
-			logger.Info("Waiting for pool lock", "lease", lease, "holder", holder)
-		},
-	}
-	policy.Locker = locker
-	if o.LockNamespace != "" {
-		// One-shot passes that read a binding before it advertised this
-		// namespace took its pool's lock in the binding's namespace.
-		policy.Locker = &poollock.AdvertisedLocker{
-			Locker: locker, Namespace: o.LockNamespace, Leases: leases.CoordinationV1(),
-			OnUnreadable: func(err error) {
-				logger.Info("Warning: one-shot passes' pool locks in binding namespaces cannot be read; a pass that took one before its binding advertised this controller's lock namespace may write the pool at the same time", "error", redact.Error(err).Error())
-			},
-		}
-	}
-	policy.Warn = func(s string) { logger.Info("Warning: " + redact.String(s)) }
-	clients := &regionClients{new: o.newELBClient, wrap: metrics.ELB.Client}
-	rec = bindingreconciler.New(bindingreconciler.Config{
-		Binding: func(ns, name string) (*lbv1.PoolBinding, error) {
-			b, err := c.Bindings().Get(cache.ObjectName{Namespace: ns, Name: name})
-			if apierrors.IsNotFound(err) {
-				return nil, nil
-			}
-			return b, err
-		},
-		PoolBindings:   c.Bindings().ForPool,
-		HasBinding:     c.Bindings().HasUID,
-		Namespaces:     namespaces,
-		Store:          store,
-		Mapper:         bindingsource.RememberMappings(mapper), // for the process, not per reconcile
-		SubnetOverride: o.SubnetCIDRID,
-		ELB:            clients.get,
-		OwnRegion:      o.passRegion(),
-		Policy:         policy,
-		Dynamic:        statusDyn,
-		GVR:            plb.Resource,
-		Kube:           leases,
-		PodStatus:      podStatusPatcher(statusDyn, leases, podRes),
-		ResyncPeriod:   w.ResyncPeriod,
-		GateLatency:    metrics.ObserveGateLatency,
-		NoStatus:       o.NoStatus,
-		LockNamespace:  o.LockNamespace,
-		ControllerID:   o.controllerID(),
-		Recorder:       c.Recorder(),
-		Log:            o.ErrOut,
-	})
+	rec = bindingreconciler.New(d.ReconcilerConfig(clusterID, syncdriver.ControllerInputs{
+		Controller: c, Store: store, PodResource: podRes, ResyncPeriod: w.ResyncPeriod, GateLatency: metrics.ObserveGateLatency,
+	}))
 
 	if w.MetricsAddr != "" {
 		h := c.Handler()
@@ -334,7 +242,7 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		}
 		logger.Info("Serving metrics and probes", "address", addr.String())
 	}
-	logger.Info("Watching PoolBindings", "namespace", nsLabel(ns), "selector", sel.String(), "clusterID", clusterID,
+	logger.Info("Watching PoolBindings", "namespace", nsLabel(ns), "selector", d.Selector.String(), "clusterID", clusterID,
 		"endpoints", map[bool]string{true: "EndpointSlices", false: "Pods"}[!ccfg.Pods], "leaderElection", w.LeaderElect)
 	if err := c.Run(ctx); err != nil {
 		return err
@@ -388,55 +296,11 @@ func (o *SyncOptions) logOutcome(ctx context.Context, key cache.ObjectName, out 
 	return res
 }
 
-// regionClients builds each region's ELB client once, on first use, and
-// counts its calls (elbmetrics).
-type regionClients struct {
-	new  func(ctx context.Context, region string) (elb.Client, error)
-	wrap func(elb.Client) elb.Client
-	mu   sync.Mutex
-	byID map[string]elb.Client
-}
-
-func (rc *regionClients) get(ctx context.Context, region string) (elb.Client, error) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if c := rc.byID[region]; c != nil {
-		return c, nil
+// leaseNamespace is the namespace of the leader-election Lease: the flag's,
+// else the pass's.
+func (w *WatchOptions) leaseNamespace(passNamespace string) string {
+	if w.LeaseNS != "" {
+		return w.LeaseNS
 	}
-	c, err := rc.new(ctx, region)
-	if err != nil {
-		if region != "" {
-			return nil, fmt.Errorf("ELB client of region %s: %w", region, err)
-		}
-		return nil, err
-	}
-	if rc.byID == nil {
-		rc.byID = map[string]elb.Client{}
-	}
-	rc.byID[region] = rc.wrap(c)
-	return rc.byID[region], nil
-}
-
-// podStatusPatcher patches readiness gates on the platform's pods: core v1,
-// or CCI 2.0's cci/v2 pods through the dynamic client.
-func podStatusPatcher(dyn dynamic.Interface, kube kubernetes.Interface, pods schema.GroupVersionResource) readinessgate.StatusPatcher {
-	if pods.Group == "" {
-		return readinessgate.CorePods(kube)
-	}
-	return readinessgate.ResourcePods(dyn, pods)
-}
-
-// controllerID names this controller on the bindings it finalizes
-// (lbv1.ControllerAnnotation) by what it reconciles: its scope and
-// selection, as its flags give them ("-A -l team=a", "-n shop"). Replicas
-// of one deployment, and the same controller restarted, share it.
-func (o *SyncOptions) controllerID() string {
-	id := "-n " + o.Namespace
-	if o.AllNamespaces {
-		id = "-A"
-	}
-	if sel, err := labels.Parse(o.LabelSelector); err == nil && !sel.Empty() {
-		id += " -l " + sel.String() // canonical: "a=1, b" and "b,a=1" are one
-	}
-	return id
+	return passNamespace
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/client/auth"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/version"
@@ -44,6 +45,10 @@ type Options struct {
 	// IAMProvider is the config of the current user's iam auth-provider
 	// block, nil without one.
 	IAMProvider map[string]string
+	// ClusterAddress is the API server's address: where nothing else
+	// names the pass's region, its host does (CCI 2.0), as for the
+	// credentials of the API server itself.
+	ClusterAddress string
 	// Token is a fixed IAM token (CCICTL_ELB_TOKEN), used when neither the
 	// auth-provider nor HW_ACCESS_KEY/HW_SECRET_KEY give credentials.
 	Token string
@@ -70,11 +75,20 @@ func Credentials(o Options) (*auth.Credentials, error) {
 		}
 		return out
 	}
-	if o.IAMProvider != nil {
-		return auth.CredentialsFromProviderConfig(withProject(o.IAMProvider), opts)
+	// The cluster's address derives the project where nothing else names
+	// it, as it does for the API server's own credentials (plugin).
+	fromProvider := func(c map[string]string) (*auth.Credentials, error) {
+		cfg, err := auth.ConfigFromProvider(withProject(c), o.ClusterAddress, opts)
+		if err != nil {
+			return nil, err
+		}
+		return auth.NewCredentials(cfg, opts)
 	}
-	if os.Getenv("HW_ACCESS_KEY") != "" || os.Getenv("HW_SECRET_KEY") != "" {
-		return auth.CredentialsFromProviderConfig(withProject(nil), opts)
+	if o.IAMProvider != nil {
+		return fromProvider(o.IAMProvider)
+	}
+	if os.Getenv(auth.EnvAccessKey) != "" || os.Getenv(auth.EnvSecretKey) != "" {
+		return fromProvider(nil)
 	}
 	if o.Token != "" {
 		return auth.CredentialsFromProviderConfig(map[string]string{"token": o.Token}, opts)
@@ -91,7 +105,7 @@ func NewClient(ctx context.Context, o Options, creds *auth.Credentials, region s
 	}
 	projectID := o.ProjectID
 	if projectID == "" {
-		projectID = os.Getenv("HW_PROJECT_ID")
+		projectID = os.Getenv(auth.EnvProjectID)
 	}
 	var err error
 	if projectID == "" {
@@ -101,19 +115,42 @@ func NewClient(ctx context.Context, o Options, creds *auth.Credentials, region s
 	}
 	endpoint := o.Endpoint
 	if endpoint == "" {
-		region := o.Region
-		if region == "" {
-			region = os.Getenv("HW_REGION_NAME")
-		}
-		if region == "" {
-			region = creds.ProjectName()
-		}
+		region := OwnRegion(o)
 		if region == "" {
 			return nil, errors.New("ELB endpoint: pass --elb-endpoint (or CCICTL_ELB_ENDPOINT) or --region (or HW_REGION_NAME)")
 		}
 		endpoint = elb.EndpointForRegion(region)
 	}
 	return build(o, creds, endpoint, projectID)
+}
+
+// OwnRegion is the region of the pass's own pools (those of bindings
+// without a region annotation), as far as it is known without calling
+// IAM: auth.Region over --region, HW_REGION_NAME, the auth-provider's
+// project-name and iam-endpoint, and the cluster's host. Unlike IAM's
+// (auth.ConfigFromProvider), --region and HW_REGION_NAME come before the
+// configured project-name on purpose: they name where the ELB is, as
+// `ccictl sync --help` documents. "" when nothing names it (then
+// --elb-endpoint must say where the ELB is).
+func OwnRegion(o Options) string {
+	return auth.Region(auth.RegionSources{
+		Flag:           o.Region,
+		ProjectName:    o.IAMProvider[auth.KeyProjectName],
+		IAMEndpoint:    o.IAMProvider[auth.KeyIAMEndpoint],
+		ClusterAddress: o.ClusterAddress,
+	})
+}
+
+// ClientRegion answers "which region is this binding's pool in?" for the
+// choice of its ELB client: "" (the pass's own client) for a binding
+// without the region annotation, with an invalid one (it fails on its own,
+// InvalidBinding, without a call), or naming own, the pass's own region
+// (OwnRegion); else the annotation's region.
+func ClientRegion(b *lbv1.PoolBinding, own string) string {
+	if region, err := b.Region(); err == nil && region != own {
+		return region
+	}
+	return ""
 }
 
 // regionClient is the client of a pool in region: endpoint from

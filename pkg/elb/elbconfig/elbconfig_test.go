@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/client/auth/iamtest"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
@@ -139,5 +140,63 @@ func TestNoCredentials(t *testing.T) {
 	_, err := Credentials(Options{ProjectID: "p", CacheDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "no ELB credentials") || !strings.Contains(err.Error(), "HW_ACCESS_KEY") {
 		t.Errorf("no credentials: %v", err)
+	}
+}
+
+// The ELB's own region: --region and HW_REGION_NAME before the
+// auth-provider's project (unlike IAM's order, on purpose), then the
+// project's region, the IAM endpoint's, the cluster's host.
+func TestOwnRegion(t *testing.T) {
+	isolateEnv(t)
+	iam := map[string]string{"project-name": "cn-east-3_team", "iam-endpoint": "https://iam.ap-southeast-1.myhuaweicloud.com"}
+	cluster := "https://cci.la-north-2.myhuaweicloud.com"
+	if got := OwnRegion(Options{Region: "cn-north-4", IAMProvider: iam, ClusterAddress: cluster}); got != "cn-north-4" {
+		t.Errorf("--region: %q", got)
+	}
+	t.Setenv("HW_REGION_NAME", "cn-south-1")
+	if got := OwnRegion(Options{IAMProvider: iam, ClusterAddress: cluster}); got != "cn-south-1" {
+		t.Errorf("HW_REGION_NAME before project-name: %q", got)
+	}
+	t.Setenv("HW_REGION_NAME", "")
+	if got := OwnRegion(Options{IAMProvider: iam, ClusterAddress: cluster}); got != "cn-east-3" {
+		t.Errorf("project-name: %q", got)
+	}
+	if got := OwnRegion(Options{ClusterAddress: cluster}); got != "la-north-2" {
+		t.Errorf("cluster host: %q", got)
+	}
+}
+
+// Which client serves a binding: the pass's own ("") unless its region
+// annotation names another region than the pass's own.
+func TestClientRegion(t *testing.T) {
+	for _, tc := range []struct{ annotation, own, want string }{
+		{"", "cn-north-4", ""},
+		{"cn-north-4", "cn-north-4", ""},
+		{"cn-south-1", "cn-north-4", "cn-south-1"},
+		{"cn-south-1", "", "cn-south-1"},
+		{"North China", "cn-north-4", ""},
+	} {
+		b := &lbv1.PoolBinding{}
+		if tc.annotation != "" {
+			b.Annotations = map[string]string{lbv1.RegionAnnotation: tc.annotation}
+		}
+		if got := ClientRegion(b, tc.own); got != tc.want {
+			t.Errorf("annotation %q, own %q: %q, want %q", tc.annotation, tc.own, got, tc.want)
+		}
+	}
+}
+
+// Where only the cluster's host names the region (CCI 2.0), the own
+// client has an endpoint without --region; without it, the error says what
+// to pass.
+func TestOwnClientRegionFromClusterHost(t *testing.T) {
+	isolateEnv(t)
+	o := Options{ProjectID: "0123456789abcdef0123456789abcdef", CacheDir: t.TempDir(), Token: "a-fixed-token"}
+	if _, err := newClient(t, o, ""); err == nil || !strings.Contains(err.Error(), "--region") {
+		t.Errorf("no region anywhere: %v", err)
+	}
+	o.ClusterAddress = "https://cci.la-north-2.myhuaweicloud.com"
+	if _, err := newClient(t, o, ""); err != nil {
+		t.Errorf("region from the cluster's host: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package synccmd
+package syncdriver
 
 import (
 	"context"
@@ -31,7 +31,7 @@ func (t benchToken) RoundTrip(r *http.Request) (*http.Response, error) {
 // (per binding 1 GetPool + 1 ListMembers + 1 batch-add, plus one quota read
 // per region), and the regions run side by side.
 //
-//	go test -run '^$' -bench BenchmarkRegions ./pkg/cmd/synccmd
+//	go test -run '^$' -bench BenchmarkRegions ./pkg/syncdriver
 func BenchmarkRegions(b *testing.B) {
 	const bindings, perBinding = 300, 50
 	for _, regions := range []int{1, 3} {

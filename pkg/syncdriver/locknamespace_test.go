@@ -1,4 +1,4 @@
-package synccmd
+package syncdriver
 
 import (
 	"context"
