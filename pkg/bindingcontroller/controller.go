@@ -252,7 +252,7 @@ func New(cfg Config) (*Controller, error) {
 		c.own = append(c.own, c.pods)
 	}
 	if c.pods != nil {
-		c.podLst = corelisters.NewPodLister(c.pods.GetIndexer())
+		c.podLst = &PodCache{indexer: c.pods.GetIndexer()}
 		c.podsToQueue = cfg.Pods
 	}
 	if cfg.Nodes {
