@@ -22,7 +22,9 @@ package main_test
 // sets (GOMEMLIMIT), or CCICTL_BENCH_WATCH_GOMEMLIMIT's (off: none, Go's
 // default); CCICTL_BENCH_WATCH_PROFILE=DIR runs it with --profiling and writes, per
 // size, its heap profile every second until convergence and its allocation
-// profile at the end (go tool pprof -sample_index=inuse_space DIR/...).
+// profile at the end (go tool pprof -sample_index=inuse_space DIR/FLAVOUR/SIZE/...);
+// TestBenchWatchMemoryCCI2 (e2e_watch_bench_cci2_test.go) measures the
+// same on the CCI 2.0 flavour.
 
 import (
 	"context"
