@@ -163,7 +163,8 @@ type Outcome struct {
 	Gates int
 	// GateErr says why readiness gates could not be served. It fails
 	// neither the pass nor a deletion: gates are an optional step, told in
-	// a Warning Event (ReadinessGatesFailed) and the log.
+	// a Warning Event (ReadinessGatesFailed) and the log, and, when the
+	// server refused the patches, in the binding's status (recordGates).
 	GateErr error
 }
 
