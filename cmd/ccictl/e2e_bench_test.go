@@ -78,11 +78,18 @@ type requestCounter struct {
 
 func newRequestCounter(t *testing.T) *requestCounter {
 	t.Helper()
-	upstream, err := url.Parse(cluster.Server)
+	return newRequestCounterTo(t, cluster.Server, cluster.CAFile, cluster.Token)
+}
+
+// newRequestCounterTo is a requestCounter in front of server, whose
+// requests carry token (the CCI 2.0 flavour's tenant endpoint, for one).
+func newRequestCounterTo(t *testing.T, server, caFile, token string) *requestCounter {
+	t.Helper()
+	upstream, err := url.Parse(server)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := os.ReadFile(cluster.CAFile)
+	ca, err := os.ReadFile(caFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +101,7 @@ func newRequestCounter(t *testing.T) *requestCounter {
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 64},
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(upstream)
-			r.Out.Header.Set("Authorization", "Bearer "+cluster.Token)
+			r.Out.Header.Set("Authorization", "Bearer "+token)
 		},
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -180,7 +187,13 @@ users:
 // benchClients are clients straight to the API server (not counted).
 func benchClients(t *testing.T) (kubernetes.Interface, dynamic.Interface) {
 	t.Helper()
-	cfg, err := clientcmd.BuildConfigFromFlags("", cluster.Kubeconfig)
+	return benchClientsFor(t, cluster.Kubeconfig)
+}
+
+// benchClientsFor are the set-up's clients of the cluster of kubeconfig.
+func benchClientsFor(t *testing.T, kubeconfig string) (kubernetes.Interface, dynamic.Interface) {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,13 +262,7 @@ func setupBench(t *testing.T, kube kubernetes.Interface, dyn dynamic.Interface, 
 	}
 	s.nss = nss
 	start := time.Now()
-	s.pools = make([]string, bindings)
-	for i := range s.pools {
-		s.pools[i] = fmt.Sprintf("%s-pool-%05d", run, i)
-		// A pool in use: behind a load balancer's listener (sync warns
-		// about a pool that takes no traffic, and these runs allow no warning).
-		emu.CreatePool(elb.Pool{ID: s.pools[i], Loadbalancers: []elb.Ref{{ID: "lb-bench"}}, Listeners: []elb.Ref{{ID: "listener-bench"}}})
-	}
+	s.createPools(emu)
 	target, port, name, proto, ready := int32(8080), int32(80), "http", corev1.ProtocolTCP, true
 	parallel(t, bindings, func(i int) error {
 		ns, svc := nss[i%benchNamespces], fmt.Sprintf("web-%05d", i)
@@ -283,21 +290,39 @@ func setupBench(t *testing.T, kube kubernetes.Interface, dyn dynamic.Interface, 
 				return err
 			}
 		}
-		plb := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "loadbalancer.networking.openvessel.io/v1",
-			"kind":       "PoolBinding",
-			"metadata": map[string]any{"name": fmt.Sprintf("plb-%05d", i), "namespace": ns,
-				"labels": map[string]any{"ccictl-bench": run}},
-			"spec": map[string]any{
-				"poolRef":   map[string]any{"id": s.pools[i]},
-				"targetRef": map[string]any{"kind": "Service", "group": "cci/v2", "name": svc, "port": int64(port)},
-			},
-		}}
-		_, err = dyn.Resource(plbGVR).Namespace(ns).Create(ctx, plb, metav1.CreateOptions{})
-		return err
+		return s.createBinding(ctx, dyn, i, svc, port)
 	})
 	t.Logf("setup %s: %d bindings × %d endpoints in %d namespaces in %v", run, bindings, endpoints, benchNamespces, time.Since(start).Round(time.Millisecond))
 	return s
+}
+
+// createPools creates the pool of each binding in emu.
+func (s *benchSetup) createPools(emu *elbemulator.Emulator) {
+	s.pools = make([]string, s.bindings)
+	for i := range s.pools {
+		s.pools[i] = fmt.Sprintf("%s-pool-%05d", s.run, i)
+		// A pool in use: behind a load balancer's listener (sync warns
+		// about a pool that takes no traffic, and these runs allow no warning).
+		emu.CreatePool(elb.Pool{ID: s.pools[i], Loadbalancers: []elb.Ref{{ID: "lb-bench"}}, Listeners: []elb.Ref{{ID: "listener-bench"}}})
+	}
+}
+
+// createBinding creates binding i, labelled with the run, for port of the
+// Service svc (group cci/v2, which is core v1 where cci/v2 is not served).
+func (s *benchSetup) createBinding(ctx context.Context, dyn dynamic.Interface, i int, svc string, port int32) error {
+	ns := s.nss[i%benchNamespces]
+	plb := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "loadbalancer.networking.openvessel.io/v1",
+		"kind":       "PoolBinding",
+		"metadata": map[string]any{"name": fmt.Sprintf("plb-%05d", i), "namespace": ns,
+			"labels": map[string]any{"ccictl-bench": s.run}},
+		"spec": map[string]any{
+			"poolRef":   map[string]any{"id": s.pools[i]},
+			"targetRef": map[string]any{"kind": "Service", "group": "cci/v2", "name": svc, "port": int64(port)},
+		},
+	}}
+	_, err := dyn.Resource(plbGVR).Namespace(ns).Create(ctx, plb, metav1.CreateOptions{})
+	return err
 }
 
 // benchELBServer serves emu and counts the TCP connections clients open.

@@ -22,7 +22,9 @@ package main_test
 // sets (GOMEMLIMIT), or CCICTL_BENCH_WATCH_GOMEMLIMIT's (off: none, Go's
 // default); CCICTL_BENCH_WATCH_PROFILE=DIR runs it with --profiling and writes, per
 // size, its heap profile every second until convergence and its allocation
-// profile at the end (go tool pprof -sample_index=inuse_space DIR/...).
+// profile at the end (go tool pprof -sample_index=inuse_space DIR/FLAVOUR/SIZE/...);
+// TestBenchWatchMemoryCCI2 (e2e_watch_bench_cci2_test.go) measures the
+// same on the CCI 2.0 flavour.
 
 import (
 	"context"
@@ -408,8 +410,27 @@ func TestBenchWatchIdle(t *testing.T) {
 }
 
 // TestBenchWatchMemory: peak RSS (VmHWM) of the controller once every
-// binding has converged, and the time to converge from start.
+// binding has converged, its live heap once the first passes are over, and
+// the time to converge from start. TestBenchWatchMemoryCCI2 measures the
+// same on the CCI 2.0 flavour.
 func TestBenchWatchMemory(t *testing.T) {
+	kube, dyn := benchClients(t)
+	for _, size := range benchMemorySizes(t) {
+		n, endpoints := size[0], size[1]
+		t.Run(fmt.Sprintf("%dx%d", n, endpoints), func(t *testing.T) {
+			emu := elbemulator.New(elbemulator.Options{ProjectID: benchProject, Token: benchToken})
+			srv, _ := benchELBServer(t, emu)
+			start := time.Now()
+			s := setupBench(t, kube, dyn, emu, fmt.Sprintf("bench-wmem-%d-%d", n, endpoints), n, endpoints)
+			measureWatchMemory(t, "kubernetes", cliconfig, emu, srv.URL, s, time.Since(start))
+		})
+	}
+}
+
+// benchMemorySizes are the memory benches' sizes (bindings × endpoints):
+// CI's, the with CCICTL_BENCH_K8S=1, or CCICTL_BENCH_WATCH_MEMORY's.
+func benchMemorySizes(t *testing.T) [][2]int {
+	t.Helper()
 	sizes := [][2]int{{40, 10}}
 	if benchK8sFull() {
 		sizes = [][2]int{{1000, 50}, {10000, 10}}
@@ -424,43 +445,54 @@ func TestBenchWatchMemory(t *testing.T) {
 			sizes = append(sizes, [2]int{b, e})
 		}
 	}
-	kube, dyn := benchClients(t)
-	for _, size := range sizes {
-		n, endpoints := size[0], size[1]
-		t.Run(fmt.Sprintf("%dx%d", n, endpoints), func(t *testing.T) {
-			emu := elbemulator.New(elbemulator.Options{ProjectID: benchProject, Token: benchToken})
-			srv, _ := benchELBServer(t, emu)
-			start := time.Now()
-			s := setupBench(t, kube, dyn, emu, fmt.Sprintf("bench-wmem-%d-%d", n, endpoints), n, endpoints)
-			setup := time.Since(start)
-			args := []string{"--resync-period=1h"}
-			profDir := os.Getenv("CCICTL_BENCH_WATCH_PROFILE")
-			if profDir != "" {
-				args = append(args, "--profiling")
-			}
-			w := benchWatch(t, cliconfig, srv.URL, s, args...)
-			stopSampling := func() {}
-			if profDir != "" {
-				stopSampling = sampleHeap(t, w, filepath.Join(profDir, fmt.Sprintf("%dx%d", n, endpoints)))
-			}
-			took := converge(t, emu, s, w, 30*time.Minute, func(int) int { return endpoints })
-			hwm := w.hwmMiB()
-			stopSampling()
-			settle(t, w, n, 30*time.Minute)
-			_, page := w.get("/metrics")
-			calls := emu.Counts()
-			t.Logf("BENCH watch-memory %dx%d GOMEMLIMIT=%s: setup %v, converged in %v, maxrss=%.1fMiB at convergence, %.1fMiB settled (%s); reconciles=%.0f elb=%v load=%s",
-				n, endpoints, benchMemLimit(t), setup.Round(time.Second), took.Round(time.Millisecond), hwm, w.hwmMiB(), rssSplit(w), metricSum(page, "ccictl_reconciles_total"), calls, loadavg())
-			if gcs := grepLines(w.logged(), "gc "); gcs != "" {
-				t.Logf("last GCs (GODEBUG=gctrace=1):\n%s", tail(gcs, 4))
-			}
-			// One pass per binding: one pool read and one batch add each
-			// (its own finalizer write does not queue it again).
-			if calls[elbemulator.OpGetPool] != n || calls[elbemulator.OpBatchAddMembers] != n*((endpoints+199)/200) {
-				t.Errorf("first passes: ELB calls %v, want exactly %d GetPool and %d BatchAddMembers", calls, n, n*((endpoints+199)/200))
-			}
-		})
+	return sizes
+}
+
+// measureWatchMemory runs the controller on cfg (a cliconfig) over s's
+// bindings, whose pools are empty, until every pool is filled and the first
+// passes are over; it logs the BENCH watch-memory line of the flavour and
+// checks that each binding had exactly one pass.
+func measureWatchMemory(t *testing.T, flavour, cfg string, emu *elbemulator.Emulator, elbURL string, s *benchSetup, setup time.Duration) *watcher {
+	t.Helper()
+	n, endpoints := s.bindings, s.endpoints
+	// --profiling: /debug/pprof/heap?gc=1 collects before the live heap
+	// is read from the metrics.
+	args := []string{"--resync-period=1h", "--profiling"}
+	profDir := os.Getenv("CCICTL_BENCH_WATCH_PROFILE")
+	w := benchWatch(t, cfg, elbURL, s, args...)
+	stopSampling := func() {}
+	if profDir != "" {
+		stopSampling = sampleHeap(t, w, filepath.Join(profDir, flavour, fmt.Sprintf("%dx%d", n, endpoints)))
 	}
+	took := converge(t, emu, s, w, 30*time.Minute, func(int) int { return endpoints })
+	hwm := w.hwmMiB()
+	stopSampling()
+	settle(t, w, n, 30*time.Minute)
+	_, page := w.get("/metrics")
+	calls := emu.Counts()
+	t.Logf("BENCH watch-memory %dx%d flavour=%s GOMEMLIMIT=%s: setup %v, converged in %v, maxrss=%.1fMiB at convergence, %.1fMiB settled (%s), live heap %.1fMiB settled; reconciles=%.0f elb=%v load=%s",
+		n, endpoints, flavour, benchMemLimit(t), setup.Round(time.Second), took.Round(time.Millisecond), hwm, w.hwmMiB(), rssSplit(w), liveHeapMiB(t, w),
+		metricSum(page, "ccictl_reconciles_total"), calls, loadavg())
+	if gcs := grepLines(w.logged(), "gc "); gcs != "" {
+		t.Logf("last GCs (GODEBUG=gctrace=1):\n%s", tail(gcs, 4))
+	}
+	// One pass per binding: one pool read and one batch add each
+	// (its own finalizer write does not queue it again).
+	if calls[elbemulator.OpGetPool] != n || calls[elbemulator.OpBatchAddMembers] != n*((endpoints+199)/200) {
+		t.Errorf("first passes: ELB calls %v, want exactly %d GetPool and %d BatchAddMembers", calls, n, n*((endpoints+199)/200))
+	}
+	return w
+}
+
+// liveHeapMiB is the watcher's live heap: its heap in use right after a
+// collection, which a heap profile request with gc=1 runs.
+func liveHeapMiB(t *testing.T, w *watcher) float64 {
+	t.Helper()
+	if code, body := w.get("/debug/pprof/heap?gc=1"); code != http.StatusOK {
+		t.Fatalf("heap profile: %d %.200s", code, body)
+	}
+	_, page := w.get("/metrics")
+	return metricSum(page, "go_memstats_heap_alloc_bytes") / (1 << 20)
 }
 
 // rssSplit says how much of the watcher's RSS is its own memory (anonymous:

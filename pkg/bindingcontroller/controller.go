@@ -252,7 +252,7 @@ func New(cfg Config) (*Controller, error) {
 		c.own = append(c.own, c.pods)
 	}
 	if c.pods != nil {
-		c.podLst = corelisters.NewPodLister(c.pods.GetIndexer())
+		c.podLst = &PodCache{indexer: c.pods.GetIndexer()}
 		c.podsToQueue = cfg.Pods
 	}
 	if cfg.Nodes {
@@ -307,8 +307,8 @@ func (c *Controller) Services() corelisters.ServiceLister { return c.serviceLst 
 // with Config.Pods.
 func (c *Controller) EndpointSlices() *SliceCache { return c.sliceLst }
 
-// Pods is the cache of the scope's Pods (trimmed); nil unless Config.Pods
-// or Config.WatchPods.
+// Pods is the cache of the scope's Pods (compact, read back as trimmed API
+// objects: PodCache); nil unless Config.Pods or Config.WatchPods.
 func (c *Controller) Pods() corelisters.PodLister { return c.podLst }
 
 // Nodes is the cache of the cluster's Nodes, names and labels only; nil

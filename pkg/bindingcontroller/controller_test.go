@@ -223,15 +223,27 @@ func TestChangeFilters(t *testing.T) {
 	p2.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", RestartCount: 3}}
 	o, _ := transformPod(p.DeepCopy())
 	n, _ := transformPod(p2)
-	if !unchanged(o.(*corev1.Pod), n.(*corev1.Pod), func(p *corev1.Pod) *string { return &p.ResourceVersion }) {
+	rv := func(p *cachedPod) *string { return &p.ResourceVersion }
+	if !unchanged(o.(*cachedPod), n.(*cachedPod), rv) {
 		t.Error("a pod change in a trimmed field counted as a change")
 	}
 	p3 := p.DeepCopy()
 	p3.ResourceVersion = "3"
 	p3.Status.PodIP = "10.0.0.2"
 	n3, _ := transformPod(p3)
-	if unchanged(o.(*corev1.Pod), n3.(*corev1.Pod), func(p *corev1.Pod) *string { return &p.ResourceVersion }) {
+	if unchanged(o.(*cachedPod), n3.(*cachedPod), rv) {
 		t.Error("a pod IP change not counted")
+	}
+	// A slice written without a change the cache keeps (an annotation):
+	// not a change (the cache's forms are compared without panicking).
+	sl := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "s", ResourceVersion: "1", Generation: 1,
+		Labels: map[string]string{discoveryv1.LabelServiceName: "web"}}}
+	sl2 := sl.DeepCopy()
+	sl2.ResourceVersion, sl2.Annotations = "2", map[string]string{"note": "x"}
+	so, _ := transformEndpointSlice(sl)
+	sn, _ := transformEndpointSlice(sl2)
+	if !unchanged(so.(*cachedSlice), sn.(*cachedSlice), func(s *cachedSlice) *string { return &s.ResourceVersion }) {
+		t.Error("an annotation written on a slice counted as a change")
 	}
 }
 

@@ -2,6 +2,7 @@ package bindingcontroller
 
 import (
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -202,13 +203,13 @@ func (c *Controller) addHandlers() error {
 		// reports: such pods queue their bindings when that state changes.
 		if err := c.handle(c.pods, cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) {
-				if p, ok := obj.(*corev1.Pod); ok && gated(p) {
+				if p, ok := asPod(obj); ok && gated(p) {
 					c.podEvent(p.Namespace, p.Labels, nil)
 				}
 			},
 			UpdateFunc: func(old, cur any) {
-				o, ok1 := old.(*corev1.Pod)
-				n, ok2 := cur.(*corev1.Pod)
+				o, ok1 := asPod(old)
+				n, ok2 := asPod(cur)
 				if ok1 && ok2 && (gated(o) || gated(n)) && gatedPodChanged(o, n) {
 					c.podEvent(n.Namespace, n.Labels, o.Labels)
 				}
@@ -220,14 +221,14 @@ func (c *Controller) addHandlers() error {
 	if c.pods != nil && c.podsToQueue {
 		if err := c.handle(c.pods, cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) {
-				if p, ok := obj.(*corev1.Pod); ok {
+				if p, ok := obj.(*cachedPod); ok {
 					c.podEvent(p.Namespace, p.Labels, nil)
 				}
 			},
 			UpdateFunc: func(old, cur any) {
-				o, ok1 := old.(*corev1.Pod)
-				n, ok2 := cur.(*corev1.Pod)
-				if !ok1 || !ok2 || unchanged(o, n, func(p *corev1.Pod) *string { return &p.ResourceVersion }) {
+				o, ok1 := old.(*cachedPod)
+				n, ok2 := cur.(*cachedPod)
+				if !ok1 || !ok2 || unchanged(o, n, func(p *cachedPod) *string { return &p.ResourceVersion }) {
 					return
 				}
 				var oldLabels map[string]string
@@ -237,7 +238,7 @@ func (c *Controller) addHandlers() error {
 				c.podEvent(n.Namespace, n.Labels, oldLabels)
 			},
 			DeleteFunc: func(obj any) {
-				if p, ok := tombstone(obj).(*corev1.Pod); ok {
+				if p, ok := tombstone(obj).(*cachedPod); ok {
 					c.podEvent(p.Namespace, p.Labels, nil)
 				}
 			},
@@ -309,6 +310,11 @@ func unchanged[T any](o, n *T, rv func(*T) *string) bool {
 	}
 	oc, nc := *o, *n // shallow copies: only the resourceVersion is cleared
 	*rv(&oc), *rv(&nc) = "", ""
+	switch any(o).(type) {
+	case *cachedSlice, *cachedPod:
+		// The cache's own forms: Semantic panics on unexported fields.
+		return reflect.DeepEqual(&oc, &nc)
+	}
 	return equality.Semantic.DeepEqual(&oc, &nc)
 }
 

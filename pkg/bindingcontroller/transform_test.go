@@ -3,16 +3,19 @@ package bindingcontroller
 import (
 	"reflect"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/endpoints"
+	"github.com/openvessel/ccictl/pkg/readinessgate"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -64,7 +67,7 @@ func TestTransformKeepsWhatEndpointsRead(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		trimmed = append(trimmed, *o.(*corev1.Pod))
+		trimmed = append(trimmed, *o.(*cachedPod).pod())
 	}
 	want, err := endpoints.PodEndpoints(svc, 80, pods)
 	if err != nil {
@@ -84,6 +87,52 @@ func TestTransformKeepsWhatEndpointsRead(t *testing.T) {
 	}
 	if p.UID != pods[0].UID || p.Spec.NodeName != "node-1" || len(p.Spec.ReadinessGates) != 1 || len(p.Status.Conditions) != 2 {
 		t.Errorf("pod lost a field sync reads: %+v", p)
+	}
+	// The readers of gates see the same pods: the gate's condition whole
+	// (reason, message, times), Ready and ContainersReady by status.
+	gateful := pods[0].DeepCopy()
+	gateful.Status.Conditions = []corev1.PodCondition{
+		{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()},
+		{Type: corev1.ContainersReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now(), Reason: "r"},
+		{Type: corev1.PodReady, Status: corev1.ConditionFalse, Message: "gates"},
+		{Type: gate.Type, Status: corev1.ConditionFalse, Reason: "MemberNotRegistered", Message: "m",
+			LastTransitionTime: metav1.Date(2026, 12, 7, 17, 0, 0, 0, time.UTC)}, // seconds: as JSON carries it
+	}
+	go1, _ := transformPod(gateful.DeepCopy())
+	gp := go1.(*cachedPod).pod()
+	wantConds := []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionFalse},
+		{Type: corev1.ContainersReady, Status: corev1.ConditionTrue}, gateful.Status.Conditions[3]}
+	if !equality.Semantic.DeepEqual(gp.Status.Conditions, wantConds) ||
+		readinessgate.Registrable(gp, "web") != readinessgate.Registrable(gateful, "web") || !readinessgate.Registrable(gp, "web") {
+		t.Errorf("conditions kept %+v, want %+v", gp.Status.Conditions, wantConds)
+	}
+	// The same pod read as cci/v2 through the dynamic client is cached alike.
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(gateful)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: m}
+	u.SetAPIVersion("cci/v2")
+	u.SetKind("Pod")
+	uo, err := transformPod(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up := uo.(*cachedPod).pod(); !equality.Semantic.DeepEqual(up, gp) {
+		t.Errorf("cci/v2 pod cached as\n%+v\nthe typed one as\n%+v", up, gp)
+	}
+	// Replicas of one template share their labels and kept spec; the API
+	// form says what the pod had.
+	twin := pods[0].DeepCopy()
+	twin.Name, twin.Status.PodIP, twin.Status.PodIPs = "twin", "10.0.0.9", []corev1.PodIP{{IP: "10.0.0.9"}}
+	to, _ := transformPod(twin)
+	first, _ := transformPod(pods[0].DeepCopy())
+	a, b := first.(*cachedPod), to.(*cachedPod)
+	if a.spec != b.spec || reflect.ValueOf(a.Labels).UnsafePointer() != reflect.ValueOf(b.Labels).UnsafePointer() || a.podIPs != nil {
+		t.Errorf("replicas share nothing: %+v %+v", a, b)
+	}
+	if tp := b.pod(); tp.Name != "twin" || !reflect.DeepEqual(tp.Status.PodIPs, twin.Status.PodIPs) || tp.Status.PodIP != "10.0.0.9" {
+		t.Errorf("twin reads back as %+v", tp)
 	}
 
 	// EndpointSlices.

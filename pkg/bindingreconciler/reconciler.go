@@ -164,7 +164,8 @@ type Outcome struct {
 	Gates int
 	// GateErr says why readiness gates could not be served. It fails
 	// neither the pass nor a deletion: gates are an optional step, told in
-	// a Warning Event (ReadinessGatesFailed) and the log.
+	// a Warning Event (ReadinessGatesFailed) and the log, and, when the
+	// server refused the patches, in the binding's status (recordGates).
 	GateErr error
 }
 
@@ -249,6 +250,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		if out.GateErr != nil {
 			r.warn(u, ReasonGatesFailed, out.GateErr.Error())
 		}
+		r.recordGates(ctx, b, out.GateErr)
 		r.remember(key, lastPass{inputs: inputs, at: prev.at, result: prev.result, gatesPending: out.RequeueAfter > 0})
 		return out
 	}
@@ -274,6 +276,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 	if out.GateErr = r.gates(ctx, res, b, c, &out); out.GateErr != nil {
 		r.warn(u, ReasonGatesFailed, out.GateErr.Error())
 	}
+	r.recordGates(ctx, b, out.GateErr)
 	r.remember(key, lastPass{inputs: inputs, at: time.Now(), result: result, gatesPending: out.RequeueAfter > 0})
 	switch {
 	case statusErr != nil:
@@ -347,7 +350,53 @@ func (r *Reconciler) gates(ctx context.Context, res *bindingsource.Resolver, b *
 	}
 	applied, err := readinessgate.ApplyWith(ctx, r.podStatus(), g.Patches)
 	out.Gates = applied.Patched
+	if out.RequeueAfter == 0 && len(readinessgate.Refusals(err)) > 0 {
+		// A gate that could open was refused: try again, though not at
+		// every poll, so that a permission granted later opens it.
+		out.RequeueAfter = GateRefusedRetry
+	}
 	return err
+}
+
+// GateRefusedRetry is how soon a binding whose readiness-gate patches the
+// API server refused tries them again (one member list, one patch per
+// pod whose gate should change).
+const GateRefusedRetry = 30 * time.Second
+
+// recordGates says in the binding's status that the API server refuses
+// its readiness-gate patches (condition ReadinessGates False,
+// GatePatchRefused, naming the server's answer), and removes the condition
+// once the gates are served again. Other gate errors say nothing about the
+// patches and leave it as it is. b is the cached binding: nothing is read
+// or written while the condition is already what it should be.
+func (r *Reconciler) recordGates(ctx context.Context, b *lbv1.PoolBinding, gateErr error) {
+	if r.cfg.NoStatus || r.cfg.Policy.DryRun || r.cfg.Dynamic == nil {
+		return
+	}
+	refused := readinessgate.Refusals(gateErr)
+	if gateErr != nil && len(refused) == 0 {
+		return
+	}
+	var want *metav1.Condition
+	if len(refused) > 0 {
+		slices.SortFunc(refused, func(x, y *readinessgate.RefusedError) int {
+			return strings.Compare(x.Namespace+"/"+x.Name, y.Namespace+"/"+y.Name)
+		})
+		msg := fmt.Sprintf("the API server refused the readiness-gate patch of pods/status of pod %s/%s: %s",
+			refused[0].Namespace, refused[0].Name, refused[0].Answer())
+		if len(refused) > 1 {
+			msg += fmt.Sprintf(" (and %d more pod(s))", len(refused)-1)
+		}
+		msg += "; pods that declare the gate stay not Ready"
+		want = &metav1.Condition{Status: metav1.ConditionFalse, Reason: lbv1.ReasonGatePatchRefused, Message: clip(redact.String(msg))}
+	}
+	cur := meta.FindStatusCondition(b.Status.Conditions, lbv1.ConditionReadinessGates)
+	if want == nil && cur == nil || want != nil && cur != nil && cur.Status == want.Status && cur.Reason == want.Reason && cur.Message == want.Message {
+		return
+	}
+	if err := bindingstatus.SetCondition(ctx, r.cfg.Dynamic, r.cfg.GVR, b.Namespace, b.Name, b.UID, lbv1.ConditionReadinessGates, want); err != nil {
+		fmt.Fprintf(r.cfg.Log, "Warning: condition %s of PoolBinding %s/%s not written: %v\n", lbv1.ConditionReadinessGates, b.Namespace, b.Name, redact.Error(err))
+	}
 }
 
 // falseSince is when the pod's gate condition last turned False (zero

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -124,9 +125,59 @@ func applyOne(ctx context.Context, patch StatusPatcher, p Patch) (gone bool, err
 		return false, nil
 	case podNotFound(err, p.Name), p.UID != "" && uidMismatch(err):
 		return true, nil
-	default:
-		return false, fmt.Errorf("pod %s/%s: set condition %s=%s: %w", p.Namespace, p.Name, p.Condition.Type, p.Condition.Status, err)
+	case refused(err):
+		err = &RefusedError{Namespace: p.Namespace, Name: p.Name, Err: err}
 	}
+	return false, fmt.Errorf("pod %s/%s: set condition %s=%s: %w", p.Namespace, p.Name, p.Condition.Type, p.Condition.Status, err)
+}
+
+// refused: the server will not let this identity patch pod status: 403
+// (RBAC, a policy), 405 (the status subresource is not writable) or a 404
+// that names no pod (not served; podNotFound is checked first). CCI 2.0
+// does not document whether a tenant may patch pod status.
+func refused(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsMethodNotSupported(err) || apierrors.IsNotFound(err)
+}
+
+// RefusedError is a pod status patch the server refused (see refused):
+// the gate cannot be served for this pod until that changes, which a
+// retry alone does not.
+type RefusedError struct {
+	Namespace, Name string
+	Err             error // the server's answer
+}
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// Answer is what the server answered: code, status text and message.
+func (e *RefusedError) Answer() string {
+	code := http.StatusInternalServerError
+	var se apierrors.APIStatus
+	if errors.As(e.Err, &se) {
+		code = int(se.Status().Code)
+	}
+	return fmt.Sprintf("%d %s: %s", code, http.StatusText(code), e.Err.Error())
+}
+
+// Refusals are the refused patches among the errors of ApplyWith (err may
+// wrap them and other errors, joined).
+func Refusals(err error) []*RefusedError {
+	switch e := err.(type) {
+	case nil:
+		return nil
+	case *RefusedError:
+		return []*RefusedError{e}
+	case interface{ Unwrap() []error }:
+		var out []*RefusedError
+		for _, x := range e.Unwrap() {
+			out = append(out, Refusals(x)...)
+		}
+		return out
+	case interface{ Unwrap() error }:
+		return Refusals(e.Unwrap())
+	}
+	return nil
 }
 
 // podNotFound: the server says this pod does not exist. A 404 that names

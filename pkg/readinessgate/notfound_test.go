@@ -2,6 +2,9 @@ package readinessgate
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -31,5 +34,45 @@ func TestApplyUnservedStatusIsAnError(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "pod ns/unserved: set condition") || !strings.Contains(err.Error(), "could not find the requested resource") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// TestRefusals: the patches the server refused (403, 405, a 404 naming no
+// pod) are told apart from pods gone and from other failures, through the
+// wrapping and joining of ApplyWith and its caller.
+func TestRefusals(t *testing.T) {
+	cond := corev1.PodCondition{Type: "loadbalancer.networking.openvessel.io/pool.b1", Status: corev1.ConditionTrue}
+	gr := schema.GroupResource{Group: "cci", Resource: "pods"}
+	answers := map[string]error{
+		"forbidden":   apierrors.NewForbidden(gr, "forbidden", errors.New(`User "t" cannot patch resource "pods/status" in API group "cci"`)),
+		"not-allowed": apierrors.NewMethodNotSupported(gr, "patch"),
+		"unserved": &apierrors.StatusError{ErrStatus: metav1.Status{Status: metav1.StatusFailure, Code: 404,
+			Reason: metav1.StatusReasonNotFound, Message: "the server could not find the requested resource"}},
+		"gone":    apierrors.NewNotFound(gr, "gone"),
+		"failing": apierrors.NewInternalError(errors.New("etcd timeout")),
+		"fine":    nil,
+	}
+	var patches []Patch
+	for name := range answers {
+		patches = append(patches, Patch{Namespace: "ns", Name: name, Condition: cond})
+	}
+	res, err := ApplyWith(context.Background(), func(_ context.Context, _, name string, _ []byte) error { return answers[name] }, patches)
+	if res.Patched != 1 || res.Gone != 1 {
+		t.Errorf("result %+v, want 1 patched and 1 gone", res)
+	}
+	got := map[string]string{}
+	for _, r := range Refusals(fmt.Errorf("readiness gates: %w", err)) {
+		got[r.Namespace+"/"+r.Name] = r.Answer()
+	}
+	want := map[string]string{
+		"ns/forbidden":   `403 Forbidden: pods.cci "forbidden" is forbidden: User "t" cannot patch resource "pods/status" in API group "cci"`,
+		"ns/not-allowed": `405 Method Not Allowed: patch is not supported on resources of kind "pods.cci"`,
+		"ns/unserved":    "404 Not Found: the server could not find the requested resource",
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("refusals %v, want %v", got, want)
+	}
+	if Refusals(answers["failing"]) != nil || Refusals(nil) != nil {
+		t.Error("an error other than a refusal counts as one")
 	}
 }

@@ -70,7 +70,8 @@ type TargetRef struct {
 type PoolBindingStatus struct {
 	// ObservedGeneration is the metadata.generation the last pass acted on.
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// Conditions: Synced, plus Degraded when something needs attention.
+	// Conditions: Synced, plus Degraded when something needs attention,
+	// and ReadinessGates while readiness-gate patches are refused.
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// DesiredMembers is the number of ready endpoints the pool should hold.
 	DesiredMembers int32 `json:"desiredMembers,omitempty"`
@@ -162,6 +163,12 @@ func (b *PoolBinding) Weight() (int32, error) {
 const (
 	ConditionSynced   = "Synced"
 	ConditionDegraded = "Degraded"
+	// ConditionReadinessGates is False (ReasonGatePatchRefused) while the
+	// API server refuses the controller's readiness-gate patches of pod
+	// status, and absent otherwise. Gates are optional: it never makes
+	// the binding Synced=False.
+	ConditionReadinessGates = "ReadinessGates"
+	ReasonGatePatchRefused  = "GatePatchRefused"
 )
 
 // PoolBindingList is a list of PoolBindings.
