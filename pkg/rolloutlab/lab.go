@@ -122,7 +122,11 @@ const ObservePeriod = 50 * time.Millisecond
 func (o *Observer) Run(ctx context.Context) {
 	o.Emu.OnHealthChange(func(c elbemulator.HealthChange) {
 		if c.Pool == o.Pool {
-			o.Timeline.Add(Event{At: c.At, Kind: strings.ToLower(c.Status), Detail: fmt.Sprintf("%s:%d", c.Address, c.Port)})
+			e := Event{At: c.At, Kind: strings.ToLower(c.Status), Detail: fmt.Sprintf("%s:%d", c.Address, c.Port)}
+			if c.Reason != "" {
+				e.Detail += " " + c.Reason
+			}
+			o.Timeline.Add(e)
 		}
 	})
 	defer o.Emu.OnHealthChange(nil)

@@ -280,6 +280,9 @@ func (l Load) hold(ctx context.Context) ConnResult {
 	c, err := d.DialContext(ctx, "tcp", l.Addr)
 	if err != nil {
 		r.End, r.Err = time.Now(), err.Error()
+		if ctx.Err() != nil {
+			r.Err = "stopped" // the run ended while it dialled: not a cut
+		}
 		return r
 	}
 	defer c.Close()

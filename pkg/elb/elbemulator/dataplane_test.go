@@ -201,7 +201,7 @@ func TestDataPlaneRoutesOnlyToOnlineMembers(t *testing.T) {
 		if c.Pool != p.ID || c.At.IsZero() || c.Port == 0 {
 			t.Errorf("health change %+v: want pool %s, a time and a port", c, p.ID)
 		}
-		changes[c.Address] = append(changes[c.Address], c.Status)
+		changes[c.Address] = append(changes[c.Address], strings.TrimSpace(c.Status+" "+c.Reason))
 	})
 	var okHealth, badHealth atomic.Int32
 	okHealth.Store(503)
@@ -235,7 +235,7 @@ func TestDataPlaneRoutesOnlyToOnlineMembers(t *testing.T) {
 	// with the same outcome are not changes.
 	mu.Lock()
 	defer mu.Unlock()
-	want := []string{elb.StatusOffline, elb.StatusOnline}
+	want := []string{elb.StatusOffline + " RESPONSE_MISMATCH", elb.StatusOnline}
 	for _, addr := range []string{"10.0.2.1", "10.0.2.2"} {
 		if !slices.Equal(changes[addr], want) {
 			t.Errorf("health changes of %s: %v, want %v", addr, changes[addr], want)

@@ -361,7 +361,11 @@ func (e *Emulator) runChecks(ctx context.Context, ps *poolState) {
 					was := cs.status
 					cs.record(reason, *hm)
 					if cs.status != was {
-						e.healthChanged(HealthChange{Pool: ps.pool.ID, Member: t.id, Address: t.addr, Port: t.port, Status: cs.status, At: time.Now()})
+						c := HealthChange{Pool: ps.pool.ID, Member: t.id, Address: t.addr, Port: t.port, Status: cs.status, At: time.Now()}
+						if cs.reason != nil {
+							c.Reason = cs.reason.ReasonCode
+						}
+						e.healthChanged(c)
 					}
 				}()
 			}
@@ -378,9 +382,10 @@ func (e *Emulator) runChecks(ctx context.Context, ps *poolState) {
 type HealthChange struct {
 	Pool, Member, Address string
 	Port                  int
-	// Status is ONLINE or OFFLINE.
-	Status string
-	At     time.Time
+	// Status is ONLINE or OFFLINE; Reason the failed check's reason_code
+	// (OFFLINE).
+	Status, Reason string
+	At             time.Time
 }
 
 // OnHealthChange sets f to be told, as it happens, of every status change
