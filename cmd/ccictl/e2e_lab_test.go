@@ -149,9 +149,9 @@ func labRollout(t *testing.T, run labRun) []rolloutlab.Report {
 				clients = append(clients, fmt.Sprintf("%s ok=%d failed=%d %v", c, ct.OK, ct.Failed, ct.ByKind))
 			}
 		}
-		t.Logf("LAB %s rollout %d: %d pods, %d req/s per request client: rollout %v; requests %s; long-lived connections clean=%d cut=%d; ELB calls %s, member %s; %s; plot %s; examples %v",
+		t.Logf("LAB %s rollout %d: %d pods, %d req/s per request client: rollout %v; requests %s; long-lived connections clean=%d cut=%d; ELB calls %s, member %s; %s; load %s; plot %s; examples %v",
 			run.ns, i+1, run.pods, run.rate, took.Round(100*time.Millisecond), strings.Join(clients, ", "),
-			r.Totals.ConnClean, r.Totals.ConnCut, writeCalls(calls), r.Writes, r.TimeToTraffic(start).Line(), plotPath, r.Examples)
+			r.Totals.ConnClean, r.Totals.ConnCut, writeCalls(calls), r.Writes, r.TimeToTraffic(start).Line(), loadavg(), plotPath, r.Examples)
 		if st := e.emu.Stats(syncPool); st.NoMember+st.BackendFailed+st.Cut > 0 || r.Totals.Failed > 0 {
 			t.Logf("ELB listener: %d without a member, %d member unreachable, %d cut by the ELB; timeline:", st.NoMember, st.BackendFailed, st.Cut)
 			for _, ev := range r.Events {
