@@ -126,7 +126,7 @@ func TestTable(t *testing.T) {
 		return Report{Pods: 10, Rate: 500, Restart: t0, Duration: d, Events: events,
 			Writes: Writes{Add: adds, Delete: 4, Minimum: 8},
 			Clients: map[string]Totals{
-				ClientPerRequest: {OK: 1000 - failed, Failed: failed, ByKind: map[string]int{FailReset: failed}},
+				ClientPerRequest: {OK: 1000 - failed, Failed: failed, ByKind: map[string]int{FailTimeout: failed / 3, FailReset: failed - failed/3}},
 				ClientKeepAlive:  {OK: 1000},
 				ClientLongLived:  {ConnClean: 50 - cut, ConnCut: cut},
 			}}
@@ -137,7 +137,7 @@ func TestTable(t *testing.T) {
 		{Scenario: "quota", Pods: 50, Quota: 56, Reports: []Report{rep(40*time.Second, 0, 0, 4)}},
 	})
 	for _, want := range []string{
-		"| unsafe | 10 | one request per connection, 500 req/s | 1 | 7 of 1,000 (7 reset) | — | 20.0 s (1.00) | 1.10 / 1.10 s | 8 ÷ 8 = 1.00 |",
+		"| unsafe | 10 | one request per connection, 500 req/s | 1 | 7 of 1,000 (5 reset, 2 timeout) | — | 20.0 s (1.00) | 1.10 / 1.10 s | 8 ÷ 8 = 1.00 |",
 		"| unsafe | 10 | long-lived TCP | 1 | — | 1 of 50 | 20.0 s (1.00) |",
 		"| safe | 10 | one request per connection, 500 req/s | 2 | 0 of 2,000 | — | 30.0 s (1.50) | 1.10 / 1.10 s | 18 ÷ 16 = 1.12 |",
 		"| safe | 10 | HTTP keep-alive, 500 req/s | 2 | 0 of 2,000 | — |",

@@ -2,8 +2,8 @@ package rolloutlab
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 )
@@ -134,14 +134,14 @@ func meanDuration(rs []Report) time.Duration {
 	return sum / time.Duration(len(rs))
 }
 
+// sortedKinds is "N kind" for each failure kind seen, by kind.
 func sortedKinds(m map[string]int) []string {
 	var out []string
-	for k, v := range m {
-		if v > 0 {
-			out = append(out, fmt.Sprintf("%d %s", v, k))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if m[k] > 0 {
+			out = append(out, thousands(m[k])+" "+k)
 		}
 	}
-	sort.Strings(out)
 	return out
 }
 
