@@ -253,9 +253,11 @@ type Report struct {
 	// pool was settled.
 	Restart  time.Time     `json:"restart"`
 	Duration time.Duration `json:"duration"`
-	// LoadEnd is when the load stopped (its last second is partial).
-	LoadEnd time.Time `json:"loadEnd"`
-	Totals  Totals    `json:"totals"`
+	// LoadStart and LoadEnd are when the load started and stopped (the
+	// first and last seconds are partial).
+	LoadStart time.Time `json:"loadStart"`
+	LoadEnd   time.Time `json:"loadEnd"`
+	Totals    Totals    `json:"totals"`
 	// Clients are the totals by client kind (Client* constants).
 	Clients map[string]Totals `json:"clients"`
 	// Writes are the ELB member writes the rollout made.

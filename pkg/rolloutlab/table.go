@@ -70,6 +70,11 @@ func Table(rs []Result) string {
 					failed += " (" + strings.Join(kinds, ", ") + ")"
 				}
 				kind = fmt.Sprintf("%s, %d req/s", client, r.Reports[0].Rate)
+				if p := r.sentShare(t); p < 0.95 {
+					// The machine could not keep the rate: the rows
+					// measure its load as much as the rollout.
+					kind += fmt.Sprintf(" (%.0f %% sent)", 100*p)
+				}
 			}
 			fmt.Fprintf(&b, "| %s | %d | %s | %d | %s | %s | %s | %s | %s |\n",
 				r.label(), r.Pods, kind, len(r.Reports), failed, cut, duration, P50P99(steps.Total), ratio)
@@ -124,6 +129,22 @@ func (r Result) clientTotals(client string) (Totals, bool) {
 		}
 	}
 	return sum, found
+}
+
+// sentShare is the requests a client kind completed (ok or failed) ÷
+// the rate × the seconds of load, over r's rollouts (1 when unknown).
+func (r Result) sentShare(t Totals) float64 {
+	var planned float64
+	for _, rep := range r.Reports {
+		if rep.LoadStart.IsZero() || rep.LoadEnd.IsZero() {
+			return 1
+		}
+		planned += float64(rep.Rate) * rep.LoadEnd.Sub(rep.LoadStart).Seconds()
+	}
+	if planned == 0 {
+		return 1
+	}
+	return float64(t.OK+t.Failed) / planned
 }
 
 func meanDuration(rs []Report) time.Duration {
