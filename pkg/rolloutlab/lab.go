@@ -10,6 +10,7 @@ package rolloutlab
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -100,8 +101,10 @@ type Sample struct {
 	Draining int // members at weight 0, plus connections held by removed members
 }
 
-// Observer samples a pool and turns member changes into timeline events
-// (member added, ONLINE, weight 0, removed).
+// Observer samples a pool and turns member changes into timeline events:
+// member added, weight 0 and removed, sampled every ObservePeriod, and
+// ONLINE and OFFLINE as the emulator's health checks decide them
+// (elbemulator.OnHealthChange, exact).
 type Observer struct {
 	Emu      *elbemulator.Emulator
 	Pool     string
@@ -111,37 +114,43 @@ type Observer struct {
 	samples []Sample
 }
 
-// Run samples every 100ms until ctx ends.
+// ObservePeriod is how often the Observer samples the pool: a member's
+// "member+" event is at most this late.
+const ObservePeriod = 50 * time.Millisecond
+
+// Run samples until ctx ends.
 func (o *Observer) Run(ctx context.Context) {
-	type seen struct {
-		status string
-		weight int32
-	}
-	last := map[string]seen{}
+	o.Emu.OnHealthChange(func(c elbemulator.HealthChange) {
+		if c.Pool == o.Pool {
+			e := Event{At: c.At, Kind: strings.ToLower(c.Status), Detail: fmt.Sprintf("%s:%d", c.Address, c.Port)}
+			if c.Reason != "" {
+				e.Detail += " " + c.Reason
+			}
+			o.Timeline.Add(e)
+		}
+	})
+	defer o.Emu.OnHealthChange(nil)
+	last := map[string]int32{} // weight by member address:port
 	for {
 		now := time.Now()
 		ms := o.Emu.Members(o.Pool)
 		s := Sample{At: now, Members: len(ms), Draining: o.Emu.Stats(o.Pool).Draining}
-		cur := map[string]seen{}
+		cur := map[string]int32{}
 		for _, m := range ms {
 			key := fmt.Sprintf("%s:%d", m.Address, m.ProtocolPort)
-			st, _ := m.Health()
-			if st == elb.StatusOnline {
+			if st, _ := m.Health(); st == elb.StatusOnline {
 				s.Online++
 			}
 			if m.Weight == 0 {
 				s.Draining++
 			}
-			cur[key] = seen{st, m.Weight}
-			p, ok := last[key]
+			cur[key] = m.Weight
+			w, ok := last[key]
 			switch {
 			case !ok:
-				o.Timeline.Add(Event{At: now, Kind: "member+", Detail: key})
-			case p.weight != 0 && m.Weight == 0:
+				o.Timeline.Add(Event{At: now, Kind: EventMemberAdded, Detail: key})
+			case w != 0 && m.Weight == 0:
 				o.Timeline.Add(Event{At: now, Kind: "weight0", Detail: key})
-			}
-			if st != p.status && (st == elb.StatusOnline || st == elb.StatusOffline) {
-				o.Timeline.Add(Event{At: now, Kind: strings.ToLower(st), Detail: key})
 			}
 		}
 		for key := range last {
@@ -156,7 +165,7 @@ func (o *Observer) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(ObservePeriod):
 		}
 	}
 }
@@ -236,11 +245,21 @@ func settled(ctx context.Context, kube kubernetes.Interface, emu *elbemulator.Em
 
 // Report is one rollout's result.
 type Report struct {
-	Scenario string        `json:"scenario"`
-	Pods     int           `json:"pods"`
-	Rate     int           `json:"rate"`
+	Scenario string `json:"scenario"`
+	Pods     int    `json:"pods"`
+	// Rate is the request clients' rate (each kind's).
+	Rate int `json:"rate"`
+	// Restart is when the rollout started; Duration how long until the
+	// pool was settled.
+	Restart  time.Time     `json:"restart"`
 	Duration time.Duration `json:"duration"`
-	Totals   Totals        `json:"totals"`
+	// LoadStart and LoadEnd are when the load started and stopped (the
+	// first and last seconds are partial).
+	LoadStart time.Time `json:"loadStart"`
+	LoadEnd   time.Time `json:"loadEnd"`
+	Totals    Totals    `json:"totals"`
+	// Clients are the totals by client kind (Client* constants).
+	Clients map[string]Totals `json:"clients"`
 	// Writes are the ELB member writes the rollout made.
 	Writes   Writes `json:"writes"`
 	Examples map[string]string
@@ -277,19 +296,32 @@ func (r Report) Lines(start time.Time) []string {
 	return out
 }
 
-// Phases are, for the pods a rollout created, the delays from their
-// containers being ready to: their member in the pool, ONLINE, Ready
-// (gates True), and their first request served.
-type Phases struct {
-	Member, Online, Ready, FirstRequest []time.Duration
+// Steps are, for the pods a rollout created, the time each took from
+// its containers being ready to its first request, step by step, one
+// value per pod that reached both ends of a step:
+//
+//   - Member: containers ready → its member in the pool;
+//   - Online: member in the pool → ONLINE (the health check's verdict);
+//   - Gate: ONLINE → readiness gate True (pods with a gate);
+//   - First: ONLINE → first request served (the ELB routes to ONLINE
+//     members; the gate holds the Deployment, not the traffic, so the
+//     first request usually comes before the gate opens);
+//   - Total: containers ready → first request served.
+type Steps struct {
+	Member, Online, Gate, First, Total []time.Duration
 }
 
-// TimeToTraffic reads the phases from the timeline of the pods that
-// started serving after since.
-func (r Report) TimeToTraffic(since time.Time) Phases {
+// EventMemberAdded is the Observer's event for a member that appeared.
+const EventMemberAdded = "member+"
+
+// TimeToTraffic reads the steps from the timeline of the pods that
+// started serving after since (the restart): the pod runner's events
+// (containers ready, gate True, first request) by pod, the Observer's
+// (member added, ONLINE) by the pod's address. A member is in the pool no
+// later than it turns ONLINE, which bounds the sampled "member+".
+func (r Report) TimeToTraffic(since time.Time) Steps {
 	type podTimes struct {
-		addr                                     string
-		containers, ready, first, member, online time.Time
+		containers, gate, first, member, online time.Time
 	}
 	pods := map[string]*podTimes{}
 	byAddr := map[string]*podTimes{}
@@ -298,7 +330,7 @@ func (r Report) TimeToTraffic(since time.Time) Phases {
 			// The member's address is the pod IP: the 10.x twin of the
 			// loopback address served.
 			addr := "10." + strings.SplitN(e.Detail, ".", 2)[1]
-			pt := &podTimes{addr: addr}
+			pt := &podTimes{}
 			pods[e.Pod], byAddr[addr] = pt, pt
 		}
 	}
@@ -321,32 +353,57 @@ func (r Report) TimeToTraffic(since time.Time) Phases {
 		switch e.Kind {
 		case EventContainersReady:
 			set(&pt.containers)
-		case EventReady:
-			set(&pt.ready)
+		case EventGateTrue:
+			set(&pt.gate)
 		case EventFirstRequest:
 			set(&pt.first)
-		case "member+":
+		case EventMemberAdded:
 			set(&pt.member)
 		case "online":
 			set(&pt.online)
 		}
 	}
-	var ph Phases
+	var st Steps
 	for _, pt := range pods {
-		if pt.containers.IsZero() {
-			continue
+		if !pt.online.IsZero() && (pt.member.IsZero() || pt.online.Before(pt.member)) {
+			pt.member = pt.online
 		}
-		add := func(to *[]time.Duration, t time.Time) {
-			if !t.IsZero() {
-				*to = append(*to, max(0, t.Sub(pt.containers)))
+		add := func(to *[]time.Duration, from, until time.Time) {
+			if !from.IsZero() && !until.IsZero() {
+				*to = append(*to, until.Sub(from))
 			}
 		}
-		add(&ph.Member, pt.member)
-		add(&ph.Online, pt.online)
-		add(&ph.Ready, pt.ready)
-		add(&ph.FirstRequest, pt.first)
+		add(&st.Member, pt.containers, pt.member)
+		add(&st.Online, pt.member, pt.online)
+		add(&st.Gate, pt.online, pt.gate)
+		add(&st.First, pt.online, pt.first)
+		add(&st.Total, pt.containers, pt.first)
 	}
-	return ph
+	for _, ds := range []*[]time.Duration{&st.Member, &st.Online, &st.Gate, &st.First, &st.Total} {
+		slices.Sort(*ds)
+	}
+	return st
+}
+
+// Add is st and o together (o's values appended).
+func (st Steps) Add(o Steps) Steps {
+	return Steps{Member: append(slices.Clone(st.Member), o.Member...), Online: append(slices.Clone(st.Online), o.Online...),
+		Gate: append(slices.Clone(st.Gate), o.Gate...), First: append(slices.Clone(st.First), o.First...),
+		Total: append(slices.Clone(st.Total), o.Total...)}
+}
+
+// P50P99 is "p50 / p99" of ds in seconds, "—" when empty.
+func P50P99(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f / %.2f s", Percentile(ds, 50).Seconds(), Percentile(ds, 99).Seconds())
+}
+
+// Line is the steps' p50/p99 on one line.
+func (st Steps) Line() string {
+	return fmt.Sprintf("time to traffic p50 / p99 (%d pods): containers ready → member %s; → ONLINE %s; ONLINE → gate True %s; ONLINE → first request %s; total %s",
+		len(st.Total), P50P99(st.Member), P50P99(st.Online), P50P99(st.Gate), P50P99(st.First), P50P99(st.Total))
 }
 
 // Percentile is the p-th percentile (0–100) of ds, 0 when empty.
@@ -358,12 +415,4 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	i := int(float64(len(s)-1)*p/100 + 0.5)
 	return s[i]
-}
-
-// PhaseLine is the phases' p50/p99 on one line.
-func (ph Phases) PhaseLine() string {
-	f := func(name string, ds []time.Duration) string {
-		return fmt.Sprintf("%s p50 %v p99 %v (n=%d)", name, Percentile(ds, 50).Round(10*time.Millisecond), Percentile(ds, 99).Round(10*time.Millisecond), len(ds))
-	}
-	return "containers ready → " + strings.Join([]string{f("member", ph.Member), f("ONLINE", ph.Online), f("Ready", ph.Ready), f("first request", ph.FirstRequest)}, "; ")
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"sort"
@@ -14,21 +15,31 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
-// Load is the traffic a rollout runs under: requests at a fixed rate
-// (vegeta) and long-lived connections, all to a loopback listener.
+// Load is the traffic a rollout runs under, all to a loopback listener:
+// requests at a fixed rate (vegeta) from clients that open a connection
+// per request and from clients that reuse their connections, and
+// long-lived connections. The three client kinds run side by side, so
+// they see the same rollout; each is counted apart.
 type Load struct {
 	// Addr is the pool listener's host:port (loopback).
 	Addr string
-	// Rate is requests per second.
+	// Rate is requests per second, each on a new connection.
 	Rate int
-	// KeepAlive reuses connections between requests; false opens one
-	// connection per request.
-	KeepAlive bool
+	// KeepAliveRate is requests per second on reused (HTTP keep-alive)
+	// connections.
+	KeepAliveRate int
 	// Holds is how many long-lived connections stay open at any time;
 	// each lives HoldFor and is then replaced.
 	Holds   int
 	HoldFor time.Duration
 }
+
+// Client kinds, as the report names them.
+const (
+	ClientPerRequest = "one request per connection"
+	ClientKeepAlive  = "HTTP keep-alive"
+	ClientLongLived  = "long-lived TCP"
+)
 
 // Failure kinds of a request.
 const (
@@ -56,19 +67,24 @@ type ConnResult struct {
 
 // Measurement is what a load run saw.
 type Measurement struct {
-	mu      sync.Mutex
-	Start   time.Time
-	seconds map[int64]*Second
-	Conns   []ConnResult
+	mu sync.Mutex
+	// Start and End are when the load started and stopped: the first and
+	// last seconds are partial.
+	Start, End time.Time
+	seconds    map[int64]*Second
+	// requests are the request totals by client kind.
+	requests map[string]*Totals
+	Conns    []ConnResult
 	// Examples keeps the first error text of each failure kind.
 	Examples map[string]string
 }
 
 func newMeasurement() *Measurement {
-	return &Measurement{Start: time.Now(), seconds: map[int64]*Second{}, Examples: map[string]string{}}
+	return &Measurement{Start: time.Now(), seconds: map[int64]*Second{}, requests: map[string]*Totals{}, Examples: map[string]string{}}
 }
 
-func (m *Measurement) record(at time.Time, failure, example string) {
+// record counts one request of a client kind.
+func (m *Measurement) record(client string, at time.Time, failure, example string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := at.Unix()
@@ -77,14 +93,47 @@ func (m *Measurement) record(at time.Time, failure, example string) {
 		s = &Second{At: time.Unix(k, 0), Failed: map[string]int{}}
 		m.seconds[k] = s
 	}
+	c := m.requests[client]
+	if c == nil {
+		c = &Totals{ByKind: map[string]int{}}
+		m.requests[client] = c
+	}
 	if failure == "" {
 		s.OK++
+		c.OK++
 		return
 	}
 	s.Failed[failure]++
+	c.Failed++
+	c.ByKind[failure]++
 	if _, ok := m.Examples[failure]; !ok {
 		m.Examples[failure] = example
 	}
+}
+
+// Clients are the totals by client kind: requests for the request
+// clients, connections clean and cut for the long-lived ones.
+func (m *Measurement) Clients() map[string]Totals {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]Totals{}
+	for k, t := range m.requests {
+		c := *t
+		c.ByKind = maps.Clone(t.ByKind)
+		out[k] = c
+	}
+	if len(m.Conns) > 0 {
+		var t Totals
+		for _, c := range m.Conns {
+			if c.Clean {
+				t.ConnClean++
+			} else {
+				t.ConnCut++
+			}
+		}
+		out[ClientLongLived] = t
+	}
+	return out
 }
 
 // Seconds returns the per-second counts in time order.
@@ -171,11 +220,18 @@ func classify(code int, errText string) string {
 func (l Load) Run(ctx context.Context) *Measurement {
 	m := newMeasurement()
 	var wg sync.WaitGroup
-	if l.Rate > 0 {
+	for _, c := range []struct {
+		rate      int
+		keepAlive bool
+		client    string
+	}{{l.Rate, false, ClientPerRequest}, {l.KeepAliveRate, true, ClientKeepAlive}} {
+		if c.rate <= 0 {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l.requests(ctx, m)
+			l.requests(ctx, m, c.rate, c.keepAlive, c.client)
 		}()
 	}
 	for i := 0; i < l.Holds; i++ {
@@ -197,19 +253,22 @@ func (l Load) Run(ctx context.Context) *Measurement {
 		}()
 	}
 	wg.Wait()
+	m.mu.Lock()
+	m.End = time.Now()
+	m.mu.Unlock()
 	return m
 }
 
-func (l Load) requests(ctx context.Context, m *Measurement) {
-	atk := vegeta.NewAttacker(vegeta.KeepAlive(l.KeepAlive), vegeta.Timeout(5*time.Second),
+func (l Load) requests(ctx context.Context, m *Measurement, rate int, keepAlive bool, client string) {
+	atk := vegeta.NewAttacker(vegeta.KeepAlive(keepAlive), vegeta.Timeout(5*time.Second),
 		vegeta.Workers(8), vegeta.MaxWorkers(512), vegeta.Redirects(0))
 	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodGet, URL: "http://" + l.Addr + "/"})
 	go func() {
 		<-ctx.Done()
 		atk.Stop()
 	}()
-	for res := range atk.Attack(tr, vegeta.Rate{Freq: l.Rate, Per: time.Second}, 0, "rollout") {
-		m.record(res.Timestamp, classify(int(res.Code), res.Error), res.Error)
+	for res := range atk.Attack(tr, vegeta.Rate{Freq: rate, Per: time.Second}, 0, client) {
+		m.record(client, res.Timestamp, classify(int(res.Code), res.Error), res.Error)
 	}
 }
 
@@ -221,6 +280,9 @@ func (l Load) hold(ctx context.Context) ConnResult {
 	c, err := d.DialContext(ctx, "tcp", l.Addr)
 	if err != nil {
 		r.End, r.Err = time.Now(), err.Error()
+		if ctx.Err() != nil {
+			r.Err = "stopped" // the run ended while it dialled: not a cut
+		}
 		return r
 	}
 	defer c.Close()

@@ -15,11 +15,13 @@ import (
 
 // Plot writes a PNG of the rollout: requests per second ok and failed
 // (top), members ONLINE and draining (bottom), with the restart and the
-// settled moment marked; x is seconds since the load started.
+// settled moment marked; x is seconds since the load started. Only whole
+// seconds of load are drawn: the first and last are partial (the load
+// started and stopped within them) and would show as false dips.
 func (r Report) Plot(path string, loadStart, restart time.Time) error {
 	x := func(t time.Time) float64 { return t.Sub(loadStart).Seconds() }
 	var ok, failed, online, draining plotter.XYs
-	for _, s := range r.Seconds {
+	for _, s := range WholeSeconds(r.Seconds, loadStart, r.LoadEnd) {
 		f := 0
 		for _, v := range s.Failed {
 			f += v
@@ -67,7 +69,7 @@ func (r Report) Plot(path string, loadStart, restart time.Time) error {
 		name string
 		xy   plotter.XYs
 		c    color.Color
-	}{{top, "ok", ok, green}, {top, "failed", failed, red}, {bottom, "ONLINE", online, blue}, {bottom, "draining", draining, orange}} {
+	}{{top, "ok", ok, green}, {top, "failed", failed, red}, {bottom, "ONLINE", online, blue}, {bottom, "draining (weight-0 members + connections of removed ones)", draining, orange}} {
 		if len(l.xy) == 0 {
 			continue
 		}
@@ -100,6 +102,19 @@ func (r Report) Plot(path string, loadStart, restart time.Time) error {
 		return err
 	}
 	return f.Close()
+}
+
+// WholeSeconds are the seconds that lie entirely between start and end
+// (a zero end: no bound).
+func WholeSeconds(seconds []Second, start, end time.Time) []Second {
+	var out []Second
+	for _, s := range seconds {
+		if s.At.Before(start) || (!end.IsZero() && s.At.Add(time.Second).After(end)) {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func maxY(sets ...plotter.XYs) float64 {

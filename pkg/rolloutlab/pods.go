@@ -250,7 +250,7 @@ func (r *PodRunner) terminate(p *corev1.Pod, s *podServer) {
 			return
 		}
 	}
-	r.emit(EventSIGTERM, p.Name, "")
+	r.emit(EventSIGTERM, p.Name, s.addr)
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	if err := s.srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -280,7 +280,7 @@ func (r *PodRunner) kill(uid types.UID) {
 	s.once.Do(func() {
 		close(s.killed)
 		_ = s.srv.Close()
-		r.emit(EventKilled, s.name, "")
+		r.emit(EventKilled, s.name, s.addr)
 	})
 }
 

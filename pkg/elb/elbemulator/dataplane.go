@@ -55,6 +55,8 @@ type dataPlane struct {
 	addrMap AddressMap
 	// dial replaces net.Dialer.DialContext (tests record what is dialled).
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// onHealth, if set, is told of every status a real check changes.
+	onHealth func(HealthChange)
 }
 
 // poolPlane is one pool's traffic state; it exists while the pool has an

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,6 +193,16 @@ func TestDataPlaneRoutesOnlyToOnlineMembers(t *testing.T) {
 	if _, err := e.SetHealthMonitor(p.ID, &HealthMonitor{Type: "HTTP", Delay: 1, Timeout: 1, MaxRetries: 1, MaxRetriesDown: 1, URLPath: "/healthz"}); err != nil {
 		t.Fatal(err)
 	}
+	var mu sync.Mutex
+	changes := map[string][]string{} // member address → statuses told by OnHealthChange
+	e.OnHealthChange(func(c HealthChange) {
+		mu.Lock()
+		defer mu.Unlock()
+		if c.Pool != p.ID || c.At.IsZero() || c.Port == 0 {
+			t.Errorf("health change %+v: want pool %s, a time and a port", c, p.ID)
+		}
+		changes[c.Address] = append(changes[c.Address], strings.TrimSpace(c.Status+" "+c.Reason))
+	})
 	var okHealth, badHealth atomic.Int32
 	okHealth.Store(503)
 	badHealth.Store(500)
@@ -219,6 +230,16 @@ func TestDataPlaneRoutesOnlyToOnlineMembers(t *testing.T) {
 	waitStatus(t, e, p.ID, b, elb.StatusOnline)
 	if got := get(t, c, "http://"+l.Addr+"/", 50); got["a"] != 25 || got["b"] != 25 {
 		t.Fatalf("with a and b ONLINE: %v, want 25 each", got)
+	}
+	// Each transition was told once, as it happened; repeated checks
+	// with the same outcome are not changes.
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{elb.StatusOffline + " RESPONSE_MISMATCH", elb.StatusOnline}
+	for _, addr := range []string{"10.0.2.1", "10.0.2.2"} {
+		if !slices.Equal(changes[addr], want) {
+			t.Errorf("health changes of %s: %v, want %v", addr, changes[addr], want)
+		}
 	}
 }
 

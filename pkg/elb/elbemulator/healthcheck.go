@@ -358,7 +358,15 @@ func (e *Emulator) runChecks(ctx context.Context, ps *poolState) {
 					if ctx.Err() != nil {
 						return
 					}
+					was := cs.status
 					cs.record(reason, *hm)
+					if cs.status != was {
+						c := HealthChange{Pool: ps.pool.ID, Member: t.id, Address: t.addr, Port: t.port, Status: cs.status, At: time.Now()}
+						if cs.reason != nil {
+							c.Reason = cs.reason.ReasonCode
+						}
+						e.healthChanged(c)
+					}
 				}()
 			}
 		}
@@ -367,6 +375,36 @@ func (e *Emulator) runChecks(ctx context.Context, ps *poolState) {
 			return
 		case <-time.After(delay):
 		}
+	}
+}
+
+// HealthChange is a member's status changed by a real health check.
+type HealthChange struct {
+	Pool, Member, Address string
+	Port                  int
+	// Status is ONLINE or OFFLINE; Reason the failed check's reason_code
+	// (OFFLINE).
+	Status, Reason string
+	At             time.Time
+}
+
+// OnHealthChange sets f to be told, as it happens, of every status change
+// a real health check makes (nil: none). Sampling Members cannot time a
+// transition closer than its polling period; the rollout lab times steps
+// to a new member's first request with this. f runs with the pool locked:
+// it must not call the emulator.
+func (e *Emulator) OnHealthChange(f func(HealthChange)) {
+	e.dp.Lock()
+	e.dp.onHealth = f
+	e.dp.Unlock()
+}
+
+func (e *Emulator) healthChanged(c HealthChange) {
+	e.dp.Lock()
+	f := e.dp.onHealth
+	e.dp.Unlock()
+	if f != nil {
+		f(c)
 	}
 }
 
