@@ -322,7 +322,10 @@ func impersonatingConfig(t *testing.T, user string) string {
 func grantSyncBasics(t *testing.T, kube kubernetes.Interface, user string, extra ...rbacv1.PolicyRule) {
 	t.Helper()
 	grantClusterRules(t, kube, user, append([]rbacv1.PolicyRule{
-		{APIGroups: []string{"loadbalancer.networking.openvessel.io"}, Resources: []string{"poolbindings"}, Verbs: []string{"get", "list"}},
+		// list only, as docs/sync.md's RBAC table: the re-read before a
+		// write under a lock taken for want of the controller's annotation
+		// is a list of the one name.
+		{APIGroups: []string{"loadbalancer.networking.openvessel.io"}, Resources: []string{"poolbindings"}, Verbs: []string{"list"}},
 		{APIGroups: []string{"loadbalancer.networking.openvessel.io"}, Resources: []string{"poolbindings/status"}, Verbs: []string{"get", "update"}},
 		kubeSystemGet,
 	}, extra...)...)

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 )
@@ -176,5 +179,47 @@ func TestSyncOneShotSeesAnAdvertisementMadeWhileItWaited(t *testing.T) {
 	}
 	if got := e.members(syncPool); len(got) != 0 {
 		t.Errorf("pool %v: the pass wrote under a lock the controller does not take", got)
+	}
+}
+
+// With exactly the RBAC docs/sync.md lists (PoolBindings: list only), a
+// pass that writes under a lock taken in the binding's namespace (no
+// controller annotated it) can re-read the binding before its write.
+func TestSyncOneShotReReadNeedsOnlyList(t *testing.T) {
+	const user = "e2e-sync-reread"
+	e := newSyncEnv(t, "e2e-lock-reread")
+	grantSyncBasics(t, e.kube, user)
+	grantEndpointReads(t, e.kube, user, e.ns)
+	grantNamespaceLeases(t, e.kube, user, e.ns)
+	e.pool(syncPool)
+	e.manualSlice("web", 123, 8080, []string{"10.72.0.1"})
+	uid := e.binding("b1", syncPool, "web", 123)
+	e.config = impersonatingConfig(t, user)
+	r := e.sync()
+	if r.Code != 0 || r.Stdout != "poolbinding/b1: +1 -0 =0 foreign=0\n" || strings.Contains(r.Stderr, "unavailable") {
+		t.Fatalf("least-privilege pass writing under its lock: want exit 0, one member added, locks taken; got %s", r)
+	}
+	e.wantPool(syncPool, owned(markerOf(e.ns, "b1", uid), "10.72.0.1:8080"))
+}
+
+// grantNamespaceLeases lets user take pool locks in ns, as docs/sync.md's
+// RBAC lists.
+func grantNamespaceLeases(t *testing.T, kube kubernetes.Interface, user, ns string) {
+	t.Helper()
+	ctx := context.Background()
+	role := &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "e2e-sync-leases", Namespace: ns},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update", "delete"}}},
+	}
+	if _, err := kube.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rb := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "e2e-sync-leases", Namespace: ns},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: user}},
+	}
+	if _, err := kube.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/metadata"
 
@@ -152,19 +153,25 @@ func (d *Driver) oneShotLocks(ctx context.Context, targets []reconcile.Target) p
 
 // advertisedLockNamespace reads a binding's lbv1.LockNamespaceAnnotation
 // from the API server now ("" when it has none or is gone: its pass says
-// so).
+// so). A list of the one name, not a get: `list` is the verb a pass needs
+// on PoolBindings anyway, and a list without a resourceVersion is as
+// current as a get.
 func (d *Driver) advertisedLockNamespace(ctx context.Context, namespace, name string) (string, error) {
 	if d.StatusDynamic == nil {
 		return "", nil
 	}
-	b, err := d.StatusDynamic.Resource(d.PoolBindings).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return "", nil
-	}
+	l, err := d.StatusDynamic.Resource(d.PoolBindings).Namespace(namespace).List(ctx, metav1.ListOptions{
+		FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String(),
+	})
 	if err != nil {
 		return "", err
 	}
-	return b.GetAnnotations()[lbv1.LockNamespaceAnnotation], nil
+	for _, b := range l.Items {
+		if b.GetName() == name {
+			return b.GetAnnotations()[lbv1.LockNamespaceAnnotation], nil
+		}
+	}
+	return "", nil
 }
 
 // passInput is what a one-shot pass read and resolved.
