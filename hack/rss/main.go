@@ -149,7 +149,7 @@ func runChild(endpoint string, nb, ne, conc int) error {
 		targets[i] = reconcile.Target{Binding: binding(i), Endpoints: eps}
 	}
 	start := time.Now()
-	results := reconcile.Run(context.Background(), c, targets, reconcile.Options{Concurrency: conc})
+	results := reconcile.Run(context.Background(), c, targets, reconcile.Options{Policy: reconcile.Policy{Concurrency: conc}})
 	r := childReport{Bindings: nb, Endpoints: ne, Seconds: time.Since(start).Seconds()}
 	for _, res := range results {
 		if res.InSync() {

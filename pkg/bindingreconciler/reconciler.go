@@ -38,6 +38,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/elb/elbconfig"
 	"github.com/openvessel/ccictl/pkg/endpoints"
+	"github.com/openvessel/ccictl/pkg/poollock"
 	"github.com/openvessel/ccictl/pkg/readinessgate"
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
@@ -63,11 +64,13 @@ type Config struct {
 	ELB func(ctx context.Context, region string) (elb.Client, error)
 	// OwnRegion is the controller's own region, when it has a name.
 	OwnRegion string
-	// Policy is the pass's policy (the sync flags): AllowEmpty,
-	// PruneOrphans, MemberQuota, WaitHealthy, Locker, Warn, ClusterID,
-	// Concurrency… Owners, ReadOwners, ReadDesired and Record are set per
-	// reconcile.
-	Policy reconcile.Options
+	// Policy is the pass's policy (the sync flags and the cluster
+	// identity); Locker takes the pools' locks and Warn receives the
+	// notices about the whole controller (the pass's Hooks are made per
+	// reconcile with these two and what the reconcile read).
+	Policy reconcile.Policy
+	Locker poollock.Locker
+	Warn   func(string)
 	// ResyncPeriod bounds how long gate polls may stand in for full
 	// passes (0: every reconcile is a full pass).
 	ResyncPeriod time.Duration
@@ -127,7 +130,7 @@ func (r *Reconciler) policy(region string) reconcile.Options {
 		if r.quota == nil {
 			r.quota = map[string]sharedQuota{}
 		}
-		q = sharedQuota{opts: reconcile.ShareQuota(r.cfg.Policy), at: time.Now()}
+		q = sharedQuota{opts: reconcile.ShareQuota(reconcile.Options{Policy: r.cfg.Policy, Hooks: reconcile.Hooks{Warn: r.cfg.Warn}}), at: time.Now()}
 		r.quota[region] = q
 	}
 	return q.opts
@@ -224,7 +227,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 			return Outcome{Err: fmt.Errorf("add finalizer: %w", err)}
 		}
 		u = patched
-		if a, ok := r.cfg.Policy.Locker.(advertiser); ok && lockNS {
+		if a, ok := r.cfg.Locker.(advertiser); ok && lockNS {
 			// Passes that read the binding before this patch lock in its
 			// namespace: the next Lock of its pool looks there first.
 			a.Advertise(b.Namespace, b.Spec.PoolRef.ID)
@@ -255,7 +258,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		return out
 	}
 	opts := r.policy(r.region(b))
-	opts.Owners = owners
+	opts.Hooks = r.hooks(owners)
 	opts.ReadOwners = func(context.Context) (reconcile.OwnerLookup, error) { return r.owners(), nil }
 	opts.ReadDesired = func(ctx context.Context, t reconcile.Target) ([]reconcile.Endpoint, error) {
 		return res.Reread(ctx, r.cfg.Store, t.Binding, t.PortProtocol)
@@ -290,6 +293,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		out.RequeueAfter = BusyRetry
 	}
 	return out
+}
+
+// hooks are a reconcile's hooks: the controller's lock and Warn, and the
+// owners the reconcile read; the caller adds its re-reads and status.
+func (r *Reconciler) hooks(owners reconcile.OwnerLookup) reconcile.Hooks {
+	return reconcile.Hooks{Owners: owners, Locker: r.cfg.Locker, Warn: r.cfg.Warn}
 }
 
 // advertiser is a pool Locker that must hear when a binding is told where
@@ -536,11 +545,12 @@ func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, 
 	if err != nil {
 		return Outcome{Err: err}
 	}
-	opts := r.cfg.Policy
-	opts.Owners, opts.DryRun, opts.Record, opts.ReadDesired, opts.ReadOwners = owners, false, nil, nil, nil
+	policy := r.cfg.Policy
 	// Deleting the binding is the consent to empty what it owns; a member
 	// another binding of the pool wants is handed over to it, not removed.
-	opts.AllowEmpty, opts.PruneOrphans, opts.WaitHealthy = true, false, false
+	// Nothing waits for health and nothing is a dry run: the binding goes.
+	policy.DryRun, policy.AllowEmpty, policy.PruneOrphans, policy.WaitHealthy = false, true, false, false
+	opts := reconcile.Options{Policy: policy, Hooks: r.hooks(owners)}
 	result := reconcile.SyncAmong(ctx, c, reconcile.Target{Binding: b}, peers, opts)
 	result.Mask()
 	out := Outcome{Result: &result}

@@ -199,7 +199,7 @@ func newEnv(t *testing.T, ns string, pool elb.Pool) *env {
 		Store:      &bindingsource.ListStore{Typed: kube, Dynamic: dyn, Metadata: md, Mapper: mapper},
 		Mapper:     mapper,
 		ELB:        func(context.Context, string) (elb.Client, error) { return c, nil },
-		Policy:     reconcile.Options{ClusterID: "unit-cluster"},
+		Policy:     reconcile.Policy{ClusterID: "unit-cluster"},
 		Dynamic:    dyn,
 		GVR:        plbGVR,
 		Recorder:   e.events,

@@ -33,7 +33,7 @@ func TestSyncPoolGoneOnlyOnELBNotFound(t *testing.T) {
 			e := newEnv(t, elbemulator.Options{})
 			e.pool(t, "pool-1")
 			e.emu.SetFaults(tc.faults)
-			r := Sync(context.Background(), e.client, Target{Binding: binding("web", "uid-1", tc.pool), Endpoints: eps(0, 2)}, Options{ClusterID: testCluster})
+			r := Sync(context.Background(), e.client, Target{Binding: binding("web", "uid-1", tc.pool), Endpoints: eps(0, 2)}, Options{Policy: Policy{ClusterID: testCluster}})
 			wantState(t, r, StateFailed, tc.reason)
 			if !strings.Contains(r.Message, tc.message) {
 				t.Errorf("message %q lacks %s", r.Message, tc.message)
@@ -50,7 +50,7 @@ func TestSyncPoolGoneOnlyOnELBNotFound(t *testing.T) {
 func TestSyncInvalidPoolIDBeforeAnyCall(t *testing.T) {
 	e := newEnv(t, elbemulator.Options{})
 	for _, id := range []string{"Pool_1", "e0812a4c-6b1d-4c8e-9f3a-5d2b7c9a29c1/../x", "e08*****-29c1", strings.Repeat("a", 250)} {
-		r := Sync(context.Background(), e.client, Target{Binding: binding("web", "uid-1", id), Endpoints: eps(0, 1)}, Options{ClusterID: testCluster})
+		r := Sync(context.Background(), e.client, Target{Binding: binding("web", "uid-1", id), Endpoints: eps(0, 1)}, Options{Policy: Policy{ClusterID: testCluster}})
 		wantState(t, r, StateFailed, ReasonInvalidBinding)
 		if !strings.Contains(r.Message, "is not a backend server group ID") {
 			t.Errorf("%q: message %q", id, r.Message)
@@ -76,7 +76,7 @@ func TestSyncLostAnswersCounted(t *testing.T) {
 			tg, desired := replacement(t, e, pid, 450, 450)
 			e.emu.SetFaults(elbemulator.Faults{LoseAnswerFirst: 6, LoseAnswerOps: ops})
 			s, c := e.sampler(t, pid, desired)
-			r := Sync(context.Background(), c, tg, Options{ClusterID: testCluster})
+			r := Sync(context.Background(), c, tg, Options{Policy: Policy{ClusterID: testCluster}})
 			wantState(t, r, StateSynced, ReasonSynced)
 			if lost := e.emu.Counts()[elbemulator.OpAnswerLost]; lost != 6 {
 				t.Fatalf("%d answers lost, want 6", lost)
@@ -133,7 +133,7 @@ func TestSyncUnknownQuotaBoundedByEvidence(t *testing.T) {
 				}
 			}
 			e.emu.SetQuotaAPIStatus(http.StatusInternalServerError)
-			r := Sync(context.Background(), e.client, tg, Options{ClusterID: testCluster, MemberQuota: 500})
+			r := Sync(context.Background(), e.client, tg, Options{Policy: Policy{ClusterID: testCluster, MemberQuota: 500}})
 			wantState(t, r, tc.state, tc.reason)
 			if r.Plan.QuotaSource != QuotaUnknown || r.Plan.Quota != 1800 || r.Added != tc.added {
 				t.Fatalf("quota %d (%s), added %d; want unknown, at least 1800, %d added: %s", r.Plan.Quota, r.Plan.QuotaSource, r.Added, tc.added, r.Line())
@@ -162,7 +162,7 @@ func TestSyncQuotaRefusalNamesTheELBCode(t *testing.T) {
 	if err := e.emu.SetPoolMemberQuota(pid, 2); err != nil {
 		t.Fatal(err)
 	}
-	r := Sync(context.Background(), e.client, Target{Binding: binding("web", "uid-1", pid), Endpoints: eps(0, 3)}, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), e.client, Target{Binding: binding("web", "uid-1", pid), Endpoints: eps(0, 3)}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateBlocked, ReasonQuotaExhausted)
 	want := "the ELB refused additions with ELB.8905 (quota exceeded) when pool pool-1 held 2 member(s); the quota API says 500, of which sync keeps 2 foreign or orphaned and 0 owned at desired endpoints: 3 of 3 desired endpoint(s) cannot be added"
 	if r.Message != want {
@@ -178,14 +178,14 @@ func TestSyncFailedUpdateReportsWhatHappened(t *testing.T) {
 	pid := e.emu.CreatePool(elb.Pool{ID: "pool-1", Protocol: "HTTP"}).ID
 	web, api := binding("web", "uid-1", pid), binding("api", "uid-2", pid)
 	all := eps(0, 4)
-	if r := Sync(context.Background(), e.client, Target{Binding: web, Endpoints: all}, Options{ClusterID: testCluster}); !r.InSync() {
+	if r := Sync(context.Background(), e.client, Target{Binding: web, Endpoints: all}, Options{Policy: Policy{ClusterID: testCluster}}); !r.InSync() {
 		t.Fatal(r.Line())
 	}
 
 	// Three of web's endpoints terminate while serving: drain to weight 0,
 	// which fails.
 	e.emu.SetFaults(elbemulator.Faults{FailOps: []string{elbemulator.OpBatchUpdateMembers}})
-	r := Sync(context.Background(), e.client, Target{Binding: web, Endpoints: all[:1], Draining: all[1:]}, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), e.client, Target{Binding: web, Endpoints: all[:1], Draining: all[1:]}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateFailed, ReasonELBError)
 	if r.Draining != 0 || r.Updated != 0 || strings.Contains(r.Line(), "draining=") {
 		t.Errorf("draining %d updated %d, line %q: the update failed", r.Draining, r.Updated, r.Line())
@@ -196,7 +196,7 @@ func TestSyncFailedUpdateReportsWhatHappened(t *testing.T) {
 
 	// api now wants web's endpoint .1 (web no longer does): handed over by
 	// a rename, which fails.
-	r = SyncAmong(context.Background(), e.client, Target{Binding: web, Endpoints: all[2:]}, []Target{{Binding: api, Endpoints: all[:2]}}, Options{ClusterID: testCluster})
+	r = SyncAmong(context.Background(), e.client, Target{Binding: web, Endpoints: all[2:]}, []Target{{Binding: api, Endpoints: all[:2]}}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateFailed, ReasonELBError)
 	if r.Plan.Rename == 0 || strings.Contains(r.Line(), "handed over") || r.Renamed != 0 {
 		t.Errorf("planned renames %d, renamed %d, line %q: the handover failed", r.Plan.Rename, r.Renamed, r.Line())
@@ -204,7 +204,7 @@ func TestSyncFailedUpdateReportsWhatHappened(t *testing.T) {
 
 	// Without the fault the same passes say what they did.
 	e.emu.SetFaults(elbemulator.Faults{})
-	r = SyncAmong(context.Background(), e.client, Target{Binding: web, Endpoints: all[2:]}, []Target{{Binding: api, Endpoints: all[:2]}}, Options{ClusterID: testCluster})
+	r = SyncAmong(context.Background(), e.client, Target{Binding: web, Endpoints: all[2:]}, []Target{{Binding: api, Endpoints: all[:2]}}, Options{Policy: Policy{ClusterID: testCluster}})
 	if !strings.Contains(r.Line(), "(2 member(s) handed over to ns/api") || r.Renamed != 2 {
 		t.Errorf("line %q renamed %d", r.Line(), r.Renamed)
 	}

@@ -51,7 +51,7 @@ func BenchmarkSyncCalls(b *testing.B) {
 					targets := ce.setup(b, s, p)
 					want := ce.minimumCalls(targets)
 					b.StartTimer()
-					results := Run(context.Background(), ce.client, targets, Options{ClusterID: testCluster})
+					results := Run(context.Background(), ce.client, targets, Options{Policy: Policy{ClusterID: testCluster}})
 					b.StopTimer()
 					got := ce.counts()
 					ce.check(b, targets, results, got, want)
@@ -138,7 +138,7 @@ func benchLatencyPass(b *testing.B, s scale, p phase, conc int, tr *http.Transpo
 		}
 		b.StartTimer()
 		start := time.Now()
-		results := Run(context.Background(), ce.client, targets, Options{ClusterID: testCluster, Concurrency: conc})
+		results := Run(context.Background(), ce.client, targets, Options{Policy: Policy{ClusterID: testCluster, Concurrency: conc}})
 		elapsed := time.Since(start)
 		b.StopTimer()
 		got := ce.counts()
@@ -241,7 +241,7 @@ func BenchmarkSyncInMemory(b *testing.B) {
 				b.ResetTimer()
 				for n := 0; n < b.N; n++ {
 					for i := range targets {
-						if r := Sync(context.Background(), clients[i], targets[i], Options{ClusterID: testCluster}); !r.InSync() {
+						if r := Sync(context.Background(), clients[i], targets[i], Options{Policy: Policy{ClusterID: testCluster}}); !r.InSync() {
 							b.Fatal(r.Line())
 						}
 					}

@@ -287,7 +287,7 @@ var ciScales = []scale{{1, 2100}, {40, 50}}
 // without any write.
 func TestCallMinimum(t *testing.T) {
 	for _, s := range ciScales {
-		t.Run(s.String(), func(t *testing.T) { runCallSequence(t, s, Options{ClusterID: testCluster}) })
+		t.Run(s.String(), func(t *testing.T) { runCallSequence(t, s, Options{Policy: Policy{ClusterID: testCluster}}) })
 	}
 }
 
@@ -334,7 +334,7 @@ func TestCallMinimumPhases(t *testing.T) {
 				t.Run(fmt.Sprintf("%s/%s/c%d", s, p, c), func(t *testing.T) {
 					ce := newCallEnv(t, 0, nil)
 					targets := ce.setup(t, s, p)
-					got := ce.pass(t, targets, Options{ClusterID: testCluster, Concurrency: c})
+					got := ce.pass(t, targets, Options{Policy: Policy{ClusterID: testCluster, Concurrency: c}})
 					if p == noop && got.Writes() != 0 {
 						t.Fatalf("no-op wrote %+v", got)
 					}
@@ -376,13 +376,13 @@ func TestCallMinimumDraining(t *testing.T) {
 	}
 	tgt.Endpoints = append(append([]Endpoint{}, all[:550]...), benchEndpoints(n, 50)...)
 	tgt.Draining = all[550:800]
-	got := ce.pass(t, targets, Options{ClusterID: testCluster})
+	got := ce.pass(t, targets, Options{Policy: Policy{ClusterID: testCluster}})
 	if want := (callCounts{Get: 1, List: 1, Add: 1, Update: ceilDiv(210+250, elb.MaxBatch), Delete: 1}); got != want {
 		t.Fatalf("rollout step: %+v, want %+v", got, want)
 	}
 	// The terminating endpoints are gone: removed, nothing re-weighted.
 	tgt.Draining = nil
-	got = ce.pass(t, targets, Options{ClusterID: testCluster})
+	got = ce.pass(t, targets, Options{Policy: Policy{ClusterID: testCluster}})
 	if want := (callCounts{Get: 1, List: 1, Delete: ceilDiv(250, elb.MaxBatch)}); got != want {
 		t.Fatalf("after draining: %+v, want %+v", got, want)
 	}

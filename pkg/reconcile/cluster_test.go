@@ -81,7 +81,7 @@ func TestSyncMigratesLegacyMarkers(t *testing.T) {
 	mk("10.1.0.3", 1) // stale
 	e.emu.ResetCounts()
 	desired := []Endpoint{{Address: "10.1.0.1", Port: 8080}, {Address: "10.1.0.2", Port: 8080}}
-	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: desired}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	if r.Renamed != 2 || r.Updated != 1 || r.Removed != 1 || r.Added != 0 {
 		t.Fatalf("result %s: renamed %d updated %d", r.Line(), r.Renamed, r.Updated)
@@ -92,7 +92,7 @@ func TestSyncMigratesLegacyMarkers(t *testing.T) {
 	e.wantCountsUpd(t, 1, 1, 0, 1, 1)
 	e.wantPool(t, pid, b, desired)
 	// Nothing left to migrate: the next pass writes nothing.
-	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
+	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: desired}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateInSync, ReasonInSync)
 	e.wantCounts(t, 1, 1, 0, 0)
 	// Without a cluster identity a binding cannot own members.
@@ -121,13 +121,13 @@ func TestSyncRemarksEarlierClusterIdentity(t *testing.T) {
 	}
 	e.emu.ResetCounts()
 	desired := []Endpoint{{Address: "10.1.0.1", Port: 8080}, {Address: "10.1.0.2", Port: 8080}}
-	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: desired}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	if r.Line() != "poolbinding/web: +0 -1 =2 foreign=0 remarked=2" {
 		t.Errorf("line %q", r.Line())
 	}
 	e.wantPool(t, pid, b, desired)
-	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
+	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: desired}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateInSync, ReasonInSync)
 
 	// Another binding's marker under another cluster id (a different

@@ -170,7 +170,7 @@ func TestSyncFromEmptyScaleUpDown(t *testing.T) {
 	ctx := context.Background()
 
 	// From empty: 450 adds in ⌈450/200⌉ = 3 calls.
-	r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 450)}, Options{ClusterID: testCluster})
+	r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 450)}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	if r.Added != 450 || r.Removed != 0 || r.Registered != 450 || r.Desired != 450 {
 		t.Fatalf("result %+v", r)
@@ -179,7 +179,7 @@ func TestSyncFromEmptyScaleUpDown(t *testing.T) {
 	e.wantPool(t, pid, b, eps(0, 450))
 
 	// No-op pass: reads only.
-	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 450)}, Options{ClusterID: testCluster})
+	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 450)}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateInSync, ReasonInSync)
 	if r.Kept != 450 || r.Added != 0 {
 		t.Fatalf("result %+v", r)
@@ -187,7 +187,7 @@ func TestSyncFromEmptyScaleUpDown(t *testing.T) {
 	e.wantCounts(t, 1, 1, 0, 0)
 
 	// Scale down to 10: 440 deletes in 3 calls.
-	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 10)}, Options{ClusterID: testCluster})
+	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 10)}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	if r.Removed != 440 || r.Kept != 10 {
 		t.Fatalf("result %+v", r)
@@ -196,7 +196,7 @@ func TestSyncFromEmptyScaleUpDown(t *testing.T) {
 	e.wantPool(t, pid, b, eps(0, 10))
 
 	// Rolling replacement: 5 new, 5 old go, 5 stay. One add, one delete.
-	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(5, 10)}, Options{ClusterID: testCluster})
+	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(5, 10)}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	if r.Added != 5 || r.Removed != 5 || r.Kept != 5 {
 		t.Fatalf("result %+v", r)
@@ -213,7 +213,7 @@ func TestSyncListsLargePoolInPages(t *testing.T) {
 		foreign = append(foreign, e.direct(t, pid, "", fmt.Sprintf("10.2.%d.%d", i/250, i%250+1), 80).ID)
 	}
 	b := binding("web", "uid-1", pid)
-	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	// 2500 members: ⌈2500/2000⌉ = 2 list calls.
 	e.wantCounts(t, 1, 2, 1, 0)
@@ -233,7 +233,7 @@ func TestSyncLeavesForeignMembers(t *testing.T) {
 	f3 := e.direct(t, pid, "manual", desired[1].Address, 8080) // at a desired endpoint
 	f4 := e.direct(t, pid, Marker(Owner{"ns", "api", "uid-live", testCluster}), "10.9.0.3", 80)
 
-	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster, AllowEmpty: true})
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: desired}, Options{Policy: Policy{ClusterID: testCluster, AllowEmpty: true}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	if r.Added != 2 || r.Foreign != 4 || r.Registered != 3 || r.Plan.Conflicts != 1 {
 		t.Fatalf("result %+v", r)
@@ -242,7 +242,7 @@ func TestSyncLeavesForeignMembers(t *testing.T) {
 	e.wantPool(t, pid, b, desired, f1.ID, f2.ID, f3.ID, f4.ID)
 
 	// Even with nothing desired and AllowEmpty, foreign members stay.
-	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: nil}, Options{ClusterID: testCluster, AllowEmpty: true})
+	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: nil}, Options{Policy: Policy{ClusterID: testCluster, AllowEmpty: true}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	e.wantPool(t, pid, b, nil, f1.ID, f2.ID, f3.ID, f4.ID)
 }
@@ -258,7 +258,7 @@ func TestSyncOrphansPrunedOnlyWhenAsked(t *testing.T) {
 	owners := NewOwnerLookup([]Owner{{"ns", "web", "uid-new", testCluster}, {"ns", "api", "uid-api", testCluster}}, []string{"ns"})
 	target := Target{Binding: b, Endpoints: eps(0, 2)}
 
-	r := Sync(context.Background(), e.client, target, Options{ClusterID: testCluster, Owners: owners})
+	r := Sync(context.Background(), e.client, target, Options{Policy: Policy{ClusterID: testCluster}, Hooks: Hooks{Owners: owners}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	if r.Orphans != 2 || r.Removed != 0 {
 		t.Fatalf("result %+v", r)
@@ -270,7 +270,7 @@ func TestSyncOrphansPrunedOnlyWhenAsked(t *testing.T) {
 	}
 
 	e.emu.ResetCounts()
-	r = Sync(context.Background(), e.client, target, Options{ClusterID: testCluster, Owners: owners, PruneOrphans: true})
+	r = Sync(context.Background(), e.client, target, Options{Policy: Policy{ClusterID: testCluster, PruneOrphans: true}, Hooks: Hooks{Owners: owners}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	if r.Removed != 2 || r.Plan.Prune != 2 {
 		t.Fatalf("result %+v", r)
@@ -288,7 +288,7 @@ func TestSyncPoolConstraintViolation(t *testing.T) {
 	pid := e.pool(t, "pool-1", "lb-other", "lb-svc")
 	b := binding("web", "uid-1", pid)
 	stale := e.direct(t, pid, Marker(ownerOf(b, testCluster)), "10.9.0.1", 8080)
-	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2), ServiceELBID: "lb-svc"}, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2), ServiceELBID: "lb-svc"}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateBlocked, ReasonPoolConstraintViolated)
 	e.wantCounts(t, 1, 0, 0, 0)
 	if ms := e.emu.Members(pid); len(ms) != 1 || ms[0].ID != stale.ID {
@@ -300,7 +300,7 @@ func TestSyncPoolConstraintViolation(t *testing.T) {
 	}
 
 	// Another load balancer's pool is fine.
-	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2), ServiceELBID: "lb-x"}, Options{ClusterID: testCluster})
+	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2), ServiceELBID: "lb-x"}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateSynced, ReasonSynced)
 }
 
@@ -309,12 +309,12 @@ func TestSyncEmptyDesired(t *testing.T) {
 	pid := e.pool(t, "pool-1")
 	b := binding("web", "uid-1", pid)
 	ctx := context.Background()
-	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{ClusterID: testCluster}); !r.InSync() {
+	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{Policy: Policy{ClusterID: testCluster}}); !r.InSync() {
 		t.Fatalf("setup: %+v", r)
 	}
 	e.emu.ResetCounts()
 
-	r := Sync(ctx, e.client, Target{Binding: b}, Options{ClusterID: testCluster})
+	r := Sync(ctx, e.client, Target{Binding: b}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateBlocked, ReasonEmptyRefused)
 	if r.Blocked != BlockedEmptyRefused || r.Plan.Withheld != 3 || r.InSync() {
 		t.Fatalf("result %+v", r)
@@ -322,7 +322,7 @@ func TestSyncEmptyDesired(t *testing.T) {
 	e.wantCounts(t, 1, 1, 0, 0)
 	e.wantPool(t, pid, b, eps(0, 3))
 
-	r = Sync(ctx, e.client, Target{Binding: b}, Options{ClusterID: testCluster, AllowEmpty: true})
+	r = Sync(ctx, e.client, Target{Binding: b}, Options{Policy: Policy{ClusterID: testCluster, AllowEmpty: true}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	e.wantCounts(t, 1, 1, 0, 1)
 	if n := len(e.emu.Members(pid)); n != 0 {
@@ -335,14 +335,14 @@ func TestSyncIncompleteNeverRemoves(t *testing.T) {
 	pid := e.pool(t, "pool-1")
 	b := binding("web", "uid-1", pid)
 	ctx := context.Background()
-	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{ClusterID: testCluster}); !r.InSync() {
+	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{Policy: Policy{ClusterID: testCluster}}); !r.InSync() {
 		t.Fatalf("setup: %+v", r)
 	}
 	e.emu.ResetCounts()
 
 	// Service missing: no endpoints, so not even a read.
 	missing := fmt.Errorf("service ns/web: %w", endpoints.ErrServiceNotFound)
-	r := Sync(ctx, e.client, Target{Binding: b, ResolveErr: missing}, Options{ClusterID: testCluster, AllowEmpty: true})
+	r := Sync(ctx, e.client, Target{Binding: b, ResolveErr: missing}, Options{Policy: Policy{ClusterID: testCluster, AllowEmpty: true}})
 	wantState(t, r, StateBlocked, ReasonServiceNotFound)
 	e.wantCounts(t, 0, 0, 0, 0)
 	e.wantPool(t, pid, b, eps(0, 3))
@@ -353,7 +353,7 @@ func TestSyncIncompleteNeverRemoves(t *testing.T) {
 
 	// Partial read: adds what it knows, removes nothing.
 	partial := errors.New("pods list truncated")
-	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(2, 3), ResolveErr: partial}, Options{ClusterID: testCluster, AllowEmpty: true})
+	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(2, 3), ResolveErr: partial}, Options{Policy: Policy{ClusterID: testCluster, AllowEmpty: true}})
 	wantState(t, r, StateBlocked, ReasonEndpointsUnresolved)
 	if r.Added != 2 || r.Removed != 0 || r.Plan.Withheld != 2 {
 		t.Fatalf("result %+v", r)
@@ -367,7 +367,7 @@ func TestSyncDryRunWritesNothing(t *testing.T) {
 	pid := e.pool(t, "pool-1")
 	b := binding("web", "uid-1", pid)
 	e.direct(t, pid, Marker(ownerOf(b, testCluster)), "10.9.0.1", 8080)
-	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{ClusterID: testCluster, DryRun: true})
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{Policy: Policy{ClusterID: testCluster, DryRun: true}})
 	wantState(t, r, StatePending, ReasonChangesPending)
 	if r.Plan.Add != 3 || r.Plan.Remove != 1 || r.Added != 0 || len(r.Plan.ToAdd) != 3 || len(r.Plan.ToRemove) != 1 {
 		t.Fatalf("result %+v", r)
@@ -389,12 +389,12 @@ func TestSyncAddFailureStopsRemoval(t *testing.T) {
 	pid := e.pool(t, "pool-1")
 	b := binding("web", "uid-1", pid)
 	ctx := context.Background()
-	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{ClusterID: testCluster}); !r.InSync() {
+	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{Policy: Policy{ClusterID: testCluster}}); !r.InSync() {
 		t.Fatalf("setup: %+v", r)
 	}
 	e.emu.ResetCounts()
 	bad := int32(101)
-	r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(10, 3)}, Options{ClusterID: testCluster, Weight: &bad})
+	r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(10, 3)}, Options{Policy: Policy{ClusterID: testCluster, Weight: &bad}})
 	wantState(t, r, StateFailed, ReasonELBError)
 	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "ELB.1001") {
 		t.Fatalf("errors %v", r.Errors)
@@ -412,9 +412,9 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 	b := binding("web", "uid-1", pid)
 	e.emu.SetFaults(elbemulator.Faults{ThrottleFirst: 2, ThrottleEvery: 3, FailEvery: 4})
 	ctx := context.Background()
-	r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 450)}, Options{ClusterID: testCluster})
+	r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 450)}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateSynced, ReasonSynced)
-	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(300, 200)}, Options{ClusterID: testCluster})
+	r = Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(300, 200)}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	c := e.emu.Counts()
 	if c["Throttled"] == 0 || c["Faulted"] == 0 {
@@ -422,7 +422,7 @@ func TestSyncConvergesUnderFaults(t *testing.T) {
 	}
 	e.emu.SetFaults(elbemulator.Faults{})
 	e.wantPool(t, pid, b, eps(300, 200))
-	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(300, 200)}, Options{ClusterID: testCluster}); r.State != StateInSync {
+	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(300, 200)}, Options{Policy: Policy{ClusterID: testCluster}}); r.State != StateInSync {
 		t.Fatalf("not converged: %+v", r)
 	}
 }
@@ -432,7 +432,7 @@ func TestSyncConcurrentSameBinding(t *testing.T) {
 	pid := e.pool(t, "pool-1")
 	b := binding("web", "uid-1", pid)
 	ctx := context.Background()
-	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 300)}, Options{ClusterID: testCluster}); !r.InSync() {
+	if r := Sync(ctx, e.client, Target{Binding: b, Endpoints: eps(0, 300)}, Options{Policy: Policy{ClusterID: testCluster}}); !r.InSync() {
 		t.Fatalf("setup: %+v", r)
 	}
 	target := Target{Binding: b, Endpoints: eps(150, 300)}
@@ -442,7 +442,7 @@ func TestSyncConcurrentSameBinding(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = Sync(ctx, e.client, target, Options{ClusterID: testCluster})
+			results[i] = Sync(ctx, e.client, target, Options{Policy: Policy{ClusterID: testCluster}})
 		}()
 	}
 	wg.Wait()
@@ -468,7 +468,7 @@ func TestRunManyBindings(t *testing.T) {
 	}
 	// A binding whose pool does not exist fails alone.
 	targets[2].Binding.Spec.PoolRef.ID = "no-such-pool"
-	res := Run(context.Background(), e.client, targets, Options{ClusterID: testCluster, Concurrency: 3})
+	res := Run(context.Background(), e.client, targets, Options{Policy: Policy{ClusterID: testCluster, Concurrency: 3}})
 	if len(res) != len(targets) {
 		t.Fatalf("%d results", len(res))
 	}
@@ -491,7 +491,7 @@ func TestRunCancelled(t *testing.T) {
 	pid := e.pool(t, "pool-1")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	res := Run(ctx, e.client, []Target{{Binding: binding("web", "uid-1", pid), Endpoints: eps(0, 3)}}, Options{ClusterID: testCluster})
+	res := Run(ctx, e.client, []Target{{Binding: binding("web", "uid-1", pid), Endpoints: eps(0, 3)}}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, res[0], StateFailed, ReasonCanceled)
 	e.wantCounts(t, 0, 0, 0, 0)
 
@@ -500,7 +500,7 @@ func TestRunCancelled(t *testing.T) {
 	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	r := Sync(ctx, e.client, Target{Binding: binding("web", "uid-1", pid), Endpoints: eps(0, 3)}, Options{ClusterID: testCluster})
+	r := Sync(ctx, e.client, Target{Binding: binding("web", "uid-1", pid), Endpoints: eps(0, 3)}, Options{Policy: Policy{ClusterID: testCluster}})
 	if r.State != StateFailed || (r.Reason != ReasonTimeout && r.Reason != ReasonCanceled) || time.Since(start) > 3*time.Second {
 		t.Fatalf("result %+v after %v", r, time.Since(start))
 	}
@@ -513,7 +513,7 @@ func TestRunCancelled(t *testing.T) {
 func TestSyncInvalidBinding(t *testing.T) {
 	e := newEnv(t, elbemulator.Options{})
 	for _, b := range []*lbv1.PoolBinding{nil, binding("web", "", "pool-1"), binding("web", "uid", "")} {
-		r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 1)}, Options{ClusterID: testCluster})
+		r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 1)}, Options{Policy: Policy{ClusterID: testCluster}})
 		wantState(t, r, StateFailed, ReasonInvalidBinding)
 	}
 	e.wantCounts(t, 0, 0, 0, 0)
@@ -523,7 +523,7 @@ func TestResultMarshalsStably(t *testing.T) {
 	e := newEnv(t, elbemulator.Options{})
 	pid := e.pool(t, "pool-1")
 	b := binding("web", "uid-1", pid)
-	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: []Endpoint{{Address: "10.0.0.2", Port: 80}, {Address: "10.0.0.1", Port: 80}}}, Options{ClusterID: testCluster, DryRun: true})
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: []Endpoint{{Address: "10.0.0.2", Port: 80}, {Address: "10.0.0.1", Port: 80}}}, Options{Policy: Policy{ClusterID: testCluster, DryRun: true}})
 	j1, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
@@ -608,7 +608,7 @@ func TestSyncDrainsTerminatingEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all}, Options{ClusterID: testCluster}); !r.InSync() {
+	if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all}, Options{Policy: Policy{ClusterID: testCluster}}); !r.InSync() {
 		t.Fatal(r.Line())
 	}
 	e.emu.ResetCounts()
@@ -616,7 +616,7 @@ func TestSyncDrainsTerminatingEndpoints(t *testing.T) {
 	// Two pods terminate while still serving; a third is gone. The foreign
 	// member sits at a terminating endpoint of its own.
 	tgt := Target{Binding: b, Endpoints: all[:1], Draining: append(slices.Clone(all[1:3]), Endpoint{Address: "10.9.9.9", Port: 8080})}
-	r := Sync(context.Background(), e.client, tgt, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), e.client, tgt, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	if r.Draining != 2 || r.Updated != 2 || r.Removed != 1 || r.Plan.Update != 2 || len(r.Plan.ToUpdate) != 2 ||
 		r.Plan.ToUpdate[0].From != 1 || r.Plan.ToUpdate[0].To != 0 || r.Plan.ToUpdate[0].Reason != UpdateDrain {
@@ -635,12 +635,12 @@ func TestSyncDrainsTerminatingEndpoints(t *testing.T) {
 	}
 
 	// Same state again: nothing to write, still draining.
-	r = Sync(context.Background(), e.client, tgt, Options{ClusterID: testCluster})
+	r = Sync(context.Background(), e.client, tgt, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateInSync, ReasonInSync)
 	e.wantCountsUpd(t, 1, 1, 0, 0, 0)
 
 	// One pod comes back ready (weight restored), the other is gone (removed).
-	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all[:2]}, Options{ClusterID: testCluster})
+	r = Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all[:2]}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	if r.Draining != 0 || r.Updated != 1 || r.Removed != 1 || r.Plan.ToUpdate[0].Reason != UpdateRestore {
 		t.Fatalf("result %+v", r)
@@ -671,7 +671,7 @@ func TestSyncDrainModes(t *testing.T) {
 			pid := e.emu.CreatePool(tc.pool).ID
 			b := binding("web", "uid-1", pid)
 			all := eps(0, 2)
-			if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all}, Options{ClusterID: testCluster}); !r.InSync() {
+			if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all}, Options{Policy: Policy{ClusterID: testCluster}}); !r.InSync() {
 				t.Fatal(r.Line())
 			}
 			// A weight changed by hand, and one endpoint terminating.
@@ -681,7 +681,7 @@ func TestSyncDrainModes(t *testing.T) {
 				t.Fatal(err)
 			}
 			e.emu.ResetCounts()
-			r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all[:1], Draining: all[1:]}, Options{ClusterID: testCluster})
+			r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all[:1], Draining: all[1:]}, Options{Policy: Policy{ClusterID: testCluster}})
 			wantState(t, r, StateSynced, ReasonSynced)
 			if r.Draining != 0 || r.Removed != 1 || r.Updated != tc.updates || len(r.Notes) != 1 || r.Notes[0] != tc.note {
 				t.Fatalf("result %+v", r)
@@ -718,12 +718,12 @@ func TestSyncWarnsWeightZeroWithoutConnectionDrain(t *testing.T) {
 			pid := e.emu.CreatePool(tc.pool).ID
 			b := binding("web", "uid-1", pid)
 			all := eps(0, 2)
-			if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all}, Options{ClusterID: testCluster}); !r.InSync() || len(r.Warnings) != 0 {
+			if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all}, Options{Policy: Policy{ClusterID: testCluster}}); !r.InSync() || len(r.Warnings) != 0 {
 				t.Fatalf("%s warnings %q", r.Line(), r.Warnings)
 			}
 			rolling := Target{Binding: b, Endpoints: all[:1], Draining: all[1:]}
 			for _, dry := range []bool{true, false} {
-				r := Sync(context.Background(), e.client, rolling, Options{ClusterID: testCluster, DryRun: dry})
+				r := Sync(context.Background(), e.client, rolling, Options{Policy: Policy{ClusterID: testCluster, DryRun: dry}})
 				if !tc.warn {
 					if len(r.Warnings) != 0 {
 						t.Fatalf("dry-run=%v: unexpected warnings %q", dry, r.Warnings)
@@ -746,7 +746,7 @@ func TestSyncWarnsWeightZeroWithoutConnectionDrain(t *testing.T) {
 				t.Fatalf("weights %v: the terminating endpoint's member is not at 0", w)
 			}
 			// The members are at weight 0 already: nothing changes, no warning again.
-			if r := Sync(context.Background(), e.client, rolling, Options{ClusterID: testCluster}); len(r.Warnings) != 0 {
+			if r := Sync(context.Background(), e.client, rolling, Options{Policy: Policy{ClusterID: testCluster}}); len(r.Warnings) != 0 {
 				t.Fatalf("second pass: %s warnings %q", r.Line(), r.Warnings)
 			}
 		})
@@ -761,7 +761,7 @@ func TestSyncBindingWeight(t *testing.T) {
 	pid := e.emu.CreatePool(elb.Pool{ID: "pool-1", Protocol: "HTTP"}).ID
 	b := binding("web", "uid-1", pid)
 	b.Annotations = map[string]string{lbv1.WeightAnnotation: "7"}
-	if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2)}, Options{ClusterID: testCluster}); !r.InSync() || r.Updated != 0 {
+	if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2)}, Options{Policy: Policy{ClusterID: testCluster}}); !r.InSync() || r.Updated != 0 {
 		t.Fatal(r.Line())
 	}
 	for k, w := range e.weights(pid) {
@@ -771,14 +771,14 @@ func TestSyncBindingWeight(t *testing.T) {
 	}
 	b.Annotations[lbv1.WeightAnnotation] = "100"
 	e.emu.ResetCounts()
-	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2)}, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2)}, Options{Policy: Policy{ClusterID: testCluster}})
 	if !r.InSync() || r.Updated != 2 {
 		t.Fatal(r.Line())
 	}
 	e.wantCountsUpd(t, 1, 1, 0, 1, 0)
 	for _, bad := range []string{"101", "-1", "1.5", "", "heavy"} {
 		b.Annotations[lbv1.WeightAnnotation] = bad
-		r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{ClusterID: testCluster})
+		r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{Policy: Policy{ClusterID: testCluster}})
 		wantState(t, r, StateBlocked, ReasonInvalidWeight)
 		if !strings.Contains(r.Message, lbv1.WeightAnnotation) || !strings.Contains(r.Message, fmt.Sprintf("%q", bad)) {
 			t.Fatalf("message %q does not name the annotation and value", r.Message)
@@ -794,17 +794,17 @@ func TestSyncDrainRefusedWhenNothingReady(t *testing.T) {
 	pid := e.emu.CreatePool(elb.Pool{ID: "pool-1", Protocol: "HTTP"}).ID
 	b := binding("web", "uid-1", pid)
 	all := eps(0, 2)
-	if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all}, Options{ClusterID: testCluster}); !r.InSync() {
+	if r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: all}, Options{Policy: Policy{ClusterID: testCluster}}); !r.InSync() {
 		t.Fatal(r.Line())
 	}
 	e.emu.ResetCounts()
-	r := Sync(context.Background(), e.client, Target{Binding: b, Draining: all}, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), e.client, Target{Binding: b, Draining: all}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateBlocked, ReasonEmptyRefused)
 	if r.Message != "no ready endpoint; refusing to drain 2 member(s) to weight 0 without --allow-empty" {
 		t.Fatalf("message %q", r.Message)
 	}
 	e.wantCountsUpd(t, 1, 1, 0, 0, 0)
-	r = Sync(context.Background(), e.client, Target{Binding: b, Draining: all}, Options{ClusterID: testCluster, AllowEmpty: true})
+	r = Sync(context.Background(), e.client, Target{Binding: b, Draining: all}, Options{Policy: Policy{ClusterID: testCluster, AllowEmpty: true}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	e.wantCountsUpd(t, 1, 1, 0, 1, 0)
 	for k, w := range e.weights(pid) {
@@ -828,10 +828,19 @@ func TestSyncPruneOrphansRereadsOwners(t *testing.T) {
 	now := NewOwnerLookup([]Owner{{"ns", "web", "uid-web", testCluster}, {"ns", "late", "uid-late", testCluster}}, []string{"ns"})
 	reads := 0
 	target := Target{Binding: b, Endpoints: eps(0, 1)}
-	opts := Options{ClusterID: testCluster, Owners: before, PruneOrphans: true, ReadOwners: func(context.Context) (OwnerLookup, error) {
-		reads++
-		return now, nil
-	}}
+	opts := Options{
+		Policy: Policy{
+			ClusterID:    testCluster,
+			PruneOrphans: true,
+		},
+		Hooks: Hooks{
+			Owners: before,
+			ReadOwners: func(context.Context) (OwnerLookup, error) {
+				reads++
+				return now, nil
+			},
+		},
+	}
 
 	r := Sync(context.Background(), e.client, target, opts)
 	wantState(t, r, StateSynced, ReasonSynced)

@@ -40,14 +40,14 @@ func TestSyncTakesPoolLock(t *testing.T) {
 	pid := e.pool(t, "pool-1")
 	b := binding("web", "uid-1", pid)
 	l := &scriptedLocker{}
-	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{ClusterID: testCluster, Locker: l})
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{Policy: Policy{ClusterID: testCluster}, Hooks: Hooks{Locker: l}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	if len(l.calls) != 1 || l.calls[0] != "ns/"+pid || l.released != 1 {
 		t.Errorf("lock calls %v, released %d: want one lock of ns/%s, released", l.calls, l.released, pid)
 	}
 	// A dry run takes no lock.
 	l = &scriptedLocker{}
-	Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 4)}, Options{ClusterID: testCluster, Locker: l, DryRun: true})
+	Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 4)}, Options{Policy: Policy{ClusterID: testCluster, DryRun: true}, Hooks: Hooks{Locker: l}})
 	if len(l.calls) != 0 {
 		t.Errorf("dry run locked %v", l.calls)
 	}
@@ -58,7 +58,7 @@ func TestSyncBusyChangesNothing(t *testing.T) {
 	pid := e.pool(t, "pool-1")
 	b := binding("web", "uid-1", pid)
 	busy := &poollock.BusyError{Lease: "ns/ccictl-pool-" + pid, Holder: "ccictl/other/1/ab"}
-	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{ClusterID: testCluster, Locker: &scriptedLocker{err: busy}})
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{Policy: Policy{ClusterID: testCluster}, Hooks: Hooks{Locker: &scriptedLocker{err: busy}}})
 	wantState(t, r, StateBlocked, ReasonBusy)
 	if !strings.Contains(r.Message, "ccictl/other/1/ab") {
 		t.Errorf("message %q does not name the holder", r.Message)
@@ -74,7 +74,7 @@ func TestSyncLockWaitCanceled(t *testing.T) {
 	pid := e.pool(t, "pool-1")
 	b := binding("web", "uid-1", pid)
 	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)},
-		Options{ClusterID: testCluster, Locker: &scriptedLocker{err: fmt.Errorf("waiting for the holder: %w", context.DeadlineExceeded)}})
+		Options{Policy: Policy{ClusterID: testCluster}, Hooks: Hooks{Locker: &scriptedLocker{err: fmt.Errorf("waiting for the holder: %w", context.DeadlineExceeded)}}})
 	wantState(t, r, StateFailed, ReasonTimeout)
 	e.wantCounts(t, 0, 0, 0, 0)
 }
@@ -86,7 +86,7 @@ func TestSyncLockFailedIsNotAnELBError(t *testing.T) {
 	pid := e.pool(t, "pool-1")
 	b := binding("web", "uid-1", pid)
 	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)},
-		Options{ClusterID: testCluster, Locker: &scriptedLocker{err: errors.New("Post \"https://127.0.0.1:6443/apis/coordination.k8s.io/v1/namespaces/ns/leases\": connection refused")}})
+		Options{Policy: Policy{ClusterID: testCluster}, Hooks: Hooks{Locker: &scriptedLocker{err: errors.New("Post \"https://127.0.0.1:6443/apis/coordination.k8s.io/v1/namespaces/ns/leases\": connection refused")}}})
 	wantState(t, r, StateFailed, ReasonLockFailed)
 	if !strings.Contains(r.Message, "lock pool "+pid) || !strings.Contains(r.Message, "nothing changed") {
 		t.Errorf("message %q does not say which lock failed and that nothing changed", r.Message)
@@ -100,7 +100,7 @@ func TestSyncUnavailableLockRechecksRemovals(t *testing.T) {
 	e := newEnv(t, elbemulator.Options{})
 	pid := e.pool(t, "pool-1")
 	b := binding("web", "uid-1", pid)
-	opts := Options{ClusterID: testCluster, Locker: &scriptedLocker{err: &poollock.UnavailableError{Err: errors.New("forbidden")}}}
+	opts := Options{Policy: Policy{ClusterID: testCluster}, Hooks: Hooks{Locker: &scriptedLocker{err: &poollock.UnavailableError{Err: errors.New("forbidden")}}}}
 	wantState(t, Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 4)}, opts), StateSynced, ReasonSynced)
 	e.emu.ResetCounts()
 
@@ -143,7 +143,7 @@ func TestSyncLockLost(t *testing.T) {
 	l := &scriptedLocker{}
 	var c lossyClient
 	c.Client, c.lose = e.client, func() { l.lose() }
-	r := Sync(context.Background(), &c, Target{Binding: b, Endpoints: eps(0, 450)}, Options{ClusterID: testCluster, Locker: l})
+	r := Sync(context.Background(), &c, Target{Binding: b, Endpoints: eps(0, 450)}, Options{Policy: Policy{ClusterID: testCluster}, Hooks: Hooks{Locker: l}})
 	wantState(t, r, StateFailed, ReasonLockLost)
 	if r.Added != 200 || !strings.Contains(r.Message, "pool lock lost") {
 		t.Errorf("added %d, message %q: want the first batch only and the loss named", r.Added, r.Message)
@@ -174,14 +174,22 @@ func TestSyncContendedLockRereadsDesired(t *testing.T) {
 	pid := e.pool(t, "pool-1")
 	b := binding("web", "uid-1", pid)
 	// The writer that went first left the pool at the new endpoints 2-3.
-	wantState(t, Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(2, 2)}, Options{ClusterID: testCluster}), StateSynced, ReasonSynced)
+	wantState(t, Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(2, 2)}, Options{Policy: Policy{ClusterID: testCluster}}), StateSynced, ReasonSynced)
 	e.emu.ResetCounts()
 
 	reads := 0
-	opts := Options{ClusterID: testCluster, Locker: &scriptedLocker{contended: true}, ReadDesired: func(context.Context, Target) ([]Endpoint, error) {
-		reads++
-		return eps(2, 2), nil
-	}}
+	opts := Options{
+		Policy: Policy{
+			ClusterID: testCluster,
+		},
+		Hooks: Hooks{
+			Locker: &scriptedLocker{contended: true},
+			ReadDesired: func(context.Context, Target) ([]Endpoint, error) {
+				reads++
+				return eps(2, 2), nil
+			},
+		},
+	}
 	// This pass read the old endpoints 0-1 before waiting, and 2 as
 	// terminating; now 2 is ready again.
 	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2), Draining: eps(2, 1)}, opts)
@@ -226,7 +234,7 @@ func TestSyncRecordsUnderTheLock(t *testing.T) {
 		got = append(got, fmt.Sprintf("%s %s released=%d", tg.Binding.Name, r.Reason, l.released))
 		r.Message = "changed by the recorder"
 	}
-	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{ClusterID: testCluster, Locker: l, Record: record})
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{Policy: Policy{ClusterID: testCluster}, Hooks: Hooks{Locker: l, Record: record}})
 	if len(got) != 1 || got[0] != "web "+ReasonSynced+" released=0" || l.released != 1 {
 		t.Errorf("records %v, released %d: want one record of a Synced result before the release", got, l.released)
 	}
@@ -237,7 +245,7 @@ func TestSyncRecordsUnderTheLock(t *testing.T) {
 	// Busy: recorded once, no lock held.
 	got = nil
 	busy := &poollock.BusyError{Lease: "ns/x", Holder: "other"}
-	Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{ClusterID: testCluster, Locker: &scriptedLocker{err: busy}, Record: record})
+	Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 3)}, Options{Policy: Policy{ClusterID: testCluster}, Hooks: Hooks{Locker: &scriptedLocker{err: busy}, Record: record}})
 	if len(got) != 1 || !strings.HasPrefix(got[0], "web "+ReasonBusy) {
 		t.Errorf("busy records %v, want one", got)
 	}
@@ -246,7 +254,7 @@ func TestSyncRecordsUnderTheLock(t *testing.T) {
 	got = nil
 	bad := binding("bad", "uid-2", pid)
 	bad.Annotations = map[string]string{"loadbalancer.networking.openvessel.io/weight": "heavy"}
-	Sync(context.Background(), e.client, Target{Binding: bad, Endpoints: eps(0, 1)}, Options{ClusterID: testCluster, Locker: &scriptedLocker{}, Record: record})
+	Sync(context.Background(), e.client, Target{Binding: bad, Endpoints: eps(0, 1)}, Options{Policy: Policy{ClusterID: testCluster}, Hooks: Hooks{Locker: &scriptedLocker{}, Record: record}})
 	if len(got) != 1 || !strings.HasPrefix(got[0], "bad "+ReasonInvalidWeight) {
 		t.Errorf("early-return records %v, want one InvalidWeight", got)
 	}

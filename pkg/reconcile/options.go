@@ -7,21 +7,26 @@ import (
 	"github.com/openvessel/ccictl/pkg/poollock"
 )
 
-// Options are the policy of a pass.
+// Options are what a pass runs with: its Policy, a value made from the
+// sync flags once, and its Hooks, the collaborators each mode supplies per
+// pass (what it read, its lock, where its results go). A mode builds its
+// Hooks anew for every pass instead of resetting fields of a shared value.
 type Options struct {
+	Policy
+	Hooks
+
+	// quota is shared by the bindings of one Run.
+	quota *quotaCache
+}
+
+// Policy is how a pass decides and writes: the sync flags.
+type Policy struct {
 	// DryRun reads and plans but writes nothing.
 	DryRun bool
 	// AllowEmpty permits removing every owned member when nothing is desired.
 	AllowEmpty bool
 	// PruneOrphans removes members of bindings that no longer exist.
 	PruneOrphans bool
-	// Owners tells which other bindings exist (see NewOwnerLookup).
-	Owners OwnerLookup
-	// ReadOwners, if set, reads Owners again. With PruneOrphans, a plan
-	// that finds orphans is made again from its answer, under the pool's
-	// lock: a binding created after Owners was read (and synced by another
-	// pass meanwhile) would otherwise have its members removed as orphans.
-	ReadOwners func(ctx context.Context) (OwnerLookup, error)
 	// ClusterID is this cluster's identity in the ownership markers
 	// (ValidateClusterID; required): members marked by another cluster are
 	// foreign, never orphans.
@@ -32,6 +37,28 @@ type Options struct {
 	// Concurrency bounds how many bindings Run syncs at once (default
 	// DefaultConcurrency).
 	Concurrency int
+	// MemberQuota is the members_per_pool to stage against when the quota
+	// API cannot be read (0 = DefaultMemberQuota, -1 = unlimited).
+	MemberQuota int
+	// WaitHealthy makes each round wait until its new members are ONLINE
+	// before removing stale ones (pools with a health monitor only).
+	WaitHealthy bool
+	// HealthTimeout bounds one round's wait (0 = DefaultHealthTimeout);
+	// HealthInterval is the time between polls (0 = DefaultHealthInterval).
+	HealthTimeout  time.Duration
+	HealthInterval time.Duration
+}
+
+// Hooks are what a pass reads from and reports to, supplied by its mode
+// (the one-shot pass from its lists, the controller from its caches).
+type Hooks struct {
+	// Owners tells which other bindings exist (see NewOwnerLookup).
+	Owners OwnerLookup
+	// ReadOwners, if set, reads Owners again. With PruneOrphans, a plan
+	// that finds orphans is made again from its answer, under the pool's
+	// lock: a binding created after Owners was read (and synced by another
+	// pass meanwhile) would otherwise have its members removed as orphans.
+	ReadOwners func(ctx context.Context) (OwnerLookup, error)
 	// Locker, if set, makes the writers of each pool take turns
 	// (pkg/poollock): a binding's pool read, plan and writes happen under
 	// its pool's lock, so no pass acts on a plan another pass's writes made
@@ -44,16 +71,6 @@ type Options struct {
 	// list, right before the removals, and a removal whose endpoint is
 	// desired again (or whose member changed) is dropped.
 	ReadDesired func(ctx context.Context, t Target) ([]Endpoint, error)
-	// MemberQuota is the members_per_pool to stage against when the quota
-	// API cannot be read (0 = DefaultMemberQuota, -1 = unlimited).
-	MemberQuota int
-	// WaitHealthy makes each round wait until its new members are ONLINE
-	// before removing stale ones (pools with a health monitor only).
-	WaitHealthy bool
-	// HealthTimeout bounds one round's wait (0 = DefaultHealthTimeout);
-	// HealthInterval is the time between polls (0 = DefaultHealthInterval).
-	HealthTimeout  time.Duration
-	HealthInterval time.Duration
 	// Warn receives notices about the whole pass (e.g. the quota fallback),
 	// at most once each; nil drops them.
 	Warn func(string)
@@ -65,9 +82,6 @@ type Options struct {
 	// writes were made under (the lock's): its fence guards apply to what
 	// Record writes too.
 	Record func(ctx context.Context, t Target, r *Result)
-
-	// quota is shared by the bindings of one Run.
-	quota *quotaCache
 }
 
 // ShareQuota returns opts with a member-quota cache that every Sync and

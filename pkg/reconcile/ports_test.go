@@ -24,7 +24,7 @@ func TestSyncPortChoices(t *testing.T) {
 			e := newEnv(t, elbemulator.Options{})
 			pid := e.emu.CreatePool(elb.Pool{Protocol: proto}).ID
 			b := binding("dns", "uid-1", pid)
-			r := Sync(context.Background(), e.client, Target{Binding: b, PortChoices: choices}, Options{ClusterID: testCluster})
+			r := Sync(context.Background(), e.client, Target{Binding: b, PortChoices: choices}, Options{Policy: Policy{ClusterID: testCluster}})
 			wantState(t, r, StateSynced, ReasonSynced)
 			ms := e.emu.Members(pid)
 			if len(ms) != 1 || ms[0].ProtocolPort != want || r.Desired != 1 {
@@ -37,7 +37,7 @@ func TestSyncPortChoices(t *testing.T) {
 	b := binding("dns", "uid-1", pid)
 	only := map[string]PortChoice{"UDP": choices["UDP"], "SCTP": {}}
 	e.emu.ResetCounts()
-	r := Sync(context.Background(), e.client, Target{Binding: b, PortChoices: only}, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), e.client, Target{Binding: b, PortChoices: only}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateBlocked, ReasonServicePortNotFound)
 	if !strings.Contains(r.Message, "served as SCTP and UDP only") || !strings.Contains(r.Message, "takes TCP") || len(e.emu.Members(pid)) != 0 {
 		t.Fatalf("no TCP port: %s", r.Line())
@@ -46,7 +46,7 @@ func TestSyncPortChoices(t *testing.T) {
 	// A choice that could not be resolved withholds removals as usual.
 	e.direct(t, pid, Marker(ownerOf(b, testCluster)), "10.1.0.9", 5354)
 	part := map[string]PortChoice{"TCP": {Endpoints: []Endpoint{{Address: "10.1.0.1", Port: 5354}}, ResolveErr: errors.New("list pods: timeout")}}
-	r = Sync(context.Background(), e.client, Target{Binding: b, PortChoices: part}, Options{ClusterID: testCluster})
+	r = Sync(context.Background(), e.client, Target{Binding: b, PortChoices: part}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateBlocked, ReasonEndpointsUnresolved)
 	if r.Removed != 0 || r.Added != 1 {
 		t.Fatalf("partial choice: %s", r.Line())

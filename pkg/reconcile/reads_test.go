@@ -39,7 +39,7 @@ func TestSyncCompleteReads(t *testing.T) {
 		e, pid, _ := setup(t)
 		e.emu.SetFaults(elbemulator.Faults{PageCap: 3})
 		b := binding("web", "uid-1", pid)
-		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
+		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{Policy: Policy{ClusterID: testCluster}})
 		wantState(t, r, StateSynced, ReasonSynced)
 		if r.Removed != 1 || r.Kept != 3 {
 			t.Fatalf("removed %d kept %d, want 1 and 3: %s", r.Removed, r.Kept, r.Line())
@@ -56,7 +56,7 @@ func TestSyncCompleteReads(t *testing.T) {
 		// an add of it answers "existed"; 10.1.0.4 is stale and is kept.
 		e.emu.SetFaults(elbemulator.Faults{ListOmit: []string{ms[0].ID}})
 		b := binding("web", "uid-1", pid)
-		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
+		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{Policy: Policy{ClusterID: testCluster}})
 		wantState(t, r, StateBlocked, ReasonInconsistentRead)
 		if r.InSync() || r.Removed != 0 || !strings.Contains(r.Message, "1 member(s) of the pool not listed") {
 			t.Fatalf("result %s", r.Line())
@@ -72,7 +72,7 @@ func TestSyncCompleteReads(t *testing.T) {
 		e, pid, ms := setup(t)
 		e.emu.SetFaults(elbemulator.Faults{ListOmit: []string{ms[1].ID}, ListOmitCalls: 1})
 		b := binding("web", "uid-1", pid)
-		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
+		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{Policy: Policy{ClusterID: testCluster}})
 		wantState(t, r, StateSynced, ReasonSynced)
 		if r.Added != 0 || r.Removed != 1 {
 			t.Fatalf("result %s, want +0 -1", r.Line())
@@ -85,7 +85,7 @@ func TestSyncCompleteReads(t *testing.T) {
 		e, pid, _ := setup(t)
 		e.emu.SetFaults(elbemulator.Faults{PageCap: 2, DropNextMarker: 10})
 		b := binding("web", "uid-1", pid)
-		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
+		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{Policy: Policy{ClusterID: testCluster}})
 		wantState(t, r, StateBlocked, ReasonInconsistentRead)
 		if r.Removed != 0 || len(e.emu.Members(pid)) != 4 {
 			t.Fatalf("result %s; pool %d members", r.Line(), len(e.emu.Members(pid)))
@@ -117,7 +117,7 @@ func TestSyncCompleteReads(t *testing.T) {
 				t.Error(err)
 			}
 		})
-		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{ClusterID: testCluster})
+		r := Sync(ctx, e.client, Target{Binding: b, Endpoints: desired}, Options{Policy: Policy{ClusterID: testCluster}})
 		e.emu.SetBeforeListPage(nil)
 		wantState(t, r, StateBlocked, ReasonInconsistentRead)
 		got := map[string]bool{}

@@ -101,7 +101,7 @@ func TestSyncStagesFullReplacement(t *testing.T) {
 	pid := e.pool(t, "pool-1")
 	tg, desired := replacement(t, e, pid, 450, 420)
 	s, c := e.sampler(t, pid, desired)
-	r := Sync(context.Background(), c, tg, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), c, tg, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	if r.Rounds != 9 || r.Plan.Rounds != 9 || r.Plan.Quota != 500 || r.Plan.QuotaSource != QuotaFromAPI {
 		t.Fatalf("rounds %d/%d quota %d %s", r.Rounds, r.Plan.Rounds, r.Plan.Quota, r.Plan.QuotaSource)
@@ -140,7 +140,7 @@ func TestSyncWaitHealthyKeepsHealthyCount(t *testing.T) {
 	// Each health poll takes at least 20ms, so each round's recorded wait
 	// has a floor whatever the machine's speed.
 	c = slowPolls{c, 20 * time.Millisecond}
-	r := Sync(context.Background(), c, tg, Options{ClusterID: testCluster, WaitHealthy: true, HealthInterval: 10 * time.Millisecond, HealthTimeout: 10 * time.Second})
+	r := Sync(context.Background(), c, tg, Options{Policy: Policy{ClusterID: testCluster, WaitHealthy: true, HealthInterval: 10 * time.Millisecond, HealthTimeout: 10 * time.Second}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	if r.Health == nil || !r.Health.Gated || r.Health.Healthy != 420 || r.Health.Unhealthy != 0 || r.Health.Polls < 9 {
 		t.Fatalf("health %+v", r.Health)
@@ -176,7 +176,7 @@ func TestSyncHealthTimeoutKeepsStale(t *testing.T) {
 	if err := e.emu.SetOffline(pid, desired[3].Address, "CONNECT_REFUSED"); err != nil {
 		t.Fatal(err)
 	}
-	r := Sync(context.Background(), e.client, tg, Options{ClusterID: testCluster, WaitHealthy: true, HealthInterval: 10 * time.Millisecond, HealthTimeout: 80 * time.Millisecond})
+	r := Sync(context.Background(), e.client, tg, Options{Policy: Policy{ClusterID: testCluster, WaitHealthy: true, HealthInterval: 10 * time.Millisecond, HealthTimeout: 80 * time.Millisecond}})
 	wantState(t, r, StateDegraded, ReasonMembersUnhealthy)
 	if !strings.Contains(r.Message, desired[3].Address+":8080 OFFLINE CONNECT_REFUSED") || !strings.Contains(r.Message, "450 stale member(s) kept") {
 		t.Fatalf("message %q", r.Message)
@@ -194,7 +194,7 @@ func TestSyncNoMonitorNotWaited(t *testing.T) {
 	e := newEnv(t, elbemulator.Options{MemberQuota: 500})
 	pid := e.pool(t, "pool-1", "lb-1")
 	tg, desired := replacement(t, e, pid, 450, 420)
-	r := Sync(context.Background(), e.client, tg, Options{ClusterID: testCluster, WaitHealthy: true, HealthInterval: time.Hour})
+	r := Sync(context.Background(), e.client, tg, Options{Policy: Policy{ClusterID: testCluster, WaitHealthy: true, HealthInterval: time.Hour}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	e.wantCounts(t, 1, 1, 9, 9) // no health poll
 	if r.Health != nil || len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "no health monitor") {
@@ -213,7 +213,7 @@ func TestSyncQuotaRefusedCarriesOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, c := e.sampler(t, pid, desired)
-	r := Sync(context.Background(), c, tg, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), c, tg, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	if s.maxSize > 460 {
 		t.Fatalf("pool reached %d", s.maxSize)
@@ -230,7 +230,7 @@ func TestSyncQuotaRefusedWithoutProgress(t *testing.T) {
 	if err := e.emu.SetPoolMemberQuota(pid, 1); err != nil {
 		t.Fatal(err)
 	}
-	r := Sync(context.Background(), e.client, tg, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), e.client, tg, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateBlocked, ReasonQuotaExhausted)
 	if !strings.Contains(r.Message, "ELB.8905") || r.Added != 0 || r.Removed != 45 {
 		t.Fatalf("added %d removed %d: %q", r.Added, r.Removed, r.Message)
@@ -246,14 +246,14 @@ func TestSyncForeignFillQuota(t *testing.T) {
 	}
 	b := binding("web", "uid-1", pid)
 	e.emu.ResetCounts()
-	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2)}, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2)}, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateBlocked, ReasonQuotaExhausted)
 	want := "member quota 5 of pool pool-1 is filled by members sync keeps (5 foreign or orphaned, 0 owned at desired endpoints): 2 of 2 desired endpoint(s) cannot be added"
 	if r.Message != want {
 		t.Fatalf("message %q\nwant      %q", r.Message, want)
 	}
 	e.wantCounts(t, 1, 1, 0, 0)
-	if d := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2)}, Options{ClusterID: testCluster, DryRun: true}); d.Reason != ReasonQuotaExhausted || d.Plan.Short != 2 {
+	if d := Sync(context.Background(), e.client, Target{Binding: b, Endpoints: eps(0, 2)}, Options{Policy: Policy{ClusterID: testCluster, DryRun: true}}); d.Reason != ReasonQuotaExhausted || d.Plan.Short != 2 {
 		t.Fatalf("dry run: %s %d", d.Reason, d.Plan.Short)
 	}
 }
@@ -270,11 +270,19 @@ func TestRunReadsQuotaOnce(t *testing.T) {
 	e.emu.SetQuotaAPIStatus(http.StatusForbidden)
 	var mu sync.Mutex
 	var notes []string
-	res := Run(context.Background(), e.client, targets, Options{ClusterID: testCluster, MemberQuota: 10, Warn: func(s string) {
-		mu.Lock()
-		notes = append(notes, s)
-		mu.Unlock()
-	}})
+	res := Run(context.Background(), e.client, targets, Options{
+		Policy: Policy{
+			ClusterID:   testCluster,
+			MemberQuota: 10,
+		},
+		Hooks: Hooks{
+			Warn: func(s string) {
+				mu.Lock()
+				notes = append(notes, s)
+				mu.Unlock()
+			},
+		},
+	})
 	if e.quotaCalls() != 1 || len(notes) != 1 || !strings.Contains(notes[0], "--member-quota=10") || !strings.Contains(notes[0], "403") {
 		t.Fatalf("quota calls %d, notes %q", e.quotaCalls(), notes)
 	}
@@ -291,7 +299,7 @@ func TestSyncDeletionProtected(t *testing.T) {
 	e := newEnv(t, elbemulator.Options{})
 	pid := e.emu.CreatePool(elb.Pool{ID: "pool-1", MemberDeletionProtectionEnable: true}).ID
 	tg, desired := replacement(t, e, pid, 3, 2)
-	r := Sync(context.Background(), e.client, tg, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), e.client, tg, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateBlocked, ReasonDeletionProtected)
 	if r.Added != 2 || r.Removed != 0 || !strings.Contains(r.Message, "3 removal(s) withheld") {
 		t.Fatalf("added %d removed %d %q", r.Added, r.Removed, r.Message)
@@ -308,7 +316,7 @@ func TestSyncPoolTypeUnsupported(t *testing.T) {
 	for _, p := range []elb.Pool{{ID: "inst", Type: "instance", VpcID: "vpc"}, {ID: "v6", IPVersion: "v6"}} {
 		pid := e.emu.CreatePool(p).ID
 		e.emu.ResetCounts()
-		r := Sync(context.Background(), e.client, Target{Binding: binding("web", "uid-1", pid), Endpoints: eps(0, 2)}, Options{ClusterID: testCluster})
+		r := Sync(context.Background(), e.client, Target{Binding: binding("web", "uid-1", pid), Endpoints: eps(0, 2)}, Options{Policy: Policy{ClusterID: testCluster}})
 		wantState(t, r, StateBlocked, ReasonPoolTypeUnsupported)
 		e.wantCounts(t, 1, 0, 0, 0)
 	}
@@ -345,7 +353,7 @@ func TestSyncStagedRemovesGoneBeforeLingering(t *testing.T) {
 	old := eps(0, 10)
 	tg.Lingering = old[:4] // 10.0.0.x of the first four: still listed
 	rec := &deleteRecorder{Client: e.client, e: e, poolID: pid}
-	r := Sync(context.Background(), rec, tg, Options{ClusterID: testCluster})
+	r := Sync(context.Background(), rec, tg, Options{Policy: Policy{ClusterID: testCluster}})
 	wantState(t, r, StateSynced, ReasonSynced)
 	e.wantPool(t, pid, tg.Binding, desired)
 	var order []string

@@ -78,7 +78,7 @@ func TestRunSharedPool(t *testing.T) {
 				"canary": {Binding: canary, Endpoints: []Endpoint{{Address: "10.1.0.2", Port: 8080}, {Address: "10.1.0.9", Port: 8080}}},
 			}
 			// Concurrency 1 runs them one at a time (in either order).
-			res := Run(context.Background(), e.client, []Target{targets[order[0]], targets[order[1]]}, Options{ClusterID: testCluster, Concurrency: 1})
+			res := Run(context.Background(), e.client, []Target{targets[order[0]], targets[order[1]]}, Options{Policy: Policy{ClusterID: testCluster, Concurrency: 1}})
 			for _, r := range res {
 				if !r.InSync() {
 					t.Fatalf("%s: %s", r.Binding, r.Line())

@@ -92,7 +92,7 @@ func TestCallCountStaged(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := Sync(context.Background(), client, target, Options{ClusterID: testCluster, WaitHealthy: tc.health, HealthInterval: time.Millisecond})
+			r := Sync(context.Background(), client, target, Options{Policy: Policy{ClusterID: testCluster, WaitHealthy: tc.health, HealthInterval: time.Millisecond}})
 			c := ce.emu.Counts()
 			got := stagedCalls{c[elbemulator.OpGetPool], c[elbemulator.OpListMembers], c[elbemulator.OpGetQuota],
 				c[elbemulator.OpBatchAddMembers], c[elbemulator.OpBatchDeleteMembers], r.Rounds}

@@ -23,7 +23,7 @@ func TestSyncEndpointsInTransition(t *testing.T) {
 	e.emu.ResetCounts()
 	t0 := Target{Binding: b, Endpoints: []Endpoint{{Address: "10.1.0.1", Port: 8080}, {Address: "10.1.0.4", Port: 8080}},
 		Lagging: []Endpoint{{Address: "10.1.0.2", Port: 8080}}, LaggingSlices: 1}
-	r := Sync(context.Background(), e.client, t0, Options{ClusterID: testCluster, Weight: nil})
+	r := Sync(context.Background(), e.client, t0, Options{Policy: Policy{ClusterID: testCluster, Weight: nil}})
 	wantState(t, r, StateBlocked, ReasonEndpointsInTransition)
 	if r.InSync() || r.Added != 1 || r.Removed != 1 || r.Plan.Transition != 1 ||
 		!strings.Contains(r.Message, "disagree on the name of port 80 (1 slice(s) name it otherwise") || !strings.Contains(r.Message, "1 removal(s) at their endpoints withheld") {
@@ -38,7 +38,7 @@ func TestSyncEndpointsInTransition(t *testing.T) {
 	}
 	// Lagging slices without a member to keep: a note, in sync.
 	t0.Lagging = []Endpoint{{Address: "10.1.0.9", Port: 8080}}
-	r = Sync(context.Background(), e.client, t0, Options{ClusterID: testCluster})
+	r = Sync(context.Background(), e.client, t0, Options{Policy: Policy{ClusterID: testCluster}})
 	if !r.InSync() || len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "a rename in progress") {
 		t.Fatalf("result %s", r.Line())
 	}

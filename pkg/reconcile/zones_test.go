@@ -15,7 +15,7 @@ import (
 func TestResultUnknownZone(t *testing.T) {
 	b := &lbv1.PoolBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web", UID: "u1"},
 		Spec: lbv1.PoolBindingSpec{PoolRef: lbv1.PoolRef{ID: "p1"}}}
-	r := newResult(Target{Binding: b, UnknownZone: 3}, Options{ClusterID: testCluster})
+	r := newResult(Target{Binding: b, UnknownZone: 3}, Options{Policy: Policy{ClusterID: testCluster}})
 	r.State = StateInSync
 	if got := r.Line(); got != "poolbinding/web: +0 -0 =0 foreign=0 unknown-zone=3" {
 		t.Errorf("line = %q", got)

@@ -39,8 +39,6 @@ type ControllerInputs struct {
 // read from the controller's caches.
 func (d *Driver) ReconcilerConfig(clusterID string, in ControllerInputs) bindingreconciler.Config {
 	c := in.Controller
-	policy := d.policy(clusterID)
-	policy.Locker = d.controllerLocks()
 	return bindingreconciler.Config{
 		Binding: func(ns, name string) (*lbv1.PoolBinding, error) {
 			b, err := c.Bindings().Get(cache.ObjectName{Namespace: ns, Name: name})
@@ -57,7 +55,9 @@ func (d *Driver) ReconcilerConfig(clusterID string, in ControllerInputs) binding
 		SubnetOverride: d.opts.SubnetCIDRID,
 		ELB:            d.elb.forBinding,
 		OwnRegion:      d.OwnRegion,
-		Policy:         policy,
+		Policy:         d.policy(clusterID),
+		Locker:         d.controllerLocks(),
+		Warn:           d.opts.warn,
 		Dynamic:        d.StatusDynamic,
 		GVR:            d.PoolBindings,
 		Kube:           d.Leases,

@@ -55,10 +55,10 @@ type Options struct {
 	// NoStatus leaves the bindings' statuses alone (a dry run always
 	// does).
 	NoStatus bool
-	// Policy is the pass's policy (reconcile.Options from the flags); the
-	// driver adds the cluster identity, the pool locks, the Warn hook and
-	// what it read.
-	Policy reconcile.Options
+	// Policy is the pass's policy from the flags; the driver adds the
+	// cluster identity, and each mode its hooks (pool locks, what it read,
+	// where results go).
+	Policy reconcile.Policy
 	// Locks say where and how the pool locks are taken.
 	Locks LockOptions
 	// ELB is the ELB client's options from the flags; the driver adds the
@@ -277,12 +277,10 @@ func (d *Driver) locker() *poollock.LeaseLocker {
 	}
 }
 
-// policy is the pass's policy with this cluster's identity and the Warn
-// hook, the same for one-shot and --watch; each mode adds its lock and
-// what it read.
-func (d *Driver) policy(clusterID string) reconcile.Options {
+// policy is the pass's policy with this cluster's identity, the same for
+// one-shot and --watch.
+func (d *Driver) policy(clusterID string) reconcile.Policy {
 	p := d.opts.Policy
 	p.ClusterID = clusterID
-	p.Warn = d.opts.warn
 	return p
 }

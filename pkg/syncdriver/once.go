@@ -100,9 +100,10 @@ func (d *Driver) RunOnce(ctx context.Context) (*PassResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := d.policy(in.clusterID)
-	opts.Owners, opts.ReadOwners, opts.ReadDesired = in.owners, in.readOwners, in.reread
-	opts.Locker = d.oneShotLocks(ctx, in.targets)
+	opts := reconcile.Options{Policy: d.policy(in.clusterID), Hooks: reconcile.Hooks{
+		Owners: in.owners, ReadOwners: in.readOwners, ReadDesired: in.reread,
+		Locker: d.oneShotLocks(ctx, in.targets), Warn: d.opts.warn,
+	}}
 	var status *bindingstatus.Writer
 	if !opts.DryRun && !d.opts.NoStatus {
 		status = bindingstatus.New(ctx, d.StatusDynamic, d.PoolBindings, in.objects, d.opts.log())

@@ -240,7 +240,7 @@ func TestRunOnceSelection(t *testing.T) {
 	poolA := w.binding("shop", "a", "web", "", nil)
 	poolB := w.binding("shop", "b", "web", "", nil)
 
-	p, err := w.driver(Options{Namespace: "shop", LabelSelector: "team=a", ClusterID: "unit", Policy: reconcile.Options{DryRun: true}}, local).RunOnce(context.Background())
+	p, err := w.driver(Options{Namespace: "shop", LabelSelector: "team=a", ClusterID: "unit", Policy: reconcile.Policy{DryRun: true}}, local).RunOnce(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func BenchmarkRegions(b *testing.B) {
 					groups[r].targets = append(groups[r].targets, j)
 				}
 				b.StartTimer()
-				results := runRegions(context.Background(), groups, clients, targets, reconcile.Options{ClusterID: "bench", Concurrency: 16})
+				results := runRegions(context.Background(), groups, clients, targets, reconcile.Options{Policy: reconcile.Policy{ClusterID: "bench", Concurrency: 16}})
 				b.StopTimer()
 				for _, res := range results {
 					if res.State != reconcile.StateSynced {

@@ -33,8 +33,8 @@ func (o *SyncOptions) driverOptions() syncdriver.Options {
 
 // policy is the pass's policy from the flags, the same for one-shot and
 // --watch.
-func (o *SyncOptions) policy() reconcile.Options {
-	return reconcile.Options{
+func (o *SyncOptions) policy() reconcile.Policy {
+	return reconcile.Policy{
 		DryRun:         o.DryRun,
 		AllowEmpty:     o.AllowEmpty,
 		PruneOrphans:   o.PruneOrphans,
