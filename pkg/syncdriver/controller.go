@@ -1,10 +1,12 @@
 package syncdriver
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -12,34 +14,129 @@ import (
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/bindingcontroller"
-	"github.com/openvessel/ccictl/pkg/bindingreconciler"
 	"github.com/openvessel/ccictl/pkg/bindingsource"
 	"github.com/openvessel/ccictl/pkg/poollock"
 	"github.com/openvessel/ccictl/pkg/readinessgate"
 )
 
-// ControllerInputs are what the controller of `sync --watch` gives each
-// reconcile besides what the driver built.
-type ControllerInputs struct {
-	// Controller serves the cached bindings and the Event recorder.
-	Controller *bindingcontroller.Controller
-	// Store resolves targets from the controller's caches; PodResource is
-	// the platform's pods (core v1, or cci/v2 on CCI 2.0).
-	Store       bindingsource.Store
-	PodResource schema.GroupVersionResource
-	// ResyncPeriod bounds how long gate polls stand in for full passes;
-	// GateLatency, if set, is told how long a gate took to open.
+// ControllerOptions are how `sync --watch` runs its controller, beside
+// the driver's Options.
+type ControllerOptions struct {
+	// Concurrency, Coalesce, ResyncPeriod and MaxBackoff are the work
+	// queue's (bindingcontroller.Config); Timeout bounds each reconcile.
+	Concurrency  int
+	Coalesce     time.Duration
 	ResyncPeriod time.Duration
-	GateLatency  func(time.Duration)
+	MaxBackoff   time.Duration
+	Timeout      time.Duration
+	// LeaderElection, if set, makes only the holder of its Lease reconcile.
+	LeaderElection *bindingcontroller.LeaderElectionConfig
+	// Metrics receives the controller's and the reconciles' metrics.
+	Metrics *bindingcontroller.Metrics
+	// RetryAfter, if set, is how long the ELB last asked not to call a pool
+	// again (ReconcilerConfig.RetryAfter).
+	RetryAfter func(poolID string) time.Duration
 }
 
-// ReconcilerConfig is what the controller's per-binding reconcile
-// (pkg/bindingreconciler) works with: the pass's policy, pool locks, ELB
-// clients per region, status and Lease clients, as the one-shot pass's,
-// read from the controller's caches.
-func (d *Driver) ReconcilerConfig(clusterID string, in ControllerInputs) bindingreconciler.Config {
-	c := in.Controller
-	return bindingreconciler.Config{
+// Controller is the controller of `sync --watch`, and what it watches, for
+// its start-up log.
+type Controller struct {
+	*bindingcontroller.Controller
+	ClusterID string
+	// Namespace is the watched namespace ("" = all of them); Endpoints
+	// says where endpoints come from: "EndpointSlices" or "Pods".
+	Namespace string
+	Endpoints string
+}
+
+// NewController builds the controller of `sync --watch`: its caches of
+// the platform's resources (cci/v2 where served, else core), and a
+// Reconciler over them with the same policy, locks, ELB clients and status
+// writes as the one-shot pass. It reads the cluster identity, and probes
+// whether this identity may list Nodes.
+func (d *Driver) NewController(ctx context.Context, o ControllerOptions) (*Controller, error) {
+	clusterID, err := d.ClusterIdentity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The caches' clients wait for an API server that went away instead of
+	// backing off (bindingcontroller.ReconnectingTransport); the start-up
+	// reads here fail at once instead.
+	cacheCfg := d.ProtobufConfig()
+	cacheCfg.Wrap(bindingcontroller.ReconnectingTransport)
+	cacheKube, err := kubernetes.NewForConfig(cacheCfg)
+	if err != nil {
+		return nil, err
+	}
+	jsonCfg := d.RESTConfig()
+	jsonCfg.Wrap(bindingcontroller.ReconnectingTransport)
+	dyn, err := dynamic.NewForConfig(jsonCfg)
+	if err != nil {
+		return nil, err
+	}
+	// The platform's Service group: cci/v2 where it is served, else core.
+	svcRes, podRes, err := bindingsource.ServiceResources(d.Mapper, "cci/v2")
+	if err != nil {
+		return nil, err
+	}
+	// Events go where the platform serves them: CCI 2.0 serves them as
+	// cci/v2 beside its Services (a tenant has no core v1), else core.
+	var eventRes schema.GroupVersionResource
+	if svcRes.Group != "" {
+		if m, err := d.Mapper.RESTMapping(schema.GroupKind{Group: svcRes.Group, Kind: "Event"}, svcRes.Version); err == nil {
+			eventRes = m.Resource
+		}
+	}
+	probe := bindingsource.NewResolver(d.Mapper, &bindingsource.ListerStore{}, "")
+	// Nodes are cached where this identity may list them (zone-scoped
+	// bindings on the Pod path, node-selector bindings); on CCI 2.0 it may
+	// not, and they are not watched at all rather than retried forever.
+	_, nodesErr := d.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1})
+
+	ccfg := bindingcontroller.Config{
+		Kube: cacheKube, Dynamic: dyn, Namespace: d.listNamespace(), Selector: d.Selector, LockNamespace: d.opts.Locks.Namespace, ControllerID: d.ControllerID(),
+		ServiceResource: svcRes, PodResource: podRes, EventResource: eventRes, Pods: !probe.UsesEndpointSlices(),
+		// Pods are cached on the EndpointSlice path too: readiness gates
+		// are set on them, and a pod waiting for its gate is registered.
+		WatchPods:   true,
+		Nodes:       nodesErr == nil,
+		Concurrency: o.Concurrency, Coalesce: o.Coalesce, ResyncPeriod: o.ResyncPeriod, MaxBackoff: o.MaxBackoff,
+		Metrics:        o.Metrics,
+		LeaderElection: o.LeaderElection,
+	}
+	// The controller needs the Reconciler and the Reconciler the
+	// controller's caches: the queue's calls read rec once both exist.
+	var rec *Reconciler
+	ccfg.Reconciler = bindingcontroller.ReconcilerFunc(func(ctx context.Context, key cache.ObjectName) bindingcontroller.Outcome {
+		return rec.Reconcile(ctx, key)
+	})
+	c, err := bindingcontroller.New(ccfg)
+	if err != nil {
+		return nil, err
+	}
+	store := &bindingsource.ListerStore{ServiceLister: c.Services(), ServiceResource: svcRes, PodLister: c.Pods(), PodResource: podRes}
+	if sl := c.EndpointSlices(); sl != nil { // nil where endpoints come from Pods
+		store.SliceLister = sl
+	}
+	if nodesErr == nil {
+		store.NodeLister, store.NodesSynced = c.Nodes(), c.NodesSynced
+	} else {
+		store.NodesErr = fmt.Errorf("%w: %v", bindingsource.ErrNodesUnavailable, nodesErr)
+	}
+	rec = NewReconciler(d.reconcilerConfig(clusterID, c, store, podRes, o))
+	endpoints := "EndpointSlices"
+	if ccfg.Pods {
+		endpoints = "Pods"
+	}
+	return &Controller{Controller: c, ClusterID: clusterID, Namespace: ccfg.Namespace, Endpoints: endpoints}, nil
+}
+
+// reconcilerConfig is what the controller's per-binding reconcile works
+// with: the pass's policy, pool locks, ELB clients per region, status and
+// Lease clients, as the one-shot pass's, read from the controller's caches
+// (store resolves targets; pods is the platform's pod resource).
+func (d *Driver) reconcilerConfig(clusterID string, c *bindingcontroller.Controller, store bindingsource.Store, pods schema.GroupVersionResource, o ControllerOptions) ReconcilerConfig {
+	return ReconcilerConfig{
 		Binding: func(ns, name string) (*lbv1.PoolBinding, error) {
 			b, err := c.Bindings().Get(cache.ObjectName{Namespace: ns, Name: name})
 			if apierrors.IsNotFound(err) {
@@ -50,7 +147,7 @@ func (d *Driver) ReconcilerConfig(clusterID string, in ControllerInputs) binding
 		PoolBindings:   c.Bindings().ForPool,
 		HasBinding:     c.Bindings().HasUID,
 		Namespaces:     d.namespaces(),
-		Store:          in.Store,
+		Store:          store,
 		Mapper:         bindingsource.RememberMappings(d.Mapper), // for the process, not per reconcile
 		SubnetOverride: d.opts.SubnetCIDRID,
 		ELB:            d.elb.forBinding,
@@ -61,14 +158,18 @@ func (d *Driver) ReconcilerConfig(clusterID string, in ControllerInputs) binding
 		Dynamic:        d.StatusDynamic,
 		GVR:            d.PoolBindings,
 		Kube:           d.Leases,
-		PodStatus:      podStatusPatcher(d.StatusDynamic, d.Leases, in.PodResource),
-		ResyncPeriod:   in.ResyncPeriod,
-		GateLatency:    in.GateLatency,
+		PodStatus:      podStatusPatcher(d.StatusDynamic, d.Leases, pods),
+		ResyncPeriod:   o.ResyncPeriod,
+		GateLatency:    o.Metrics.ObserveGateLatency,
 		NoStatus:       d.opts.NoStatus,
 		LockNamespace:  d.opts.Locks.Namespace,
 		ControllerID:   d.ControllerID(),
 		Recorder:       c.Recorder(),
 		Log:            d.opts.log(),
+		Timeout:        o.Timeout,
+		RetryAfter:     o.RetryAfter,
+		MaxBackoff:     o.MaxBackoff,
+		Metrics:        o.Metrics,
 	}
 }
 

@@ -4,8 +4,9 @@
 // both need from a cluster's config and the pass's options: the PoolBinding
 // resource, the clients, the selector, the cluster identity, the pool
 // locks, the region rule and one ELB client per region. On top of it,
-// RunOnce is the one-shot pass, and ReconcilerConfig is what the controller
-// of `sync --watch` reconciles each binding with (pkg/bindingreconciler).
+// RunOnce is the one-shot pass, and NewController the controller of
+// `sync --watch` (pkg/bindingcontroller's informers and queue) with a
+// Reconciler of each binding over the same pipeline, read from its caches.
 // It does not import cobra: pkg/cmd/synccmd maps its flags to Options.
 package syncdriver
 

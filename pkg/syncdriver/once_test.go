@@ -3,6 +3,7 @@ package syncdriver
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -338,7 +339,7 @@ func TestELBOptionsFromConfig(t *testing.T) {
 	block := map[string]string{"ak": "UNITTESTAK00000000AK", "sk": "unit-test-secret-key", "project-name": "cn-north-4"}
 	eo := elbOptionsFor(elbconfig.Options{Region: "cn-south-1"}, &rest.Config{Host: "https://cci.cn-north-4.myhuaweicloud.com",
 		AuthProvider: &clientcmdapi.AuthProviderConfig{Name: "iam", Config: block}})
-	if eo.Region != "cn-south-1" || eo.ClusterAddress != "https://cci.cn-north-4.myhuaweicloud.com" || !maps(eo.IAMProvider, block) {
+	if eo.Region != "cn-south-1" || eo.ClusterAddress != "https://cci.cn-north-4.myhuaweicloud.com" || !maps.Equal(eo.IAMProvider, block) {
 		t.Errorf("options %+v", eo)
 	}
 	eo.IAMProvider["ak"] = "changed"
@@ -348,16 +349,4 @@ func TestELBOptionsFromConfig(t *testing.T) {
 	if eo := elbOptionsFor(elbconfig.Options{}, &rest.Config{Host: "https://h", BearerToken: "t"}); eo.IAMProvider != nil {
 		t.Errorf("IAMProvider %v for a user without an iam block", eo.IAMProvider)
 	}
-}
-
-func maps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

@@ -19,7 +19,7 @@ var watchRetry = elb.RetryPolicy{MaxAttempts: 3, Initial: 200 * time.Millisecond
 
 // watchLockWait is how long a controller's reconcile waits for a pool
 // lock another writer holds before the binding is Busy and requeued
-// (bindingreconciler.BusyRetry): like the ELB's waits, another writer's
+// (syncdriver.BusyRetry): like the ELB's waits, another writer's
 // long pass goes through the queue, not a worker.
 const watchLockWait = 2 * time.Second
 

@@ -9,19 +9,11 @@ import (
 
 	"github.com/go-logr/logr"
 	"github.com/spf13/pflag"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
 	"github.com/openvessel/ccictl/pkg/bindingcontroller"
-	"github.com/openvessel/ccictl/pkg/bindingreconciler"
-	"github.com/openvessel/ccictl/pkg/bindingsource"
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/fence"
-	"github.com/openvessel/ccictl/pkg/reconcile"
 	"github.com/openvessel/ccictl/pkg/syncdriver"
 )
 
@@ -135,102 +127,18 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The caches' clients wait for an API server that went away instead of
-	// backing off (bindingcontroller.ReconnectingTransport); the
-	// start-up reads below fail at once instead.
-	cacheCfg := d.ProtobufConfig()
-	cacheCfg.Wrap(bindingcontroller.ReconnectingTransport)
-	cacheKube, err := kubernetes.NewForConfig(cacheCfg)
-	if err != nil {
-		return err
-	}
-	jsonCfg := d.RESTConfig()
-	jsonCfg.Wrap(bindingcontroller.ReconnectingTransport)
-	dyn, err := dynamic.NewForConfig(jsonCfg)
-	if err != nil {
-		return err
-	}
-	clusterID, err := d.ClusterIdentity(ctx)
-	if err != nil {
-		return err
-	}
-	ns := o.Namespace
-	if o.AllNamespaces {
-		ns = ""
-	}
-	// The platform's Service group: cci/v2 where it is served, else core.
-	svcRes, podRes, err := bindingsource.ServiceResources(d.Mapper, "cci/v2")
-	if err != nil {
-		return err
-	}
-	// Events go where the platform serves them: CCI 2.0 serves them as
-	// cci/v2 beside its Services (a tenant has no core v1), else core.
-	var eventRes schema.GroupVersionResource
-	if svcRes.Group != "" {
-		if m, err := d.Mapper.RESTMapping(schema.GroupKind{Group: svcRes.Group, Kind: "Event"}, svcRes.Version); err == nil {
-			eventRes = m.Resource
-		}
-	}
-	probe := bindingsource.NewResolver(d.Mapper, &bindingsource.ListerStore{}, "")
-	// Nodes are cached where this identity may list them (zone-scoped
-	// bindings on the Pod path, node-selector bindings); on CCI 2.0 it may
-	// not, and they are not watched at all rather than retried forever.
-	_, nodesErr := d.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1})
-
-	ccfg := bindingcontroller.Config{
-		Kube: cacheKube, Dynamic: dyn, Namespace: ns, Selector: d.Selector, LockNamespace: o.LockNamespace, ControllerID: d.ControllerID(),
-		ServiceResource: svcRes, PodResource: podRes, EventResource: eventRes, Pods: !probe.UsesEndpointSlices(),
-		// Pods are cached on the EndpointSlice path too: readiness gates
-		// are set on them, and a pod waiting for its gate is registered.
-		WatchPods:   true,
-		Nodes:       nodesErr == nil,
+	co := syncdriver.ControllerOptions{
 		Concurrency: o.Concurrency, Coalesce: w.Coalesce, ResyncPeriod: w.ResyncPeriod, MaxBackoff: w.MaxBackoff,
-		Metrics: metrics,
+		Timeout: o.Timeout, Metrics: metrics, RetryAfter: retryAfter.wait,
 	}
 	if w.LeaderElect {
-		ccfg.LeaderElection = &bindingcontroller.LeaderElectionConfig{Namespace: w.leaseNamespace(o.Namespace), Name: w.LeaseName,
+		co.LeaderElection = &bindingcontroller.LeaderElectionConfig{Namespace: w.leaseNamespace(o.Namespace), Name: w.LeaseName,
 			LeaseDuration: w.LeaseDuration, RenewDeadline: w.RenewDeadline, RetryPeriod: w.RetryPeriod}
 	}
-	// The controller needs the Reconciler and the Reconciler the
-	// controller's caches: the closure reads rec once both exist.
-	var rec *bindingreconciler.Reconciler
-	ccfg.Reconciler = bindingcontroller.ReconcilerFunc(func(ctx context.Context, key cache.ObjectName) bindingcontroller.Outcome {
-		// --timeout bounds each reconcile, so that no binding keeps a
-		// worker for long (lock waits, health rounds, a slow ELB).
-		if o.Timeout > 0 {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, o.Timeout)
-			defer cancel()
-		}
-		out := rec.Reconcile(ctx, key.Namespace, key.Name)
-		res := o.logOutcome(ctx, key, out, metrics)
-		if res.Err != nil && out.Result != nil {
-			// The ELB asked to wait (Retry-After): the binding comes back
-			// then, through the queue, not sooner (capped like a backoff).
-			if wait := min(retryAfter.wait(out.Result.PoolID), w.MaxBackoff); wait > res.RequeueAfter {
-				res.RequeueAfter = wait
-			}
-		}
-		return res
-	})
-	c, err := bindingcontroller.New(ccfg)
+	c, err := d.NewController(ctx, co)
 	if err != nil {
 		return err
 	}
-
-	store := &bindingsource.ListerStore{ServiceLister: c.Services(), ServiceResource: svcRes, PodLister: c.Pods(), PodResource: podRes}
-	if sl := c.EndpointSlices(); sl != nil { // nil where endpoints come from Pods
-		store.SliceLister = sl
-	}
-	if nodesErr == nil {
-		store.NodeLister, store.NodesSynced = c.Nodes(), c.NodesSynced
-	} else {
-		store.NodesErr = fmt.Errorf("%w: %v", bindingsource.ErrNodesUnavailable, nodesErr)
-	}
-	rec = bindingreconciler.New(d.ReconcilerConfig(clusterID, syncdriver.ControllerInputs{
-		Controller: c, Store: store, PodResource: podRes, ResyncPeriod: w.ResyncPeriod, GateLatency: metrics.ObserveGateLatency,
-	}))
-
 	if w.MetricsAddr != "" {
 		h := c.Handler()
 		if w.Profiling {
@@ -242,8 +150,8 @@ func (o *SyncOptions) runWatch(ctx context.Context) error {
 		}
 		logger.Info("Serving metrics and probes", "address", addr.String())
 	}
-	logger.Info("Watching PoolBindings", "namespace", nsLabel(ns), "selector", d.Selector.String(), "clusterID", clusterID,
-		"endpoints", map[bool]string{true: "EndpointSlices", false: "Pods"}[!ccfg.Pods], "leaderElection", w.LeaderElect)
+	logger.Info("Watching PoolBindings", "namespace", nsLabel(c.Namespace), "selector", d.Selector.String(), "clusterID", c.ClusterID,
+		"endpoints", c.Endpoints, "leaderElection", w.LeaderElect)
 	if err := c.Run(ctx); err != nil {
 		return err
 	}
@@ -256,44 +164,6 @@ func nsLabel(ns string) string {
 		return "(all)"
 	}
 	return ns
-}
-
-// logOutcome logs a reconcile that changed something or did not converge
-// (a quiet resync logs nothing) and turns it into the queue's outcome.
-func (o *SyncOptions) logOutcome(ctx context.Context, key cache.ObjectName, out bindingreconciler.Outcome, m *bindingcontroller.Metrics) bindingcontroller.Outcome {
-	logger := klog.FromContext(ctx)
-	res := bindingcontroller.Outcome{Err: out.Err, RequeueAfter: out.RequeueAfter}
-	if out.Result == nil {
-		if out.Err != nil {
-			logger.Info("Reconcile failed", "error", redact.Error(out.Err).Error())
-		}
-		return res
-	}
-	r := out.Result
-	res.Result = r.State
-	m.ObserveMembers(key.String(), "registered", r.Registered)
-	m.ObserveMembers(key.String(), "desired", r.Desired)
-	m.ObserveMembers(key.String(), "foreign", r.Foreign)
-	if r.State != reconcile.StateInSync || out.Err != nil || out.Gates > 0 {
-		// The controller's logger already names the binding (poolbinding=).
-		kv := []any{"state", r.State, "reason", r.Reason, "added", r.Added, "removed", r.Removed}
-		if out.Gates > 0 {
-			kv = append(kv, "gatesSet", out.Gates)
-		}
-		if out.Err != nil {
-			kv = append(kv, "error", redact.Error(out.Err).Error())
-		}
-		logger.Info(r.Line(), kv...)
-		// The pass's warnings, as the one-shot pass prints them on stderr
-		// (e.g. a weight-0 drain on a pool without connection_drain).
-		for _, w := range r.Warnings {
-			logger.Info("Warning: " + redact.String(w))
-		}
-	}
-	if out.GateErr != nil {
-		logger.Info("Readiness gates not served", "error", redact.Error(out.GateErr).Error())
-	}
-	return res
 }
 
 // leaseNamespace is the namespace of the leader-election Lease: the flag's,

@@ -1,4 +1,4 @@
-package synccmd
+package syncdriver
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
-	"github.com/openvessel/ccictl/pkg/bindingreconciler"
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
@@ -20,17 +19,17 @@ func TestWatchLogsPassWarnings(t *testing.T) {
 	ctx := klog.NewContext(context.Background(), funcr.New(func(prefix, args string) {
 		logged = append(logged, args)
 	}, funcr.Options{}))
-	o := &SyncOptions{}
+	r := NewReconciler(ReconcilerConfig{})
 	key := cache.ObjectName{Namespace: "ns", Name: "web"}
 	warn := "pool P (TCP) has connection_drain off: 1 member(s) of terminating endpoints drained by weight 0"
 	synced := reconcile.Result{Name: "web", State: reconcile.StateSynced, Reason: reconcile.ReasonSynced, Warnings: []string{warn}}
-	o.logOutcome(ctx, key, bindingreconciler.Outcome{Result: &synced}, nil)
+	r.log(ctx, key, reconciled{Result: &synced})
 	if !strings.Contains(strings.Join(logged, "\n"), "Warning: "+warn) {
 		t.Fatalf("logged %q, want the warning", logged)
 	}
 	logged = nil
 	quiet := synced.Quiet()
-	o.logOutcome(ctx, key, bindingreconciler.Outcome{Result: &quiet}, nil)
+	r.log(ctx, key, reconciled{Result: &quiet})
 	if len(logged) != 0 {
 		t.Fatalf("quiet resync logged %q", logged)
 	}

@@ -1,10 +1,10 @@
-// Package bindingreconciler is one binding's pass in `ccictl sync --watch`:
-// the same pipeline as the one-shot `ccictl sync` (pkg/bindingsource to
-// resolve, pkg/reconcile to plan and write, pkg/bindingstatus to record),
-// read from the controller's caches instead of lists, plus what only a
-// continuous controller does: the finalizer that removes a deleted
-// binding's members, and Events. It does not import cobra.
-package bindingreconciler
+package syncdriver
+
+// The controller's per-binding reconcile: the same pipeline as the one-shot
+// pass (pkg/bindingsource to resolve, pkg/reconcile to plan and write,
+// pkg/bindingstatus to record), read from the controller's caches instead
+// of lists, plus what only a continuous controller does: the finalizer
+// that removes a deleted binding's members, readiness gates, and Events.
 
 import (
 	"context"
@@ -32,6 +32,7 @@ import (
 	"k8s.io/client-go/tools/record"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/bindingcontroller"
 	"github.com/openvessel/ccictl/pkg/bindingsource"
 	"github.com/openvessel/ccictl/pkg/bindingstatus"
 	"github.com/openvessel/ccictl/pkg/client/redact"
@@ -43,8 +44,8 @@ import (
 	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
-// Config is what a Reconciler reads and writes with.
-type Config struct {
+// ReconcilerConfig is what a Reconciler reads and writes with.
+type ReconcilerConfig struct {
 	// Binding returns a binding from the controller's cache (nil when it
 	// is gone); PoolBindings the cached bindings whose poolRef.id is a
 	// pool's (selected or not); HasBinding whether a binding with a uid is
@@ -101,12 +102,23 @@ type Config struct {
 	Recorder record.EventRecorder
 	// Log receives status-write notices (nil = discarded).
 	Log io.Writer
+	// Timeout bounds each reconcile (--timeout; 0 = none), so that no
+	// binding keeps a worker for long (lock waits, health rounds, a slow
+	// ELB).
+	Timeout time.Duration
+	// RetryAfter, if set, is how long the ELB last asked not to call a pool
+	// again (its Retry-After); a failed reconcile of a binding of that pool
+	// comes back after it, capped at MaxBackoff.
+	RetryAfter func(poolID string) time.Duration
+	MaxBackoff time.Duration
+	// Metrics, if set, receives each binding's member counts.
+	Metrics *bindingcontroller.Metrics
 }
 
 // Reconciler syncs one binding per call; calls for different bindings may
 // run concurrently.
 type Reconciler struct {
-	cfg Config
+	cfg ReconcilerConfig
 
 	mu   sync.Mutex
 	last map[string]lastPass
@@ -146,17 +158,19 @@ type lastPass struct {
 	gatesPending bool
 }
 
-// New returns a Reconciler.
-func New(cfg Config) *Reconciler {
+// NewReconciler returns a Reconciler; Driver.NewReconciler builds its
+// config from what the driver built.
+func NewReconciler(cfg ReconcilerConfig) *Reconciler {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
 	return &Reconciler{cfg: cfg}
 }
 
-// Outcome is what one reconcile did. Result is nil when there was nothing
-// to sync (the binding is gone).
-type Outcome struct {
+// reconciled is what one reconcile did, for the log and the metrics
+// (Reconcile turns it into the queue's bindingcontroller.Outcome). Result
+// is nil when there was nothing to sync (the binding is gone).
+type reconciled struct {
 	Result *reconcile.Result
 	// Err says the reconcile should be retried with backoff.
 	Err error
@@ -176,25 +190,25 @@ type Outcome struct {
 // readiness gates could not be served.
 const ReasonGatesFailed = "ReadinessGatesFailed"
 
-// Reconcile syncs the binding namespace/name from the caches: a live one
-// gets the finalizer and a pass; a deleted one has its owned members
-// removed and then loses the finalizer.
-func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outcome {
+// sync syncs the binding namespace/name from the caches: a live one gets
+// the finalizer and a pass; a deleted one has its owned members removed
+// and then loses the finalizer.
+func (r *Reconciler) sync(ctx context.Context, namespace, name string) reconciled {
 	b, err := r.cfg.Binding(namespace, name)
 	if err != nil {
-		return Outcome{Err: err}
+		return reconciled{Err: err}
 	}
 	if b == nil {
 		r.forget(namespace + "/" + name)
-		return Outcome{}
+		return reconciled{}
 	}
 	u, err := toUnstructured(b)
 	if err != nil {
-		return Outcome{Err: err}
+		return reconciled{Err: err}
 	}
 	if u.GetDeletionTimestamp() != nil {
 		if !slices.Contains(u.GetFinalizers(), lbv1.MembersFinalizer) {
-			return Outcome{}
+			return reconciled{}
 		}
 		r.forget(namespace + "/" + name)
 		return r.cleanup(ctx, u, b)
@@ -224,7 +238,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		}
 		patched, err := r.patchMeta(ctx, u, finalizers, own)
 		if err != nil {
-			return Outcome{Err: fmt.Errorf("add finalizer: %w", err)}
+			return reconciled{Err: fmt.Errorf("add finalizer: %w", err)}
 		}
 		u = patched
 		if a, ok := r.cfg.Locker.(advertiser); ok && lockNS {
@@ -237,18 +251,18 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 	t := res.Target(ctx, b)
 	peers, owners, err := r.peers(ctx, res, b)
 	if err != nil {
-		return Outcome{Err: err}
+		return reconciled{Err: err}
 	}
 	c, err := r.cfg.ELB(ctx, r.region(b))
 	if err != nil {
-		return Outcome{Err: err}
+		return reconciled{Err: err}
 	}
 	key, inputs := namespace+"/"+name, fingerprint(b, t, peers)
 	if prev, ok := r.previous(key); ok && prev.gatesPending && prev.inputs == inputs && prev.result.InSync() &&
 		time.Since(prev.at) < r.cfg.ResyncPeriod {
 		// Nothing the pass reads changed since it converged: poll the gates.
 		quiet := prev.result.Quiet()
-		out := Outcome{Result: &quiet}
+		out := reconciled{Result: &quiet}
 		out.GateErr = r.gates(ctx, res, b, c, &out)
 		if out.GateErr != nil {
 			r.warn(u, ReasonGatesFailed, out.GateErr.Error())
@@ -275,7 +289,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, namespace, name string) Outc
 		statusErr = status.Finish()
 	}
 	r.event(u, result)
-	out := Outcome{Result: &result}
+	out := reconciled{Result: &result}
 	if out.GateErr = r.gates(ctx, res, b, c, &out); out.GateErr != nil {
 		r.warn(u, ReasonGatesFailed, out.GateErr.Error())
 	}
@@ -317,7 +331,7 @@ const BusyRetry = 2 * time.Second
 // open. Bindings whose pods declare no gate cost no call, and no error
 // whatever their Service's ports. A port number served in several
 // protocols is chosen by the pool's protocol, as the pass chooses it.
-func (r *Reconciler) gates(ctx context.Context, res *bindingsource.Resolver, b *lbv1.PoolBinding, c elb.Client, out *Outcome) error {
+func (r *Reconciler) gates(ctx context.Context, res *bindingsource.Resolver, b *lbv1.PoolBinding, c elb.Client, out *reconciled) error {
 	if r.cfg.Kube == nil {
 		return nil
 	}
@@ -535,15 +549,15 @@ func (r *Reconciler) region(b *lbv1.PoolBinding) string {
 // that refuses removals (deletion protection), cannot be cleaned: the
 // finalizer goes anyway, with a warning Event, so that nothing is stuck
 // forever; other failures are retried.
-func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, b *lbv1.PoolBinding) Outcome {
+func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, b *lbv1.PoolBinding) reconciled {
 	c, err := r.cfg.ELB(ctx, r.region(b))
 	if err != nil {
-		return Outcome{Err: err}
+		return reconciled{Err: err}
 	}
 	res := bindingsource.NewResolver(r.cfg.Mapper, r.cfg.Store, r.cfg.SubnetOverride)
 	peers, owners, err := r.peers(ctx, res, b)
 	if err != nil {
-		return Outcome{Err: err}
+		return reconciled{Err: err}
 	}
 	policy := r.cfg.Policy
 	// Deleting the binding is the consent to empty what it owns; a member
@@ -553,7 +567,7 @@ func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, 
 	opts := reconcile.Options{Policy: policy, Hooks: r.hooks(owners)}
 	result := reconcile.SyncAmong(ctx, c, reconcile.Target{Binding: b}, peers, opts)
 	result.Mask()
-	out := Outcome{Result: &result}
+	out := reconciled{Result: &result}
 	switch {
 	case result.InSync():
 		if result.Removed > 0 {
@@ -566,7 +580,7 @@ func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, 
 		r.warn(u, result.Reason, "finalizer removed without removing members: "+result.Message)
 	default:
 		r.warn(u, result.Reason, "members not removed, retrying: "+result.Message)
-		return Outcome{Result: &result, Err: errors.New(result.Line())}
+		return reconciled{Result: &result, Err: errors.New(result.Line())}
 	}
 	if err := r.releaseGates(ctx, res, b); err != nil {
 		// Optional: the members are handled, the deletion goes on.

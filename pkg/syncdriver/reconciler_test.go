@@ -1,4 +1,4 @@
-package bindingreconciler
+package syncdriver
 
 import (
 	"context"
@@ -47,9 +47,8 @@ func TestMain(m *testing.M) {
 }
 
 const (
-	project = "0123456789abcdef0123456789abcdef"
-	token   = "unit-elb-token"
-	poolID  = "a1b2c3d4-0000-4000-8000-000000000001"
+	token  = "unit-elb-token"
+	poolID = "a1b2c3d4-0000-4000-8000-000000000001"
 )
 
 var plbGVR = lbv1.SchemeGroupVersion.WithResource(lbv1.Resource)
@@ -174,7 +173,7 @@ func newEnv(t *testing.T, ns string, pool elb.Pool) *env {
 		}
 		return out, nil
 	}
-	e.rec = New(Config{
+	e.rec = NewReconciler(ReconcilerConfig{
 		Binding: get,
 		// The controller answers these from its cache's indexes; here a
 		// list of the namespace, filtered.
@@ -221,9 +220,9 @@ func (e *env) binding(name, pool string) {
 	}
 }
 
-func (e *env) reconcile(name string) Outcome {
+func (e *env) reconcile(name string) reconciled {
 	e.t.Helper()
-	return e.rec.Reconcile(context.Background(), e.ns, name)
+	return e.rec.sync(context.Background(), e.ns, name)
 }
 
 func (e *env) get(name string) (*unstructured.Unstructured, error) {
