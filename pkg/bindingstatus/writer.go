@@ -182,7 +182,7 @@ func (w *Writer) write(ctx context.Context, u *unstructured.Unstructured, r *rec
 			*r = r.SpecChanged(fmt.Sprintf("the binding changed during the pass (generation %d, now %d); this pass synced generation %d", used, b.Generation, used))
 		}
 		b.Generation = used
-		st := reconcile.Status(&b, *r, now)
+		st := Status(&b, *r, now)
 		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&st)
 		if err != nil {
 			return err

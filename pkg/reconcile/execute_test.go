@@ -264,9 +264,8 @@ func TestSyncOrphansPrunedOnlyWhenAsked(t *testing.T) {
 		t.Fatalf("result %+v", r)
 	}
 	e.wantPool(t, pid, b, eps(0, 2), old.ID, gone.ID, live.ID)
-	st := Status(b, r, time.Now())
-	if c := findCond(st, lbv1.ConditionDegraded); c.Status != metav1.ConditionTrue || c.Reason != ReasonOrphanMembers {
-		t.Fatalf("degraded = %+v", c)
+	if !r.PoolRead {
+		t.Fatalf("result %+v: the counts come from the pool", r)
 	}
 
 	e.emu.ResetCounts()
@@ -277,10 +276,6 @@ func TestSyncOrphansPrunedOnlyWhenAsked(t *testing.T) {
 	}
 	e.wantCounts(t, 1, 1, 0, 1)
 	e.wantPool(t, pid, b, eps(0, 2), live.ID)
-	st = Status(b, r, time.Now())
-	if c := findCond(st, lbv1.ConditionDegraded); c.Status != metav1.ConditionFalse {
-		t.Fatalf("degraded after pruning = %+v", c)
-	}
 }
 
 func TestSyncPoolConstraintViolation(t *testing.T) {
@@ -293,10 +288,6 @@ func TestSyncPoolConstraintViolation(t *testing.T) {
 	e.wantCounts(t, 1, 0, 0, 0)
 	if ms := e.emu.Members(pid); len(ms) != 1 || ms[0].ID != stale.ID {
 		t.Fatalf("pool changed: %+v", ms)
-	}
-	st := Status(b, r, time.Now())
-	if c := findCond(st, lbv1.ConditionSynced); c.Status != metav1.ConditionFalse || c.Reason != ReasonPoolConstraintViolated {
-		t.Fatalf("synced = %+v", c)
 	}
 
 	// Another load balancer's pool is fine.
@@ -346,9 +337,8 @@ func TestSyncIncompleteNeverRemoves(t *testing.T) {
 	wantState(t, r, StateBlocked, ReasonServiceNotFound)
 	e.wantCounts(t, 0, 0, 0, 0)
 	e.wantPool(t, pid, b, eps(0, 3))
-	st := Status(b, r, time.Now())
-	if st.DesiredMembers != 0 || findCond(st, lbv1.ConditionSynced).Reason != ReasonServiceNotFound {
-		t.Fatalf("status %+v", st)
+	if r.PoolRead || r.Desired != 0 {
+		t.Fatalf("result %+v: nothing was read", r)
 	}
 
 	// Partial read: adds what it knows, removes nothing.
@@ -401,9 +391,6 @@ func TestSyncAddFailureStopsRemoval(t *testing.T) {
 	}
 	e.wantCounts(t, 1, 1, 1, 0)
 	e.wantPool(t, pid, b, eps(0, 3))
-	if c := findCond(Status(b, r, time.Now()), lbv1.ConditionSynced); c.Reason != ReasonELBError || c.Status != metav1.ConditionFalse {
-		t.Fatalf("synced = %+v", c)
-	}
 }
 
 func TestSyncConvergesUnderFaults(t *testing.T) {
@@ -543,42 +530,6 @@ func TestResultMarshalsStably(t *testing.T) {
 	}
 }
 
-func TestStatusKeepsTransitionTime(t *testing.T) {
-	b := binding("web", "uid-1", "pool-1")
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	ok := Result{State: StateSynced, Reason: ReasonSynced, Desired: 3, Registered: 3, Foreign: 1, Orphans: 1, poolRead: true}
-	b.Status = Status(b, ok, t0)
-	if b.Status.ObservedGeneration != 3 || b.Status.DesiredMembers != 3 || b.Status.RegisteredMembers != 3 ||
-		b.Status.ForeignMembers != 2 || !b.Status.LastSyncTime.Time.Equal(t0) {
-		t.Fatalf("status %+v", b.Status)
-	}
-	t1 := t0.Add(time.Hour)
-	ok.State, ok.Reason = StateInSync, ReasonInSync
-	st := Status(b, ok, t1)
-	c := findCond(st, lbv1.ConditionSynced)
-	if c.Status != metav1.ConditionTrue || c.Reason != ReasonInSync || !c.LastTransitionTime.Time.Equal(t0) || !st.LastSyncTime.Time.Equal(t1) {
-		t.Fatalf("synced %+v, lastSync %v", c, st.LastSyncTime)
-	}
-	// A pass that could not read the pool keeps the old counts.
-	st = Status(b, Result{State: StateFailed, Reason: ReasonELBError, Message: "boom"}, t1)
-	c = findCond(st, lbv1.ConditionSynced)
-	if c.Status != metav1.ConditionFalse || !c.LastTransitionTime.Time.Equal(t1) || st.RegisteredMembers != 3 {
-		t.Fatalf("status %+v", st)
-	}
-	if d := findCond(st, lbv1.ConditionDegraded); d.Status != metav1.ConditionTrue || d.Reason != ReasonELBError {
-		t.Fatalf("degraded %+v", d)
-	}
-}
-
-func findCond(st lbv1.PoolBindingStatus, typ string) metav1.Condition {
-	for _, c := range st.Conditions {
-		if c.Type == typ {
-			return c
-		}
-	}
-	return metav1.Condition{}
-}
-
 func TestFinishInconsistentRead(t *testing.T) {
 	cur := []elb.Member{mem("a", selfMark, "10.0.0.1", 80), mem("a", selfMark, "10.0.0.2", 80)}
 	p := ComputePlan([]Endpoint{ep("10.0.0.1", 80)}, cur, self, PlanOptions{})
@@ -630,8 +581,8 @@ func TestSyncDrainsTerminatingEndpoints(t *testing.T) {
 	if len(w) != 4 || w[all[0].String()] != 1 || w[all[1].String()] != 0 || w[all[2].String()] != 0 || w["10.9.9.9:8080"] != 3 {
 		t.Fatalf("weights %v", w)
 	}
-	if st := Status(b, r, time.Now()); st.DrainingMembers != 2 || st.RegisteredMembers != 1 {
-		t.Fatalf("status %+v", st)
+	if r.Registered != 1 || !r.PoolRead {
+		t.Fatalf("result %+v", r)
 	}
 
 	// Same state again: nothing to write, still draining.

@@ -222,7 +222,7 @@ func (r *Result) failReason(err error) string {
 		return ReasonCanceled
 	case errors.Is(err, context.DeadlineExceeded):
 		return ReasonTimeout
-	case elb.IsPoolNotFound(err) && !r.poolRead:
+	case elb.IsPoolNotFound(err) && !r.PoolRead:
 		// Only the ELB's own not-found answer (ELB.9903) means the pool is
 		// gone; any other 404 (API Gateway's APIGW.0101 for a wrong
 		// endpoint or region, a proxy) is an error to retry.

@@ -82,8 +82,9 @@ type Result struct {
 	Warnings []string `json:"warnings,omitempty"`
 	Errors   []string `json:"errors,omitempty"`
 
-	// poolRead: the member counts come from a read of the pool.
-	poolRead bool
+	// PoolRead: the member counts come from a read of the pool (a status
+	// keeps its earlier counts otherwise). Not part of the output.
+	PoolRead bool `json:"-"`
 	// dropped: planned removals a re-check before removing dropped.
 	dropped int
 	// port and laggingSlices describe an EndpointSlice transition.
@@ -262,7 +263,7 @@ func newResult(t Target, opts Options) Result {
 }
 
 func (r *Result) setPlan(p Plan, current int) {
-	r.poolRead = true
+	r.PoolRead = true
 	r.Blocked = p.Blocked
 	r.Plan = PlanSummary{
 		Desired:    len(p.Desired),

@@ -1,4 +1,4 @@
-package reconcile
+package bindingstatus
 
 import (
 	"fmt"
@@ -11,28 +11,29 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
+	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
-// Degraded condition reasons beyond the Result reasons.
+// Degraded condition reasons beyond the pass result's (reconcile.Reason*).
 const (
 	ReasonAsExpected      = "AsExpected"
 	ReasonForeignAtTarget = "ForeignMemberAtEndpoint"
 	ReasonOrphanMembers   = "OrphanMembers"
 )
 
-// Status returns the PoolBindingStatus the pass result r implies for b, to
-// be written through the status subresource by the caller (not on a dry
+// Status returns the PoolBindingStatus the pass result r implies for b, as
+// the Writer writes it through the status subresource (never on a dry
 // run). Conditions keep their lastTransitionTime while their status is
 // unchanged. When the pass did not read the pool (Service missing, invalid
 // binding, pool unreadable) the member counts of the previous status stay,
 // because nothing newer is known.
-func Status(b *lbv1.PoolBinding, r Result, now time.Time) lbv1.PoolBindingStatus {
+func Status(b *lbv1.PoolBinding, r reconcile.Result, now time.Time) lbv1.PoolBindingStatus {
 	st := *b.Status.DeepCopy()
 	st.ObservedGeneration = b.Generation
 	t := metav1.NewTime(now)
 	st.LastSyncTime = &t
 
-	if r.poolRead {
+	if r.PoolRead {
 		st.DesiredMembers = clamp(r.Desired)
 		st.RegisteredMembers = clamp(r.Registered)
 		// Everything this binding does not own, orphans included.
@@ -47,7 +48,7 @@ func Status(b *lbv1.PoolBinding, r Result, now time.Time) lbv1.PoolBindingStatus
 		if r.Health != nil {
 			st.HealthyMembers, st.UnhealthyMembers = clamp(r.Health.Healthy), clamp(r.Health.Unhealthy)
 		}
-	} else if r.Reason == ReasonServiceNotFound || r.Reason == ReasonServicePortNotFound {
+	} else if r.Reason == reconcile.ReasonServiceNotFound || r.Reason == reconcile.ReasonServicePortNotFound {
 		st.DesiredMembers = 0
 	}
 
@@ -63,7 +64,7 @@ func Status(b *lbv1.PoolBinding, r Result, now time.Time) lbv1.PoolBindingStatus
 		synced.Status = metav1.ConditionTrue
 	}
 	if synced.Reason == "" {
-		synced.Reason = ReasonELBError // a Result always has a reason; be safe
+		synced.Reason = reconcile.ReasonELBError // a Result always has a reason; be safe
 	}
 	meta.SetStatusCondition(&st.Conditions, synced)
 
@@ -97,8 +98,8 @@ func clamp(n int) int32 {
 }
 
 // orphansLeft: orphans found minus those this pass pruned.
-func orphansLeft(r Result) int {
-	if r.State == StateSynced {
+func orphansLeft(r reconcile.Result) int {
+	if r.State == reconcile.StateSynced {
 		return r.Orphans - r.Plan.Prune
 	}
 	return r.Orphans
