@@ -42,7 +42,7 @@ test: ## Everything: lint, generated files current, unit, race, end-to-end and H
 	@lc=$$(bash hack/localcluster-bin.sh); export CCICTL_LOCALCLUSTER_BIN=$$lc; \
 	$(MAKE) --no-print-directory lint check-generated && \
 	$(GO) test -count=1 -timeout 40m ./... && \
-	$(GO) test -count=1 -race -timeout 20m ./pkg/elb/... ./pkg/reconcile/... ./pkg/endpoints/... ./pkg/client/... && \
+	$(GO) test -count=1 -race -timeout 20m ./pkg/elb/... ./pkg/poolsync/... ./pkg/endpoints/... ./pkg/client/... && \
 	(cd localcluster && $(GO) vet ./cci2/ && $(GO) test -count=1 ./cci2/) && \
 	$(MAKE) --no-print-directory chart-test
 

@@ -7,7 +7,7 @@
 //
 // The child builds the targets (PoolBindings and desired endpoints, as
 // `ccictl sync` would hold them after reading the cluster), runs
-// pkg/reconcile.Run against the emulator over HTTP, and reports its own VmHWM
+// pkg/poolsync.Run against the emulator over HTTP, and reports its own VmHWM
 // from /proc/self/status. (getrusage's maxrss is not used: for a child
 // started with vfork+exec, as Go starts them, Linux carries the parent's RSS
 // at the fork into it.) The whole command, cluster reads included, is
@@ -32,7 +32,7 @@ import (
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 const (
@@ -55,7 +55,7 @@ func main() {
 	endpoint := flag.String("endpoint", "", "internal: emulator URL")
 	bindings := flag.Int("bindings", 0, "internal")
 	endpoints := flag.Int("endpoints", 0, "internal")
-	conc := flag.Int("concurrency", 0, "sync concurrency (0 = pkg/reconcile.DefaultConcurrency)")
+	conc := flag.Int("concurrency", 0, "sync concurrency (0 = pkg/poolsync.DefaultConcurrency)")
 	flag.Parse()
 	if *child {
 		if err := runChild(*endpoint, *bindings, *endpoints, *conc); err != nil {
@@ -134,22 +134,22 @@ func (t tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func runChild(endpoint string, nb, ne, conc int) error {
 	// As pkg/elb/elbconfig does: one idle connection per concurrent binding.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = max(conc, reconcile.DefaultConcurrency)
+	tr.MaxIdleConnsPerHost = max(conc, poolsync.DefaultConcurrency)
 	c, err := elb.New(elb.Config{Endpoint: endpoint, ProjectID: project, Transport: tokenTransport{tr}})
 	if err != nil {
 		return err
 	}
-	targets := make([]reconcile.Target, nb)
+	targets := make([]poolsync.Target, nb)
 	for i := range targets {
-		eps := make([]reconcile.Endpoint, ne)
+		eps := make([]poolsync.Endpoint, ne)
 		for j := range eps {
 			k := j + 1
-			eps[j] = reconcile.Endpoint{Address: fmt.Sprintf("10.%d.%d.%d", k>>16&255, k>>8&255, k&255), Port: 8080}
+			eps[j] = poolsync.Endpoint{Address: fmt.Sprintf("10.%d.%d.%d", k>>16&255, k>>8&255, k&255), Port: 8080}
 		}
-		targets[i] = reconcile.Target{Binding: binding(i), Endpoints: eps}
+		targets[i] = poolsync.Target{Binding: binding(i), Endpoints: eps}
 	}
 	start := time.Now()
-	results := reconcile.Run(context.Background(), c, targets, reconcile.Options{Policy: reconcile.Policy{Concurrency: conc}})
+	results := poolsync.Run(context.Background(), c, targets, poolsync.Options{Policy: poolsync.Policy{Concurrency: conc}})
 	r := childReport{Bindings: nb, Endpoints: ne, Seconds: time.Since(start).Seconds()}
 	for _, res := range results {
 		if res.InSync() {

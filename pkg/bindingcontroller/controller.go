@@ -49,7 +49,7 @@ type Outcome struct {
 	// period (readiness gates pending, health polling).
 	RequeueAfter time.Duration
 	// Result labels ccictl_reconciles_total and the duration histogram:
-	// the reconcile.Result state (InSync, Synced, Blocked, Failed, ...).
+	// the poolsync.Result state (InSync, Synced, Blocked, Failed, ...).
 	// Empty means "Error" with Err set and "Unknown" without.
 	Result string
 }

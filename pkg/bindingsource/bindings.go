@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 // Selection is which PoolBindings a pass syncs: by name (none = all) and
@@ -68,13 +68,13 @@ func (s Selection) Select(all []unstructured.Unstructured) ([]*unstructured.Unst
 // bindings must not look orphaned). namespaces are the namespaces the list
 // covered (nil = every namespace): a marker naming a binding elsewhere is
 // of unknown liveness, never an orphan.
-func Owners(all []unstructured.Unstructured, namespaces []string) reconcile.OwnerLookup {
-	live := make([]reconcile.Owner, 0, len(all))
+func Owners(all []unstructured.Unstructured, namespaces []string) poolsync.OwnerLookup {
+	live := make([]poolsync.Owner, 0, len(all))
 	for i := range all {
 		u := &all[i]
-		live = append(live, reconcile.Owner{Namespace: u.GetNamespace(), Name: u.GetName(), UID: string(u.GetUID())})
+		live = append(live, poolsync.Owner{Namespace: u.GetNamespace(), Name: u.GetName(), UID: string(u.GetUID())})
 	}
-	return reconcile.NewOwnerLookup(live, namespaces)
+	return poolsync.NewOwnerLookup(live, namespaces)
 }
 
 // Binding converts a listed PoolBinding. A binding that does not convert

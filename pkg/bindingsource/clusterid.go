@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 // ClusterIdentity is this cluster's name in the ownership markers of pool
@@ -29,7 +29,7 @@ import (
 //     auth provider's project).
 //
 // Members marked under another of these identities stay their binding's
-// (reconcile.Marks) and are re-marked.
+// (poolsync.Marks) and are re-marked.
 func ClusterIdentity(ctx context.Context, kube kubernetes.Interface, override string, cfg *rest.Config) (string, error) {
 	if override != "" {
 		return override, nil
@@ -38,7 +38,7 @@ func ClusterIdentity(ctx context.Context, kube kubernetes.Interface, override st
 	switch {
 	case err == nil:
 		id := string(ns.UID)
-		if err := reconcile.ValidateClusterID(id); err != nil {
+		if err := poolsync.ValidateClusterID(id); err != nil {
 			return "", fmt.Errorf("cannot use the UID of namespace %s as this cluster's identity (%v); pass --cluster-id", metav1.NamespaceSystem, err)
 		}
 		return id, nil

@@ -16,12 +16,12 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 func TestDerivedClusterID(t *testing.T) {
 	a := DerivedClusterID("https://cci.cn-north-4.myhuaweicloud.com", "cn-north-4")
-	if err := reconcile.ValidateClusterID(a); err != nil || !strings.HasPrefix(a, "cci-") {
+	if err := poolsync.ValidateClusterID(a); err != nil || !strings.HasPrefix(a, "cci-") {
 		t.Fatalf("%q: %v", a, err)
 	}
 	// One endpoint spelled differently is one identity.

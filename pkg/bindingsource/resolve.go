@@ -15,8 +15,8 @@ import (
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/endpoints"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 	"github.com/openvessel/ccictl/pkg/readinessgate"
-	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
 // Resolver makes the targets of a pass from bindings. One Resolver serves
@@ -64,8 +64,8 @@ func (r *Resolver) Warnings() []string {
 // Target resolves one binding. A binding that cannot be resolved is a
 // target with ResolveErr (the pass then removes nothing of its pool), never
 // an error of the pass.
-func (r *Resolver) Target(ctx context.Context, b *lbv1.PoolBinding) reconcile.Target {
-	t := reconcile.Target{Binding: b, SubnetCIDRID: r.subnet}
+func (r *Resolver) Target(ctx context.Context, b *lbv1.PoolBinding) poolsync.Target {
+	t := poolsync.Target{Binding: b, SubnetCIDRID: r.subnet}
 	if t.SubnetCIDRID == "" {
 		t.SubnetCIDRID = b.Annotations[lbv1.SubnetAnnotation]
 	}
@@ -87,10 +87,10 @@ func (r *Resolver) Target(ctx context.Context, b *lbv1.PoolBinding) reconcile.Ta
 		// 53/UDP and 53/TCP: the pool's protocol chooses (after its
 		// GetPool); resolve each now, from the same reads.
 		t.ResolveErr, t.UnknownZone = nil, 0
-		t.PortChoices = map[string]reconcile.PortChoice{}
+		t.PortChoices = map[string]poolsync.PortChoice{}
 		for _, proto := range endpoints.PortProtocols(in.svc, b.Spec.TargetRef.Port) {
 			set, unknown, _, err := in.resolve(ctx, b, proto)
-			t.PortChoices[string(proto)] = reconcile.PortChoice{Endpoints: set.Ready, Draining: set.Terminating, UnknownZone: unknown, ResolveErr: err,
+			t.PortChoices[string(proto)] = poolsync.PortChoice{Endpoints: set.Ready, Draining: set.Terminating, UnknownZone: unknown, ResolveErr: err,
 				Lagging: set.Lagging, LaggingSlices: set.LaggingSlices, Lingering: set.Listed}
 		}
 	}
@@ -337,7 +337,7 @@ func zoneScope(b *lbv1.PoolBinding) (endpoints.Scope, error) {
 // each with its member endpoint (readinessgate.Targets), read from the
 // Resolver's Store: none when the Service is missing or no pod declares
 // the gate. proto is the Service port protocol the pool chose, as the
-// pass chooses it (reconcile.PortProtocol of the pool's protocol), where
+// pass chooses it (poolsync.PortProtocol of the pool's protocol), where
 // the port number is served in several ("" = the one there is).
 func (r *Resolver) GateTargets(ctx context.Context, b *lbv1.PoolBinding, proto string) ([]readinessgate.Target, error) {
 	svc, pods, err := r.servicePods(ctx, b)

@@ -23,7 +23,7 @@ import (
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/endpoints"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 // These tests resolve from client-go's own cache indexers (what the
@@ -407,8 +407,8 @@ func TestOwners(t *testing.T) {
 	}
 }
 
-func ownerOf(ns, name, uid string) reconcile.Owner {
-	return reconcile.Owner{Namespace: ns, Name: name, UID: uid}
+func ownerOf(ns, name, uid string) poolsync.Owner {
+	return poolsync.Owner{Namespace: ns, Name: name, UID: uid}
 }
 
 // gatedPod is a Running pod whose containers are ready but which is not

@@ -1,5 +1,5 @@
 // Package bindingsource turns PoolBindings into the targets of a sync pass
-// (reconcile.Target): it selects the bindings, finds each one's Service in
+// (poolsync.Target): it selects the bindings, finds each one's Service in
 // the group the binding names (cci/v2 on CCI 2.0, v1 elsewhere), takes the
 // Service's endpoints from EndpointSlices where the server serves them or
 // from Pods where it does not, applies the zone and node scope, and chooses

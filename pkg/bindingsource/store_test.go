@@ -23,7 +23,7 @@ import (
 	"k8s.io/client-go/restmapper"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 	"github.com/openvessel/ccictl/pkg/testenv"
 )
 
@@ -144,8 +144,8 @@ func serverMapper(t *testing.T) *restmapper.DeferredDiscoveryRESTMapper {
 	return restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
 }
 
-func resolveAll(r *Resolver, bs []*lbv1.PoolBinding) []reconcile.Target {
-	out := make([]reconcile.Target, len(bs))
+func resolveAll(r *Resolver, bs []*lbv1.PoolBinding) []poolsync.Target {
+	out := make([]poolsync.Target, len(bs))
 	for i, b := range bs {
 		out[i] = r.Target(context.Background(), b)
 	}

@@ -11,10 +11,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
-// Degraded condition reasons beyond the pass result's (reconcile.Reason*).
+// Degraded condition reasons beyond the pass result's (poolsync.Reason*).
 const (
 	ReasonAsExpected      = "AsExpected"
 	ReasonForeignAtTarget = "ForeignMemberAtEndpoint"
@@ -27,7 +27,7 @@ const (
 // unchanged. When the pass did not read the pool (Service missing, invalid
 // binding, pool unreadable) the member counts of the previous status stay,
 // because nothing newer is known.
-func Status(b *lbv1.PoolBinding, r reconcile.Result, now time.Time) lbv1.PoolBindingStatus {
+func Status(b *lbv1.PoolBinding, r poolsync.Result, now time.Time) lbv1.PoolBindingStatus {
 	st := *b.Status.DeepCopy()
 	st.ObservedGeneration = b.Generation
 	t := metav1.NewTime(now)
@@ -48,7 +48,7 @@ func Status(b *lbv1.PoolBinding, r reconcile.Result, now time.Time) lbv1.PoolBin
 		if r.Health != nil {
 			st.HealthyMembers, st.UnhealthyMembers = clamp(r.Health.Healthy), clamp(r.Health.Unhealthy)
 		}
-	} else if r.Reason == reconcile.ReasonServiceNotFound || r.Reason == reconcile.ReasonServicePortNotFound {
+	} else if r.Reason == poolsync.ReasonServiceNotFound || r.Reason == poolsync.ReasonServicePortNotFound {
 		st.DesiredMembers = 0
 	}
 
@@ -64,7 +64,7 @@ func Status(b *lbv1.PoolBinding, r reconcile.Result, now time.Time) lbv1.PoolBin
 		synced.Status = metav1.ConditionTrue
 	}
 	if synced.Reason == "" {
-		synced.Reason = reconcile.ReasonELBError // a Result always has a reason; be safe
+		synced.Reason = poolsync.ReasonELBError // a Result always has a reason; be safe
 	}
 	meta.SetStatusCondition(&st.Conditions, synced)
 
@@ -98,8 +98,8 @@ func clamp(n int) int32 {
 }
 
 // orphansLeft: orphans found minus those this pass pruned.
-func orphansLeft(r reconcile.Result) int {
-	if r.State == reconcile.StateSynced {
+func orphansLeft(r poolsync.Result) int {
+	if r.State == poolsync.StateSynced {
 		return r.Orphans - r.Plan.Prune
 	}
 	return r.Orphans

@@ -25,7 +25,7 @@ import (
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/fence"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 // statusGrace is how long status writes may still take once the pass was
@@ -61,7 +61,7 @@ func statusContext(pass context.Context) (context.Context, context.CancelFunc) {
 }
 
 // Writer records each binding's result on it through the status
-// subresource, called by the executor (reconcile.Options.Record) while the
+// subresource, called by the executor (poolsync.Options.Record) while the
 // binding's pool lock is still held: a pass that finished earlier cannot
 // overwrite the status of a later pass on the same pool, whatever the
 // clocks say. A binding whose generation changed, or that was re-created,
@@ -102,14 +102,14 @@ func New(pass context.Context, client dynamic.Interface, gvr schema.GroupVersion
 	return w
 }
 
-// Record is reconcile.Options.Record. The result is masked before it is
+// Record is poolsync.Options.Record. The result is masked before it is
 // written: a status is readable by anyone who can read PoolBindings. The
 // write is made under the writer's context, carrying the fence guards of
 // ctx (the pool lock's, the leadership term's): a client built with
 // fence.Transport refuses it when they no longer allow writing.
-func (w *Writer) Record(ctx context.Context, _ reconcile.Target, r *reconcile.Result) {
+func (w *Writer) Record(ctx context.Context, _ poolsync.Target, r *poolsync.Result) {
 	u := w.byUID[r.UID]
-	if u == nil || r.Reason == reconcile.ReasonBusy {
+	if u == nil || r.Reason == poolsync.ReasonBusy {
 		// Busy: the holder of the pool's lock writes this binding's status.
 		return
 	}
@@ -168,7 +168,7 @@ func (e *NotWrittenError) Error() string {
 // write writes r to u's status, re-reading u on a conflict. The
 // observedGeneration written is always u's generation, the one whose spec
 // the pass used, whatever the re-read shows.
-func (w *Writer) write(ctx context.Context, u *unstructured.Unstructured, r *reconcile.Result) error {
+func (w *Writer) write(ctx context.Context, u *unstructured.Unstructured, r *poolsync.Result) error {
 	now := w.now
 	client := w.client.Resource(w.gvr).Namespace(u.GetNamespace())
 	used := u.GetGeneration()
@@ -178,7 +178,7 @@ func (w *Writer) write(ctx context.Context, u *unstructured.Unstructured, r *rec
 		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(cur.Object, &b); err != nil {
 			return err
 		}
-		if b.Generation != used && r.Reason != reconcile.ReasonSpecChanged {
+		if b.Generation != used && r.Reason != poolsync.ReasonSpecChanged {
 			*r = r.SpecChanged(fmt.Sprintf("the binding changed during the pass (generation %d, now %d); this pass synced generation %d", used, b.Generation, used))
 		}
 		b.Generation = used

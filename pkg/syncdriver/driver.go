@@ -1,5 +1,5 @@
 // Package syncdriver drives the sync pipeline of PoolBindings (resolve with
-// pkg/bindingsource, plan and write with pkg/reconcile, record with
+// pkg/bindingsource, plan and write with pkg/poolsync, record with
 // pkg/bindingstatus) for both modes of `ccictl sync`. New builds, once, what
 // both need from a cluster's config and the pass's options: the PoolBinding
 // resource, the clients, the selector, the cluster identity, the pool
@@ -29,7 +29,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/elb/elbconfig"
 	"github.com/openvessel/ccictl/pkg/fence"
 	"github.com/openvessel/ccictl/pkg/poollock"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 // ClusterConfig gives the REST config and mapper of one cluster's context
@@ -59,7 +59,7 @@ type Options struct {
 	// Policy is the pass's policy from the flags; the driver adds the
 	// cluster identity, and each mode its hooks (pool locks, what it read,
 	// where results go).
-	Policy reconcile.Policy
+	Policy poolsync.Policy
 	// Locks say where and how the pool locks are taken.
 	Locks LockOptions
 	// ELB is the ELB client's options from the flags; the driver adds the
@@ -280,7 +280,7 @@ func (d *Driver) locker() *poollock.LeaseLocker {
 
 // policy is the pass's policy with this cluster's identity, the same for
 // one-shot and --watch.
-func (d *Driver) policy(clusterID string) reconcile.Policy {
+func (d *Driver) policy(clusterID string) poolsync.Policy {
 	p := d.opts.Policy
 	p.ClusterID = clusterID
 	return p

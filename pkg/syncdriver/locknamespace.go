@@ -11,7 +11,7 @@ import (
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/poollock"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 // advertisedLocks takes each pool's lock where the controller of `sync
@@ -48,10 +48,10 @@ type advertisedLocks struct {
 // with it) is a warning and ignored: no controller locks there, and
 // Leases cannot be created there, which would leave the pass without
 // locks.
-func newAdvertisedLocks(l poollock.Locker, targets []reconcile.Target, gone func(namespace string) bool,
+func newAdvertisedLocks(l poollock.Locker, targets []poolsync.Target, gone func(namespace string) bool,
 	advertised func(ctx context.Context, namespace, name string) (string, error)) (*advertisedLocks, []string) {
 	a := &advertisedLocks{Locker: l, advertised: advertised, byPool: map[string]string{}, bare: map[string][]types.NamespacedName{}}
-	byName := append([]reconcile.Target(nil), targets...)
+	byName := append([]poolsync.Target(nil), targets...)
 	sort.Slice(byName, func(i, j int) bool {
 		return byName[i].Binding.Namespace+"/"+byName[i].Binding.Name < byName[j].Binding.Namespace+"/"+byName[j].Binding.Name
 	})
@@ -131,7 +131,7 @@ func (a *advertisedLocks) lockAdvertised(ctx context.Context, ns, poolID string)
 // lockWarnings: with an explicit --lock-namespace, the bindings whose
 // controller takes their pool's lock elsewhere: that pass and the
 // controller would write the pool without taking turns.
-func lockWarnings(lockNamespace string, targets []reconcile.Target) []string {
+func lockWarnings(lockNamespace string, targets []poolsync.Target) []string {
 	var out []string
 	for _, t := range targets {
 		b := t.Binding

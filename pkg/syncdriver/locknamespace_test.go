@@ -10,7 +10,7 @@ import (
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/poollock"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 type recordingLocker struct{ got []string }
@@ -20,20 +20,20 @@ func (l *recordingLocker) Lock(ctx context.Context, ns, pool string) (context.Co
 	return ctx, func() {}, nil
 }
 
-func lockTarget(ns, name, pool, advertised string) reconcile.Target {
+func lockTarget(ns, name, pool, advertised string) poolsync.Target {
 	b := &lbv1.PoolBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	b.Spec.PoolRef.ID = pool
 	if advertised != "" {
 		b.Annotations = map[string]string{lbv1.LockNamespaceAnnotation: advertised}
 	}
-	return reconcile.Target{Binding: b}
+	return poolsync.Target{Binding: b}
 }
 
 // A pass without --lock-namespace locks where the binding's controller
 // says, else in the binding's namespace; an explicit namespace elsewhere is
 // a warning.
 func TestAdvertisedLocks(t *testing.T) {
-	targets := []reconcile.Target{
+	targets := []poolsync.Target{
 		lockTarget("shop", "a", "pool-1", "ccictl-system"),
 		lockTarget("shop", "b", "pool-2", ""),
 		lockTarget("shop", "c", "pool-3", "ops"),
@@ -61,7 +61,7 @@ func TestAdvertisedLocks(t *testing.T) {
 // the binding's namespace, not in a namespace where no Lease can be
 // created, which would leave it without locks.
 func TestAdvertisedLocksNamespaceGone(t *testing.T) {
-	targets := []reconcile.Target{
+	targets := []poolsync.Target{
 		lockTarget("shop", "a", "pool-1", "ccictl-system"),
 		lockTarget("shop", "b", "pool-2", "ccictl-system"),
 		lockTarget("web", "c", "pool-3", "ops"),
@@ -98,7 +98,7 @@ func (l *unavailableIn) Lock(ctx context.Context, ns, pool string) (context.Cont
 // the pass does not write the pool: a lock taken anywhere else would not
 // take turns with the controller. The error says what to grant.
 func TestAdvertisedLocksUnavailableThere(t *testing.T) {
-	targets := []reconcile.Target{lockTarget("shop", "a", "pool-1", "ccictl-system")}
+	targets := []poolsync.Target{lockTarget("shop", "a", "pool-1", "ccictl-system")}
 	rec := &unavailableIn{ns: "ccictl-system"}
 	l, _ := newAdvertisedLocks(rec, targets, func(string) bool { return false }, nil)
 	_, _, err := l.Lock(context.Background(), "shop", "pool-1")
@@ -125,7 +125,7 @@ func (l *releasingLocker) Lock(ctx context.Context, ns, pool string) (context.Co
 // not write (Busy) if one advertises a namespace now. Bindings that still
 // advertise nothing write; a pass that writes nothing reads nothing.
 func TestAdvertisedLocksSeeALateAdvertisement(t *testing.T) {
-	targets := []reconcile.Target{
+	targets := []poolsync.Target{
 		lockTarget("shop", "a", "pool-1", ""),
 		lockTarget("shop", "b", "pool-2", ""),
 		lockTarget("shop", "c", "pool-3", "ccictl-system"),

@@ -16,7 +16,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/bindingstatus"
 	"github.com/openvessel/ccictl/pkg/endpoints"
 	"github.com/openvessel/ccictl/pkg/poollock"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 // Reads is what a one-shot pass reads from the cluster.
@@ -65,7 +65,7 @@ func (d *Driver) clusterReads() (*Reads, error) {
 type PassResult struct {
 	// Results are the selected bindings', in their order; nil when
 	// nothing was selected.
-	Results []reconcile.Result
+	Results []poolsync.Result
 	// OwnRegion is the region of the results without one ("" = not
 	// named).
 	OwnRegion string
@@ -100,7 +100,7 @@ func (d *Driver) RunOnce(ctx context.Context) (*PassResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := reconcile.Options{Policy: d.policy(in.clusterID), Hooks: reconcile.Hooks{
+	opts := poolsync.Options{Policy: d.policy(in.clusterID), Hooks: poolsync.Hooks{
 		Owners: in.owners, ReadOwners: in.readOwners, ReadDesired: in.reread,
 		Locker: d.oneShotLocks(ctx, in.targets), Warn: d.opts.warn,
 	}}
@@ -131,7 +131,7 @@ func (d *Driver) RunOnce(ctx context.Context) (*PassResult, error) {
 // --lock-namespace, else where the pool's bindings advertise it
 // (advertisedLocks), else in each binding's namespace. Without a Lease
 // client there are no locks (a dry run takes none anyway).
-func (d *Driver) oneShotLocks(ctx context.Context, targets []reconcile.Target) poollock.Locker {
+func (d *Driver) oneShotLocks(ctx context.Context, targets []poolsync.Target) poollock.Locker {
 	if d.Leases == nil {
 		return nil
 	}
@@ -177,18 +177,18 @@ func (d *Driver) advertisedLockNamespace(ctx context.Context, namespace, name st
 
 // passInput is what a one-shot pass read and resolved.
 type passInput struct {
-	targets   []reconcile.Target
+	targets   []poolsync.Target
 	objects   []*unstructured.Unstructured // the selected bindings, as read
-	owners    reconcile.OwnerLookup
+	owners    poolsync.OwnerLookup
 	warnings  []string
 	clusterID string
 	// reread re-reads one target's desired endpoints, for the re-check
 	// before removals and for a plan made after waiting for a lock.
-	reread func(ctx context.Context, t reconcile.Target) ([]endpoints.Endpoint, error)
+	reread func(ctx context.Context, t poolsync.Target) ([]endpoints.Endpoint, error)
 	// readOwners lists the PoolBindings again, for a plan that would
 	// remove orphans: a binding created since the pass began must not have
 	// its members taken for orphans.
-	readOwners func(context.Context) (reconcile.OwnerLookup, error)
+	readOwners func(context.Context) (poolsync.OwnerLookup, error)
 }
 
 // resolve lists the PoolBindings, selects the pass's, and resolves them
@@ -205,7 +205,7 @@ func (d *Driver) resolve(ctx context.Context, reads *Reads) (*passInput, error) 
 	}
 	scope := d.namespaces()
 	in := &passInput{objects: selected, owners: bindingsource.Owners(all, scope)}
-	in.readOwners = func(ctx context.Context) (reconcile.OwnerLookup, error) {
+	in.readOwners = func(ctx context.Context) (poolsync.OwnerLookup, error) {
 		all, err := reads.Bindings(ctx)
 		if err != nil {
 			return nil, err
@@ -222,13 +222,13 @@ func (d *Driver) resolve(ctx context.Context, reads *Reads) (*passInput, error) 
 	for _, u := range selected {
 		b, err := bindingsource.Binding(u)
 		if err != nil {
-			in.targets = append(in.targets, reconcile.Target{Binding: b, ResolveErr: err})
+			in.targets = append(in.targets, poolsync.Target{Binding: b, ResolveErr: err})
 			continue
 		}
 		in.targets = append(in.targets, res.Target(ctx, b))
 	}
 	// The re-check before removals reads the binding's namespace anew.
-	in.reread = func(ctx context.Context, t reconcile.Target) ([]endpoints.Endpoint, error) {
+	in.reread = func(ctx context.Context, t poolsync.Target) ([]endpoints.Endpoint, error) {
 		return res.Reread(ctx, reads.Fresh(), t.Binding, t.PortProtocol)
 	}
 	if reads.Warnings != nil {

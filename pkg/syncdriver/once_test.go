@@ -30,7 +30,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/elb/elbconfig"
 	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 // These tests drive the one-shot pass without an API server: the
@@ -175,7 +175,7 @@ func (w *world) members(region, pool string) []string {
 	return out
 }
 
-func lines(results []reconcile.Result) string {
+func lines(results []poolsync.Result) string {
 	var s []string
 	for _, r := range results {
 		s = append(s, r.Line())
@@ -203,7 +203,7 @@ func TestRunOnceBindingsInMembersOut(t *testing.T) {
 		t.Errorf("results\n%s\nwant\n%s", got, want)
 	}
 	marker := func(name string, i int) string {
-		return reconcile.Marker(reconcile.Owner{Cluster: "unit", Namespace: "shop", Name: name, UID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i)})
+		return poolsync.Marker(poolsync.Owner{Cluster: "unit", Namespace: "shop", Name: name, UID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i)})
 	}
 	if got, want := w.members("", poolWeb), []string{"10.0.0.1:8080 " + marker("web", 1), "10.0.0.2:8080 " + marker("web", 1)}; !slices.Equal(got, want) {
 		t.Errorf("pool of web: %q, want %q", got, want)
@@ -241,11 +241,11 @@ func TestRunOnceSelection(t *testing.T) {
 	poolA := w.binding("shop", "a", "web", "", nil)
 	poolB := w.binding("shop", "b", "web", "", nil)
 
-	p, err := w.driver(Options{Namespace: "shop", LabelSelector: "team=a", ClusterID: "unit", Policy: reconcile.Policy{DryRun: true}}, local).RunOnce(context.Background())
+	p, err := w.driver(Options{Namespace: "shop", LabelSelector: "team=a", ClusterID: "unit", Policy: poolsync.Policy{DryRun: true}}, local).RunOnce(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Results) != 1 || p.Results[0].Name != "a" || p.Results[0].State != reconcile.StatePending {
+	if len(p.Results) != 1 || p.Results[0].Name != "a" || p.Results[0].State != poolsync.StatePending {
 		t.Errorf("dry run of -l team=a: %s", lines(p.Results))
 	}
 	if n := len(w.members("", poolA)); n != 0 {

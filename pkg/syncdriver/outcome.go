@@ -8,7 +8,7 @@ import (
 
 	"github.com/openvessel/ccictl/pkg/bindingcontroller"
 	"github.com/openvessel/ccictl/pkg/client/redact"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 // Reconcile is the controller's reconcile of one binding
@@ -50,7 +50,7 @@ func (r *Reconciler) log(ctx context.Context, key cache.ObjectName, did reconcil
 	m.ObserveMembers(key.String(), "registered", res.Registered)
 	m.ObserveMembers(key.String(), "desired", res.Desired)
 	m.ObserveMembers(key.String(), "foreign", res.Foreign)
-	if res.State != reconcile.StateInSync || did.Err != nil || did.Gates > 0 {
+	if res.State != poolsync.StateInSync || did.Err != nil || did.Gates > 0 {
 		// The controller's logger already names the binding (poolbinding=).
 		kv := []any{"state", res.State, "reason", res.Reason, "added", res.Added, "removed", res.Removed}
 		if did.Gates > 0 {

@@ -9,7 +9,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 // TestWatchLogsPassWarnings: the controller logs a pass's warnings, as the
@@ -22,7 +22,7 @@ func TestWatchLogsPassWarnings(t *testing.T) {
 	r := NewReconciler(ReconcilerConfig{})
 	key := cache.ObjectName{Namespace: "ns", Name: "web"}
 	warn := "pool P (TCP) has connection_drain off: 1 member(s) of terminating endpoints drained by weight 0"
-	synced := reconcile.Result{Name: "web", State: reconcile.StateSynced, Reason: reconcile.ReasonSynced, Warnings: []string{warn}}
+	synced := poolsync.Result{Name: "web", State: poolsync.StateSynced, Reason: poolsync.ReasonSynced, Warnings: []string{warn}}
 	r.log(ctx, key, reconciled{Result: &synced})
 	if !strings.Contains(strings.Join(logged, "\n"), "Warning: "+warn) {
 		t.Fatalf("logged %q, want the warning", logged)

@@ -1,7 +1,7 @@
 package syncdriver
 
 // The controller's per-binding reconcile: the same pipeline as the one-shot
-// pass (pkg/bindingsource to resolve, pkg/reconcile to plan and write,
+// pass (pkg/bindingsource to resolve, pkg/poolsync to plan and write,
 // pkg/bindingstatus to record), read from the controller's caches instead
 // of lists, plus what only a continuous controller does: the finalizer
 // that removes a deleted binding's members, readiness gates, and Events.
@@ -40,8 +40,8 @@ import (
 	"github.com/openvessel/ccictl/pkg/elb/elbconfig"
 	"github.com/openvessel/ccictl/pkg/endpoints"
 	"github.com/openvessel/ccictl/pkg/poollock"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 	"github.com/openvessel/ccictl/pkg/readinessgate"
-	"github.com/openvessel/ccictl/pkg/reconcile"
 )
 
 // ReconcilerConfig is what a Reconciler reads and writes with.
@@ -69,7 +69,7 @@ type ReconcilerConfig struct {
 	// identity); Locker takes the pools' locks and Warn receives the
 	// notices about the whole controller (the pass's Hooks are made per
 	// reconcile with these two and what the reconcile read).
-	Policy reconcile.Policy
+	Policy poolsync.Policy
 	Locker poollock.Locker
 	Warn   func(string)
 	// ResyncPeriod bounds how long gate polls may stand in for full
@@ -123,18 +123,18 @@ type Reconciler struct {
 	mu   sync.Mutex
 	last map[string]lastPass
 	// quota holds, per region, the policy with a member-quota cache shared
-	// by the passes of one resync period (reconcile.ShareQuota).
+	// by the passes of one resync period (poolsync.ShareQuota).
 	quota map[string]sharedQuota
 }
 
 type sharedQuota struct {
-	opts reconcile.Options
+	opts poolsync.Options
 	at   time.Time
 }
 
 // policy is the pass's policy for a pool in region, with the member quota
 // read at most once per resync period there.
-func (r *Reconciler) policy(region string) reconcile.Options {
+func (r *Reconciler) policy(region string) poolsync.Options {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	q, ok := r.quota[region]
@@ -142,7 +142,7 @@ func (r *Reconciler) policy(region string) reconcile.Options {
 		if r.quota == nil {
 			r.quota = map[string]sharedQuota{}
 		}
-		q = sharedQuota{opts: reconcile.ShareQuota(reconcile.Options{Policy: r.cfg.Policy, Hooks: reconcile.Hooks{Warn: r.cfg.Warn}}), at: time.Now()}
+		q = sharedQuota{opts: poolsync.ShareQuota(poolsync.Options{Policy: r.cfg.Policy, Hooks: poolsync.Hooks{Warn: r.cfg.Warn}}), at: time.Now()}
 		r.quota[region] = q
 	}
 	return q.opts
@@ -154,7 +154,7 @@ func (r *Reconciler) policy(region string) reconcile.Options {
 type lastPass struct {
 	inputs       string
 	at           time.Time
-	result       reconcile.Result
+	result       poolsync.Result
 	gatesPending bool
 }
 
@@ -171,7 +171,7 @@ func NewReconciler(cfg ReconcilerConfig) *Reconciler {
 // (Reconcile turns it into the queue's bindingcontroller.Outcome). Result
 // is nil when there was nothing to sync (the binding is gone).
 type reconciled struct {
-	Result *reconcile.Result
+	Result *poolsync.Result
 	// Err says the reconcile should be retried with backoff.
 	Err error
 	// RequeueAfter > 0: readiness gates are pending; poll the pool's
@@ -273,8 +273,8 @@ func (r *Reconciler) sync(ctx context.Context, namespace, name string) reconcile
 	}
 	opts := r.policy(r.region(b))
 	opts.Hooks = r.hooks(owners)
-	opts.ReadOwners = func(context.Context) (reconcile.OwnerLookup, error) { return r.owners(), nil }
-	opts.ReadDesired = func(ctx context.Context, t reconcile.Target) ([]reconcile.Endpoint, error) {
+	opts.ReadOwners = func(context.Context) (poolsync.OwnerLookup, error) { return r.owners(), nil }
+	opts.ReadDesired = func(ctx context.Context, t poolsync.Target) ([]poolsync.Endpoint, error) {
 		return res.Reread(ctx, r.cfg.Store, t.Binding, t.PortProtocol)
 	}
 	var status *bindingstatus.Writer
@@ -282,7 +282,7 @@ func (r *Reconciler) sync(ctx context.Context, namespace, name string) reconcile
 		status = bindingstatus.New(ctx, r.cfg.Dynamic, r.cfg.GVR, []*unstructured.Unstructured{u}, r.cfg.Log)
 		opts.Record = status.Record
 	}
-	result := reconcile.SyncAmong(ctx, c, t, peers, opts)
+	result := poolsync.SyncAmong(ctx, c, t, peers, opts)
 	result.Mask()
 	var statusErr error
 	if status != nil {
@@ -298,10 +298,10 @@ func (r *Reconciler) sync(ctx context.Context, namespace, name string) reconcile
 	switch {
 	case statusErr != nil:
 		out.Err = statusErr
-	case result.State == reconcile.StateFailed:
+	case result.State == poolsync.StateFailed:
 		out.Err = errors.New(result.Line())
 	}
-	if result.Reason == reconcile.ReasonBusy && out.RequeueAfter == 0 {
+	if result.Reason == poolsync.ReasonBusy && out.RequeueAfter == 0 {
 		// Another writer holds the pool's lock: ask again soon, through
 		// the queue, as a waiting Lock would have polled.
 		out.RequeueAfter = BusyRetry
@@ -311,8 +311,8 @@ func (r *Reconciler) sync(ctx context.Context, namespace, name string) reconcile
 
 // hooks are a reconcile's hooks: the controller's lock and Warn, and the
 // owners the reconcile read; the caller adds its re-reads and status.
-func (r *Reconciler) hooks(owners reconcile.OwnerLookup) reconcile.Hooks {
-	return reconcile.Hooks{Owners: owners, Locker: r.cfg.Locker, Warn: r.cfg.Warn}
+func (r *Reconciler) hooks(owners poolsync.OwnerLookup) poolsync.Hooks {
+	return poolsync.Hooks{Owners: owners, Locker: r.cfg.Locker, Warn: r.cfg.Warn}
 }
 
 // advertiser is a pool Locker that must hear when a binding is told where
@@ -342,7 +342,7 @@ func (r *Reconciler) gates(ctx context.Context, res *bindingsource.Resolver, b *
 			out.RequeueAfter = readinessgate.PollInterval
 			return fmt.Errorf("readiness gates: reading the pool's protocol: %w", perr)
 		}
-		targets, err = res.GateTargets(ctx, b, reconcile.PortProtocol(pool.Protocol))
+		targets, err = res.GateTargets(ctx, b, poolsync.PortProtocol(pool.Protocol))
 	}
 	if err != nil {
 		// The Service's port is not what the binding names: the pass says
@@ -463,11 +463,11 @@ func (r *Reconciler) podStatus() readinessgate.StatusPatcher {
 // the caches: its generation and annotations, its desired, draining and
 // lingering endpoints, why they may be unknown, its subnet, and what its
 // pool's other bindings want.
-func fingerprint(b *lbv1.PoolBinding, t reconcile.Target, peers []reconcile.Target) string {
+func fingerprint(b *lbv1.PoolBinding, t poolsync.Target, peers []poolsync.Target) string {
 	h := sha256.New()
 	w := func(parts ...any) { fmt.Fprintln(h, parts...) }
 	w(b.UID, b.Generation, b.Annotations)
-	for _, x := range append([]reconcile.Target{t}, peers...) {
+	for _, x := range append([]poolsync.Target{t}, peers...) {
 		w(x.Binding.UID, x.Endpoints, x.Draining, x.Lingering, x.Lagging, x.ResolveErr, x.SubnetCIDRID, x.PortChoices)
 	}
 	return hex.EncodeToString(h.Sum(nil))
@@ -504,12 +504,12 @@ func (r *Reconciler) forget(key string) {
 
 // peers are the other bindings of b's pool, resolved from the caches, and
 // the owner lookup over every watched binding.
-func (r *Reconciler) peers(ctx context.Context, res *bindingsource.Resolver, b *lbv1.PoolBinding) ([]reconcile.Target, reconcile.OwnerLookup, error) {
+func (r *Reconciler) peers(ctx context.Context, res *bindingsource.Resolver, b *lbv1.PoolBinding) ([]poolsync.Target, poolsync.OwnerLookup, error) {
 	same, err := r.cfg.PoolBindings(b.Spec.PoolRef.ID)
 	if err != nil {
 		return nil, nil, err
 	}
-	var peers []reconcile.Target
+	var peers []poolsync.Target
 	for _, p := range same {
 		if p.UID == b.UID || p.DeletionTimestamp != nil || p.Spec.PoolRef.ID != b.Spec.PoolRef.ID {
 			continue
@@ -522,8 +522,8 @@ func (r *Reconciler) peers(ctx context.Context, res *bindingsource.Resolver, b *
 // owners answers from the cache's uid index; as the cache follows the
 // server, a second read (ReadOwners, under the pool's lock) is the same
 // lookup.
-func (r *Reconciler) owners() reconcile.OwnerLookup {
-	return reconcile.OwnerLookupFunc(r.cfg.HasBinding, r.cfg.Namespaces)
+func (r *Reconciler) owners() poolsync.OwnerLookup {
+	return poolsync.OwnerLookupFunc(r.cfg.HasBinding, r.cfg.Namespaces)
 }
 
 // toUnstructured is b as the status writer and the event recorder take
@@ -564,8 +564,8 @@ func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, 
 	// another binding of the pool wants is handed over to it, not removed.
 	// Nothing waits for health and nothing is a dry run: the binding goes.
 	policy.DryRun, policy.AllowEmpty, policy.PruneOrphans, policy.WaitHealthy = false, true, false, false
-	opts := reconcile.Options{Policy: policy, Hooks: r.hooks(owners)}
-	result := reconcile.SyncAmong(ctx, c, reconcile.Target{Binding: b}, peers, opts)
+	opts := poolsync.Options{Policy: policy, Hooks: r.hooks(owners)}
+	result := poolsync.SyncAmong(ctx, c, poolsync.Target{Binding: b}, peers, opts)
 	result.Mask()
 	out := reconciled{Result: &result}
 	switch {
@@ -573,8 +573,8 @@ func (r *Reconciler) cleanup(ctx context.Context, u *unstructured.Unstructured, 
 		if result.Removed > 0 {
 			r.normal(u, "MembersRemoved", fmt.Sprintf("removed %d member(s) from pool %s before deletion", result.Removed, b.Spec.PoolRef.ID))
 		}
-	case result.Reason == reconcile.ReasonPoolNotFound || result.Reason == reconcile.ReasonDeletionProtected,
-		result.Reason == reconcile.ReasonInvalidBinding && !reconcile.ValidPoolID(b.Spec.PoolRef.ID):
+	case result.Reason == poolsync.ReasonPoolNotFound || result.Reason == poolsync.ReasonDeletionProtected,
+		result.Reason == poolsync.ReasonInvalidBinding && !poolsync.ValidPoolID(b.Spec.PoolRef.ID):
 		// A pool ID that cannot name a pool holds no member of this
 		// binding (its passes made no call): nothing to wait for.
 		r.warn(u, result.Reason, "finalizer removed without removing members: "+result.Message)
@@ -625,9 +625,9 @@ func (r *Reconciler) patchMeta(ctx context.Context, u *unstructured.Unstructured
 // event records what a pass changed (Normal) or why it did not converge
 // (Warning, reason = the status reason). A pass with nothing to change
 // records nothing, so that a resync does not flood the Events.
-func (r *Reconciler) event(u *unstructured.Unstructured, res reconcile.Result) {
+func (r *Reconciler) event(u *unstructured.Unstructured, res poolsync.Result) {
 	switch {
-	case res.State == reconcile.StateSynced:
+	case res.State == poolsync.StateSynced:
 		r.normal(u, res.Reason, res.Line())
 	case !res.InSync():
 		r.warn(u, res.Reason, res.Line())

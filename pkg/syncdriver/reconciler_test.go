@@ -34,7 +34,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/bindingsource"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 	"github.com/openvessel/ccictl/pkg/testenv"
 )
 
@@ -198,7 +198,7 @@ func newEnv(t *testing.T, ns string, pool elb.Pool) *env {
 		Store:      &bindingsource.ListStore{Typed: kube, Dynamic: dyn, Metadata: md, Mapper: mapper},
 		Mapper:     mapper,
 		ELB:        func(context.Context, string) (elb.Client, error) { return c, nil },
-		Policy:     reconcile.Policy{ClusterID: "unit-cluster"},
+		Policy:     poolsync.Policy{ClusterID: "unit-cluster"},
 		Dynamic:    dyn,
 		GVR:        plbGVR,
 		Recorder:   e.events,
@@ -259,7 +259,7 @@ func TestReconcileAddsFinalizerThenSyncs(t *testing.T) {
 	e.binding("b", poolID)
 	e.requests.take()
 	out := e.reconcile("b")
-	if out.Err != nil || out.Result == nil || out.Result.State != reconcile.StateSynced || out.Result.Added != 1 {
+	if out.Err != nil || out.Result == nil || out.Result.State != poolsync.StateSynced || out.Result.Added != 1 {
 		t.Fatalf("outcome %+v %v", out.Result, out.Err)
 	}
 	// The status goes onto the binding as the finalizer patch returned it:
@@ -283,7 +283,7 @@ func TestReconcileAddsFinalizerThenSyncs(t *testing.T) {
 		t.Errorf("event %q, want Normal Synced", ev)
 	}
 	// Nothing to change: no Event (a resync must not flood them).
-	if out := e.reconcile("b"); out.Err != nil || out.Result.State != reconcile.StateInSync {
+	if out := e.reconcile("b"); out.Err != nil || out.Result.State != poolsync.StateInSync {
 		t.Errorf("second reconcile %+v %v", out.Result, out.Err)
 	}
 	if ev := e.event(); ev != "" {
@@ -337,8 +337,8 @@ func TestReconcileDeletedBindingNotCleanable(t *testing.T) {
 		reason string
 		left   int
 	}{
-		{"pool gone", elb.Pool{ID: poolID}, "a1b2c3d4-0000-4000-8000-00000000dead", reconcile.ReasonPoolNotFound, 0},
-		{"deletion protected", elb.Pool{ID: poolID, MemberDeletionProtectionEnable: true}, poolID, reconcile.ReasonDeletionProtected, 1},
+		{"pool gone", elb.Pool{ID: poolID}, "a1b2c3d4-0000-4000-8000-00000000dead", poolsync.ReasonPoolNotFound, 0},
+		{"deletion protected", elb.Pool{ID: poolID, MemberDeletionProtectionEnable: true}, poolID, poolsync.ReasonDeletionProtected, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, "rec-"+strings.ReplaceAll(tc.name, " ", "-"), tc.pool)
@@ -403,7 +403,7 @@ func TestReconcileDeletedBindingGatewayNotFoundKeepsFinalizer(t *testing.T) {
 	e.delete("b")
 	e.emu.SetFaults(elbemulator.Faults{NoAPIFirst: 1000})
 	out := e.reconcile("b")
-	if out.Err == nil || out.Result == nil || out.Result.Reason != reconcile.ReasonELBError || !strings.Contains(out.Result.Message, "APIGW.0101") {
+	if out.Err == nil || out.Result == nil || out.Result.Reason != poolsync.ReasonELBError || !strings.Contains(out.Result.Message, "APIGW.0101") {
 		t.Fatalf("cleanup against a gateway 404: %+v %v; want an ELBError to retry", out.Result, out.Err)
 	}
 	if u, err := e.get("b"); err != nil || len(u.GetFinalizers()) != 1 {
@@ -485,7 +485,7 @@ func TestReconcileStaleReadIsAConflict(t *testing.T) {
 		t.Errorf("binding requests %v, want one refused patch and no status write", got)
 	}
 	e.rec.cfg.Binding = fresh
-	if out := e.reconcile("b"); out.Err != nil || out.Result.State != reconcile.StateSynced {
+	if out := e.reconcile("b"); out.Err != nil || out.Result.State != poolsync.StateSynced {
 		t.Fatalf("reconcile from a fresh read: %+v %v", out.Result, out.Err)
 	}
 	if got := e.addresses(); len(got) != 1 {
@@ -499,7 +499,7 @@ func TestReconcileStaleReadIsAConflict(t *testing.T) {
 func TestReconcileDeletedInvalidPoolIDIsReleased(t *testing.T) {
 	e := newEnv(t, "rec-invalid-pool", elb.Pool{ID: poolID})
 	e.binding("b", "Pool_1")
-	if out := e.reconcile("b"); out.Result == nil || out.Result.Reason != reconcile.ReasonInvalidBinding {
+	if out := e.reconcile("b"); out.Result == nil || out.Result.Reason != poolsync.ReasonInvalidBinding {
 		t.Fatalf("first pass %+v %v, want InvalidBinding", out.Result, out.Err)
 	}
 	if u, err := e.get("b"); err != nil || len(u.GetFinalizers()) != 1 {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/elb/elbconfig"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 // regionGroup is the bindings whose pools are in one region; region "" is
@@ -19,7 +19,7 @@ type regionGroup struct {
 	targets []int // indexes into the pass's targets
 }
 
-func (g regionGroup) names(targets []reconcile.Target) string {
+func (g regionGroup) names(targets []poolsync.Target) string {
 	var ns []string
 	for _, i := range g.targets[:min(len(g.targets), 3)] {
 		b := targets[i].Binding
@@ -34,7 +34,7 @@ func (g regionGroup) names(targets []reconcile.Target) string {
 // groupByRegion sorts the targets by the region of their pool
 // (elbconfig.ClientRegion against own, the pass's own region): the pass's
 // own group ("") first.
-func groupByRegion(targets []reconcile.Target, own string) []regionGroup {
+func groupByRegion(targets []poolsync.Target, own string) []regionGroup {
 	byRegion := map[string][]int{}
 	for i, t := range targets {
 		r := ""
@@ -60,19 +60,19 @@ func groupByRegion(targets []reconcile.Target, own string) []regionGroup {
 // API rate limits and connection pools are per regional endpoint, so one
 // region's slow gateway does not hold the others back. Results are in the
 // order of targets.
-func runRegions(ctx context.Context, groups []regionGroup, clients []elb.Client, targets []reconcile.Target, opts reconcile.Options) []reconcile.Result {
-	results := make([]reconcile.Result, len(targets))
+func runRegions(ctx context.Context, groups []regionGroup, clients []elb.Client, targets []poolsync.Target, opts poolsync.Options) []poolsync.Result {
+	results := make([]poolsync.Result, len(targets))
 	var wg sync.WaitGroup
 	for gi, g := range groups {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sub := make([]reconcile.Target, len(g.targets))
+			sub := make([]poolsync.Target, len(g.targets))
 			for j, i := range g.targets {
 				sub[j] = targets[i]
 			}
 			// Each Run reads its region's quota once: quotas are per project.
-			for j, r := range reconcile.Run(ctx, clients[gi], sub, opts) {
+			for j, r := range poolsync.Run(ctx, clients[gi], sub, opts) {
 				results[g.targets[j]] = r
 			}
 		}()
@@ -127,7 +127,7 @@ func (rc *regionClients) forBinding(ctx context.Context, region string) (elb.Cli
 // forGroups is the one-shot pass's client of each group, built before any
 // binding is synced: a region whose client cannot be built fails the pass,
 // naming its bindings.
-func (rc *regionClients) forGroups(ctx context.Context, groups []regionGroup, targets []reconcile.Target) ([]elb.Client, error) {
+func (rc *regionClients) forGroups(ctx context.Context, groups []regionGroup, targets []poolsync.Target) ([]elb.Client, error) {
 	clients := make([]elb.Client, len(groups))
 	for i, g := range groups {
 		c, err := rc.get(ctx, g.region)

@@ -14,7 +14,7 @@ import (
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/elb/elbemulator"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 type benchToken struct{ next http.RoundTripper }
@@ -53,7 +53,7 @@ func BenchmarkRegions(b *testing.B) {
 					}
 					clients[r], groups[r] = c, regionGroup{region: names[r]}
 				}
-				targets := make([]reconcile.Target, bindings)
+				targets := make([]poolsync.Target, bindings)
 				for j := range targets {
 					r := j % regions
 					pool := fmt.Sprintf("%08x-0000-4000-8000-000000000000", j)
@@ -63,18 +63,18 @@ func BenchmarkRegions(b *testing.B) {
 					if names[r] != "" {
 						bd.Annotations = map[string]string{lbv1.RegionAnnotation: names[r]}
 					}
-					eps := make([]reconcile.Endpoint, perBinding)
+					eps := make([]poolsync.Endpoint, perBinding)
 					for k := range eps {
-						eps[k] = reconcile.Endpoint{Address: fmt.Sprintf("10.%d.%d.%d", j/250, j%250, k+1), Port: 8080}
+						eps[k] = poolsync.Endpoint{Address: fmt.Sprintf("10.%d.%d.%d", j/250, j%250, k+1), Port: 8080}
 					}
-					targets[j] = reconcile.Target{Binding: bd, Endpoints: eps}
+					targets[j] = poolsync.Target{Binding: bd, Endpoints: eps}
 					groups[r].targets = append(groups[r].targets, j)
 				}
 				b.StartTimer()
-				results := runRegions(context.Background(), groups, clients, targets, reconcile.Options{Policy: reconcile.Policy{ClusterID: "bench", Concurrency: 16}})
+				results := runRegions(context.Background(), groups, clients, targets, poolsync.Options{Policy: poolsync.Policy{ClusterID: "bench", Concurrency: 16}})
 				b.StopTimer()
 				for _, res := range results {
-					if res.State != reconcile.StateSynced {
+					if res.State != poolsync.StateSynced {
 						b.Fatalf("%s: %s %s", res.Binding, res.State, res.Message)
 					}
 				}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/cmdutil"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 	"github.com/openvessel/ccictl/pkg/syncdriver"
 )
 
@@ -30,7 +30,7 @@ func (o *SyncOptions) multiCluster() bool { return len(o.Contexts) > 1 || o.AllC
 // exit code covers them all.
 func (o *SyncOptions) runContexts(ctx context.Context) error {
 	var (
-		all        []reconcile.Result
+		all        []poolsync.Result
 		summaries  []ContextSummary
 		errs       []error
 		ownRegions = map[string]string{}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/openvessel/ccictl/pkg/client/redact"
 	"github.com/openvessel/ccictl/pkg/elb/elbconfig"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 	"github.com/openvessel/ccictl/pkg/syncdriver"
 )
 
@@ -33,8 +33,8 @@ func (o *SyncOptions) driverOptions() syncdriver.Options {
 
 // policy is the pass's policy from the flags, the same for one-shot and
 // --watch.
-func (o *SyncOptions) policy() reconcile.Policy {
-	return reconcile.Policy{
+func (o *SyncOptions) policy() poolsync.Policy {
+	return poolsync.Policy{
 		DryRun:         o.DryRun,
 		AllowEmpty:     o.AllowEmpty,
 		PruneOrphans:   o.PruneOrphans,

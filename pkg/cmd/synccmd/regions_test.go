@@ -9,7 +9,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 )
 
 func isolateEnv(t *testing.T) {
@@ -26,7 +26,7 @@ func isolateEnv(t *testing.T) {
 // pass's own region: a binding annotated with that same region is not a
 // second region of the summary.
 func TestReportOwnRegion(t *testing.T) {
-	results := []reconcile.Result{{Binding: "ns/plain"}, {Binding: "ns/same", Region: "cn-north-4"}, {Binding: "ns/south", Region: "cn-south-1"}}
+	results := []poolsync.Result{{Binding: "ns/plain"}, {Binding: "ns/same", Region: "cn-north-4"}, {Binding: "ns/south", Region: "cn-south-1"}}
 	var out bytes.Buffer
 	o := &SyncOptions{Output: "json", IOStreams: genericiooptions.IOStreams{Out: &out, ErrOut: io.Discard}}
 	if err := o.printReport(results, nil, map[string]string{"": "cn-north-4"}); err != nil {

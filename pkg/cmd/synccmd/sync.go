@@ -24,7 +24,7 @@ import (
 	"github.com/openvessel/ccictl/pkg/cmdutil"
 	"github.com/openvessel/ccictl/pkg/elb"
 	"github.com/openvessel/ccictl/pkg/fence"
-	"github.com/openvessel/ccictl/pkg/reconcile"
+	"github.com/openvessel/ccictl/pkg/poolsync"
 	"github.com/openvessel/ccictl/pkg/syncdriver"
 )
 
@@ -180,9 +180,9 @@ var example = `  # Converge every PoolBinding of a namespace
 // NewCmdSync returns the sync command. runF, when not nil, runs instead of
 // Run after Complete and Validate: tests see the options the flags made.
 func NewCmdSync(f *cmdutil.Factory, streams genericiooptions.IOStreams, runF func(*SyncOptions) error) *cobra.Command {
-	o := &SyncOptions{Concurrency: reconcile.DefaultConcurrency, Timeout: 5 * time.Minute,
+	o := &SyncOptions{Concurrency: poolsync.DefaultConcurrency, Timeout: 5 * time.Minute,
 		ELBRequestTimeout: elb.DefaultRequestTimeout, IOStreams: streams,
-		MemberQuota: reconcile.DefaultMemberQuota, HealthTimeout: reconcile.DefaultHealthTimeout, HealthInterval: reconcile.DefaultHealthInterval}
+		MemberQuota: poolsync.DefaultMemberQuota, HealthTimeout: poolsync.DefaultHealthTimeout, HealthInterval: poolsync.DefaultHealthInterval}
 	cmd := &cobra.Command{
 		Use:                   "sync [NAME...] [-n NAMESPACE | -A] [-l SELECTOR]",
 		DisableFlagsInUseLine: true,
@@ -313,7 +313,7 @@ func (o *SyncOptions) Validate(cmd *cobra.Command) error {
 		return cmdutil.UsageErrorf(cmd, "%v", err)
 	}
 	if cmd.Flags().Changed("cluster-id") {
-		if err := reconcile.ValidateClusterID(o.ClusterID); err != nil {
+		if err := poolsync.ValidateClusterID(o.ClusterID); err != nil {
 			return cmdutil.UsageErrorf(cmd, "invalid --cluster-id: %v", err)
 		}
 	}
@@ -322,10 +322,10 @@ func (o *SyncOptions) Validate(cmd *cobra.Command) error {
 
 // Report is the -o json|yaml document.
 type Report struct {
-	Kind    string             `json:"kind"`
-	DryRun  bool               `json:"dryRun"`
-	Results []reconcile.Result `json:"results"`
-	Summary Summary            `json:"summary"`
+	Kind    string            `json:"kind"`
+	DryRun  bool              `json:"dryRun"`
+	Results []poolsync.Result `json:"results"`
+	Summary Summary           `json:"summary"`
 	// Regions splits the summary by the pools' region, when the pass
 	// reached more than one; "" is the pass's own region when it has no
 	// name (--elb-endpoint without --region).
@@ -345,12 +345,12 @@ type Summary struct {
 	Removed  int `json:"removed"`
 }
 
-func (s *Summary) count(r reconcile.Result) {
+func (s *Summary) count(r poolsync.Result) {
 	s.Bindings++
 	switch {
 	case r.InSync():
 		s.InSync++
-	case r.State == reconcile.StatePending:
+	case r.State == poolsync.StatePending:
 		s.Pending++
 	default:
 		s.Failed++
@@ -422,7 +422,7 @@ func (o *SyncOptions) pass(ctx context.Context) (*syncdriver.PassResult, error) 
 // pass over several clusters, whose one-line output names each result's
 // context first ("ctx-a: poolbinding/web: ..."); ownRegions names, by
 // context, the region of the results without one.
-func (o *SyncOptions) printReport(results []reconcile.Result, contexts []ContextSummary, ownRegions map[string]string) error {
+func (o *SyncOptions) printReport(results []poolsync.Result, contexts []ContextSummary, ownRegions map[string]string) error {
 	if o.Output == "" {
 		for _, r := range results {
 			if r.Context != "" {
@@ -434,7 +434,7 @@ func (o *SyncOptions) printReport(results []reconcile.Result, contexts []Context
 	}
 	rep := Report{Kind: "SyncReport", DryRun: o.DryRun, Results: results, Contexts: contexts}
 	if rep.Results == nil {
-		rep.Results = []reconcile.Result{}
+		rep.Results = []poolsync.Result{}
 	}
 	byRegion := map[string]*Summary{}
 	var regions []string
@@ -479,12 +479,12 @@ type RegionSummary struct {
 }
 
 // exitFor maps results to the documented exit codes.
-func exitFor(results []reconcile.Result, dryRun, exitCode bool) error {
+func exitFor(results []poolsync.Result, dryRun, exitCode bool) error {
 	failed, pending := 0, 0
 	for _, r := range results {
 		switch {
 		case r.InSync():
-		case r.State == reconcile.StatePending:
+		case r.State == poolsync.StatePending:
 			pending++
 		default:
 			failed++

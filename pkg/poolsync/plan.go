@@ -1,6 +1,8 @@
-// Package reconcile reconciles ELB backend server groups ("pools") with the ready
-// endpoints of the Services their PoolBindings target, in one client-side
-// pass. It is read top to bottom as:
+// Package poolsync makes the members of ELB backend server groups
+// ("pools") match the ready endpoints of the Services their PoolBindings
+// target: it plans each pool's changes and writes them. Both modes of
+// `ccictl sync` call it (pkg/syncdriver); it reads nothing from Kubernetes.
+// It is read top to bottom as:
 //
 //   - marker.go: how a member names the binding that owns it;
 //   - plan.go: ComputePlan, a pure function from desired endpoints, current
@@ -10,7 +12,7 @@
 //   - stage.go: Stage, the plan's additions and removals in rounds that
 //     fit the pool's member quota;
 //   - targets.go, options.go: what a pass is given (the bindings with the
-//     endpoints resolved for them, and the pass's policy);
+//     endpoints resolved for them, the pass's Policy and its mode's Hooks);
 //   - run.go: Run syncs many bindings concurrently; Sync is one binding's
 //     pass: read the pool and its members, plan, write, classify;
 //   - rounds.go: the plan applied round by round (adds, then weight
@@ -19,8 +21,8 @@
 //     the wait for new members to be healthy; recheck.go: the re-check of
 //     removals where pool locks are unavailable;
 //   - outcome.go: the State and Reason a binding's pass ends in;
-//   - result.go: Result, the output record of one binding's pass;
-//   - status.go: the PoolBindingStatus a pass's Result implies.
+//   - result.go: Result, the output record of one binding's pass (the
+//     PoolBindingStatus it implies is pkg/bindingstatus's).
 //
 // Safety rules the planner enforces: members not marked as this binding's
 // are never removed; a member of a deleted binding (an orphan) is removed
@@ -30,7 +32,7 @@
 // serves is set to weight 0, not removed, where the pool honours weights and
 // does not drain removed members itself; weights of members it does not own
 // are never changed.
-package reconcile
+package poolsync
 
 import (
 	"cmp"

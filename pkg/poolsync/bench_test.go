@@ -1,11 +1,11 @@
-package reconcile
+package poolsync
 
 // Benchmarks of issue 5 (see docs/performance.md for the commands and
 // results). They are benchmarks, not timed tests: nothing here asserts a
 // duration. What they do assert, at every size, is the exact ELB call
 // minimum and that the pools converged (callEnv.pass).
 //
-//	go test -run '^$' -bench . -benchmem ./pkg/reconcile
+//	go test -run '^$' -bench . -benchmem ./pkg/poolsync
 //
 // With -short (as CI runs them, once) the sizes are the small CI ones.
 

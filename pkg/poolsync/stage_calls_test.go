@@ -1,4 +1,4 @@
-package reconcile
+package poolsync
 
 // ELB calls of a staged full replacement, asserted exactly (the numbers of
 // docs/performance.md). A pool holds M owned members and the Service moves

@@ -1,4 +1,4 @@
-package reconcile
+package poolsync
 
 // The ELB API-call minimum (issue 5, benchmark 1), asserted exactly.
 //
