@@ -3,7 +3,8 @@
 # set-up (readiness gate, preStop sleep, connection_drain), through the ELB
 # emulator's pool listener on loopback. It runs the lab's CI test, which
 # brings up its own control plane and kwok from the cached builds, and
-# prints its one-line-per-second timeline and the plot's path.
+# prints its one-line-per-second timeline, its summary table and the plot's
+# path.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 plots="${CCICTL_LAB_PLOTS:-${TMPDIR:-/tmp}/ccictl-demo-rollout}"
@@ -13,4 +14,10 @@ printf '# and 4 long-lived connections, with readiness gates, preStop sleep and 
 cd "$root"
 CCICTL_LOCALCLUSTER_BIN="${CCICTL_LOCALCLUSTER_BIN:-$(bash hack/localcluster-bin.sh)}" CCICTL_LAB_PLOTS="$plots" \
   go test -count=1 -v -timeout 10m -run '^TestRolloutLabSafeSetUpFailsNothing$' ./cmd/ccictl 2>&1 |
-  sed -n -e 's/^ *e2e_lab_test.go:[0-9]*: \(t= *[0-9]*s .*\)/\1/p' -e 's/^ *e2e_lab_test.go:[0-9]*: \(LAB .*\)/\1/p' -e 's/^--- \(PASS\|FAIL\).*/\0/p'
+  awk '
+    # A log line of the lab: its timeline, its LAB lines, and the rows of
+    # the LAB SUMMARY table that follow it (continuation lines, indented).
+    /^ *e2e_lab_test.go:[0-9]+: / { sub(/^ *e2e_lab_test.go:[0-9]+: /, ""); summary = /^LAB SUMMARY/; if (/^(t= *[0-9]+s |LAB )/) print; next }
+    summary && /^        / { sub(/^        /, ""); print; next }
+    { summary = 0 }
+    /^--- (PASS|FAIL)/ { print }'
