@@ -213,39 +213,8 @@ func (r *Reconciler) sync(ctx context.Context, namespace, name string) reconcile
 		r.forget(namespace + "/" + name)
 		return r.cleanup(ctx, u, b)
 	}
-	ann := u.GetAnnotations()
-	fin := !slices.Contains(u.GetFinalizers(), lbv1.MembersFinalizer)
-	lockNS := ann[lbv1.LockNamespaceAnnotation] != r.cfg.LockNamespace
-	ctl := r.cfg.ControllerID != "" && ann[lbv1.ControllerAnnotation] != r.cfg.ControllerID
-	if fin || lockNS || ctl {
-		// The finalizer before the first member: a binding deleted later
-		// always has its members removed first; and where this controller
-		// takes the pool's lock, before its first write. The pass goes on
-		// with the object the patch returned: the cached one is now a
-		// version behind, and its status write would be a conflict and a
-		// re-read.
-		var finalizers []string
-		if fin {
-			finalizers = append(slices.Clone(u.GetFinalizers()), lbv1.MembersFinalizer)
-		}
-		var lockAt any // JSON null: a merge patch removes the annotation
-		if r.cfg.LockNamespace != "" {
-			lockAt = r.cfg.LockNamespace
-		}
-		own := map[string]any{lbv1.LockNamespaceAnnotation: lockAt}
-		if r.cfg.ControllerID != "" {
-			own[lbv1.ControllerAnnotation] = r.cfg.ControllerID
-		}
-		patched, err := r.patchMeta(ctx, u, finalizers, own)
-		if err != nil {
-			return reconciled{Err: fmt.Errorf("add finalizer: %w", err)}
-		}
-		u = patched
-		if a, ok := r.cfg.Locker.(advertiser); ok && lockNS {
-			// Passes that read the binding before this patch lock in its
-			// namespace: the next Lock of its pool looks there first.
-			a.Advertise(b.Namespace, b.Spec.PoolRef.ID)
-		}
+	if u, err = r.claim(ctx, u, b); err != nil {
+		return reconciled{Err: err}
 	}
 	res := bindingsource.NewResolver(r.cfg.Mapper, r.cfg.Store, r.cfg.SubnetOverride)
 	t := res.Target(ctx, b)
@@ -307,6 +276,47 @@ func (r *Reconciler) sync(ctx context.Context, namespace, name string) reconcile
 		out.RequeueAfter = BusyRetry
 	}
 	return out
+}
+
+// claim makes the binding this controller's before its pass: the
+// finalizer, the lock-namespace and controller annotations, patched only
+// when one is missing or stale. It returns the object to go on with.
+func (r *Reconciler) claim(ctx context.Context, u *unstructured.Unstructured, b *lbv1.PoolBinding) (*unstructured.Unstructured, error) {
+	ann := u.GetAnnotations()
+	fin := !slices.Contains(u.GetFinalizers(), lbv1.MembersFinalizer)
+	lockNS := ann[lbv1.LockNamespaceAnnotation] != r.cfg.LockNamespace
+	ctl := r.cfg.ControllerID != "" && ann[lbv1.ControllerAnnotation] != r.cfg.ControllerID
+	if fin || lockNS || ctl {
+		// The finalizer before the first member: a binding deleted later
+		// always has its members removed first; and where this controller
+		// takes the pool's lock, before its first write. The pass goes on
+		// with the object the patch returned: the cached one is now a
+		// version behind, and its status write would be a conflict and a
+		// re-read.
+		var finalizers []string
+		if fin {
+			finalizers = append(slices.Clone(u.GetFinalizers()), lbv1.MembersFinalizer)
+		}
+		var lockAt any // JSON null: a merge patch removes the annotation
+		if r.cfg.LockNamespace != "" {
+			lockAt = r.cfg.LockNamespace
+		}
+		own := map[string]any{lbv1.LockNamespaceAnnotation: lockAt}
+		if r.cfg.ControllerID != "" {
+			own[lbv1.ControllerAnnotation] = r.cfg.ControllerID
+		}
+		patched, err := r.patchMeta(ctx, u, finalizers, own)
+		if err != nil {
+			return nil, fmt.Errorf("add finalizer: %w", err)
+		}
+		u = patched
+		if a, ok := r.cfg.Locker.(advertiser); ok && lockNS {
+			// Passes that read the binding before this patch lock in its
+			// namespace: the next Lock of its pool looks there first.
+			a.Advertise(b.Namespace, b.Spec.PoolRef.ID)
+		}
+	}
+	return u, nil
 }
 
 // hooks are a reconcile's hooks: the controller's lock and Warn, and the
