@@ -223,7 +223,7 @@ func TestChangeFilters(t *testing.T) {
 	p2.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c", RestartCount: 3}}
 	o, _ := transformPod(p.DeepCopy())
 	n, _ := transformPod(p2)
-	rv := func(p *cachedPod) *string { return &p.ResourceVersion }
+	rv := func(p *cachedPod) *string { return &p.resourceVersion }
 	if !unchanged(o.(*cachedPod), n.(*cachedPod), rv) {
 		t.Error("a pod change in a trimmed field counted as a change")
 	}

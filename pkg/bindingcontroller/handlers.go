@@ -222,24 +222,24 @@ func (c *Controller) addHandlers() error {
 		if err := c.handle(c.pods, cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) {
 				if p, ok := obj.(*cachedPod); ok {
-					c.podEvent(p.Namespace, p.Labels, nil)
+					c.podEvent(p.namespace, p.labels, nil)
 				}
 			},
 			UpdateFunc: func(old, cur any) {
 				o, ok1 := old.(*cachedPod)
 				n, ok2 := cur.(*cachedPod)
-				if !ok1 || !ok2 || unchanged(o, n, func(p *cachedPod) *string { return &p.ResourceVersion }) {
+				if !ok1 || !ok2 || unchanged(o, n, func(p *cachedPod) *string { return &p.resourceVersion }) {
 					return
 				}
 				var oldLabels map[string]string
-				if !maps.Equal(o.Labels, n.Labels) {
-					oldLabels = o.Labels
+				if !maps.Equal(o.labels, n.labels) {
+					oldLabels = o.labels
 				}
-				c.podEvent(n.Namespace, n.Labels, oldLabels)
+				c.podEvent(n.namespace, n.labels, oldLabels)
 			},
 			DeleteFunc: func(obj any) {
 				if p, ok := tombstone(obj).(*cachedPod); ok {
-					c.podEvent(p.Namespace, p.Labels, nil)
+					c.podEvent(p.namespace, p.labels, nil)
 				}
 			},
 		}); err != nil {

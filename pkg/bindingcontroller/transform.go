@@ -227,16 +227,14 @@ func transformPod(obj any) (any, error) {
 		return obj, nil
 	}
 	c := &cachedPod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:              p.Name,
-			Namespace:         sharedStrings.value(p.Namespace),
-			UID:               p.UID,
-			ResourceVersion:   p.ResourceVersion,
-			Generation:        p.Generation,
-			Labels:            sharedLabels.get(p.Labels),
-			DeletionTimestamp: p.DeletionTimestamp,
-		},
-		nodeName: sharedStrings.value(p.Spec.NodeName),
+		name:              p.Name,
+		namespace:         sharedStrings.value(p.Namespace),
+		uid:               p.UID,
+		resourceVersion:   p.ResourceVersion,
+		generation:        p.Generation,
+		labels:            sharedLabels.get(p.Labels),
+		deletionTimestamp: p.DeletionTimestamp,
+		nodeName:          sharedStrings.value(p.Spec.NodeName),
 		spec: sharedSpecs.get(&podSpecPart{
 			readinessGates: p.Spec.ReadinessGates,
 			containers:     trimContainers(p.Spec.Containers, false),

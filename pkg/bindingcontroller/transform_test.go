@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/tools/cache"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/endpoints"
@@ -128,8 +130,20 @@ func TestTransformKeepsWhatEndpointsRead(t *testing.T) {
 	to, _ := transformPod(twin)
 	first, _ := transformPod(pods[0].DeepCopy())
 	a, b := first.(*cachedPod), to.(*cachedPod)
-	if a.spec != b.spec || reflect.ValueOf(a.Labels).UnsafePointer() != reflect.ValueOf(b.Labels).UnsafePointer() || a.podIPs != nil {
+	if a.spec != b.spec || reflect.ValueOf(a.labels).UnsafePointer() != reflect.ValueOf(b.labels).UnsafePointer() || a.podIPs != nil {
 		t.Errorf("replicas share nothing: %+v %+v", a, b)
+	}
+	// The informer keys and indexes the cached form as it would the pod.
+	if key, err := cache.MetaNamespaceKeyFunc(b); err != nil || key != twin.Namespace+"/twin" {
+		t.Errorf("key %q, %v; want %s/twin", key, err, twin.Namespace)
+	}
+	if ns, err := cache.MetaNamespaceIndexFunc(b); err != nil || len(ns) != 1 || ns[0] != twin.Namespace {
+		t.Errorf("namespace index %q, %v", ns, err)
+	}
+	// Its own metadata fields, not a metav1.ObjectMeta: at 100,000 pods
+	// each byte here is 100 KB.
+	if size := unsafe.Sizeof(cachedPod{}); size > 224 {
+		t.Errorf("a cached pod is %d bytes, more than the 224 it was trimmed to", size)
 	}
 	if tp := b.pod(); tp.Name != "twin" || !reflect.DeepEqual(tp.Status.PodIPs, twin.Status.PodIPs) || tp.Status.PodIP != "10.0.0.9" {
 		t.Errorf("twin reads back as %+v", tp)
