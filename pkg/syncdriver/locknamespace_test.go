@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	lbv1 "github.com/openvessel/ccictl/pkg/apis/loadbalancer/v1"
 	"github.com/openvessel/ccictl/pkg/poollock"
@@ -174,5 +176,54 @@ func TestAdvertisedLocksSeeALateAdvertisement(t *testing.T) {
 	}
 	if err := poollock.Confirm(held); err == nil || errors.Is(err, poollock.ErrBusy) || !strings.Contains(err.Error(), "re-reading poolbinding shop/b") {
 		t.Errorf("Confirm with a failing re-read: %v, want an error naming the binding", err)
+	}
+}
+
+// A binding the pass did not select but whose pool it writes counts too:
+// where the controller advertises its lock on that one, the pass locks
+// there; where it may still advertise it, the pass re-reads it before its
+// first write.
+func TestAdvertisedLocksSeeUnselectedBindingsOfThePool(t *testing.T) {
+	u := func(tg poolsync.Target) unstructured.Unstructured {
+		obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(tg.Binding)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return unstructured.Unstructured{Object: obj}
+	}
+	a := lockTarget("shop", "a", "pool-1", "")
+	b := lockTarget("shop", "b", "pool-1", "ccictl-system") // the controller's, not selected
+	c := lockTarget("shop", "c", "pool-2", "")
+	d := lockTarget("shop", "d", "pool-2", "") // not selected, not yet advertised
+	e := lockTarget("shop", "e", "pool-9", "ops")
+	all := []unstructured.Unstructured{u(a), u(b), u(c), u(d), u(e)}
+	selected := []*unstructured.Unstructured{&all[0], &all[2]}
+	targets := []poolsync.Target{a, c}
+
+	peers := poolPeers(all, selected, targets)
+	var names []string
+	for _, p := range peers {
+		names = append(names, p.Binding.Name)
+	}
+	if got := strings.Join(names, " "); got != "b d" {
+		t.Fatalf("pool peers %q, want b d (not the selected ones, not another pool's)", got)
+	}
+
+	rec := &recordingLocker{}
+	reread := map[string]string{"d": "ccictl-system"} // advertised after the pass read it
+	l, _ := newAdvertisedLocks(rec, append(targets, peers...), func(string) bool { return false },
+		func(_ context.Context, _, name string) (string, error) { return reread[name], nil })
+	if _, _, err := l.Lock(context.Background(), "shop", "pool-1"); err != nil {
+		t.Fatal(err)
+	}
+	held, _, err := l.Lock(context.Background(), "shop", "pool-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(rec.got, " "); got != "ccictl-system/pool-1 shop/pool-2" {
+		t.Errorf("locks taken %s, want pool-1's where its other binding advertises it", got)
+	}
+	if err := poollock.Confirm(held); !errors.Is(err, poollock.ErrBusy) || !strings.Contains(err.Error(), "poolbinding shop/d") {
+		t.Errorf("confirm before writing pool-2: %v, want Busy naming shop/d", err)
 	}
 }

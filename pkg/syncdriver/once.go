@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/metadata"
 
@@ -102,7 +103,7 @@ func (d *Driver) RunOnce(ctx context.Context) (*PassResult, error) {
 	}
 	opts := poolsync.Options{Policy: d.policy(in.clusterID), Hooks: poolsync.Hooks{
 		Owners: in.owners, ReadOwners: in.readOwners, ReadDesired: in.reread,
-		Locker: d.oneShotLocks(ctx, in.targets), Warn: d.opts.warn,
+		Locker: d.oneShotLocks(ctx, append(in.targets[:len(in.targets):len(in.targets)], in.poolPeers...)), Warn: d.opts.warn,
 	}}
 	var status *bindingstatus.Writer
 	if !opts.DryRun && !d.opts.NoStatus {
@@ -177,7 +178,11 @@ func (d *Driver) advertisedLockNamespace(ctx context.Context, namespace, name st
 
 // passInput is what a one-shot pass read and resolved.
 type passInput struct {
-	targets   []poolsync.Target
+	targets []poolsync.Target
+	// poolPeers are the bindings in the pass's scope that it did not
+	// select but whose pool it writes (Binding only): where the controller
+	// advertises its lock on any of them, the pass locks there too.
+	poolPeers []poolsync.Target
 	objects   []*unstructured.Unstructured // the selected bindings, as read
 	owners    poolsync.OwnerLookup
 	warnings  []string
@@ -227,6 +232,7 @@ func (d *Driver) resolve(ctx context.Context, reads *Reads) (*passInput, error) 
 		}
 		in.targets = append(in.targets, res.Target(ctx, b))
 	}
+	in.poolPeers = poolPeers(all, selected, in.targets)
 	// The re-check before removals reads the binding's namespace anew.
 	in.reread = func(ctx context.Context, t poolsync.Target) ([]endpoints.Endpoint, error) {
 		return res.Reread(ctx, reads.Fresh(), t.Binding, t.PortProtocol)
@@ -237,4 +243,32 @@ func (d *Driver) resolve(ctx context.Context, reads *Reads) (*passInput, error) 
 	in.warnings = append(in.warnings, res.Warnings()...)
 	in.warnings = append(in.warnings, res.UncoveredZones(all)...)
 	return in, nil
+}
+
+// poolPeers are the bindings of all, not selected, whose pool is one of
+// the targets': the pass writes their pools too, so it must take the same
+// lock as the controller that manages them.
+func poolPeers(all []unstructured.Unstructured, selected []*unstructured.Unstructured, targets []poolsync.Target) []poolsync.Target {
+	pools := map[string]bool{}
+	for _, t := range targets {
+		if t.Binding != nil {
+			pools[t.Binding.Spec.PoolRef.ID] = true
+		}
+	}
+	chosen := map[types.NamespacedName]bool{}
+	for _, u := range selected {
+		chosen[types.NamespacedName{Namespace: u.GetNamespace(), Name: u.GetName()}] = true
+	}
+	var out []poolsync.Target
+	for i := range all {
+		u := &all[i]
+		if chosen[types.NamespacedName{Namespace: u.GetNamespace(), Name: u.GetName()}] {
+			continue
+		}
+		b, err := bindingsource.Binding(u)
+		if err == nil && pools[b.Spec.PoolRef.ID] {
+			out = append(out, poolsync.Target{Binding: b})
+		}
+	}
+	return out
 }
