@@ -3,6 +3,7 @@ package poollock
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,9 +16,12 @@ import (
 // lock in its own namespace (Namespace) and advertises that namespace on
 // each binding before its first write (lbv1.LockNamespaceAnnotation). A
 // one-shot pass that read a binding before the advertisement takes the
-// pool's lock in the binding's namespace instead, so the first time this
-// process locks a pool for a binding of another namespace it also reads
-// that Lease, and waits (ErrBusy) while another writer holds it.
+// pool's lock in the namespace of the binding it syncs instead, which may
+// be another binding of the same pool than the one this process
+// reconciles. So the first time this process locks a pool after an
+// advertisement it also reads the pool's Lease in the namespace of every
+// binding of the pool it knows of (PoolNamespaces), and waits (ErrBusy)
+// while another writer holds one.
 //
 // Why once suffices: the controller writes the advertisement and then
 // reads the binding namespace's Lease; a one-shot pass writes that Lease
@@ -29,6 +33,9 @@ type AdvertisedLocker struct {
 	Locker
 	// Namespace is where Locker takes every lock.
 	Namespace string
+	// PoolNamespaces, if set, lists the namespaces of a pool's bindings
+	// (the controller's cache); the locked binding's own is always read.
+	PoolNamespaces func(poolID string) []string
 	// Leases reads the binding namespaces' Leases (get only).
 	Leases coordclient.LeasesGetter
 	// Duration is assumed for a Lease that states none.
@@ -38,43 +45,54 @@ type AdvertisedLocker struct {
 	OnUnreadable func(error)
 
 	mu     sync.Mutex
-	clear  map[string]bool        // namespace/pool read free after the advertisement
-	seen   map[string]observation // a held Lease as last seen, to tell an expired one
+	clear  map[string]map[string]bool // pool ID → namespaces read free since its last advertisement
+	seen   map[string]observation     // a held Lease as last seen, to tell an expired one
 	warned bool
 }
 
-// Advertise says that the binding in namespace of poolID was (re)told the
-// controller's lock namespace just now: its pool's Lease in namespace is
-// read again by the next Lock.
+// Advertise says that a binding (in namespace) of poolID was (re)told the
+// controller's lock namespace just now: the pool's Leases in its bindings'
+// namespaces are read again by the next Lock.
 func (a *AdvertisedLocker) Advertise(namespace, poolID string) {
 	a.mu.Lock()
-	delete(a.clear, namespace+"/"+poolID)
+	delete(a.clear, poolID)
 	a.mu.Unlock()
 }
 
 // Lock implements Locker.
 func (a *AdvertisedLocker) Lock(ctx context.Context, bindingNamespace, poolID string) (context.Context, func(), error) {
 	held, release, err := a.Locker.Lock(ctx, bindingNamespace, poolID)
-	if err != nil || bindingNamespace == a.Namespace {
+	if err != nil {
 		return held, release, err
 	}
-	key := bindingNamespace + "/" + poolID
-	a.mu.Lock()
-	done := a.clear[key]
-	a.mu.Unlock()
-	if done {
-		return held, release, nil
+	namespaces := []string{bindingNamespace}
+	if a.PoolNamespaces != nil {
+		namespaces = append(namespaces, a.PoolNamespaces(poolID)...)
 	}
-	if err := a.check(held, bindingNamespace, poolID); err != nil {
-		release()
-		return nil, nil, err
+	slices.Sort(namespaces)
+	namespaces = slices.Compact(namespaces)
+	a.mu.Lock()
+	namespaces = slices.DeleteFunc(namespaces, func(ns string) bool {
+		return ns == a.Namespace || a.clear[poolID][ns] // the lock just taken, or read free already
+	})
+	a.mu.Unlock()
+	for _, ns := range namespaces {
+		if err := a.check(held, ns, poolID); err != nil {
+			release()
+			return nil, nil, err
+		}
 	}
 	a.mu.Lock()
 	if a.clear == nil {
-		a.clear = map[string]bool{}
+		a.clear = map[string]map[string]bool{}
 	}
-	a.clear[key] = true
-	delete(a.seen, key)
+	if a.clear[poolID] == nil {
+		a.clear[poolID] = map[string]bool{}
+	}
+	for _, ns := range namespaces {
+		a.clear[poolID][ns] = true
+		delete(a.seen, ns+"/"+poolID)
+	}
 	a.mu.Unlock()
 	return held, release, nil
 }

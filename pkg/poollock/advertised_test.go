@@ -84,3 +84,39 @@ func TestAdvertisedLocker(t *testing.T) {
 	}
 	release()
 }
+
+// A pass locks in the namespace of the binding it syncs, which may be
+// another binding of the pool than the one the controller reconciles: the
+// controller reads the pool's Lease in every namespace of the pool's
+// bindings it knows of.
+func TestAdvertisedLockerReadsEveryNamespaceOfThePool(t *testing.T) {
+	const shop, web, system = "poollock-advp-shop", "poollock-advp-web", "poollock-advp-system"
+	kube, ctx := newNamespace(t, shop), context.Background()
+	for _, ns := range []string{web, system} {
+		if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pass := &LeaseLocker{Leases: kube.CoordinationV1(), Identity: "one-shot", Duration: 2 * time.Second}
+	ctl := &AdvertisedLocker{
+		Locker:    &LeaseLocker{Leases: kube.CoordinationV1(), Namespace: system, Identity: "controller", NoWait: true},
+		Namespace: system, Leases: kube.CoordinationV1(),
+		PoolNamespaces: func(string) []string { return []string{shop, web} },
+	}
+	// The pass syncs the pool's binding in shop; the controller reconciles
+	// the one in web.
+	_, releasePass, err := pass.Lock(ctx, shop, "pool-c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var busy *BusyError
+	if _, _, err = ctl.Lock(ctx, web, "pool-c"); !errors.As(err, &busy) || busy.Lease != shop+"/"+LeaseName("pool-c") {
+		t.Fatalf("controller's Lock for the binding in %s while the pass holds the pool's lock in %s: %v, want Busy naming that Lease", web, shop, err)
+	}
+	releasePass()
+	_, release, err := ctl.Lock(ctx, web, "pool-c")
+	if err != nil {
+		t.Fatalf("controller's Lock once the pass released: %v", err)
+	}
+	release()
+}

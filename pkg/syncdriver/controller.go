@@ -153,7 +153,7 @@ func (d *Driver) reconcilerConfig(clusterID string, c *bindingcontroller.Control
 		ELB:            d.elb.forBinding,
 		OwnRegion:      d.OwnRegion,
 		Policy:         d.policy(clusterID),
-		Locker:         d.controllerLocks(),
+		Locker:         d.controllerLocks(c.Bindings().ForPool),
 		Warn:           d.opts.warn,
 		Dynamic:        d.StatusDynamic,
 		GVR:            d.PoolBindings,
@@ -200,8 +200,9 @@ func podStatusPatcher(dyn dynamic.Interface, kube kubernetes.Interface, pods sch
 // controllerLocks is the controller's pool Locker. With a lock namespace
 // it also waits for one-shot passes that read a binding before the
 // controller advertised that namespace on it, and so took the pool's lock
-// in the binding's namespace (poollock.AdvertisedLocker).
-func (d *Driver) controllerLocks() poollock.Locker {
+// in the namespace of a binding of the pool (poollock.AdvertisedLocker;
+// poolBindings lists the cached bindings of a pool).
+func (d *Driver) controllerLocks(poolBindings func(poolID string) ([]*lbv1.PoolBinding, error)) poollock.Locker {
 	l := d.locker()
 	ns := d.opts.Locks.Namespace
 	if ns == "" {
@@ -209,6 +210,14 @@ func (d *Driver) controllerLocks() poollock.Locker {
 	}
 	return &poollock.AdvertisedLocker{
 		Locker: l, Namespace: ns, Leases: d.Leases.CoordinationV1(),
+		PoolNamespaces: func(poolID string) []string {
+			bs, _ := poolBindings(poolID) // an index read: it does not fail on a synced cache
+			out := make([]string, 0, len(bs))
+			for _, b := range bs {
+				out = append(out, b.Namespace)
+			}
+			return out
+		},
 		OnUnreadable: func(err error) {
 			d.opts.warn(fmt.Sprintf("one-shot passes' pool locks in binding namespaces cannot be read (%v): a pass that took one before its binding advertised this controller's lock namespace may write the pool at the same time", err))
 		},

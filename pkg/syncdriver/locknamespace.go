@@ -27,9 +27,9 @@ import (
 // again (poollock.Confirm; a pass with nothing to write reads nothing); if
 // one advertises a namespace now, the pass does not write the pool (Busy).
 // The controller, for its part, advertises first and then reads the
-// binding namespace's Lease (poollock.AdvertisedLocker): whichever goes
-// second sees the other, so the pass and the controller never write the
-// pool at once.
+// pool's Lease in its bindings' namespaces (poollock.AdvertisedLocker):
+// whichever goes second sees the other, so the pass and the controller
+// never write the pool at once.
 type advertisedLocks struct {
 	poollock.Locker
 	// advertised reads a binding's lbv1.LockNamespaceAnnotation now, from

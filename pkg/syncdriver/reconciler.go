@@ -158,7 +158,7 @@ type lastPass struct {
 	gatesPending bool
 }
 
-// NewReconciler returns a Reconciler; Driver.NewReconciler builds its
+// NewReconciler returns a Reconciler; Driver.NewController builds its
 // config from what the driver built.
 func NewReconciler(cfg ReconcilerConfig) *Reconciler {
 	if cfg.Log == nil {
